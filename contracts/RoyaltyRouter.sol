@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IRoyaltyRouter} from "./interfaces/IRoyaltyRouter.sol";
+import {RouteBlob} from "./libraries/RouteBlob.sol";
 import {
     PPM,
     MAX_PARENTS,
@@ -33,6 +34,7 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
         uint16 routeSize;
         uint32 upstreamPpm;
         uint32 disputedBy; // community id holding the dispute, 0 when none
+        address table; // RouteBlob holding parents and split; 0 for a restricted work
     }
 
     /// @notice Largest amount one payment may carry, so that `amount * PPM` cannot overflow.
@@ -42,9 +44,6 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     address private _registry;
 
     mapping(uint256 workId => Node) private _nodes;
-    /// @dev Each entry packs (parent work id << 32 | parent ppm): four parents per slot.
-    mapping(uint256 workId => uint64[]) private _lineage;
-    mapping(uint256 workId => Recipient[]) private _splits;
     mapping(address token => mapping(address account => uint256)) private _balances;
     mapping(uint256 workId => mapping(address token => uint256)) private _escrow;
     mapping(uint256 workId => address[]) private _escrowTokens;
@@ -83,6 +82,8 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     error RouterNotBinder(address caller);
     /// @notice The registry is already bound.
     error RouterAlreadyBound(address registry);
+    /// @notice The registry address must not be zero.
+    error RouterZeroRegistry();
     /// @notice Only the bound registry may configure works.
     error RouterNotRegistry(address caller);
     /// @notice The work already has a routing node.
@@ -144,6 +145,7 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     function bindRegistry(address registry_) external {
         if (msg.sender != _binder) revert RouterNotBinder(msg.sender);
         if (_registry != address(0)) revert RouterAlreadyBound(_registry);
+        if (registry_ == address(0)) revert RouterZeroRegistry();
         _registry = registry_;
         emit RegistryBound(registry_);
     }
@@ -154,9 +156,10 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     function configureHeritage(uint256 workId, Recipient[] calldata split, bool restricted) external onlyRegistry {
         if (_nodes[workId].status != WorkStatus.None) revert RouterWorkExists(workId);
         WorkStatus status = restricted ? WorkStatus.Restricted : WorkStatus.Active;
-        _nodes[workId] = Node(status, 0, 1, 0, 0);
+        address table = restricted ? address(0) : _writeTable(workId, new uint64[](0), split);
+        _nodes[workId] = Node(status, 0, 1, 0, 0, table);
         emit WorkConfigured(workId, status, 0, 1);
-        if (!restricted) _writeSplit(workId, split);
+        if (!restricted) emit SplitSet(workId, split);
     }
 
     /// @inheritdoc IRoyaltyRouter
@@ -168,16 +171,18 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
         bool pending
     ) external onlyRegistry {
         if (_nodes[workId].status != WorkStatus.None) revert RouterWorkExists(workId);
-        (uint256 depth, uint256 routeSize, uint256 upstream) = _writeLineage(workId, parents, parentPpms);
+        (uint64[] memory lineage, uint256 depth, uint256 routeSize, uint256 upstream) =
+            _checkLineage(workId, parents, parentPpms);
         if (upstream > PPM) revert RouterInvalidLineage(workId);
         if (depth > MAX_LINEAGE_DEPTH) revert RouterLineageTooDeep(depth, MAX_LINEAGE_DEPTH);
         if (routeSize > MAX_ROUTE_NODES) revert RouterRouteTooLarge(routeSize, MAX_ROUTE_NODES);
         WorkStatus status = pending ? WorkStatus.Pending : WorkStatus.Active;
         // Casts are safe: depth <= 8, routeSize <= 64, upstream <= PPM.
-        _nodes[workId] = Node(status, uint8(depth), uint16(routeSize), uint32(upstream), 0);
+        address table = _writeTable(workId, lineage, split);
+        _nodes[workId] = Node(status, uint8(depth), uint16(routeSize), uint32(upstream), 0, table);
         emit WorkConfigured(workId, status, depth, routeSize);
         emit LineageSet(workId, parents, parentPpms);
-        _writeSplit(workId, split);
+        emit SplitSet(workId, split);
     }
 
     /// @inheritdoc IRoyaltyRouter
@@ -190,11 +195,19 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
 
     /// @inheritdoc IRoyaltyRouter
     function setSplit(uint256 workId, Recipient[] calldata split) external onlyRegistry {
-        WorkStatus status = _nodes[workId].status;
+        Node storage node = _nodes[workId];
+        WorkStatus status = node.status;
         if (status == WorkStatus.None) revert RouterUnknownWork(workId);
         if (status == WorkStatus.Restricted) revert RouterWorkNotPayable(workId, status);
-        delete _splits[workId];
-        _writeSplit(workId, split);
+        bytes memory table = RouteBlob.read(node.table);
+        uint256 n = RouteBlob.parentCount(table);
+        uint64[] memory lineage = new uint64[](n);
+        for (uint256 i; i < n; ++i) {
+            (uint256 parentId, uint32 ppm) = RouteBlob.parentAt(table, i);
+            lineage[i] = uint64(parentId) << 32 | ppm;
+        }
+        node.table = _writeTable(workId, lineage, split);
+        emit SplitSet(workId, split);
     }
 
     /// @inheritdoc IRoyaltyRouter
@@ -221,7 +234,7 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
             uint256 amount = _escrow[workId][token];
             _escrow[workId][token] = 0;
             if (upheld) _balances[token][communityTreasury] += amount;
-            else _creditSplit(workId, token, amount);
+            else _creditSplit(RouteBlob.read(node.table), token, amount);
             emit EscrowReleased(workId, token, amount, upheld);
         }
     }
@@ -299,8 +312,18 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     }
 
     /// @notice The work's split of its own income.
-    function splitOf(uint256 workId) external view returns (Recipient[] memory) {
-        return _splits[workId];
+    function splitOf(uint256 workId) external view returns (Recipient[] memory split) {
+        bytes memory table = RouteBlob.read(_nodes[workId].table);
+        uint256 n = RouteBlob.recipientCount(table);
+        split = new Recipient[](n);
+        for (uint256 j; j < n; ++j) {
+            (split[j].account, split[j].ppm) = RouteBlob.recipientAt(table, j);
+        }
+    }
+
+    /// @notice The address whose code holds the work's routing table (see RouteBlob).
+    function routeTableOf(uint256 workId) external view returns (address) {
+        return _nodes[workId].table;
     }
 
     /// @inheritdoc IRoyaltyRouter
@@ -325,14 +348,12 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
 
     /// @inheritdoc IRoyaltyRouter
     function parentsOf(uint256 workId) external view returns (uint256[] memory parents, uint32[] memory ppms) {
-        uint64[] storage lineage = _lineage[workId];
-        uint256 n = lineage.length;
+        bytes memory table = RouteBlob.read(_nodes[workId].table);
+        uint256 n = RouteBlob.parentCount(table);
         parents = new uint256[](n);
         ppms = new uint32[](n);
         for (uint256 i; i < n; ++i) {
-            uint64 entry = lineage[i];
-            parents[i] = entry >> 32;
-            ppms[i] = uint32(entry);
+            (parents[i], ppms[i]) = RouteBlob.parentAt(table, i);
         }
     }
 
@@ -354,46 +375,46 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     ///      rest, so nothing is lost to rounding. Recursion depth <= MAX_LINEAGE_DEPTH and total
     ///      node visits <= MAX_ROUTE_NODES, both enforced at registration.
     function _route(uint256 workId, address token, uint256 amount) private {
-        uint64[] storage lineage = _lineage[workId];
+        Node storage node = _nodes[workId];
+        bytes memory table = RouteBlob.read(node.table);
         uint256 own = amount;
-        uint256 n = lineage.length;
+        uint256 n = RouteBlob.parentCount(table);
         for (uint256 i; i < n; ++i) {
-            uint64 entry = lineage[i];
-            uint256 share = amount * uint32(entry) / PPM;
+            (uint256 parentId, uint32 ppm) = RouteBlob.parentAt(table, i);
+            uint256 share = amount * ppm / PPM;
             if (share != 0) {
-                // share <= amount * upstreamPpm / PPM <= own, summed over parents.
+                // Parent shares sum to at most amount * upstreamPpm / PPM <= amount.
                 unchecked {
                     own -= share;
                 }
-                _route(entry >> 32, token, share);
+                _route(parentId, token, share);
             }
         }
         if (own == 0) return;
-        Node storage node = _nodes[workId];
         if (node.disputedBy != 0) {
             if (_escrow[workId][token] == 0) _trackEscrowToken(workId, token);
             _escrow[workId][token] += own;
         } else {
-            _creditSplit(workId, token, own);
+            _creditSplit(table, token, own);
         }
     }
 
     /// @dev Recipient j >= 1 gets floor(amount * ppm_j / PPM); recipient 0 gets the remainder.
-    function _creditSplit(uint256 workId, address token, uint256 amount) private {
-        Recipient[] storage split = _splits[workId];
+    function _creditSplit(bytes memory table, address token, uint256 amount) private {
         mapping(address => uint256) storage balances = _balances[token];
         uint256 rest = amount;
-        uint256 n = split.length;
+        uint256 n = RouteBlob.recipientCount(table);
         for (uint256 j = 1; j < n; ++j) {
-            Recipient storage r = split[j];
-            uint256 share = amount * r.ppm / PPM;
+            (address account, uint32 ppm) = RouteBlob.recipientAt(table, j);
+            uint256 share = amount * ppm / PPM;
             // Shares of recipients 1..n-1 sum to at most amount * (PPM - ppm_0) / PPM <= amount.
             unchecked {
                 rest -= share;
             }
-            balances[r.account] += share;
+            balances[account] += share;
         }
-        balances[split[0].account] += rest;
+        (address first,) = RouteBlob.recipientAt(table, 0);
+        balances[first] += rest;
     }
 
     function _trackEscrowToken(uint256 workId, address token) private {
@@ -418,17 +439,18 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Validates and stores the parents; returns the derivative's depth, route size and
-    ///      total upstream share.
-    function _writeLineage(uint256 workId, uint256[] calldata parents, uint32[] calldata parentPpms)
+    /// @dev Validates the parents; returns them packed (id << 32 | ppm), and the derivative's
+    ///      depth, route size and total upstream share.
+    function _checkLineage(uint256 workId, uint256[] calldata parents, uint32[] calldata parentPpms)
         private
-        returns (uint256 depth, uint256 routeSize, uint256 upstream)
+        view
+        returns (uint64[] memory lineage, uint256 depth, uint256 routeSize, uint256 upstream)
     {
         uint256 n = parents.length;
         if (n > MAX_PARENTS) revert RouterTooManyParents(n, MAX_PARENTS);
         if (n == 0 || parentPpms.length != n) revert RouterInvalidLineage(workId);
         routeSize = 1;
-        uint64[] storage lineage = _lineage[workId];
+        lineage = new uint64[](n);
         for (uint256 i; i < n; ++i) {
             uint256 parentId = parents[i];
             Node storage parent = _nodes[parentId];
@@ -441,22 +463,24 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
             routeSize += parent.routeSize;
             upstream += parentPpms[i];
             // Work ids are sequential and far below 2^32.
-            lineage.push(uint64(parentId) << 32 | parentPpms[i]);
+            lineage[i] = uint64(parentId) << 32 | parentPpms[i];
         }
     }
 
-    function _writeSplit(uint256 workId, Recipient[] calldata split) private {
+    /// @dev Validates the split and stores it with the lineage as a RouteBlob.
+    function _writeTable(uint256 workId, uint64[] memory lineage, Recipient[] calldata split)
+        private
+        returns (address)
+    {
         uint256 n = split.length;
         if (n == 0 || n > MAX_RECIPIENTS) revert RouterInvalidSplit(workId);
         uint256 total;
-        Recipient[] storage stored = _splits[workId];
         for (uint256 i; i < n; ++i) {
             Recipient calldata r = split[i];
             if (r.account == address(0) || r.ppm == 0) revert RouterInvalidSplit(workId);
             total += r.ppm;
-            stored.push(r);
         }
         if (total != PPM) revert RouterInvalidSplit(workId);
-        emit SplitSet(workId, split);
+        return RouteBlob.write(lineage, split);
     }
 }

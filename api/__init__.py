@@ -1,0 +1,1 @@
+"""Heritage Ledger: api (see README)."""

@@ -1,0 +1,112 @@
+"""The embedded EVM node: anvil from npm, on 127.0.0.1 and a free port, state kept on disk.
+
+`Anvil(state_file=...)` starts the node with `--state`, so registrations survive a restart (anvil
+dumps its state there when it stops and every `state_interval` seconds, and loads it on start).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from core.errors import ChainError, ToolchainError
+from core.paths import NODE_BIN, REPO_ROOT
+
+ANVIL = NODE_BIN / "anvil"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Anvil:
+    """A running anvil process; use as a context manager or call `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        state_file: Path | None = None,
+        port: int | None = None,
+        chain_id: int = 31337,
+        state_interval: int = 5,
+        log_file: Path | None = None,
+    ) -> None:
+        self.state_file = state_file
+        self.port = port or free_port()
+        self.chain_id = chain_id
+        self.state_interval = state_interval
+        self.log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 20.0) -> "Anvil":
+        if not ANVIL.exists():
+            raise ToolchainError(f"anvil is not installed at {ANVIL}: run `npm ci` in {REPO_ROOT}")
+        cmd = [
+            str(ANVIL),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--chain-id", str(self.chain_id),
+            "--silent",
+        ]
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise ChainError(
+                    f"anvil exited with status {self._proc.returncode} on port {self.port}; "
+                    "is the port taken or the state file corrupt? Run it by hand to see why: " + " ".join(cmd)
+                )
+            if self.is_up():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ChainError(f"anvil did not answer on {self.url} within {timeout:.0f} s")
+
+    def is_up(self) -> bool:
+        request = urllib.request.Request(
+            self.url,
+            data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=0.5) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Stop the node; with a state file, anvil writes its final state before it exits."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> "Anvil":
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Shared words of Heritage Ledger: settings, errors and identifier types."""

@@ -1,0 +1,1 @@
+"""Heritage Ledger: dashboard (see README)."""

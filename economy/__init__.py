@@ -1,0 +1,1 @@
+"""Heritage Ledger: economy (see README)."""

@@ -1,0 +1,1 @@
+"""Heritage Ledger: ml (see README)."""
