@@ -431,7 +431,9 @@ contract HeritageRegistry is ERC721, IERC2981, CommunityStewardship, StewardSign
         uint256 communityId,
         address registrant
     ) private returns (uint256 workId) {
-        bytes32 key = contentCodec == 0 ? digest : keccak256(CidCodec.encode(contentCodec, digest));
+        // The key is keccak256 of the bytes `workByContent` is asked with: the binary CID, or the
+        // 32-byte commitment of a restricted work.
+        bytes32 key = keccak256(contentCodec == 0 ? abi.encodePacked(digest) : CidCodec.encode(contentCodec, digest));
         uint256 existing = _workByContent[key];
         if (existing != 0) revert RegistryContentAlreadyRegistered(key, existing);
         workId = ++_workCount;

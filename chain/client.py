@@ -1,0 +1,86 @@
+"""A connection to the chain with the deployed contracts: the embedded anvil by default."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from chain.anvil import Anvil
+from chain.compile import Artifact, compile_contracts
+from chain.deploy import Deployment, contract, deploy, record
+from chain.errors import ErrorDecoder
+from core.config import Settings
+from core.errors import ChainError
+
+
+@dataclass
+class Chain:
+    w3: Web3
+    registry: Contract
+    router: Contract
+    deployment: Deployment
+    settings: Settings
+    decoder: ErrorDecoder
+    anvil: Anvil | None = None
+    gas_used: list[int] = field(default_factory=list)
+
+    def send(self, fn: Any, sender: str, *, value: int = 0) -> Any:
+        """Send a transaction from an unlocked account and wait for its receipt; a revert
+        raises the contract's named error."""
+        try:
+            fn.call({"from": sender, "value": value})
+            tx = fn.transact({"from": sender, "value": value})
+        except ContractCustomError as exc:
+            raise self.decoder.decode(str(exc.data)) or ChainError(f"transaction reverted: {exc}") from exc
+        except ContractLogicError as exc:
+            raise ChainError(f"transaction reverted: {exc}") from exc
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx, timeout=self.settings.tx_timeout_s)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction {tx.hex()} failed on chain")
+        self.gas_used.append(int(receipt["gasUsed"]))
+        return receipt
+
+    def close(self) -> None:
+        if self.anvil is not None:
+            self.anvil.stop()
+            self.anvil = None
+
+
+def connect(settings: Settings) -> Chain:
+    """Connect to `settings.rpc_url`, or start the embedded anvil with its state on disk; deploy
+    the contracts unless `deployments/<chainId>.json` names live ones."""
+    anvil = None
+    url = settings.rpc_url
+    if url is None:
+        anvil = Anvil(state_file=settings.anvil_state, log_file=settings.data_dir / "anvil.log").start()
+        url = anvil.url
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": settings.tx_timeout_s}))
+    if not w3.is_connected():
+        raise ChainError(f"no EVM node answers at {url}: start it or unset HERITAGE_RPC_URL to use the embedded one")
+    artifacts = compile_contracts(cache_dir=settings.artifacts_dir)
+    deployment = _existing(w3, settings) or _deploy(w3, artifacts, settings)
+    registry = contract(w3, artifacts["HeritageRegistry"], deployment.registry)
+    router = contract(w3, artifacts["RoyaltyRouter"], deployment.router)
+    decoder = ErrorDecoder(artifacts["HeritageRegistry"].abi, artifacts["RoyaltyRouter"].abi)
+    return Chain(w3, registry, router, deployment, settings, decoder, anvil)
+
+
+def _existing(w3: Web3, settings: Settings) -> Deployment | None:
+    path = settings.deployments_dir / f"{w3.eth.chain_id}.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if len(w3.eth.get_code(Web3.to_checksum_address(data["registry"]))) == 0:
+        return None  # a fresh node with the same chain id: deploy again
+    return Deployment(chain_id=data["chainId"], router=data["router"], registry=data["registry"], block=data["block"])
+
+
+def _deploy(w3: Web3, artifacts: dict[str, Artifact], settings: Settings) -> Deployment:
+    deployment = deploy(w3, artifacts, sender=w3.eth.accounts[0])
+    record(deployment, settings.deployments_dir)
+    return deployment

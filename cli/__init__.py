@@ -1,0 +1,1 @@
+"""The `heritage` command line."""

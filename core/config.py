@@ -1,0 +1,35 @@
+"""The one settings object. Read from HERITAGE_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where data lives and which chain to use. Pass it explicitly; nothing reads it at import."""
+
+    model_config = SettingsConfigDict(env_prefix="HERITAGE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".data"), description="Block store, anvil state, index, artefact cache.")
+    rpc_url: str | None = Field(
+        default=None, description="An EVM JSON-RPC endpoint; when unset, an embedded anvil is started."
+    )
+    deployments_dir: Path = Field(
+        default=Path(".data/deployments"), description="Contract addresses per chain id, as <chainId>.json."
+    )
+    tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
+
+    @property
+    def blocks_dir(self) -> Path:
+        return self.data_dir / "blocks"
+
+    @property
+    def anvil_state(self) -> Path:
+        return self.data_dir / "anvil-state.json"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
