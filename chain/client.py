@@ -54,8 +54,10 @@ class Chain:
 def connect(settings: Settings) -> Chain:
     """Connect to `settings.rpc_url`, or start the embedded anvil with its state on disk; deploy
     the contracts unless `deployments/<chainId>.json` names live ones."""
+    from chain.node import running_url
+
     anvil = None
-    url = settings.rpc_url
+    url = settings.rpc_url or running_url(settings)
     if url is None:
         anvil = Anvil(state_file=settings.anvil_state, log_file=settings.data_dir / "anvil.log").start()
         url = anvil.url

@@ -37,6 +37,8 @@ class ContractRevert(ChainError):
         self.args_by_name = args
         shown = ", ".join(f"{k}={('0x' + v.hex()) if isinstance(v, bytes) else repr(v)}" for k, v in args.items())
         advice = ADVICE.get(name, "see contracts/README.md for this error")
+        if name == "RouterWorkNotPayable" and args.get("status") == 0:
+            advice = "no work has this id: check it (`heritage audit --all` lists the catalogue)"
         super().__init__(f"{name}({shown}): {advice}")
 
 

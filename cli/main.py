@@ -1,46 +1,332 @@
-"""`heritage`: register, pay, audit and explore heritage works from the command line."""
+"""`heritage`: register, pay, audit and explore heritage works from the command line.
+
+Every command takes `--json` for scripts. Senders are the node's unlocked accounts, named by
+index (`--from 1`) or address; on the embedded anvil these are its development accounts.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from core.cid import file_cid
+from chain.client import Chain, connect
+from core.blockstore import BlockStore
+from core.cid import file_cid, from_text
 from core.config import Settings
-from core.errors import HeritageError
+from core.errors import HeritageError, InputError
+from core.types import ETH, PPM
 
 app = typer.Typer(help="Heritage Ledger: rights, provenance and royalties for intangible-heritage music.",
                   no_args_is_help=True)
+chain_app = typer.Typer(help="Start, inspect and stop the embedded EVM node.", no_args_is_help=True)
+community_app = typer.Typer(help="Communities and their stewards.", no_args_is_help=True)
+work_app = typer.Typer(help="Heritage works.", no_args_is_help=True)
+derivative_app = typer.Typer(help="Derivatives: register, approve.", no_args_is_help=True)
+dispute_app = typer.Typer(help="Misappropriation disputes.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+app.add_typer(community_app, name="community")
+app.add_typer(work_app, name="work")
+app.add_typer(derivative_app, name="derivative")
+app.add_typer(dispute_app, name="dispute")
 console = Console()
 
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+FromOpt = typer.Option("0", "--from", help="Sender: an unlocked account's index or address.")
+DataOpt = typer.Option(Path(".data"), "--data-dir", envvar="HERITAGE_DATA_DIR", help="Data directory.")
 
-@app.command()
-def cid(file: Path = typer.Argument(..., help="Any file; streamed in bounded memory."),
-        as_json: bool = typer.Option(False, "--json", help="Print {\"file\", \"cid\"} as JSON.")) -> None:
-    """Print the CID that `ipfs add --cid-version=1 FILE` prints for the same file."""
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, deployments_dir=data_dir / "deployments")
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    if as_json:
+        print(json.dumps(payload))
+    else:
+        console.print(text)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
     try:
-        value = file_cid(file)
+        yield
     except HeritageError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(2) from err
+
+
+@contextmanager
+def _chain(data_dir: Path) -> Iterator[Chain]:
+    with _errors():
+        c = connect(_settings(data_dir))
+        try:
+            yield c
+        finally:
+            c.close()
+
+
+def _sender(c: Chain, who: str) -> str:
+    if who.isdigit():
+        accounts = c.w3.eth.accounts
+        if int(who) >= len(accounts):
+            raise InputError(f"--from {who}: the node has {len(accounts)} unlocked accounts")
+        return str(accounts[int(who)])
+    return str(c.w3.to_checksum_address(who))
+
+
+def _split(c: Chain, spec: list[str], default: str) -> list[tuple[str, int]]:
+    """`ADDRESS:PPM` items; no items means everything to `default`."""
+    if not spec:
+        return [(default, PPM)]
+    out = []
+    for item in spec:
+        address, _, ppm = item.partition(":")
+        if not ppm.isdigit():
+            raise InputError(f"--split {item!r}: write ADDRESS:PPM, for example 0xabc…:600000")
+        out.append((_sender(c, address), int(ppm)))
+    return out
+
+
+def _content(store: BlockStore, path: Path) -> bytes:
+    return from_text(store.put_file(path))
+
+
+# ---------------------------------------------------------------------- chain
+@chain_app.command("up")
+def chain_up(data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Start anvil on 127.0.0.1 (state kept in the data directory) and deploy the contracts."""
+    from chain.node import up
+
+    with _errors():
+        url = up(_settings(data_dir))
+    with _chain(data_dir) as c:
+        _emit(as_json, {"url": url, **c.deployment.to_json()},
+              f"node at {url}; registry {c.deployment.registry}, router {c.deployment.router}")
+
+
+@chain_app.command("status")
+def chain_status(data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Show the node, the deployment and the catalogue's size."""
+    from chain.node import running_url
+
+    s = _settings(data_dir)
+    url = s.rpc_url or running_url(s)
+    if url is None:
+        _emit(as_json, {"running": False}, "no node is running: `heritage chain up` starts one")
+        raise typer.Exit(1)
+    with _chain(data_dir) as c:
+        reg = c.registry.functions
+        info = {"running": True, "url": url, "block": int(c.w3.eth.block_number), **c.deployment.to_json(),
+                "communities": int(reg.communityCount().call()), "works": int(reg.workCount().call())}
+        _emit(as_json, info, "\n".join(f"{k}: {v}" for k, v in info.items()))
+
+
+@chain_app.command("down")
+def chain_down(data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Stop the node `chain up` started (its state stays on disk for the next `up`)."""
+    from chain.node import down
+
+    stopped = down(_settings(data_dir))
+    _emit(as_json, {"stopped": stopped}, "stopped" if stopped else "no node was running")
+
+
+# ---------------------------------------------------------------------- communities and works
+@community_app.command("register")
+def community_register(name: str, steward: list[str] = typer.Option(..., help="Steward address or index; repeat."),
+                       threshold: int = typer.Option(1, help="Approvals needed (k of n)."),
+                       treasury: str = typer.Option(..., help="Treasury address or index."),
+                       sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Register a community with its stewards, k-of-n threshold and treasury."""
+    with _chain(data_dir) as c, _errors():
+        stewards = [_sender(c, s) for s in steward]
+        c.send(c.registry.functions.registerCommunity(name, stewards, threshold, _sender(c, treasury)),
+               _sender(c, sender))
+        cid = int(c.registry.functions.communityCount().call())
+        _emit(as_json, {"community": cid}, f"community {cid} registered")
+
+
+PRESETS = {
+    "open": (True, False, True, True, True, False),
+    "consent": (True, True, True, True, True, False),
+    "no-ml": (True, False, True, False, True, False),
+    "no-derivatives": (False, False, False, False, True, False),
+}
+
+
+@work_app.command("register")
+def work_register(file: Path, community: int = typer.Option(..., help="Community id."),
+                  protocol: str = typer.Option("open", help=f"Protocol preset: {', '.join(PRESETS)}."),
+                  floor_ppm: int = typer.Option(100_000, help="Share every derivative must route upstream (ppm)."),
+                  labels: int = typer.Option(0, help="Local Contexts label bitmap (contracts/README.md)."),
+                  title: str = typer.Option("", help="Title for the manifest."),
+                  split: list[str] = typer.Option([], help="ADDRESS:PPM; repeat. Default: all to the treasury."),
+                  sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Store FILE, write its manifest and register it as a heritage work (sender: a steward)."""
+    if protocol not in PRESETS:
+        raise typer.BadParameter(f"unknown protocol {protocol!r}; choose one of {', '.join(PRESETS)}")
+    with _chain(data_dir) as c, _errors():
+        store = BlockStore(c.settings.blocks_dir)
+        content = _content(store, file)
+        existing = int(c.registry.functions.workByContent(content).call())
+        if existing:
+            _emit(as_json, {"work": existing, "existing": True}, f"already registered as work {existing}")
+            return
+        name, _, _, treasury, _ = c.registry.functions.communityOf(community).call()
+        manifest = from_text(store.put_bytes(json.dumps(
+            {"kind": "heritage", "title": title or file.stem, "community": name, "file": file.name}).encode()))
+        proto = (*PRESETS[protocol], floor_ppm, labels, 1)
+        params = (community, content, manifest, proto, _split(c, split, str(treasury)))
+        c.send(c.registry.functions.registerHeritageWork(params), _sender(c, sender))
+        work = int(c.registry.functions.workCount().call())
+        _emit(as_json, {"work": work}, f"work {work} registered")
+
+
+@derivative_app.command("register")
+def derivative_register(file: Path, parent: list[str] = typer.Option(..., help="PARENT_ID:PPM routed upstream; repeat."),
+                        model_cid: str = typer.Option("", help="CID of the model that made it (machine-made)."),
+                        commercial: bool = typer.Option(False, help="Declare commercial use."),
+                        sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Register FILE as a derivative; pending if a root community requires consent."""
+    with _chain(data_dir) as c, _errors():
+        store = BlockStore(c.settings.blocks_dir)
+        content = _content(store, file)
+        ids, ppms = [], []
+        for item in parent:
+            pid, _, ppm = item.partition(":")
+            if not (pid.isdigit() and ppm.isdigit()):
+                raise InputError(f"--parent {item!r}: write PARENT_ID:PPM, for example 3:200000")
+            ids.append(int(pid))
+            ppms.append(int(ppm))
+        me = _sender(c, sender)
+        model = from_text(model_cid) if model_cid else b""
+        params = (content, b"", ids, ppms, [(me, PPM)], model, b"\0" * 32, commercial)
+        c.send(c.registry.functions.registerDerivative(params), me)
+        work = int(c.registry.functions.workCount().call())
+        status = int(c.router.functions.statusOf(work).call())
+        _emit(as_json, {"work": work, "pending": status == 1},
+              f"derivative {work} registered" + (" (pending consent)" if status == 1 else ""))
+
+
+@derivative_app.command("approve")
+def derivative_approve(work: int, community: int = typer.Option(..., help="The consenting community."),
+                       sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Approve a pending derivative as one of the community's stewards."""
+    with _chain(data_dir) as c, _errors():
+        c.send(c.registry.functions.approveDerivative(work, community), _sender(c, sender))
+        status = int(c.router.functions.statusOf(work).call())
+        _emit(as_json, {"work": work, "active": status == 2}, "approved" + (": now active" if status == 2 else ""))
+
+
+# ---------------------------------------------------------------------- money
+@app.command()
+def pay(work: int, amount: int = typer.Argument(..., help="Amount in wei (or token units)."),
+        token: str = typer.Option("", help="ERC-20 token address; ETH when omitted."),
+        usage: str = typer.Option("", help="Off-chain usage reference (hashed)."),
+        sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Pay a work; credits flow up its lineage to the heritage communities."""
+    with _chain(data_dir) as c, _errors():
+        ref = hashlib.sha256((usage or f"cli-{time.time_ns()}").encode()).digest()
+        now = int(time.time())
+        me = _sender(c, sender)
+        if token:
+            c.send(c.router.functions.payToken(work, c.w3.to_checksum_address(token), amount, ref, now), me)
+        else:
+            c.send(c.router.functions.pay(work, ref, now), me, value=amount)
+        _emit(as_json, {"work": work, "amount": amount}, f"paid {amount} to work {work}")
+
+
+@app.command()
+def withdraw(token: str = typer.Option("", help="ERC-20 token address; ETH when omitted."),
+             sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Withdraw the sender's whole balance."""
+    with _chain(data_dir) as c, _errors():
+        me = _sender(c, sender)
+        t = c.w3.to_checksum_address(token) if token else ETH
+        amount = int(c.router.functions.balanceOf(t, me).call())
+        c.send(c.router.functions.withdraw(t), me)
+        _emit(as_json, {"account": me, "amount": amount}, f"withdrew {amount} to {me}")
+
+
+@dispute_app.command("raise")
+def dispute_raise(work: int, community: int = typer.Option(...), sender: str = FromOpt,
+                  data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Flag a derivative as misappropriation; its own share is escrowed from now on."""
+    with _chain(data_dir) as c, _errors():
+        c.send(c.registry.functions.raiseDispute(work, community, b""), _sender(c, sender))
+        _emit(as_json, {"work": work, "disputed": True}, f"dispute raised on work {work}")
+
+
+@dispute_app.command("resolve")
+def dispute_resolve(work: int, uphold: bool = typer.Option(..., "--uphold/--dismiss"), sender: str = FromOpt,
+                    data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Vote to resolve a dispute: uphold (escrow to the community) or dismiss (to the split)."""
+    with _chain(data_dir) as c, _errors():
+        c.send(c.registry.functions.resolveDispute(work, uphold), _sender(c, sender))
+        open_ = int(c.registry.functions.disputeOf(work).call()) != 0
+        _emit(as_json, {"work": work, "resolved": not open_}, "resolved" if not open_ else "vote recorded")
+
+
+# ---------------------------------------------------------------------- audit, cid, demo
+@app.command()
+def audit(work: int = typer.Argument(0, help="Work id; omit with --all."),
+          all_: bool = typer.Option(False, "--all", help="Audit the whole catalogue."),
+          data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Re-hash stored content against the chain, walk the lineage to its heritage roots and check
+    every protocol; exit status 1 on any mismatch. --all reports provenance traceability."""
+    from chain.audit import audit_work
+
+    if not work and not all_:
+        raise typer.BadParameter("give a WORK id or --all")
+    with _chain(data_dir) as c, _errors():
+        store = BlockStore(c.settings.blocks_dir)
+        ids = range(1, int(c.registry.functions.workCount().call()) + 1) if all_ else [work]
+        results = [audit_work(c, store, w) for w in ids]
+        traceable = sum(1 for r in results if r.ok and r.roots)
+        public = sum(1 for r in results if r.content_cid)
+        summary = {"works": len(results), "ok": sum(r.ok for r in results),
+                   "provenance_traceability": traceable / public if public else 1.0}
+        if as_json:
+            print(json.dumps({"summary": summary, "works": [r.to_json() for r in results]}))
+        else:
+            t = Table(title="audit")
+            for col in ("work", "kind", "status", "check", "verdict"):
+                t.add_column(col)
+            for r in results:
+                for v in r.verdicts:
+                    t.add_row(str(r.work_id), r.kind, r.status, v.check, ("ok: " if v.ok else "FAIL: ") + v.detail)
+            console.print(t)
+            console.print(summary)
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)
+
+
+@app.command()
+def cid(file: Path = typer.Argument(..., help="Any file; streamed in bounded memory."), as_json: bool = JsonOpt) -> None:
+    """Print the CID that `ipfs add --cid-version=1 FILE` prints for the same file."""
+    with _errors():
+        value = file_cid(file)
     print(json.dumps({"file": str(file), "cid": value}) if as_json else value)
 
 
 @app.command()
-def demo(data_dir: Path = typer.Option(Path(".data"), help="Where blocks, chain state and addresses are kept.")) -> None:
+def demo(data_dir: Path = DataOpt) -> None:
     """Run the end-to-end demo on the embedded defaults (anvil, local block store, Essen songs)."""
     from cli.demo import run
 
-    settings = Settings(data_dir=data_dir, deployments_dir=data_dir / "deployments")
-    try:
-        code = run(settings, console)
-    except HeritageError as err:
-        console.print(f"[red]error:[/] {err}")
-        raise typer.Exit(2) from err
+    with _errors():
+        code = run(_settings(data_dir), console)
     raise typer.Exit(code)
+
+
 
 
 if __name__ == "__main__":

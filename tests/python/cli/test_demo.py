@@ -25,3 +25,44 @@ def test_cid_command(tmp_path: Path) -> None:
     f.write_bytes(b"hello\n")
     result = CliRunner().invoke(app, ["cid", str(f)])
     assert result.stdout.strip() == "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am"
+
+
+def test_command_line_flow_and_bad_input(tmp_path: Path) -> None:
+    """chain up, register, consent, pay, withdraw, audit; then refused and unknown inputs."""
+    runner = CliRunner()
+    d = ["--data-dir", str(tmp_path)]
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, [*args, *d])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    song, remix = tmp_path / "song.abc", tmp_path / "remix.abc"
+    song.write_text("X:1\nT:song\nK:G\nGABc|\n")
+    remix.write_text("X:1\nT:remix\nK:G\ncBAG|\n")
+    try:
+        run("chain", "up")
+        run("community", "register", "Singers", "--steward", "1", "--steward", "2", "--threshold", "2", "--treasury", "3")
+        run("work", "register", str(song), "--community", "1", "--protocol", "consent", "--from", "1")
+        assert "pending" in run("derivative", "register", str(remix), "--parent", "1:200000", "--from", "5")
+        run("derivative", "approve", "2", "--community", "1", "--from", "1")
+        assert "now active" in run("derivative", "approve", "2", "--community", "1", "--from", "2")
+        run("pay", "2", "1000000")
+        assert "withdrew 200000" in run("withdraw", "--from", "3")
+        assert '"provenance_traceability": 1.0' in run("audit", "--all", "--json")
+        assert "already registered as work 1" in run("work", "register", str(song), "--community", "1", "--from", "1")
+
+        unknown = runner.invoke(app, ["pay", "99", "5", *d])
+        assert unknown.exit_code == 2 and "no work has this id" in unknown.output
+        outsider = runner.invoke(app, ["work", "register", str(remix) + ".x", "--community", "1", *d])
+        assert outsider.exit_code == 2 and "does not exist" in outsider.output
+        other = tmp_path / "other.abc"
+        other.write_text("X:2\n")
+        stranger = runner.invoke(app, ["work", "register", str(other), "--community", "1", "--from", "7", *d])
+        assert stranger.exit_code == 2 and "RegistryNotSteward" in stranger.output
+        # Tamper with a stored block: the audit must fail.
+        block = next((tmp_path / "blocks").rglob("bafkrei*"))
+        block.write_bytes(b"tampered")
+        assert runner.invoke(app, ["audit", "--all", *d]).exit_code == 1
+    finally:
+        runner.invoke(app, ["chain", "down", *d])
