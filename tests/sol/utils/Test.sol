@@ -79,6 +79,10 @@ abstract contract Test {
         assertTrue(!condition, "assertion failed: expected false");
     }
 
+    function assertFalse(bool condition, string memory message) internal pure {
+        assertTrue(!condition, message);
+    }
+
     function assertEq(uint256 a, uint256 b) internal pure {
         assertEq(a, b, "");
     }
@@ -95,12 +99,20 @@ abstract contract Test {
         if (a != b) revert("assertEq(address) failed");
     }
 
+    function assertEq(address a, address b, string memory message) internal pure {
+        if (a != b) revert(string.concat("assertEq(address) failed: ", message));
+    }
+
     function assertEq(bool a, bool b) internal pure {
         if (a != b) revert("assertEq(bool) failed");
     }
 
     function assertEq(bytes32 a, bytes32 b) internal pure {
         if (a != b) revert("assertEq(bytes32) failed");
+    }
+
+    function assertEq(bytes32 a, bytes32 b, string memory message) internal pure {
+        if (a != b) revert(string.concat("assertEq(bytes32) failed: ", message));
     }
 
     function assertEq(bytes memory a, bytes memory b) internal pure {

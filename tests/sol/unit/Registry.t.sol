@@ -1,0 +1,1473 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+
+import {Fixture} from "../utils/Fixture.sol";
+import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
+import {CommunityStewardship} from "../../../contracts/CommunityStewardship.sol";
+import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
+import {CidCodec} from "../../../contracts/libraries/CidCodec.sol";
+import {PlainERC20} from "../mocks/PlainERC20.sol";
+import {
+    PPM,
+    MAX_ROOTS,
+    Protocol,
+    Recipient,
+    HeritageParams,
+    DerivativeParams,
+    WorkKind,
+    WorkStatus
+} from "../../../contracts/libraries/HeritageTypes.sol";
+
+/// @title HeritageRegistry: every external function and every revert path
+/// @notice Fixture: community A = {a1, a2, a3}, 2 of 3, treasuryA; community B = {b1}, 1 of 1.
+contract RegistryTest is Fixture {
+    /// @dev `ipfs add --cid-version=1` of a file holding "hello world" (no newline).
+    string internal constant HELLO_CID = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e";
+    /// @dev The empty UnixFS directory as CIDv1 (dag-pb), base32; its binary form below.
+    string internal constant EMPTY_DIR_CID = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354";
+    bytes internal constant EMPTY_DIR_BIN = hex"0170122059948439065f29619ef41280cbb932be52c56d99c5966b65e0111239f098bbef";
+
+    address internal outsider;
+
+    function setUp() public override {
+        super.setUp();
+        outsider = makeAddr("outsider");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _protocol(bool derivatives, bool consent, bool commercial, bool ml, uint32 floorPpm)
+        internal
+        pure
+        returns (Protocol memory)
+    {
+        return Protocol(derivatives, consent, commercial, ml, true, false, floorPpm, 0, 1);
+    }
+
+    function _consenting() internal pure returns (Protocol memory p) {
+        p = _open(0);
+        p.consentRequired = true;
+    }
+
+    function _heritageA(Protocol memory protocol) internal returns (uint256) {
+        return _registerHeritageOf(communityA, a1, protocol, _split(treasuryA));
+    }
+
+    function _heritageB(Protocol memory protocol) internal returns (uint256) {
+        return _registerHeritageOf(communityB, b1, protocol, _split(treasuryB));
+    }
+
+    function _two(uint256 x, uint256 y) internal pure returns (uint256[] memory s) {
+        s = new uint256[](2);
+        (s[0], s[1]) = (x, y);
+    }
+
+    function _ppms(uint32 x, uint32 y) internal pure returns (uint32[] memory s) {
+        s = new uint32[](2);
+        (s[0], s[1]) = (x, y);
+    }
+
+    function _derive(DerivativeParams memory p) internal returns (uint256 workId) {
+        vm.prank(creator);
+        workId = registry.registerDerivative(p);
+    }
+
+    /// @dev A derivative of one parent made by a model.
+    function _machineParams(uint256 parent) internal returns (DerivativeParams memory p) {
+        p = _derivativeParams(_one(parent), _ppm(100_000), _split(creator));
+        p.modelCid = _cid();
+        p.paramsHash = keccak256("temperature=0.8,seed=7");
+    }
+
+    function _status(uint256 workId) internal view returns (uint256) {
+        return uint256(registry.workOf(workId).status);
+    }
+
+    function _assertProtocol(Protocol memory got, Protocol memory want) internal pure {
+        assertEq(keccak256(abi.encode(got)), keccak256(abi.encode(want)));
+    }
+
+    function _pay(uint256 workId, uint256 amount) internal {
+        vm.prank(payer);
+        router.pay{value: amount}(workId, bytes32("usage"), 1);
+    }
+
+    function _eth(address account) internal view returns (uint256) {
+        return router.balanceOf(address(0), account);
+    }
+
+    /// @dev Base32 (RFC 4648 lower case, no padding) with multibase prefix "b", one bit at a time:
+    ///      deliberately not the contract's buffered algorithm.
+    function _referenceBase32(bytes memory data) internal pure returns (string memory) {
+        bytes memory alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        uint256 totalBits = data.length * 8;
+        uint256 chars = (totalBits + 4) / 5;
+        bytes memory out = new bytes(chars + 1);
+        out[0] = "b";
+        for (uint256 c; c < chars; ++c) {
+            uint256 v;
+            for (uint256 b; b < 5; ++b) {
+                uint256 bit = c * 5 + b;
+                uint256 x;
+                if (bit < totalBits) x = (uint8(data[bit / 8]) >> (7 - bit % 8)) & 1;
+                v = (v << 1) | x;
+            }
+            out[c + 1] = alphabet[v];
+        }
+        return string(out);
+    }
+
+    // ------------------------------------------------------------------ registerHeritageWork
+
+    function test_registerHeritageWork_MintsToTreasuryAndStoresWork() public {
+        vm.warp(1_700_000_000);
+        Protocol memory protocol = Protocol(true, false, false, true, true, false, 150_000, (1 << 0) | (1 << 32), 1);
+        HeritageParams memory p = HeritageParams(communityA, _cid(), _cid(), protocol, _splitN(3, 1));
+        vm.prank(a2);
+        uint256 id = registry.registerHeritageWork(p);
+
+        assertEq(id, 1);
+        assertEq(registry.workCount(), 1);
+        assertEq(registry.ownerOf(id), treasuryA, "heritage tokens go to the community treasury");
+        assertEq(registry.balanceOf(treasuryA), 1);
+        HeritageRegistry.WorkView memory v = registry.workOf(id);
+        assertEq(uint256(v.kind), uint256(WorkKind.Heritage));
+        assertEq(uint256(v.status), uint256(WorkStatus.Active));
+        assertEq(v.communityId, communityA);
+        assertEq(v.registrant, a2);
+        assertEq(v.timestamp, 1_700_000_000);
+        assertEq(v.contentCid, p.contentCid);
+        assertEq(v.commitment, bytes32(0));
+        assertEq(v.manifestCid, p.manifestCid);
+        assertEq(registry.workByContent(p.contentCid), id);
+        assertEq(registry.workByContent(p.manifestCid), 0, "only content is claimed, not the manifest");
+        _assertProtocol(registry.protocolOf(id), protocol);
+        uint32[] memory roots = registry.rootsOf(id);
+        assertEq(roots.length, 1);
+        assertEq(roots[0], id, "a heritage work is its own root");
+        Recipient[] memory split = router.splitOf(id);
+        assertEq(split.length, 3);
+        assertEq(split[2].account, p.split[2].account);
+        assertEq(split[0].ppm, p.split[0].ppm);
+    }
+
+    function test_registerHeritageWork_EmitsEvents() public {
+        HeritageParams memory p = _heritageParams(communityA, _open(50_000), _split(treasuryA));
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IERC721.Transfer(address(0), treasuryA, 1);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.HeritageWorkRegistered(1, communityA, a1, p.contentCid, bytes32(0), p.manifestCid);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.ProtocolSet(1, p.protocol);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.WorkConfigured(1, WorkStatus.Active, 0, 1);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.SplitSet(1, p.split);
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_AcceptsDagPbContentAndNoManifest() public {
+        HeritageParams memory p = HeritageParams(communityB, EMPTY_DIR_BIN, "", _open(0), _split(treasuryB));
+        vm.prank(b1);
+        uint256 id = registry.registerHeritageWork(p);
+        HeritageRegistry.WorkView memory v = registry.workOf(id);
+        assertEq(v.contentCid, EMPTY_DIR_BIN);
+        assertEq(v.manifestCid.length, 0);
+        assertEq(registry.workByContent(EMPTY_DIR_BIN), id);
+        assertEq(registry.tokenURI(id), "");
+    }
+
+    function test_registerHeritageWork_AcceptsFloorOfExactlyPpm() public {
+        uint256 id = _heritageA(_open(PPM));
+        assertEq(registry.protocolOf(id).floorPpm, PPM);
+    }
+
+    function test_registerHeritageWork_RevertWhen_CallerNotSteward() public {
+        HeritageParams memory p = _heritageParams(communityA, _open(0), _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
+        vm.prank(b1);
+        registry.registerHeritageWork(p);
+        assertEq(registry.workCount(), 0);
+    }
+
+    function test_registerHeritageWork_RevertWhen_UnknownCommunity() public {
+        HeritageParams memory p = _heritageParams(9, _open(0), _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryUnknownCommunity.selector, 9));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_ContentAlreadyRegistered() public {
+        HeritageParams memory p = _heritageParams(communityA, _open(0), _split(treasuryA));
+        vm.prank(a1);
+        uint256 first = registry.registerHeritageWork(p);
+        // Another community, another manifest: the content is still taken.
+        HeritageParams memory again = HeritageParams(communityB, p.contentCid, _cid(), _open(0), _split(treasuryB));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                HeritageRegistry.RegistryContentAlreadyRegistered.selector, keccak256(p.contentCid), first
+            )
+        );
+        vm.prank(b1);
+        registry.registerHeritageWork(again);
+        assertEq(registry.workCount(), 1);
+    }
+
+    function test_registerHeritageWork_RevertWhen_FloorAbovePpm() public {
+        HeritageParams memory p = _heritageParams(communityA, _open(PPM + 1), _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryInvalidFloor.selector, PPM + 1));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_SplitDoesNotSumToPpm() public {
+        Recipient[] memory split = _splitN(2, 5);
+        split[1].ppm -= 1;
+        HeritageParams memory p = _heritageParams(communityA, _open(0), split);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_SplitEmpty() public {
+        HeritageParams memory p = _heritageParams(communityA, _open(0), new Recipient[](0));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_SplitHasZeroAccount() public {
+        HeritageParams memory p = _heritageParams(communityA, _open(0), _split(address(0)));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_ProtocolRestricted() public {
+        Protocol memory protocol = _open(0);
+        protocol.restricted = true;
+        HeritageParams memory p = _heritageParams(communityA, protocol, _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryRestrictedMismatch.selector, 0));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_ContentCodecUnsupported() public {
+        // dag-cbor (0x71) is a valid CIDv1 but not what `ipfs add` produces for a file.
+        bytes memory cid = abi.encodePacked(hex"01711220", keccak256("x"));
+        HeritageParams memory p = HeritageParams(communityA, cid, _cid(), _open(0), _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, cid));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_ContentIsCidV0() public {
+        bytes memory cid = abi.encodePacked(hex"1220", keccak256("x"));
+        HeritageParams memory p = HeritageParams(communityA, cid, _cid(), _open(0), _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, cid));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    function test_registerHeritageWork_RevertWhen_ManifestNotSha256() public {
+        // multihash 0x13 = sha2-512 truncated to 32 bytes: refused.
+        bytes memory manifest = abi.encodePacked(hex"01551320", keccak256("m"));
+        HeritageParams memory p = HeritageParams(communityA, _cid(), manifest, _open(0), _split(treasuryA));
+        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, manifest));
+        vm.prank(a1);
+        registry.registerHeritageWork(p);
+    }
+
+    // ------------------------------------------------------------------ registerHeritageWorks
+
+    function test_registerHeritageWorks_RegistersSequentially() public {
+        _heritageA(_open(0)); // id 1 exists already
+        HeritageParams[] memory batch = new HeritageParams[](3);
+        for (uint256 i; i < 3; ++i) {
+            batch[i] = _heritageParams(communityA, _open(uint32(i * 1000)), _split(treasuryA));
+        }
+        vm.prank(a3);
+        uint256 firstId = registry.registerHeritageWorks(batch);
+        assertEq(firstId, 2);
+        assertEq(registry.workCount(), 4);
+        for (uint256 i; i < 3; ++i) {
+            assertEq(registry.workByContent(batch[i].contentCid), firstId + i);
+            assertEq(registry.ownerOf(firstId + i), treasuryA);
+            assertEq(registry.protocolOf(firstId + i).floorPpm, i * 1000);
+            assertEq(registry.workOf(firstId + i).registrant, a3);
+        }
+    }
+
+    function test_registerHeritageWorks_RevertWhen_EmptyBatch() public {
+        vm.expectRevert(HeritageRegistry.RegistryEmptyBatch.selector);
+        vm.prank(a1);
+        registry.registerHeritageWorks(new HeritageParams[](0));
+    }
+
+    function test_registerHeritageWorks_RevertWhen_DuplicateInsideBatch() public {
+        HeritageParams[] memory batch = new HeritageParams[](2);
+        batch[0] = _heritageParams(communityA, _open(0), _split(treasuryA));
+        batch[1] = _heritageParams(communityA, _open(0), _split(treasuryA));
+        batch[1].contentCid = batch[0].contentCid;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                HeritageRegistry.RegistryContentAlreadyRegistered.selector, keccak256(batch[0].contentCid), 1
+            )
+        );
+        vm.prank(a1);
+        registry.registerHeritageWorks(batch);
+        assertEq(registry.workCount(), 0, "the whole batch is undone");
+        assertEq(registry.workByContent(batch[0].contentCid), 0);
+    }
+
+    function test_registerHeritageWorks_RevertWhen_NotStewardOfOneItem() public {
+        HeritageParams[] memory batch = new HeritageParams[](2);
+        batch[0] = _heritageParams(communityA, _open(0), _split(treasuryA));
+        batch[1] = _heritageParams(communityB, _open(0), _split(treasuryB));
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityB, a1));
+        vm.prank(a1);
+        registry.registerHeritageWorks(batch);
+        assertEq(registry.workCount(), 0);
+    }
+
+    // ------------------------------------------------------------------ registerRestrictedWork
+
+    function test_registerRestrictedWork_StoresCommitmentOnly() public {
+        bytes memory secretCid = _cid();
+        bytes32 commitment = keccak256(abi.encodePacked(bytes32("salt"), secretCid));
+        bytes memory manifest = _cid();
+        uint64 labels = uint64(1) << 14; // TK Secret/Sacred
+        vm.prank(a1);
+        uint256 id = registry.registerRestrictedWork(communityA, commitment, manifest, labels, 1);
+
+        HeritageRegistry.WorkView memory v = registry.workOf(id);
+        assertEq(uint256(v.kind), uint256(WorkKind.Heritage));
+        assertEq(uint256(v.status), uint256(WorkStatus.Restricted));
+        assertEq(v.contentCid.length, 0, "no CID is published");
+        assertEq(v.commitment, commitment);
+        assertEq(v.manifestCid, manifest);
+        assertEq(v.communityId, communityA);
+        assertEq(registry.ownerOf(id), treasuryA);
+        assertEq(registry.workByContent(abi.encodePacked(commitment)), id);
+        assertEq(registry.workByContent(secretCid), 0);
+        _assertProtocol(registry.protocolOf(id), Protocol(false, true, false, false, true, true, 0, labels, 1));
+        assertEq(uint256(router.statusOf(id)), uint256(WorkStatus.Restricted));
+    }
+
+    function test_registerRestrictedWork_EmitsEvents() public {
+        bytes32 commitment = keccak256("commitment");
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.HeritageWorkRegistered(1, communityB, b1, "", commitment, "");
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.ProtocolSet(1, Protocol(false, true, false, false, true, true, 0, 3, 1));
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.WorkConfigured(1, WorkStatus.Restricted, 0, 1);
+        vm.prank(b1);
+        registry.registerRestrictedWork(communityB, commitment, "", 3, 1);
+    }
+
+    function test_registerRestrictedWork_IsNeverPaid() public {
+        vm.prank(a1);
+        uint256 id = registry.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, id, WorkStatus.Restricted)
+        );
+        _pay(id, 1 ether);
+    }
+
+    function test_registerRestrictedWork_RevertWhen_CallerNotSteward() public {
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, outsider));
+        vm.prank(outsider);
+        registry.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1);
+    }
+
+    function test_registerRestrictedWork_RevertWhen_CommitmentAlreadyRegistered() public {
+        bytes32 commitment = keccak256("c");
+        vm.prank(a1);
+        uint256 id = registry.registerRestrictedWork(communityA, commitment, "", 0, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                HeritageRegistry.RegistryContentAlreadyRegistered.selector,
+                keccak256(abi.encodePacked(commitment)),
+                id
+            )
+        );
+        vm.prank(b1);
+        registry.registerRestrictedWork(communityB, commitment, "", 0, 1);
+    }
+
+    // ------------------------------------------------------------------ setProtocol
+
+    function test_setProtocol_AnyStewardReplacesProtocol() public {
+        uint256 h = _heritageA(_open(0));
+        Protocol memory next = Protocol(true, true, false, false, false, false, 250_000, 1 << 16, 2);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.ProtocolSet(h, next);
+        vm.prank(a3);
+        registry.setProtocol(h, next);
+        _assertProtocol(registry.protocolOf(h), next);
+    }
+
+    function test_setProtocol_ExistingDerivativesStayNewOnesAreChecked() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(100_000));
+        vm.prank(a1);
+        registry.setProtocol(h, _protocol(false, false, true, true, 0));
+        assertEq(_status(d), uint256(WorkStatus.Active), "an existing derivative stays");
+        _pay(d, 1 ether);
+        assertEq(_eth(creator), 0.9 ether);
+
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(100_000), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryDerivativesNotAllowed.selector, h));
+        _derive(p);
+    }
+
+    function test_setProtocol_RevertWhen_CallerNotSteward() public {
+        uint256 h = _heritageA(_open(0));
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
+        vm.prank(b1);
+        registry.setProtocol(h, _open(1));
+    }
+
+    function test_setProtocol_RevertWhen_TreasuryIsNotSteward() public {
+        uint256 h = _heritageA(_open(0));
+        vm.expectRevert(
+            abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, treasuryA)
+        );
+        vm.prank(treasuryA);
+        registry.setProtocol(h, _open(1));
+    }
+
+    function test_setProtocol_RevertWhen_WorkIsDerivative() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotHeritageWork.selector, d));
+        vm.prank(a1);
+        registry.setProtocol(d, _open(0));
+    }
+
+    function test_setProtocol_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 42));
+        vm.prank(a1);
+        registry.setProtocol(42, _open(0));
+    }
+
+    function test_setProtocol_RevertWhen_FloorAbovePpm() public {
+        uint256 h = _heritageA(_open(0));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryInvalidFloor.selector, PPM + 1));
+        vm.prank(a1);
+        registry.setProtocol(h, _open(PPM + 1));
+    }
+
+    function test_setProtocol_RevertWhen_RestrictingAnOpenWork() public {
+        uint256 h = _heritageA(_open(0));
+        Protocol memory p = _open(0);
+        p.restricted = true;
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryRestrictedMismatch.selector, h));
+        vm.prank(a1);
+        registry.setProtocol(h, p);
+    }
+
+    function test_setProtocol_RevertWhen_UnrestrictingARestrictedWork() public {
+        vm.prank(a1);
+        uint256 r = registry.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1);
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryRestrictedMismatch.selector, r));
+        vm.prank(a1);
+        registry.setProtocol(r, _open(0));
+    }
+
+    function test_setProtocol_RestrictedWorkStaysUnderivableEvenIfDerivativesAllowed() public {
+        vm.prank(a1);
+        uint256 r = registry.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1);
+        Protocol memory p = _open(0);
+        p.restricted = true;
+        vm.prank(a1);
+        registry.setProtocol(r, p);
+        DerivativeParams memory d = _derivativeParams(_one(r), _ppm(1), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryAncestorRestricted.selector, r));
+        _derive(d);
+    }
+
+    // ------------------------------------------------------------------ setSplit
+
+    function test_setSplit_StewardReplacesHeritageSplit() public {
+        uint256 h = _heritageA(_open(0));
+        Recipient[] memory next = _splitN(4, 77);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.SplitSet(h, next);
+        vm.prank(a2);
+        registry.setSplit(h, next);
+        Recipient[] memory got = router.splitOf(h);
+        assertEq(got.length, 4);
+        assertEq(got[3].account, next[3].account);
+        _pay(h, 1 ether);
+        assertEq(_eth(next[1].account), 0.25 ether);
+        assertEq(_eth(treasuryA), 0);
+    }
+
+    function test_setSplit_OwnerReplacesDerivativeSplitAndKeepsParents() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(300_000));
+        vm.prank(creator);
+        registry.setSplit(d, _split(outsider));
+        (uint256[] memory parents, uint32[] memory ppms) = router.parentsOf(d);
+        assertEq(parents.length, 1);
+        assertEq(parents[0], h);
+        assertEq(ppms[0], 300_000);
+        _pay(d, 1 ether);
+        assertEq(_eth(outsider), 0.7 ether);
+        assertEq(_eth(treasuryA), 0.3 ether);
+        assertEq(_eth(creator), 0);
+    }
+
+    function test_setSplit_AuthorityFollowsTokenTransfer() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(creator);
+        registry.transferFrom(creator, outsider, d);
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotSplitAuthority.selector, d, creator));
+        vm.prank(creator);
+        registry.setSplit(d, _split(creator));
+        vm.prank(outsider);
+        registry.setSplit(d, _split(outsider));
+        assertEq(router.splitOf(d)[0].account, outsider);
+    }
+
+    function test_setSplit_RevertWhen_HeritageTreasuryIsNotSteward() public {
+        uint256 h = _heritageA(_open(0));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotSplitAuthority.selector, h, treasuryA));
+        vm.prank(treasuryA);
+        registry.setSplit(h, _split(treasuryA));
+    }
+
+    function test_setSplit_RevertWhen_OtherCommunitySteward() public {
+        uint256 h = _heritageA(_open(0));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotSplitAuthority.selector, h, b1));
+        vm.prank(b1);
+        registry.setSplit(h, _split(b1));
+    }
+
+    function test_setSplit_RevertWhen_StewardOnDerivative() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotSplitAuthority.selector, d, a1));
+        vm.prank(a1);
+        registry.setSplit(d, _split(a1));
+    }
+
+    function test_setSplit_RevertWhen_SplitInvalid() public {
+        uint256 h = _heritageA(_open(0));
+        Recipient[] memory bad = _split(outsider);
+        bad[0].ppm = PPM + 1;
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, h));
+        vm.prank(a1);
+        registry.setSplit(h, bad);
+    }
+
+    function test_setSplit_RevertWhen_WorkRestricted() public {
+        vm.prank(a1);
+        uint256 r = registry.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, r, WorkStatus.Restricted)
+        );
+        vm.prank(a1);
+        registry.setSplit(r, _split(treasuryA));
+    }
+
+    function test_setSplit_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 5));
+        vm.prank(a1);
+        registry.setSplit(5, _split(treasuryA));
+    }
+
+    // ------------------------------------------------------------------ registerDerivative
+
+    function test_registerDerivative_MintsToRegistrantAndRecordsLineage() public {
+        uint256 hA = _heritageA(_open(100_000));
+        uint256 hB = _heritageB(_open(50_000));
+        vm.warp(1_800_000_000);
+        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(100_000, 150_000), _split(creator));
+        uint256 d = _derive(p);
+
+        assertEq(d, 3);
+        assertEq(registry.ownerOf(d), creator);
+        HeritageRegistry.WorkView memory v = registry.workOf(d);
+        assertEq(uint256(v.kind), uint256(WorkKind.Derivative));
+        assertEq(uint256(v.status), uint256(WorkStatus.Active));
+        assertEq(v.communityId, 0);
+        assertEq(v.registrant, creator);
+        assertEq(v.timestamp, 1_800_000_000);
+        assertEq(v.contentCid, p.contentCid);
+        assertEq(v.manifestCid, p.manifestCid);
+        assertEq(registry.workByContent(p.contentCid), d);
+        uint32[] memory roots = registry.rootsOf(d);
+        assertEq(roots.length, 2);
+        assertEq(roots[0], hA);
+        assertEq(roots[1], hB);
+        assertEq(registry.pendingConsentsOf(d), 0);
+        (uint256[] memory parents, uint32[] memory ppms) = router.parentsOf(d);
+        assertEq(parents[1], hB);
+        assertEq(ppms[1], 150_000);
+        (bytes memory model, bytes32 paramsHash) = registry.machineProvenanceOf(d);
+        assertEq(model.length, 0, "a person-made derivative has no model");
+        assertEq(paramsHash, bytes32(0));
+    }
+
+    function test_registerDerivative_EmitsDerivativeRegistered() public {
+        uint256 hA = _heritageA(_open(0));
+        uint256 hB = _heritageB(_open(0));
+        DerivativeParams memory p = _derivativeParams(_two(hB, hA), _ppms(10, 20), _split(creator));
+        p.commercial = true;
+        uint32[] memory roots = new uint32[](2);
+        (roots[0], roots[1]) = (uint32(hB), uint32(hA));
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IERC721.Transfer(address(0), creator, 3);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DerivativeRegistered(
+            3, creator, p.contentCid, p.manifestCid, p.parents, p.parentPpms, roots, WorkStatus.Active, true
+        );
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.WorkConfigured(3, WorkStatus.Active, 1, 3);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.LineageSet(3, p.parents, p.parentPpms);
+        _derive(p);
+    }
+
+    function test_registerDerivative_RootsAreDistinctAcrossParents() public {
+        uint256 h1 = _heritageA(_open(0));
+        uint256 h2 = _heritageB(_open(0));
+        uint256 d1 = _registerDerivative(_one(h1), _ppm(1));
+        uint256 d2 = _registerDerivative(_two(h2, h1), _ppms(1, 1));
+        uint256 g = _registerDerivative(_two(d2, d1), _ppms(1, 1));
+        uint32[] memory roots = registry.rootsOf(g);
+        assertEq(roots.length, 2);
+        assertEq(roots[0], h2);
+        assertEq(roots[1], h1);
+    }
+
+    function test_registerDerivative_RevertWhen_AncestorRestricted() public {
+        uint256 h = _heritageA(_open(0));
+        vm.prank(a1);
+        uint256 r = registry.registerRestrictedWork(communityA, keccak256("secret"), "", 0, 1);
+        DerivativeParams memory p = _derivativeParams(_two(h, r), _ppms(1, 1), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryAncestorRestricted.selector, r));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_DerivativesNotAllowed() public {
+        uint256 h = _heritageA(_protocol(false, false, true, true, 0));
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(1), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryDerivativesNotAllowed.selector, h));
+        _derive(p);
+        assertEq(registry.workByContent(p.contentCid), 0);
+    }
+
+    function test_registerDerivative_RevertWhen_MachineLearningNotAllowed() public {
+        uint256 open = _heritageA(_open(0));
+        uint256 noMl = _heritageB(_protocol(true, false, true, false, 0));
+        DerivativeParams memory p = _machineParams(open);
+        p.parents = _two(open, noMl);
+        p.parentPpms = _ppms(1, 1);
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryMachineLearningNotAllowed.selector, noMl));
+        _derive(p);
+        // The same work made by a person is fine.
+        p.modelCid = "";
+        uint256 d = _derive(p);
+        assertEq(_status(d), uint256(WorkStatus.Active));
+    }
+
+    function test_registerDerivative_RevertWhen_CommercialUseNotAllowed() public {
+        uint256 h = _heritageA(_protocol(true, false, false, true, 0));
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(1), _split(creator));
+        p.commercial = true;
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryCommercialUseNotAllowed.selector, h));
+        _derive(p);
+        p.commercial = false;
+        _derive(p);
+        assertEq(registry.workCount(), 2);
+    }
+
+    function test_registerDerivative_RevertWhen_FloorNotMetForLargestRootFloor() public {
+        uint256 hA = _heritageA(_open(100_000));
+        uint256 hB = _heritageB(_open(300_000));
+        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(150_000, 100_000), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryFloorNotMet.selector, 250_000, 300_000));
+        _derive(p);
+        p.parentPpms = _ppms(200_000, 100_000); // exactly the largest floor
+        uint256 d = _derive(p);
+        assertEq(_status(d), uint256(WorkStatus.Active));
+    }
+
+    /// @dev contracts/README.md: the floor is compared with the derivative's *total* upstream share,
+    ///      not with the share routed towards the root that set it.
+    function test_registerDerivative_FloorCountsTotalUpstreamNotPerRoot() public {
+        uint256 hA = _heritageA(_open(300_000));
+        uint256 hB = _heritageB(_open(0));
+        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 299_999));
+        assertEq(_status(d), uint256(WorkStatus.Active));
+        _pay(d, 1_000_000);
+        assertEq(_eth(treasuryA), 1, "community A's 30% floor yields 1 ppm here");
+        assertEq(_eth(treasuryB), 299_999);
+    }
+
+    function testFuzz_registerDerivative_FloorIsMaxOfRootFloors(uint32 floorA, uint32 floorB, uint32 shareA, uint32 shareB)
+        public
+    {
+        floorA = uint32(bound(floorA, 0, PPM));
+        floorB = uint32(bound(floorB, 0, PPM));
+        shareA = uint32(bound(shareA, 1, PPM / 2));
+        shareB = uint32(bound(shareB, 1, PPM / 2));
+        uint256 hA = _heritageA(_open(floorA));
+        uint256 hB = _heritageB(_open(floorB));
+        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(shareA, shareB), _split(creator));
+        uint256 upstream = uint256(shareA) + shareB;
+        uint256 floor = floorA > floorB ? floorA : floorB;
+        if (upstream < floor) {
+            vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryFloorNotMet.selector, upstream, floor));
+            _derive(p);
+        } else {
+            uint256 d = _derive(p);
+            assertEq(_status(d), uint256(WorkStatus.Active));
+        }
+    }
+
+    function test_registerDerivative_RevertWhen_TooManyRoots() public {
+        uint256[] memory first = new uint256[](8);
+        uint256[] memory second = new uint256[](8);
+        uint32[] memory ones = new uint32[](8);
+        for (uint256 i; i < 8; ++i) {
+            first[i] = _heritageA(_open(0));
+            second[i] = _heritageB(_open(0));
+            ones[i] = 1;
+        }
+        uint256 seventeenth = _heritageA(_open(0));
+        uint256 d1 = _registerDerivative(first, ones);
+        uint256 d2 = _registerDerivative(second, ones);
+        // Exactly MAX_ROOTS roots is allowed.
+        uint256 ok = _registerDerivative(_two(d1, d2), _ppms(1, 1));
+        assertEq(registry.rootsOf(ok).length, MAX_ROOTS);
+
+        uint256[] memory parents = new uint256[](3);
+        (parents[0], parents[1], parents[2]) = (d1, d2, seventeenth);
+        uint32[] memory ppms = new uint32[](3);
+        (ppms[0], ppms[1], ppms[2]) = (1, 1, 1);
+        DerivativeParams memory p = _derivativeParams(parents, ppms, _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryTooManyRoots.selector, MAX_ROOTS));
+        _derive(p);
+    }
+
+    function test_registerDerivative_GrandchildCheckedAgainstOriginalRootProtocol() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(100_000));
+        assertEq(registry.rootsOf(d)[0], h);
+
+        vm.prank(a1);
+        registry.setProtocol(h, _protocol(false, false, true, true, 0));
+        DerivativeParams memory p = _derivativeParams(_one(d), _ppm(100_000), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryDerivativesNotAllowed.selector, h));
+        _derive(p);
+    }
+
+    function test_registerDerivative_GrandchildMeetsOriginalRootFloorAndMl() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(100_000));
+        vm.prank(a1);
+        registry.setProtocol(h, _protocol(true, false, true, false, 400_000));
+
+        DerivativeParams memory p = _machineParams(d); // model-made, routes 100,000 to d
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryMachineLearningNotAllowed.selector, h));
+        _derive(p);
+        p.modelCid = "";
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryFloorNotMet.selector, 100_000, 400_000));
+        _derive(p);
+        p.parentPpms = _ppm(400_000);
+        uint256 g = _derive(p);
+        uint32[] memory roots = registry.rootsOf(g);
+        assertEq(roots.length, 1);
+        assertEq(roots[0], h, "a grandchild's root is the original heritage work, not its parent");
+    }
+
+    function test_registerDerivative_RevertWhen_ContentAlreadyRegistered() public {
+        uint256 h = _heritageA(_open(0));
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(1), _split(creator));
+        p.contentCid = registry.workOf(h).contentCid; // the heritage recording itself
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryContentAlreadyRegistered.selector, keccak256(p.contentCid), h)
+        );
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_ParentUnknown() public {
+        DerivativeParams memory p = _derivativeParams(_one(99), _ppm(1), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 99));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_NoParents() public {
+        DerivativeParams memory p = _derivativeParams(new uint256[](0), new uint32[](0), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidLineage.selector, 1));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_ParentPending() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        DerivativeParams memory p = _derivativeParams(_one(d), _ppm(1), _split(creator));
+        vm.expectRevert(
+            abi.encodeWithSelector(RoyaltyRouter.RouterParentNotActive.selector, d, WorkStatus.Pending)
+        );
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_ParentDuplicated() public {
+        uint256 h = _heritageA(_open(0));
+        DerivativeParams memory p = _derivativeParams(_two(h, h), _ppms(1, 1), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterDuplicateParent.selector, h));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_UpstreamAbovePpm() public {
+        uint256 hA = _heritageA(_open(0));
+        uint256 hB = _heritageB(_open(0));
+        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(600_000, 400_001), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidLineage.selector, 3));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_ParentShareZero() public {
+        uint256 h = _heritageA(_open(0));
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(0), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidLineage.selector, 2));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_MoreThanMaxParents() public {
+        uint256[] memory parents = new uint256[](9);
+        uint32[] memory ppms = new uint32[](9);
+        for (uint256 i; i < 9; ++i) {
+            parents[i] = _heritageA(_open(0));
+            ppms[i] = 1;
+        }
+        DerivativeParams memory p = _derivativeParams(parents, ppms, _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterTooManyParents.selector, 9, 8));
+        _derive(p);
+    }
+
+    function test_registerDerivative_RevertWhen_ModelCidUnsupported() public {
+        uint256 h = _heritageA(_open(0));
+        DerivativeParams memory p = _machineParams(h);
+        p.modelCid = hex"0155";
+        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, p.modelCid));
+        _derive(p);
+    }
+
+    // ------------------------------------------------------------------ machine-made derivatives
+
+    function test_registerDerivative_RecordsMachineProvenance() public {
+        uint256 h = _heritageA(_open(0));
+        DerivativeParams memory p = _machineParams(h);
+        p.modelCid = EMPTY_DIR_BIN; // a dag-pb model CID round-trips too
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.MachineProvenanceRecorded(2, EMPTY_DIR_BIN, p.paramsHash);
+        uint256 d = _derive(p);
+        (bytes memory model, bytes32 paramsHash) = registry.machineProvenanceOf(d);
+        assertEq(model, EMPTY_DIR_BIN);
+        assertEq(paramsHash, keccak256("temperature=0.8,seed=7"));
+        assertEq(registry.workByContent(EMPTY_DIR_BIN), 0, "the model CID is not claimed as content");
+    }
+
+    // ------------------------------------------------------------------ consent
+
+    function test_registerDerivative_PendingWhenRootRequiresConsent() public {
+        uint256 h = _heritageA(_consenting());
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(100_000), _split(creator));
+        uint32[] memory roots = new uint32[](1);
+        roots[0] = uint32(h);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DerivativeRegistered(
+            2, creator, p.contentCid, p.manifestCid, p.parents, p.parentPpms, roots, WorkStatus.Pending, false
+        );
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.WorkConfigured(2, WorkStatus.Pending, 1, 2);
+        uint256 d = _derive(p);
+
+        assertEq(_status(d), uint256(WorkStatus.Pending));
+        assertEq(registry.pendingConsentsOf(d), 1);
+        assertTrue(registry.consentNeeded(d, communityA));
+        assertFalse(registry.consentNeeded(d, communityB));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, d, WorkStatus.Pending));
+        _pay(d, 1 ether);
+    }
+
+    function test_registerDerivative_OneConsentPerCommunityNotPerRoot() public {
+        uint256 h1 = _heritageA(_consenting());
+        uint256 h2 = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_two(h1, h2), _ppms(1, 1));
+        assertEq(registry.pendingConsentsOf(d), 1);
+        assertEq(registry.rootsOf(d).length, 2);
+    }
+
+    function test_approveDerivative_ConsentGivenOnlyAtThreshold() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(100_000));
+        bytes32 subject = keccak256(abi.encode("CONSENT", d));
+
+        vm.prank(a1);
+        assertFalse(registry.approveDerivative(d, communityA));
+        assertEq(_status(d), uint256(WorkStatus.Pending), "one of two stewards is not consent");
+        assertEq(registry.approvalsOf(communityA, subject), 1);
+        assertTrue(registry.consentNeeded(d, communityA));
+
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DerivativeConsented(d, communityA, 0);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.StatusChanged(d, WorkStatus.Active);
+        vm.prank(a3);
+        assertTrue(registry.approveDerivative(d, communityA));
+
+        assertEq(_status(d), uint256(WorkStatus.Active));
+        assertEq(registry.pendingConsentsOf(d), 0);
+        assertFalse(registry.consentNeeded(d, communityA));
+        _pay(d, 1 ether);
+        assertEq(_eth(creator), 0.9 ether);
+        assertEq(_eth(treasuryA), 0.1 ether);
+    }
+
+    function test_approveDerivative_EveryConsentingCommunityMustApprove() public {
+        uint256 hA = _heritageA(_consenting());
+        uint256 hB = _heritageB(_consenting());
+        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        assertEq(registry.pendingConsentsOf(d), 2);
+
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DerivativeConsented(d, communityB, 1);
+        vm.prank(b1);
+        assertTrue(registry.approveDerivative(d, communityB));
+        assertEq(_status(d), uint256(WorkStatus.Pending), "community A has not consented yet");
+        assertEq(registry.pendingConsentsOf(d), 1);
+
+        vm.prank(a1);
+        registry.approveDerivative(d, communityA);
+        vm.prank(a2);
+        registry.approveDerivative(d, communityA);
+        assertEq(_status(d), uint256(WorkStatus.Active));
+        assertEq(registry.pendingConsentsOf(d), 0);
+    }
+
+    function test_approveDerivative_OnlyConsentingRootsCount() public {
+        uint256 hA = _heritageA(_consenting());
+        uint256 hB = _heritageB(_open(0)); // B does not require consent
+        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        assertEq(registry.pendingConsentsOf(d), 1);
+        assertFalse(registry.consentNeeded(d, communityB));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, d, communityB)
+        );
+        vm.prank(b1);
+        registry.approveDerivative(d, communityB);
+    }
+
+    function test_approveDerivative_RevertWhen_ConsentAlreadyGiven() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(a1);
+        registry.approveDerivative(d, communityA);
+        vm.prank(a2);
+        registry.approveDerivative(d, communityA);
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, d, communityA)
+        );
+        vm.prank(a3);
+        registry.approveDerivative(d, communityA);
+    }
+
+    function test_approveDerivative_RevertWhen_DerivativeNeverNeededConsent() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, d, communityA)
+        );
+        vm.prank(a1);
+        registry.approveDerivative(d, communityA);
+    }
+
+    function test_approveDerivative_RevertWhen_WorkIsHeritage() public {
+        uint256 h = _heritageA(_consenting());
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, h, communityA)
+        );
+        vm.prank(a1);
+        registry.approveDerivative(h, communityA);
+    }
+
+    function test_approveDerivative_RevertWhen_CallerNotSteward() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
+        vm.prank(b1);
+        registry.approveDerivative(d, communityA);
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, creator));
+        vm.prank(creator);
+        registry.approveDerivative(d, communityA);
+    }
+
+    function test_approveDerivative_RevertWhen_AlreadyApproved() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(a1);
+        registry.approveDerivative(d, communityA);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                CommunityStewardship.RegistryAlreadyApproved.selector,
+                communityA,
+                keccak256(abi.encode("CONSENT", d)),
+                a1
+            )
+        );
+        vm.prank(a1);
+        registry.approveDerivative(d, communityA);
+    }
+
+    function test_approveDerivative_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 7));
+        vm.prank(a1);
+        registry.approveDerivative(7, communityA);
+    }
+
+    function test_rejectDerivative_RejectedAtThreshold() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(a1);
+        assertFalse(registry.rejectDerivative(d, communityA));
+        assertEq(_status(d), uint256(WorkStatus.Pending));
+
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DerivativeRejected(d, communityA);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.StatusChanged(d, WorkStatus.Rejected);
+        vm.prank(a2);
+        assertTrue(registry.rejectDerivative(d, communityA));
+
+        assertEq(_status(d), uint256(WorkStatus.Rejected));
+        assertFalse(registry.consentNeeded(d, communityA));
+        assertEq(registry.ownerOf(d), creator, "the token stays; it just cannot be paid");
+    }
+
+    function test_rejectDerivative_RejectedWorkCannotBePaidApprovedOrUsed() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(a1);
+        registry.rejectDerivative(d, communityA);
+        vm.prank(a2);
+        registry.rejectDerivative(d, communityA);
+
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, d, WorkStatus.Rejected));
+        _pay(d, 1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, d, communityA)
+        );
+        vm.prank(a3);
+        registry.approveDerivative(d, communityA);
+        DerivativeParams memory p = _derivativeParams(_one(d), _ppm(1), _split(creator));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterParentNotActive.selector, d, WorkStatus.Rejected));
+        _derive(p);
+    }
+
+    function test_rejectDerivative_OneCommunityRefusingIsEnough() public {
+        uint256 hA = _heritageA(_consenting());
+        uint256 hB = _heritageB(_consenting());
+        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        vm.prank(a1);
+        registry.approveDerivative(d, communityA);
+        vm.prank(b1);
+        assertTrue(registry.rejectDerivative(d, communityB));
+        assertEq(_status(d), uint256(WorkStatus.Rejected));
+        // A's consent is still formally needed, but no longer expected: the work is not pending.
+        assertTrue(registry.consentNeeded(d, communityA));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, d, communityA)
+        );
+        vm.prank(a2);
+        registry.approveDerivative(d, communityA);
+    }
+
+    function test_rejectDerivative_ApproveAndRejectVotesCountSeparately() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(a1);
+        assertFalse(registry.approveDerivative(d, communityA));
+        vm.prank(a2);
+        assertFalse(registry.rejectDerivative(d, communityA));
+        assertEq(_status(d), uint256(WorkStatus.Pending));
+        vm.prank(a3);
+        assertTrue(registry.rejectDerivative(d, communityA));
+        assertEq(_status(d), uint256(WorkStatus.Rejected));
+    }
+
+    function test_rejectDerivative_RevertWhen_ConsentNotExpected() public {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeritageRegistry.RegistryConsentNotExpected.selector, d, communityA)
+        );
+        vm.prank(a1);
+        registry.rejectDerivative(d, communityA);
+    }
+
+    function test_rejectDerivative_RevertWhen_CallerNotSteward() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
+        vm.prank(b1);
+        registry.rejectDerivative(d, communityA);
+    }
+
+    function test_rejectDerivative_RevertWhen_AlreadyVoted() public {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.prank(a1);
+        registry.rejectDerivative(d, communityA);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                CommunityStewardship.RegistryAlreadyApproved.selector,
+                communityA,
+                keccak256(abi.encode("REJECT", d)),
+                a1
+            )
+        );
+        vm.prank(a1);
+        registry.rejectDerivative(d, communityA);
+    }
+
+    // ------------------------------------------------------------------ disputes
+
+    /// @dev A heritage work of A (split treasuryA) and a derivative routing 20% to it.
+    function _disputable() internal returns (uint256 h, uint256 d) {
+        h = _heritageA(_open(0));
+        d = _registerDerivative(_one(h), _ppm(200_000));
+    }
+
+    function _raise(uint256 d) internal {
+        vm.prank(a1);
+        registry.raiseDispute(d, communityA, _cid());
+    }
+
+    function test_raiseDispute_EscrowsTheDerivativesOwnShare() public {
+        (, uint256 d) = _disputable();
+        bytes memory evidence = _cid();
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DisputeRaised(d, communityA, a2, evidence);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.DisputeOpened(d, communityA);
+        vm.prank(a2);
+        registry.raiseDispute(d, communityA, evidence);
+
+        assertEq(registry.disputeOf(d), communityA);
+        (,,,, uint256 disputedBy) = router.nodeOf(d);
+        assertEq(disputedBy, communityA);
+        _pay(d, 1 ether);
+        assertEq(_eth(treasuryA), 0.2 ether, "parents are still paid");
+        assertEq(router.escrowOf(d, address(0)), 0.8 ether);
+        assertEq(_eth(creator), 0);
+    }
+
+    function test_raiseDispute_EscrowsTokensSeparately() public {
+        (, uint256 d) = _disputable();
+        _raise(d);
+        PlainERC20 token = new PlainERC20();
+        token.mint(payer, 1000);
+        vm.startPrank(payer);
+        token.approve(address(router), 1000);
+        router.payToken(d, address(token), 1000, bytes32("u"), 1);
+        vm.stopPrank();
+        assertEq(router.escrowOf(d, address(token)), 800);
+        assertEq(router.escrowOf(d, address(0)), 0);
+        assertEq(router.balanceOf(address(token), treasuryA), 200);
+
+        vm.prank(a1);
+        registry.resolveDispute(d, false);
+        vm.prank(a2);
+        registry.resolveDispute(d, false);
+        assertEq(router.balanceOf(address(token), creator), 800);
+        assertEq(router.escrowOf(d, address(token)), 0);
+    }
+
+    function test_raiseDispute_AnyRootCommunityMayRaise() public {
+        uint256 hA = _heritageA(_open(0));
+        uint256 hB = _heritageB(_open(0));
+        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        uint256 g = _registerDerivative(_one(d), _ppm(1));
+        vm.prank(b1);
+        registry.raiseDispute(g, communityB, ""); // B stewards g's root hB through d
+        assertEq(registry.disputeOf(g), communityB);
+    }
+
+    function test_raiseDispute_RevertWhen_CommunityNotInLineage() public {
+        (, uint256 d) = _disputable();
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotInLineage.selector, d, communityB));
+        vm.prank(b1);
+        registry.raiseDispute(d, communityB, "");
+    }
+
+    function test_raiseDispute_RevertWhen_CallerNotStewardOfCommunity() public {
+        (, uint256 d) = _disputable();
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
+        vm.prank(b1);
+        registry.raiseDispute(d, communityA, "");
+    }
+
+    function test_raiseDispute_RevertWhen_AlreadyDisputed() public {
+        uint256 hA = _heritageA(_open(0));
+        uint256 hB = _heritageB(_open(0));
+        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        vm.prank(a1);
+        registry.raiseDispute(d, communityA, "");
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryAlreadyDisputed.selector, d));
+        vm.prank(b1);
+        registry.raiseDispute(d, communityB, "");
+        assertEq(registry.disputeOf(d), communityA);
+    }
+
+    function test_raiseDispute_RevertWhen_WorkIsHeritage() public {
+        (uint256 h,) = _disputable();
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotDerivative.selector, h));
+        vm.prank(a1);
+        registry.raiseDispute(h, communityA, "");
+    }
+
+    function test_raiseDispute_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 3));
+        vm.prank(a1);
+        registry.raiseDispute(3, communityA, "");
+    }
+
+    function test_resolveDispute_UpheldCreditsEscrowToTreasury() public {
+        (, uint256 d) = _disputable();
+        _raise(d);
+        _pay(d, 1 ether);
+
+        vm.prank(a1);
+        assertFalse(registry.resolveDispute(d, true));
+        assertEq(registry.disputeOf(d), communityA, "one of two votes resolves nothing");
+        assertEq(router.escrowOf(d, address(0)), 0.8 ether);
+
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit HeritageRegistry.DisputeResolved(d, communityA, true);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.DisputeClosed(d, communityA, true);
+        vm.expectEmit(true, true, true, true, address(router));
+        emit RoyaltyRouter.EscrowReleased(d, address(0), 0.8 ether, true);
+        vm.prank(a2);
+        assertTrue(registry.resolveDispute(d, true));
+
+        assertEq(registry.disputeOf(d), 0);
+        assertEq(router.escrowOf(d, address(0)), 0);
+        assertEq(_eth(treasuryA), 1 ether);
+        assertEq(_eth(creator), 0);
+        // Payments after the dispute reach the derivative's split again.
+        _pay(d, 1 ether);
+        assertEq(_eth(creator), 0.8 ether);
+    }
+
+    function test_resolveDispute_DismissedCreditsEscrowToSplit() public {
+        (, uint256 d) = _disputable();
+        vm.prank(creator);
+        registry.setSplit(d, _splitN(3, 4));
+        Recipient[] memory split = router.splitOf(d);
+        _raise(d);
+        _pay(d, 1000);
+        vm.prank(a1);
+        registry.resolveDispute(d, false);
+        vm.prank(a3);
+        assertTrue(registry.resolveDispute(d, false));
+        // own = 800 wei: recipients 1 and 2 get floor(800 * 333,333 / 1e6) = 266, recipient 0 the rest.
+        assertEq(_eth(split[1].account), 266);
+        assertEq(_eth(split[2].account), 266);
+        assertEq(_eth(split[0].account), 268);
+        assertEq(_eth(treasuryA), 200);
+        assertEq(address(router).balance, 1000);
+    }
+
+    function test_resolveDispute_DifferentVerdictsCountSeparately() public {
+        (, uint256 d) = _disputable();
+        _raise(d);
+        _pay(d, 1 ether);
+        vm.prank(a1);
+        assertFalse(registry.resolveDispute(d, true));
+        vm.prank(a2);
+        assertFalse(registry.resolveDispute(d, false));
+        assertEq(registry.disputeOf(d), communityA);
+        vm.prank(a3);
+        assertTrue(registry.resolveDispute(d, true));
+        assertEq(_eth(treasuryA), 1 ether);
+    }
+
+    function test_resolveDispute_NewDisputeStartsAFreshCount() public {
+        (, uint256 d) = _disputable();
+        _raise(d);
+        vm.prank(a1);
+        registry.resolveDispute(d, true); // a stray "upheld" vote
+        vm.prank(a2);
+        registry.resolveDispute(d, false);
+        vm.prank(a3);
+        assertTrue(registry.resolveDispute(d, false)); // dismissed
+        _raise(d);
+        assertEq(registry.disputeOf(d), communityA);
+        // Had a1's old "upheld" vote carried over, this would resolve the new dispute.
+        vm.prank(a2);
+        assertFalse(registry.resolveDispute(d, true));
+        assertEq(registry.disputeOf(d), communityA);
+        // And a1 may vote again on the new dispute.
+        vm.prank(a1);
+        assertTrue(registry.resolveDispute(d, true));
+    }
+
+    function test_resolveDispute_RevertWhen_NoDispute() public {
+        (, uint256 d) = _disputable();
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNoDispute.selector, d));
+        vm.prank(a1);
+        registry.resolveDispute(d, true);
+    }
+
+    function test_resolveDispute_RevertWhen_CallerNotSteward() public {
+        (, uint256 d) = _disputable();
+        _raise(d);
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
+        vm.prank(b1);
+        registry.resolveDispute(d, true);
+    }
+
+    function test_resolveDispute_RevertWhen_AlreadyVoted() public {
+        (, uint256 d) = _disputable();
+        _raise(d);
+        vm.prank(a1);
+        registry.resolveDispute(d, true);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                CommunityStewardship.RegistryAlreadyApproved.selector,
+                communityA,
+                keccak256(abi.encode("RESOLVE", d, uint256(1), true)),
+                a1
+            )
+        );
+        vm.prank(a1);
+        registry.resolveDispute(d, true);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function test_views_EmptyRegistry() public view {
+        assertEq(registry.workCount(), 0);
+        assertEq(address(registry.router()), address(router));
+        assertEq(registry.workByContent(_cidFor(1)), 0);
+        assertEq(registry.disputeOf(1), 0);
+        assertFalse(registry.consentNeeded(1, communityA));
+        assertEq(registry.royaltyBps(), ROYALTY_BPS);
+    }
+
+    function test_workOf_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 0));
+        registry.workOf(0);
+        _heritageA(_open(0));
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 2));
+        registry.workOf(2);
+    }
+
+    function test_protocolOf_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 1));
+        registry.protocolOf(1);
+    }
+
+    function test_protocolOf_RevertWhen_WorkIsDerivative() public {
+        (, uint256 d) = _disputable();
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNotHeritageWork.selector, d));
+        registry.protocolOf(d);
+    }
+
+    function test_rootsOf_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 1));
+        registry.rootsOf(1);
+    }
+
+    function test_pendingConsentsOf_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 1));
+        registry.pendingConsentsOf(1);
+    }
+
+    function test_tokenURI_RevertWhen_UnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryUnknownWork.selector, 1));
+        registry.tokenURI(1);
+    }
+
+    function test_machineProvenanceOf_EmptyForUnknownWork() public view {
+        (bytes memory model, bytes32 paramsHash) = registry.machineProvenanceOf(1);
+        assertEq(model.length, 0);
+        assertEq(paramsHash, bytes32(0));
+    }
+
+    // ------------------------------------------------------------------ ERC-2981, ERC-721 metadata, ERC-165
+
+    function test_royaltyInfo_FivePercentToRouter() public {
+        uint256 h = _heritageA(_open(0));
+        (address receiver, uint256 amount) = registry.royaltyInfo(h, 1 ether);
+        assertEq(receiver, address(router));
+        assertEq(amount, 0.05 ether);
+    }
+
+    function testFuzz_royaltyInfo_FivePercentToRouter(uint256 tokenId, uint256 salePrice) public view {
+        salePrice = bound(salePrice, 0, type(uint256).max / ROYALTY_BPS);
+        (address receiver, uint256 amount) = registry.royaltyInfo(tokenId, salePrice);
+        assertEq(receiver, address(router));
+        assertEq(amount, salePrice / 20, "500 bps is one twentieth, rounded down");
+    }
+
+    function test_tokenURI_HelloWorldRawCid() public {
+        bytes memory manifest = abi.encodePacked(hex"01551220", sha256("hello world"));
+        HeritageParams memory p = HeritageParams(communityA, _cid(), manifest, _open(0), _split(treasuryA));
+        vm.prank(a1);
+        uint256 id = registry.registerHeritageWork(p);
+        assertEq(registry.tokenURI(id), string.concat("ipfs://", HELLO_CID));
+    }
+
+    function test_tokenURI_DagPbCid() public {
+        uint256 h = _heritageA(_open(0));
+        DerivativeParams memory p = _derivativeParams(_one(h), _ppm(1), _split(creator));
+        p.manifestCid = EMPTY_DIR_BIN;
+        uint256 d = _derive(p);
+        assertEq(registry.tokenURI(d), string.concat("ipfs://", EMPTY_DIR_CID));
+    }
+
+    function test_tokenURI_EmptyWithoutManifest() public {
+        vm.prank(a1);
+        uint256 r = registry.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1);
+        assertEq(registry.tokenURI(r), "");
+    }
+
+    function testFuzz_tokenURI_MatchesReferenceBase32(bytes32 digest, bool dagPb) public {
+        bytes memory manifest = abi.encodePacked(uint8(0x01), dagPb ? uint8(0x70) : uint8(0x55), hex"1220", digest);
+        HeritageParams memory p = HeritageParams(communityA, _cid(), manifest, _open(0), _split(treasuryA));
+        vm.prank(a1);
+        uint256 id = registry.registerHeritageWork(p);
+        string memory uri = registry.tokenURI(id);
+        assertEq(uri, string.concat("ipfs://", _referenceBase32(manifest)));
+        assertEq(bytes(uri).length, 7 + 59, "ipfs:// + 'b' + 58 base32 characters for 36 bytes");
+    }
+
+    function test_referenceBase32_KnownVector() public pure {
+        // The test's own encoder against the IPFS-printed string, so it is not trusted blindly.
+        assertEq(_referenceBase32(abi.encodePacked(hex"01551220", sha256("hello world"))), HELLO_CID);
+        assertEq(_referenceBase32(EMPTY_DIR_BIN), EMPTY_DIR_CID);
+    }
+
+    function test_supportsInterface_Erc721Erc2981Erc165() public view {
+        assertTrue(registry.supportsInterface(0x80ac58cd), "ERC-721");
+        assertTrue(registry.supportsInterface(0x5b5e139f), "ERC-721 metadata");
+        assertTrue(registry.supportsInterface(0x2a55205a), "ERC-2981");
+        assertTrue(registry.supportsInterface(0x01ffc9a7), "ERC-165");
+        assertFalse(registry.supportsInterface(0xffffffff), "ERC-165 requires 0xffffffff to be false");
+        assertFalse(registry.supportsInterface(0x780e9d63), "not ERC-721 enumerable");
+    }
+}
