@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from core.errors import ChainError, ToolchainError
 from core.paths import NODE_BIN, REPO_ROOT
@@ -50,7 +51,7 @@ class Anvil:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 20.0) -> "Anvil":
+    def start(self, *, timeout: float = 20.0) -> Self:
         if not ANVIL.exists():
             raise ToolchainError(f"anvil is not installed at {ANVIL}: run `npm ci` in {REPO_ROOT}")
         cmd = [
@@ -63,7 +64,7 @@ class Anvil:
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -103,7 +104,7 @@ class Anvil:
                 self._proc.wait()
         self._proc = None
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

@@ -8,6 +8,8 @@ from chain.client import Chain
 from core.blockstore import BlockStore
 from core.cid import to_text
 from core.errors import HeritageError
+from core.manifest import DerivativeManifest, from_bytes
+from core.types import Cid
 
 KINDS = {1: "heritage", 2: "derivative"}
 STATUSES = {1: "pending", 2: "active", 3: "restricted", 4: "rejected"}
@@ -41,7 +43,7 @@ class WorkAudit:
 
 def audit_work(chain: Chain, store: BlockStore, work_id: int) -> WorkAudit:
     reg = chain.registry.functions
-    kind, status, community, _, _, content, _, _ = reg.workOf(work_id).call()
+    kind, status, _, _, _, content, _, manifest_cid = reg.workOf(work_id).call()
     result = WorkAudit(work_id, KINDS.get(kind, "?"), STATUSES.get(status, "?"), "")
     if not content:
         result.verdicts.append(Verdict("content", True, "restricted: only a salted commitment is public"))
@@ -57,6 +59,9 @@ def audit_work(chain: Chain, store: BlockStore, work_id: int) -> WorkAudit:
         result.verdicts.append(Verdict("content", False, str(err)))
     roots = [int(r) for r in reg.rootsOf(work_id).call()]
     result.roots = roots
+    if manifest_cid:
+        parents = [int(p) for p in chain.router.functions.parentsOf(work_id).call()[0]] if kind == 2 else []
+        result.verdicts.append(_manifest_verdict(store, to_text(bytes(manifest_cid)), cid, parents))
     resolved = all(KINDS.get(reg.workOf(r).call()[0]) == "heritage" for r in roots)
     result.verdicts.append(Verdict("lineage", resolved, f"resolves to heritage roots {roots}" if resolved
                                    else f"roots {roots} are not all heritage works"))
@@ -77,3 +82,16 @@ def audit_work(chain: Chain, store: BlockStore, work_id: int) -> WorkAudit:
         result.verdicts.append(Verdict("protocols", not problems, "; ".join(problems) or
                                        "every root's protocol is honoured"))
     return result
+
+
+def _manifest_verdict(store: BlockStore, manifest_cid: Cid, content_cid: str, parents: list[int]) -> Verdict:
+    """The manifest must be stored intact, parse, and describe this content and these parents."""
+    try:
+        manifest = from_bytes(b"".join(store.cat(manifest_cid)))
+    except HeritageError as err:
+        return Verdict("manifest", False, f"{manifest_cid}: {err}")
+    if manifest.content_cid != content_cid:
+        return Verdict("manifest", False, f"describes {manifest.content_cid}, not this work's content")
+    if isinstance(manifest, DerivativeManifest) and sorted(p.work_id for p in manifest.parents) != sorted(parents):
+        return Verdict("manifest", False, f"lists parents {[p.work_id for p in manifest.parents]}, chain has {parents}")
+    return Verdict("manifest", True, f"{manifest.kind} manifest {manifest_cid} describes this content")

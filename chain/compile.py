@@ -55,7 +55,7 @@ def _compiler_version() -> str:
         )
     try:
         return str(get_solc_version(SOLC_WRAPPER, with_commit_hash=True))
-    except Exception as exc:  # noqa: BLE001 - any failure here means the toolchain is broken
+    except Exception as exc:
         raise ToolchainError(f"the solc-js wrapper {SOLC_WRAPPER} did not answer --version ({exc}); run `npm ci`") from exc
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode
-from eth_utils import keccak
+from eth_abi.abi import decode
+from eth_utils.crypto import keccak
 
 from core.errors import ChainError
 
@@ -45,7 +45,7 @@ class ContractRevert(ChainError):
 def _signature(item: dict[str, Any]) -> str:
     def typ(arg: dict[str, Any]) -> str:
         if arg["type"].startswith("tuple"):
-            return "(" + ",".join(typ(c) for c in arg["components"]) + ")" + arg["type"][5:]
+            return "(" + ",".join(typ(c) for c in arg["components"]) + ")" + str(arg["type"][5:])
         return str(arg["type"])
 
     return f"{item['name']}(" + ",".join(typ(a) for a in item["inputs"]) + ")"
@@ -66,4 +66,4 @@ class ErrorDecoder:
             return None
         types = [_signature({"name": "", "inputs": [a]})[1:-1] for a in item["inputs"]]
         values = decode(types, raw[4:]) if types else ()
-        return ContractRevert(item["name"], {a["name"]: v for a, v in zip(item["inputs"], values)})
+        return ContractRevert(item["name"], {a["name"]: v for a, v in zip(item["inputs"], values, strict=False)})

@@ -66,7 +66,7 @@ class Index:
             params.append(work_id)
         sql += " ORDER BY block, log_index"
         cols = ("block", "tx", "log_index", "timestamp", "contract", "name", "work_id", "args")
-        return [dict(zip(cols, row[:-1] + (json.loads(row[-1]),))) for row in self.db.execute(sql, params)]
+        return [dict(zip(cols, (*row[:-1], json.loads(row[-1])), strict=False)) for row in self.db.execute(sql, params)]
 
     def sync(self, w3: Web3, contracts: dict[str, Contract], *, start: int, confirmations: int = 0,
              batch: int = 2_000) -> int:
@@ -77,7 +77,7 @@ class Index:
         stored = 0
         decoders = {c.address.lower(): (name, c) for name, c in contracts.items()}
         topics = {}
-        for name, c in contracts.items():
+        for c in contracts.values():
             for event in c.events:  # type: ignore[attr-defined]
                 abi = event.abi
                 sig = f"{abi['name']}(" + ",".join(_type(i) for i in abi["inputs"]) + ")"
@@ -112,5 +112,5 @@ class Index:
 
 def _type(arg: dict[str, Any]) -> str:
     if arg["type"].startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + arg["type"][5:]
+        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + str(arg["type"][5:])
     return str(arg["type"])

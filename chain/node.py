@@ -36,7 +36,7 @@ def up(settings: Settings) -> str:
         raise ToolchainError(f"anvil is not installed at {ANVIL}: run scripts/setup")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log = open(settings.data_dir / "anvil.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(settings.data_dir / "anvil.log", "ab")
     proc = subprocess.Popen(
         [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent",
          "--state", str(settings.anvil_state), "--state-interval", "2"],

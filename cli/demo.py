@@ -24,7 +24,19 @@ from chain.errors import ContractRevert
 from core.blockstore import BlockStore
 from core.cid import from_text, to_text
 from core.config import Settings
-from core.types import ETH, PPM
+from core.manifest import (
+    DerivativeManifest,
+    HeritageManifest,
+    Label,
+    Manifest,
+    ModelMaker,
+    Parent,
+    PersonMaker,
+    Recording,
+    Source,
+    to_bytes,
+)
+from core.types import ETH, PPM, Cid
 from ml.data.abc import Tune, music21_corpus_dir, read_collection
 from ml.generation.markov import MarkovModel
 
@@ -68,8 +80,8 @@ class Demo:
     def acct(self, i: int) -> str:
         return str(self.c.w3.eth.accounts[i])
 
-    def store_json(self, doc: dict[str, Any]) -> bytes:
-        return from_text(self.store.put_bytes(json.dumps(doc, sort_keys=True, indent=1).encode()))
+    def store_manifest(self, manifest: Manifest) -> bytes:
+        return from_text(self.store.put_bytes(to_bytes(manifest)))
 
     def community(self, spec: CommunitySpec) -> int:
         reg = self.c.registry.functions
@@ -90,14 +102,17 @@ class Demo:
             if existing:
                 ids.append(int(existing))
                 continue
-            manifest = self.store_json({
-                "kind": "heritage", "title": tune.title, "community": spec.name,
-                "tradition": "Han Chinese folk song" if "China" in tune.origin else "Irish traditional music",
-                "region": ", ".join(tune.origin), "genre": tune.genre or None, "language": None,
-                "instruments": ["voice"], "performers": [], "collection": f"Essen folksong collection: {tune.collection}",
-                "source": f"music21 corpus essenFolksong/{tune.collection}.abc, X:{tune.number}",
-                "labels": [], "restrictions": None, "content_cid": to_text(content),
-            })
+            han = "China" in tune.origin
+            manifest = self.store_manifest(HeritageManifest(
+                title=tune.title, content_cid=to_text(content), community=spec.name, community_id=community,
+                tradition="Han Chinese folk song" if han else "Irish traditional music",
+                region=", ".join(tune.origin) or None, genre=tune.genre or None,
+                language="Chinese" if han else None, instruments=("voice",) if han else ("fiddle", "flute"),
+                recording=Recording(media_type="text/vnd.abc", recorded_by="Essen folksong collection"),
+                source=Source(collection=f"Essen folksong collection: {tune.collection}",
+                              reference=f"music21 corpus essenFolksong/{tune.collection}.abc, X:{tune.number}"),
+                labels=(Label(id="TK Attribution"),) + ((Label(id="TK Community Voice"),) if han else ()),
+            ))
             split = [(self.acct(spec.treasury), 700_000), (self.acct(spec.stewards[0]), 300_000)]
             batch.append((community, content, manifest, proto, split))
         if batch:
@@ -106,14 +121,17 @@ class Demo:
             ids.extend(range(first, first + len(batch)))
         return ids
 
-    def derivative(self, content_text: bytes, manifest: dict[str, Any], parents: list[int], ppms: list[int],
-                   model_cid: bytes = b"", params_hash: bytes = EMPTY32) -> int:
+    def derivative(self, content_text: bytes, title: str, maker: PersonMaker | ModelMaker, parents: list[int],
+                   ppms: list[int], model_cid: bytes = b"", params_hash: bytes = EMPTY32) -> int:
         reg = self.c.registry.functions
         content = from_text(self.store.put_bytes(content_text))
         existing = reg.workByContent(content).call()
         if existing:
             return int(existing)
-        manifest_cid = self.store_json({**manifest, "content_cid": to_text(content), "parents": parents})
+        manifest_cid = self.store_manifest(DerivativeManifest(
+            title=title, content_cid=to_text(content), maker=maker,
+            parents=tuple(Parent(work_id=w, ppm=p) for w, p in zip(parents, ppms, strict=True)),
+        ))
         split = [(self.acct(CREATOR), PPM)]
         params = (content, manifest_cid, parents, ppms, split, model_cid, params_hash, False)
         self.c.send(reg.registerDerivative(params), self.acct(CREATOR))
@@ -158,7 +176,7 @@ class Demo:
             progress.update(task, advance=1, description="a person's arrangement (needs Shaanxi consent)")
             arrangement = self.derivative(
                 shaanxi[0].text.replace("T:", "T:Arrangement of ", 1).encode(),
-                {"kind": "derivative", "title": f"Arrangement of {shaanxi[0].title}", "maker": {"person": self.acct(CREATOR)}},
+                f"Arrangement of {shaanxi[0].title}", PersonMaker(address=self.acct(CREATOR)),
                 [w_shaanxi[0]], [200_000],
             )
             for steward in COMMUNITIES[0].stewards[:2]:
@@ -173,14 +191,15 @@ class Demo:
             params_hash = hashlib.sha256(json.dumps({"seed": seed, "max_notes": 48}).encode()).digest()
             generated = self.derivative(
                 melody.encode(),
-                {"kind": "derivative", "title": "Markov air on five Irish tunes",
-                 "maker": {"model": to_text(model_cid), "kind": "markov-abc-1"},
-                 "parameters": {"seed": seed, "max_notes": 48}, "inputs": w_irish[:5]},
+                "Markov air on five Irish tunes",
+                ModelMaker(model_cid=to_text(model_cid), architecture="markov-abc-1", seed=seed,
+                           parameters={"max_notes": 48}, operator=self.acct(CREATOR),
+                           inputs=tuple(to_text(bytes(reg.workOf(w).call()[5])) for w in w_irish[:5])),
                 w_irish[:5], [40_000] * 5, model_cid, params_hash,
             )
             remix = self.derivative(
                 melody.replace("T:", "T:Remix of ", 1).encode(),
-                {"kind": "derivative", "title": "Remix of the Markov air", "maker": {"person": self.acct(CREATOR)}},
+                "Remix of the Markov air", PersonMaker(address=self.acct(CREATOR)),
                 [generated, arrangement], [150_000, 150_000],
             )
             for steward in COMMUNITIES[0].stewards[:2]:  # the remix descends from a Shaanxi song too
@@ -237,7 +256,7 @@ class Demo:
         reg = self.c.registry.functions
         rows = []
         for work in range(1, reg.workCount().call() + 1):
-            kind, status, _, _, _, content, commitment, _ = reg.workOf(work).call()
+            kind, _, _, _, _, content, _, _ = reg.workOf(work).call()
             if not content:
                 rows.append((work, "restricted", "commitment only", "-"))
                 continue
@@ -245,9 +264,9 @@ class Demo:
             try:
                 data = b"".join(self.store.cat(cid))
                 ok = self.store.put_bytes(data) == cid
-            except Exception as exc:  # noqa: BLE001 - reported as the verdict
+            except Exception as exc:
                 ok = False
-                cid = f"{cid} ({exc})"
+                cid = Cid(f"{cid} ({exc})")
             roots = reg.rootsOf(work).call()
             rows.append((work, "heritage" if kind == 1 else "derivative", "content OK" if ok else f"MISMATCH {cid}",
                          ",".join(map(str, roots))))
@@ -268,8 +287,8 @@ class Demo:
         t = Table(title="Audit: stored content re-hashed against the chain, lineage roots")
         for col in ("work", "kind", "content", "heritage roots"):
             t.add_column(col)
-        for w, k, v, r in verdicts:
-            t.add_row(str(w), k, v, r)
+        for w, k, v, roots in verdicts:
+            t.add_row(str(w), k, v, roots)
         self.console.print(t)
         r = Table(title="Refused, with the contracts' named errors")
         r.add_column("attempt")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ from rich.table import Table
 
 from chain.client import Chain, connect
 from core.blockstore import BlockStore
-from core.cid import file_cid, from_text
+from core.cid import file_cid, from_text, to_text
 from core.config import Settings
 from core.errors import HeritageError, InputError
+from core.manifest import DerivativeManifest, HeritageManifest, Recording, Source, make, to_bytes
 from core.types import ETH, PPM
 
 app = typer.Typer(help="Heritage Ledger: rights, provenance and royalties for intangible-heritage music.",
@@ -167,7 +169,13 @@ def work_register(file: Path, community: int = typer.Option(..., help="Community
                   protocol: str = typer.Option("open", help=f"Protocol preset: {', '.join(PRESETS)}."),
                   floor_ppm: int = typer.Option(100_000, help="Share every derivative must route upstream (ppm)."),
                   labels: int = typer.Option(0, help="Local Contexts label bitmap (contracts/README.md)."),
-                  title: str = typer.Option("", help="Title for the manifest."),
+                  title: str = typer.Option("", help="Title for the manifest (default: the file name)."),
+                  tradition: str = typer.Option("", help="Tradition, e.g. 'Han Chinese folk song'."),
+                  region: str = typer.Option("", help="Region or place of origin."),
+                  language: str = typer.Option("", help="Language of the text, if any."),
+                  instrument: list[str] = typer.Option([], help="Instrument or voice; repeat."),
+                  performer: list[str] = typer.Option([], help="Performer; repeat."),
+                  restrictions: str = typer.Option("", help="Conditions of use, in the community's words."),
                   split: list[str] = typer.Option([], help="ADDRESS:PPM; repeat. Default: all to the treasury."),
                   sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Store FILE, write its manifest and register it as a heritage work (sender: a steward)."""
@@ -181,8 +189,12 @@ def work_register(file: Path, community: int = typer.Option(..., help="Community
             _emit(as_json, {"work": existing, "existing": True}, f"already registered as work {existing}")
             return
         name, _, _, treasury, _ = c.registry.functions.communityOf(community).call()
-        manifest = from_text(store.put_bytes(json.dumps(
-            {"kind": "heritage", "title": title or file.stem, "community": name, "file": file.name}).encode()))
+        manifest = from_text(store.put_bytes(to_bytes(make(
+            HeritageManifest, title=title or file.stem, content_cid=to_text(content), community=name,
+            community_id=community, tradition=tradition or None, region=region or None, language=language or None,
+            instruments=tuple(instrument), performers=tuple(performer), restrictions=restrictions or None,
+            recording=Recording(media_type=mimetypes.guess_type(file.name)[0]), source=Source(reference=file.name),
+        ))))
         proto = (*PRESETS[protocol], floor_ppm, labels, 1)
         params = (community, content, manifest, proto, _split(c, split, str(treasury)))
         c.send(c.registry.functions.registerHeritageWork(params), _sender(c, sender))
@@ -192,7 +204,11 @@ def work_register(file: Path, community: int = typer.Option(..., help="Community
 
 @derivative_app.command("register")
 def derivative_register(file: Path, parent: list[str] = typer.Option(..., help="PARENT_ID:PPM routed upstream; repeat."),
+                        title: str = typer.Option("", help="Title for the manifest (default: the file name)."),
                         model_cid: str = typer.Option("", help="CID of the model that made it (machine-made)."),
+                        model_architecture: str = typer.Option("", help="The model's architecture (machine-made)."),
+                        seed: int | None = typer.Option(None, help="The generation seed (machine-made)."),
+                        param: list[str] = typer.Option([], help="Generation parameter KEY=VALUE; repeat."),
                         commercial: bool = typer.Option(False, help="Declare commercial use."),
                         sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Register FILE as a derivative; pending if a root community requires consent."""
@@ -208,7 +224,18 @@ def derivative_register(file: Path, parent: list[str] = typer.Option(..., help="
             ppms.append(int(ppm))
         me = _sender(c, sender)
         model = from_text(model_cid) if model_cid else b""
-        params = (content, b"", ids, ppms, [(me, PPM)], model, b"\0" * 32, commercial)
+        parameters = dict(item.partition("=")[::2] for item in param)
+        maker: dict[str, Any] = {"type": "person", "address": me}
+        params_hash = b"\0" * 32
+        if model_cid:
+            maker = {"type": "model", "model_cid": model_cid, "architecture": model_architecture or "unspecified",
+                     "seed": seed, "parameters": parameters, "operator": me}
+            params_hash = hashlib.sha256(json.dumps({"seed": seed, **parameters}, sort_keys=True).encode()).digest()
+        manifest = from_text(store.put_bytes(to_bytes(make(
+            DerivativeManifest, title=title or file.stem, content_cid=to_text(content), maker=maker,
+            parents=tuple({"work_id": i, "ppm": p} for i, p in zip(ids, ppms, strict=True)),
+        ))))
+        params = (content, manifest, ids, ppms, [(me, PPM)], model, params_hash, commercial)
         c.send(c.registry.functions.registerDerivative(params), me)
         work = int(c.registry.functions.workCount().call())
         status = int(c.router.functions.statusOf(work).call())

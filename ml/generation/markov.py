@@ -7,6 +7,7 @@ ml/generation replace it as they land.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -31,11 +32,11 @@ class MarkovModel:
     key: str
 
     @classmethod
-    def train(cls, tunes: list[str], *, metre: str, key: str) -> "MarkovModel":
+    def train(cls, tunes: list[str], *, metre: str, key: str) -> MarkovModel:
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for text in tunes:
             tokens = ["<s>", *NOTE.findall(_body(text)), "</s>"]
-            for a, b in zip(tokens, tokens[1:]):
+            for a, b in itertools.pairwise(tokens):
                 counts[a][b] += 1
         return cls({a: dict(bs) for a, bs in counts.items()}, metre, key)
 
@@ -53,7 +54,7 @@ class MarkovModel:
             nexts = self.transitions.get(token)
             if not nexts:
                 break
-            choices, weights = zip(*sorted(nexts.items()))
+            choices, weights = zip(*sorted(nexts.items()), strict=False)
             token = rng.choices(choices, weights=weights)[0]
             if token == "</s>":
                 break

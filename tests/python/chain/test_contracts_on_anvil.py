@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def test_state_survives_restart(artifacts: dict[str, Artifact], tmp_path: Path) 
     state = tmp_path / "state.json"
     with Anvil(state_file=state) as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
-        registry, _, acc = setup_contracts(w3, artifacts)
+        registry, _, _acc = setup_contracts(w3, artifacts)
         address = registry.address
     assert state.exists()
     with Anvil(state_file=state) as node:
@@ -116,7 +117,7 @@ def lineages(draw: st.DrawFn) -> tuple[list[list[int]], list[list[int]], list[li
         k = draw(st.integers(1, 5))
         cuts = sorted(draw(st.lists(st.integers(1, PPM - 1), min_size=k - 1, max_size=k - 1, unique=True)))
         bounds = [0, *cuts, PPM]
-        splits.append([b - a for a, b in zip(bounds, bounds[1:])])
+        splits.append([b - a for a, b in itertools.pairwise(bounds)])
     amount = draw(st.integers(1, 10**21))  # anvil accounts hold 10,000 ETH
     return parents, ppms, splits, amount
 
@@ -131,7 +132,7 @@ def test_python_model_credits_what_the_contracts_credit(
     holders = [Web3.to_checksum_address("0x" + hashlib.sha256(f"{i}".encode()).hexdigest()[:40]) for i in range(40)]
     ids: list[int] = []
     nodes: dict[int, Node] = {}
-    for i, (ps, shares, split) in enumerate(zip(parents, ppms, splits)):
+    for i, (ps, shares, split) in enumerate(zip(parents, ppms, splits, strict=False)):
         recipients = [(holders[(7 * i + j) % 40], s) for j, s in enumerate(split)]
         cid = raw_cid(f"{registry.address}-{i}".encode())
         if not ps:
@@ -140,7 +141,7 @@ def test_python_model_credits_what_the_contracts_credit(
             parent_ids = [ids[p] for p in ps]
             send(w3, registry.functions.registerDerivative((cid, b"", parent_ids, shares, recipients, b"", b"\0" * 32, False)), acc[6])
         ids.append(registry.functions.workCount().call())
-        nodes[ids[-1]] = Node(parents=tuple(zip([ids[p] for p in ps], shares)), split=tuple(recipients))
+        nodes[ids[-1]] = Node(parents=tuple(zip([ids[p] for p in ps], shares, strict=False)), split=tuple(recipients))
     before = {h: router.functions.balanceOf(ETH, h).call() for h in holders}
     send(w3, router.functions.pay(ids[-1], b"\0" * 32, 0), acc[0], value=amount)
     expected = route(nodes, ids[-1], amount)
