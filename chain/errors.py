@@ -24,6 +24,8 @@ ADVICE = {
     "RegistryCommercialUseNotAllowed": "register the derivative as non-commercial or ask the community",
     "RegistryFloorNotMet": "route at least the community floor share upstream to the parents",
     "RouterWorkNotPayable": "the work is pending consent, rejected or restricted, and cannot be paid",
+    "RouterEscrowUnreleased": "escrow of the last dispute is still held: call releaseEscrow(work, token) for each token first",
+    "RouterNothingToRelease": "nothing of this token is escrowed for the work outside an open dispute",
     "RouterNothingToWithdraw": "there is no balance to withdraw for this account and token",
     "RouterInvalidSplit": "split shares must be non-zero, at most 32 recipients, summing to 1,000,000 ppm",
 }

@@ -47,6 +47,16 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     mapping(address token => mapping(address account => uint256)) private _balances;
     mapping(uint256 workId => mapping(address token => uint256)) private _escrow;
     mapping(uint256 workId => address[]) private _escrowTokens;
+    /// @dev Tokens escrowed beyond the MAX_ESCROW_TOKENS released automatically; each is released
+    ///      by `releaseEscrow` after the dispute closes, by the verdict stored in `_verdicts`.
+    mapping(uint256 workId => uint256) private _untrackedEscrow;
+    mapping(uint256 workId => Verdict) private _verdicts;
+
+    /// @notice The last closed dispute of a work, for releasing escrow left after the close.
+    struct Verdict {
+        address treasury;
+        bool upheld;
+    }
 
     /// @notice The registry this router obeys was set, once.
     event RegistryBound(address indexed registry);
@@ -73,7 +83,7 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     event DisputeOpened(uint256 indexed workId, uint256 indexed communityId);
     /// @notice A dispute closed; escrow went to the community treasury (upheld) or the split.
     event DisputeClosed(uint256 indexed workId, uint256 indexed communityId, bool upheld);
-    /// @notice Escrowed funds of one token were credited on a dispute's close.
+    /// @notice Escrowed funds of one token were credited, on a dispute's close or by `releaseEscrow`.
     event EscrowReleased(uint256 indexed workId, address indexed token, uint256 amount, bool upheld);
     /// @notice `account` withdrew its balance of `token` to `to`.
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
@@ -120,8 +130,11 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
     error RouterAlreadyDisputed(uint256 workId, uint256 communityId);
     /// @notice The work is not disputed.
     error RouterNotDisputed(uint256 workId);
-    /// @notice A disputed work holds escrow in MAX_ESCROW_TOKENS tokens already: pay in one of those.
-    error RouterEscrowTokenLimit(uint256 workId, address token);
+    /// @notice Escrow of an earlier dispute on `workId` is still held in `tokens` tokens: call
+    ///         `releaseEscrow(workId, token)` for each (anyone may), then open the dispute again.
+    error RouterEscrowUnreleased(uint256 workId, uint256 tokens);
+    /// @notice Nothing of `token` is escrowed for `workId` outside an open dispute.
+    error RouterNothingToRelease(uint256 workId, address token);
     /// @notice Plain transfers carry no work id: call pay(workId, usageRef, usageTime).
     error RouterUnattributedPayment();
     /// @notice ERC-20 payments must use payToken, ETH payments pay.
@@ -215,6 +228,8 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
         Node storage node = _nodes[workId];
         if (node.status == WorkStatus.None) revert RouterUnknownWork(workId);
         if (node.disputedBy != 0) revert RouterAlreadyDisputed(workId, node.disputedBy);
+        uint256 unreleased = _untrackedEscrow[workId];
+        if (unreleased != 0) revert RouterEscrowUnreleased(workId, unreleased);
         // Community ids are issued sequentially by the registry and stay far below 2^32.
         node.disputedBy = uint32(communityId);
         emit DisputeOpened(workId, communityId);
@@ -226,17 +241,28 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
         uint256 communityId = node.disputedBy;
         if (communityId == 0) revert RouterNotDisputed(workId);
         node.disputedBy = 0;
+        _verdicts[workId] = Verdict(communityTreasury, upheld);
         address[] memory tokens = _escrowTokens[workId];
         delete _escrowTokens[workId];
         emit DisputeClosed(workId, communityId, upheld);
+        bytes memory table = RouteBlob.read(node.table);
+        _release(workId, table, address(0), communityTreasury, upheld);
         for (uint256 i; i < tokens.length; ++i) {
-            address token = tokens[i];
-            uint256 amount = _escrow[workId][token];
-            _escrow[workId][token] = 0;
-            if (upheld) _balances[token][communityTreasury] += amount;
-            else _creditSplit(RouteBlob.read(node.table), token, amount);
-            emit EscrowReleased(workId, token, amount, upheld);
+            _release(workId, table, tokens[i], communityTreasury, upheld);
         }
+    }
+
+    /// @notice Credit escrow of `token` left on `workId` after its dispute closed (tokens beyond
+    ///         the first MAX_ESCROW_TOKENS are not released automatically), by the dispute's verdict.
+    ///         Anyone may call it: the funds only ever go where the verdict sends them.
+    function releaseEscrow(uint256 workId, address token) external nonReentrant returns (uint256 amount) {
+        Node storage node = _nodes[workId];
+        if (node.disputedBy != 0) revert RouterAlreadyDisputed(workId, node.disputedBy);
+        amount = _escrow[workId][token];
+        if (amount == 0) revert RouterNothingToRelease(workId, token);
+        --_untrackedEscrow[workId];
+        Verdict memory verdict = _verdicts[workId];
+        _release(workId, RouteBlob.read(node.table), token, verdict.treasury, verdict.upheld);
     }
 
     // ------------------------------------------------------------------ payments
@@ -417,13 +443,24 @@ contract RoyaltyRouter is IRoyaltyRouter, ReentrancyGuardTransient {
         balances[first] += rest;
     }
 
+    /// @dev Called when `token`'s escrow for `workId` goes from zero to positive. ETH is always
+    ///      released on close; the first MAX_ESCROW_TOKENS other tokens are listed and released on
+    ///      close too; any further token is counted and released by `releaseEscrow`, so that junk
+    ///      tokens paid into a disputed work can never block payments through it.
     function _trackEscrowToken(uint256 workId, address token) private {
+        if (token == address(0)) return;
         address[] storage tokens = _escrowTokens[workId];
-        for (uint256 i; i < tokens.length; ++i) {
-            if (tokens[i] == token) return;
-        }
-        if (tokens.length >= MAX_ESCROW_TOKENS) revert RouterEscrowTokenLimit(workId, token);
-        tokens.push(token);
+        if (tokens.length < MAX_ESCROW_TOKENS) tokens.push(token);
+        else ++_untrackedEscrow[workId];
+    }
+
+    function _release(uint256 workId, bytes memory table, address token, address treasury, bool upheld) private {
+        uint256 amount = _escrow[workId][token];
+        if (amount == 0) return;
+        _escrow[workId][token] = 0;
+        if (upheld) _balances[token][treasury] += amount;
+        else _creditSplit(table, token, amount);
+        emit EscrowReleased(workId, token, amount, upheld);
     }
 
     function _withdraw(address token, address to) private returns (uint256 amount) {

@@ -1128,36 +1128,73 @@ contract RouterTest is Fixture {
         assertEq(router.balanceOf(address(0), alice), 201);
     }
 
-    function test_pay_RevertWhen_NinthEscrowToken() public {
+    function test_pay_NinthEscrowTokenIsHeldForReleaseEscrow() public {
         (, uint256 d) = _disputed();
-        PlainERC20[] memory tokens = new PlainERC20[](8);
-        for (uint256 i; i < 8; ++i) {
+        PlainERC20[] memory tokens = new PlainERC20[](9);
+        for (uint256 i; i < 9; ++i) {
             tokens[i] = new PlainERC20();
             _payToken(tokens[i], d, 1000);
             assertEq(router.escrowOf(d, address(tokens[i])), 800);
         }
-        vm.prank(payer);
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterEscrowTokenLimit.selector, d, address(0)));
-        router.pay{value: 1000}(d, REF, WHEN);
-
+        _payEth(d, 1000); // ETH is escrowed whatever the number of tokens
+        assertEq(router.escrowOf(d, address(0)), 800);
         _payToken(tokens[3], d, 10); // a token already escrowed is still accepted
         assertEq(router.escrowOf(d, address(tokens[3])), 808);
+
+        _resolve(d, true);
+        assertEq(router.balanceOf(address(0), treasuryA), 800, "ETH released on close");
+        for (uint256 i; i < 8; ++i) {
+            assertEq(router.escrowOf(d, address(tokens[i])), 0, "listed tokens released on close");
+        }
+        assertEq(router.balanceOf(address(tokens[3]), treasuryA), 808);
+        assertEq(router.escrowOf(d, address(tokens[8])), 800, "the ninth waits for releaseEscrow");
+
+        vm.prank(a3);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterEscrowUnreleased.selector, d, 1));
+        registry.raiseDispute(d, communityA, _cid());
+
+        vm.expectEmit(true, true, false, true, address(router));
+        emit RoyaltyRouter.EscrowReleased(d, address(tokens[8]), 800, true);
+        vm.prank(makeAddr("anyone"));
+        assertEq(router.releaseEscrow(d, address(tokens[8])), 800);
+        assertEq(router.balanceOf(address(tokens[8]), treasuryA), 800, "by the stored verdict");
+        assertEq(router.escrowOf(d, address(tokens[8])), 0);
+
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterNothingToRelease.selector, d, address(tokens[8])));
+        router.releaseEscrow(d, address(tokens[8]));
+        vm.prank(a3);
+        registry.raiseDispute(d, communityA, _cid()); // all released: a new dispute may open
+        assertEq(registry.disputeOf(d), communityA);
     }
 
-    /// @notice BUG (griefing): while a dispute is open, anyone can fill the disputed work's 8
-    ///         escrow-token slots with worthless tokens of their own for a few wei each. From
-    ///         then on every payment in ETH (or any other token) that reaches the disputed work
-    ///         reverts, including payments to its undisputed descendants, whose cascade passes
-    ///         through it, until the community resolves the dispute. Expected: a payment to an
-    ///         undisputed work is never refused because an ancestor's escrow list is full (e.g.
-    ///         ETH always escrowable, or the limit applied per payer-chosen token only at the
-    ///         disputed work's own entry point). This test records the current behaviour and
-    ///         should be turned around when the router is fixed.
-    function test_BUG_pay_JunkEscrowTokensBlockEthToUndisputedDescendant() public {
+    function test_releaseEscrow_DismissedGoesToTheSplit() public {
+        (, uint256 d) = _disputed();
+        for (uint256 i; i < 8; ++i) {
+            _payToken(new PlainERC20(), d, 1000);
+        }
+        PlainERC20 ninth = new PlainERC20();
+        _payToken(ninth, d, 1001); // d keeps 801 of it: bob 60%, carol 40% floor, bob the remainder
+        _resolve(d, false);
+        router.releaseEscrow(d, address(ninth));
+        assertEq(router.balanceOf(address(ninth), carol), 320);
+        assertEq(router.balanceOf(address(ninth), bob), 481);
+    }
+
+    function test_releaseEscrow_RevertWhen_DisputeOpen() public {
+        (, uint256 d) = _disputed();
+        _payEth(d, 1000);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterAlreadyDisputed.selector, d, communityA));
+        router.releaseEscrow(d, address(0));
+    }
+
+    /// @notice Regression: junk tokens paid into a disputed work once filled its escrow list and
+    ///         blocked every payment through it in any other token, its undisputed descendants'
+    ///         included. Now the list only decides what is released automatically on close.
+    function test_pay_JunkEscrowTokensNeverBlockPaymentsThroughADisputedWork() public {
         (, uint256 d) = _disputed();
         uint256 child = _derive(_one(d), _ppm(500_000), _split(dave)); // child is not disputed
         address griefer = makeAddr("griefer");
-        for (uint256 i; i < 8; ++i) {
+        for (uint256 i; i < 12; ++i) {
             PlainERC20 junk = new PlainERC20();
             junk.mint(griefer, 1);
             vm.startPrank(griefer);
@@ -1166,9 +1203,12 @@ contract RouterTest is Fixture {
             vm.stopPrank();
         }
         vm.prank(payer);
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterEscrowTokenLimit.selector, d, address(0)));
         router.pay{value: 1 ether}(child, REF, WHEN);
-        assertEq(router.balanceOf(address(0), dave), 0, "the undisputed child cannot be paid in ETH");
+        assertEq(router.balanceOf(address(0), dave), 0.5 ether, "the undisputed child is paid");
+        assertEq(router.escrowOf(d, address(0)), 0.4 ether, "d's own share of its half is escrowed");
+        PlainERC20 real = new PlainERC20();
+        _payToken(real, child, 1000);
+        assertEq(router.balanceOf(address(real), dave), 500);
     }
 
     function test_closeDispute_ClearsEscrowTokens() public {
