@@ -39,12 +39,16 @@ class Anvil:
         chain_id: int = 31337,
         state_interval: int = 5,
         log_file: Path | None = None,
+        gas_limit: int | None = None,
+        prune_history: int | None = None,
     ) -> None:
         self.state_file = state_file
         self.port = port or free_port()
         self.chain_id = chain_id
         self.state_interval = state_interval
         self.log_file = log_file
+        self.gas_limit = gas_limit
+        self.prune_history = prune_history
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,6 +65,12 @@ class Anvil:
             "--chain-id", str(self.chain_id),
             "--silent",
         ]
+        if self.gas_limit is not None:
+            cmd += ["--gas-limit", str(self.gas_limit)]
+        if self.prune_history is not None:
+            # Keep only this many states in memory: anvil otherwise keeps every block's state,
+            # and 10,000 registrations grew it past 11 GB.
+            cmd += ["--prune-history", str(self.prune_history)]
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]

@@ -15,8 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import RPCEndpoint
+
+from chain.abi import EventDecoder
+from core.errors import ChainError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,32 +80,34 @@ class Index:
         head = int(w3.eth.block_number) - confirmations
         begin = max(self.last_block() + 1, start)
         stored = 0
-        decoders = {c.address.lower(): (name, c) for name, c in contracts.items()}
-        topics = {}
-        for c in contracts.values():
-            for event in c.events:  # type: ignore[attr-defined]
-                abi = event.abi
-                sig = f"{abi['name']}(" + ",".join(_type(i) for i in abi["inputs"]) + ")"
-                topics[(c.address.lower(), "0x" + Web3.keccak(text=sig).hex().removeprefix("0x"))] = event
+        decoders = {
+            c.address.lower(): (name, EventDecoder(c.abi))  # type: ignore[arg-type]
+            for name, c in contracts.items()
+        }
         for lo in range(begin, head + 1, batch):
             hi = min(lo + batch - 1, head)
-            logs = w3.eth.get_logs({"fromBlock": lo, "toBlock": hi, "address": [c.address for c in contracts.values()]})
+            # Raw JSON-RPC: web3.py's log formatters cost more than decoding the events.
+            answer = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [{
+                "fromBlock": hex(lo), "toBlock": hex(hi), "address": [c.address for c in contracts.values()]}])
+            if "error" in answer:
+                raise ChainError(f"eth_getLogs {lo}..{hi} failed: {answer['error']}; retry `heritage` later")
+            logs = answer["result"]
             times: dict[int, int] = {}
             rows = []
             for log in logs:
                 address = log["address"].lower()
-                topic0 = "0x" + bytes(log["topics"][0]).hex()
-                event = topics.get((address, topic0))
-                if event is None:
+                contract_name, decoder = decoders[address]
+                decoded = decoder.decode([HexBytes(t) for t in log["topics"]], HexBytes(log["data"]))
+                if decoded is None:
                     continue
-                decoded = event.process_log(log)
-                block = int(log["blockNumber"])
+                event, raw_args = decoded
+                block = int(log["blockNumber"], 16)
                 if block not in times:
                     times[block] = int(w3.eth.get_block(block)["timestamp"])
-                args = _jsonable(dict(decoded["args"]))
+                args = _jsonable(raw_args)
                 work = args.get("workId", args.get("tokenId"))
-                rows.append((block, "0x" + bytes(log["blockHash"]).hex(), "0x" + bytes(log["transactionHash"]).hex(),
-                             int(log["logIndex"]), times[block], decoders[address][0], decoded["event"],
+                rows.append((block, log["blockHash"], log["transactionHash"],
+                             int(log["logIndex"], 16), times[block], contract_name, event,
                              int(work) if work is not None else None, json.dumps(args)))
             with self.tx() as db:
                 db.execute("DELETE FROM events WHERE block BETWEEN ? AND ?", (lo, hi))
@@ -109,8 +116,3 @@ class Index:
             stored += len(rows)
         return stored
 
-
-def _type(arg: dict[str, Any]) -> str:
-    if arg["type"].startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + str(arg["type"][5:])
-    return str(arg["type"])

@@ -1,0 +1,181 @@
+"""Signed transactions from local keys: a nonce manager, EIP-1559 fees and batched raw sends.
+
+`Chain.send` uses the node's unlocked accounts (anvil's development accounts) and is the simple
+path. A node reached through an RPC URL (geth, reth, an L2, a testnet) has no unlocked accounts:
+`Sender` signs locally with a key and sends raw transactions, with EIP-1559 fees (max fee =
+2 × base fee + tip, so that a transaction survives a few blocks of rising base fee), receipts
+awaited with a time-out and an optional confirmation depth.
+
+Many callers may send from one account at once: `NonceManager` hands out each nonce exactly once
+under a lock, starting from the node's pending count. A transaction the node refuses gives its
+nonce back only if it was the last one handed out; otherwise the manager resyncs from the node,
+so no nonce is lost (a gap would stall every later transaction) or used twice.
+
+Batched sends put many `eth_sendRawTransaction` calls into one JSON-RPC batch request; web3.py 8
+refuses to batch sends, so this speaks JSON-RPC over HTTP itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from core.errors import ChainError
+
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+"""The public development mnemonic anvil funds by default: for the embedded node only."""
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Anvil's development account `index` (the same accounts `eth_accounts` lists)."""
+    Account.enable_unaudited_hdwallet_features()
+    account: LocalAccount = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return account
+
+
+class NonceManager:
+    """Thread-safe nonces per account, each handed out once."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self._lock = threading.Lock()
+        self._next: dict[str, int] = {}
+
+    def take(self, address: str, count: int = 1) -> int:
+        """Reserve `count` consecutive nonces and return the first."""
+        with self._lock:
+            if address not in self._next:
+                self._next[address] = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
+            first = self._next[address]
+            self._next[address] = first + count
+            return first
+
+    def failed(self, address: str, nonce: int) -> None:
+        """A transaction with `nonce` was refused by the node (never entered its pool)."""
+        with self._lock:
+            if self._next.get(address) == nonce + 1:
+                self._next[address] = nonce  # the last one handed out: give it back
+            else:
+                self._next.pop(address, None)  # later nonces are out: ask the node again next time
+
+
+@dataclass(frozen=True)
+class Fees:
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+
+    @classmethod
+    def current(cls, w3: Web3, *, tip: int | None = None) -> Fees:
+        base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        if tip is None:
+            try:
+                tip = int(w3.eth.max_priority_fee)
+            except Exception:  # a node without eth_maxPriorityFeePerGas
+                tip = 10**9
+        return cls(max_fee_per_gas=2 * base + tip, max_priority_fee_per_gas=tip)
+
+
+class Sender:
+    """Signs with `account` and sends through the node at `url`."""
+
+    def __init__(self, w3: Web3, url: str, account: LocalAccount, *, nonces: NonceManager | None = None,
+                 timeout_s: float = 60.0, confirmations: int = 0) -> None:
+        self.w3 = w3
+        self.url = url
+        self.account = account
+        self.nonces = nonces or NonceManager(w3)
+        self.chain_id = int(w3.eth.chain_id)
+        self.timeout_s = timeout_s
+        self.confirmations = confirmations
+        self._ids = itertools.count(1)
+        self._http = requests.Session()
+
+    # ------------------------------------------------------------------ building
+    def sign(self, to: str, data: bytes | str, *, gas: int, value: int = 0, nonce: int, fees: Fees) -> bytes:
+        tx: dict[str, Any] = {
+            "type": 2, "chainId": self.chain_id, "nonce": nonce, "to": to, "value": value, "data": data,
+            "gas": gas, "maxFeePerGas": fees.max_fee_per_gas, "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+        }
+        return bytes(self.account.sign_transaction(tx).raw_transaction)
+
+    # ------------------------------------------------------------------ JSON-RPC
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """One HTTP request with many JSON-RPC calls; results in call order. An error in any
+        call raises ChainError naming it (the others have been processed by the node)."""
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        body: list[dict[str, Any]] = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in zip(ids, calls, strict=True)
+        ]
+        try:
+            response = self._http.post(self.url, json=body, timeout=self.timeout_s)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise ChainError(f"the node at {self.url} did not answer ({exc}); is it running? `heritage chain status`") from exc
+        by_id = {item["id"]: item for item in response.json()}
+        out = []
+        for i, (method, _) in zip(ids, calls, strict=True):
+            item = by_id.get(i)
+            if item is None or "error" in item:
+                raise ChainError(f"{method} failed: {item.get('error') if item else 'no answer'}")
+            out.append(item["result"])
+        return out
+
+    def send_raw(self, raws: Sequence[bytes], *, first_nonce: int | None = None, batch: int = 500) -> list[str]:
+        """Send signed transactions in JSON-RPC batches; returns their hashes."""
+        hashes: list[str] = []
+        for lo in range(0, len(raws), batch):
+            chunk = raws[lo:lo + batch]
+            try:
+                hashes += self.rpc_batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
+            except ChainError:
+                if first_nonce is not None:
+                    self.nonces.failed(self.account.address, first_nonce + lo + len(chunk) - 1)
+                raise
+        return hashes
+
+    def wait(self, hashes: Sequence[str], *, poll_s: float = 0.05, batch: int = 500) -> list[dict[str, Any]]:
+        """Receipts for all `hashes`, `confirmations` deep, within the time-out. A reverted
+        transaction raises ChainError with its hash."""
+        deadline = time.monotonic() + self.timeout_s
+        receipts: dict[str, dict[str, Any]] = {}
+        pending = list(hashes)
+        while pending:
+            for lo in range(0, len(pending), batch):
+                chunk = pending[lo:lo + batch]
+                answers = self.rpc_batch([("eth_getTransactionReceipt", [h]) for h in chunk])
+                receipts.update({h: r for h, r in zip(chunk, answers, strict=True) if r is not None})
+            pending = [h for h in pending if h not in receipts]
+            if pending:
+                if time.monotonic() > deadline:
+                    raise ChainError(f"{len(pending)} transactions not mined within {self.timeout_s} s "
+                                     f"(first {pending[0]}); raise HERITAGE_TX_TIMEOUT_S or check the node")
+                time.sleep(poll_s)
+        if self.confirmations:
+            last = max(int(r["blockNumber"], 16) for r in receipts.values())
+            while int(self.w3.eth.block_number) < last + self.confirmations:
+                if time.monotonic() > deadline:
+                    raise ChainError(f"block {last} not {self.confirmations} deep within {self.timeout_s} s")
+                time.sleep(poll_s)
+        out = [receipts[h] for h in hashes]
+        for h, r in zip(hashes, out, strict=True):
+            if int(r["status"], 16) != 1:
+                raise ChainError(f"transaction {h} reverted; replay it with `cast run {h}` to see why")
+        return out
+
+    def transact_many(self, to: str, datas: Sequence[bytes | str], *, gas: int, value: int = 0) -> list[dict[str, Any]]:
+        """Sign, batch-send and await one transaction per `datas` entry, nonces reserved at once."""
+        fees = Fees.current(self.w3)
+        first = self.nonces.take(self.account.address, len(datas))
+        raws = [self.sign(to, d, gas=gas, value=value, nonce=first + i, fees=fees) for i, d in enumerate(datas)]
+        return self.wait(self.send_raw(raws, first_nonce=first))
