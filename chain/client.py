@@ -6,14 +6,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from chain.anvil import Anvil
 from chain.compile import Artifact, compile_contracts
-from chain.deploy import Deployment, contract, deploy, record
+from chain.deploy import DEFAULT_ROYALTY_BPS, Deployment, contract, deploy, record
 from chain.errors import ErrorDecoder
+from chain.sender import Sender
 from core.config import Settings
 from core.errors import ChainError
 
@@ -28,12 +30,23 @@ class Chain:
     decoder: ErrorDecoder
     anvil: Anvil | None = None
     gas_used: list[int] = field(default_factory=list)
+    signer: Sender | None = None
+
+    def accounts(self) -> list[str]:
+        """Who may send: the signing key's address, or the node's unlocked accounts."""
+        if self.signer is not None:
+            return [self.signer.account.address]
+        return [str(a) for a in self.w3.eth.accounts]
 
     def send(self, fn: Any, sender: str, *, value: int = 0) -> Any:
         """Send a transaction from an unlocked account and wait for its receipt; a revert
         raises the contract's named error."""
+        if self.signer is not None and sender.lower() != self.signer.account.address.lower():
+            raise ChainError(f"{sender} cannot sign here: HERITAGE_PRIVATE_KEY is the key of {self.signer.account.address}")
         try:
             fn.call({"from": sender, "value": value})
+            if self.signer is not None:
+                return self._send_signed(fn, value)
             tx = fn.transact({"from": sender, "value": value})
         except ContractCustomError as exc:
             raise self.decoder.decode(str(exc.data)) or ChainError(f"transaction reverted: {exc}") from exc
@@ -43,6 +56,13 @@ class Chain:
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx.hex()} failed on chain")
         self.gas_used.append(int(receipt["gasUsed"]))
+        return receipt
+
+    def _send_signed(self, fn: Any, value: int) -> Any:
+        assert self.signer is not None
+        gas = int(fn.estimate_gas({"from": self.signer.account.address, "value": value}) * 1.2)
+        receipt = self.signer.transact_many(fn.address, [fn._encode_transaction_data()], gas=gas, value=value)[0]
+        self.gas_used.append(int(receipt["gasUsed"], 16))
         return receipt
 
     def close(self) -> None:
@@ -65,11 +85,15 @@ def connect(settings: Settings) -> Chain:
     if not w3.is_connected():
         raise ChainError(f"no EVM node answers at {url}: start it or unset HERITAGE_RPC_URL to use the embedded one")
     artifacts = compile_contracts(cache_dir=settings.artifacts_dir)
-    deployment = _existing(w3, settings) or _deploy(w3, artifacts, settings)
+    signer = None
+    if settings.private_key is not None:
+        account = Account.from_key(settings.private_key.get_secret_value())
+        signer = Sender(w3, url, account, timeout_s=settings.tx_timeout_s, confirmations=settings.confirmations)
+    deployment = _existing(w3, settings) or _deploy(w3, artifacts, settings, signer)
     registry = contract(w3, artifacts["HeritageRegistry"], deployment.registry)
     router = contract(w3, artifacts["RoyaltyRouter"], deployment.router)
     decoder = ErrorDecoder(artifacts["HeritageRegistry"].abi, artifacts["RoyaltyRouter"].abi)
-    return Chain(w3, registry, router, deployment, settings, decoder, anvil)
+    return Chain(w3, registry, router, deployment, settings, decoder, anvil, signer=signer)
 
 
 def _existing(w3: Web3, settings: Settings) -> Deployment | None:
@@ -82,7 +106,25 @@ def _existing(w3: Web3, settings: Settings) -> Deployment | None:
     return Deployment(chain_id=data["chainId"], router=data["router"], registry=data["registry"], block=data["block"])
 
 
-def _deploy(w3: Web3, artifacts: dict[str, Artifact], settings: Settings) -> Deployment:
-    deployment = deploy(w3, artifacts, sender=w3.eth.accounts[0])
+def _deploy(w3: Web3, artifacts: dict[str, Artifact], settings: Settings, signer: Sender | None) -> Deployment:
+    deployment = deploy(w3, artifacts, sender=w3.eth.accounts[0]) if signer is None else _deploy_signed(w3, artifacts, signer)
     record(deployment, settings.deployments_dir)
     return deployment
+
+
+def _deploy_signed(w3: Web3, artifacts: dict[str, Artifact], signer: Sender) -> Deployment:
+    """Deploy with locally signed transactions: for a node with no unlocked accounts."""
+
+    def create(name: str, *args: Any) -> tuple[str, int]:
+        factory = w3.eth.contract(abi=artifacts[name].abi, bytecode=artifacts[name].bytecode)
+        data = factory.constructor(*args).data_in_transaction
+        gas = int(w3.eth.estimate_gas({"from": signer.account.address, "data": data}) * 1.2)
+        receipt = signer.transact_many(None, [data], gas=gas)[0]
+        return Web3.to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"], 16)
+
+    router, block = create("RoyaltyRouter")
+    registry, _ = create("HeritageRegistry", router, DEFAULT_ROYALTY_BPS)
+    bind = contract(w3, artifacts["RoyaltyRouter"], router).functions.bindRegistry(registry)
+    gas = int(bind.estimate_gas({"from": signer.account.address}) * 1.2)
+    signer.transact_many(router, [bind._encode_transaction_data()], gas=gas)
+    return Deployment(chain_id=int(w3.eth.chain_id), router=router, registry=registry, block=block)

@@ -100,11 +100,14 @@ class Sender:
         self._http = requests.Session()
 
     # ------------------------------------------------------------------ building
-    def sign(self, to: str, data: bytes | str, *, gas: int, value: int = 0, nonce: int, fees: Fees) -> bytes:
+    def sign(self, to: str | None, data: bytes | str, *, gas: int, value: int = 0, nonce: int, fees: Fees) -> bytes:
+        """A signed type-2 transaction; `to=None` creates a contract from `data`."""
         tx: dict[str, Any] = {
             "type": 2, "chainId": self.chain_id, "nonce": nonce, "to": to, "value": value, "data": data,
             "gas": gas, "maxFeePerGas": fees.max_fee_per_gas, "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
         }
+        if to is None:
+            del tx["to"]
         return bytes(self.account.sign_transaction(tx).raw_transaction)
 
     # ------------------------------------------------------------------ JSON-RPC
@@ -173,7 +176,7 @@ class Sender:
                 raise ChainError(f"transaction {h} reverted; replay it with `cast run {h}` to see why")
         return out
 
-    def transact_many(self, to: str, datas: Sequence[bytes | str], *, gas: int, value: int = 0) -> list[dict[str, Any]]:
+    def transact_many(self, to: str | None, datas: Sequence[bytes | str], *, gas: int, value: int = 0) -> list[dict[str, Any]]:
         """Sign, batch-send and await one transaction per `datas` entry, nonces reserved at once."""
         fees = Fees.current(self.w3)
         first = self.nonces.take(self.account.address, len(datas))

@@ -78,9 +78,10 @@ def _chain(data_dir: Path) -> Iterator[Chain]:
 
 def _sender(c: Chain, who: str) -> str:
     if who.isdigit():
-        accounts = c.w3.eth.accounts
+        accounts = c.accounts()
         if int(who) >= len(accounts):
-            raise InputError(f"--from {who}: the node has {len(accounts)} unlocked accounts")
+            raise InputError(f"--from {who}: there are {len(accounts)} accounts to send from"
+                             + (" (HERITAGE_PRIVATE_KEY's)" if c.signer else " (the node's unlocked ones)"))
         return str(accounts[int(who)])
     return str(c.w3.to_checksum_address(who))
 

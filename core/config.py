@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     deployments_dir: Path = Field(
         default=Path(".data/deployments"), description="Contract addresses per chain id, as <chainId>.json."
     )
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="Key to sign with on a node that has no unlocked accounts (with rpc_url); transactions are "
+        "then signed locally with EIP-1559 fees and nonces from the nonce manager.",
+    )
+    confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
 
     @property

@@ -85,3 +85,48 @@ def test_a_node_that_is_gone_is_a_clear_error(w3: Web3) -> None:
         sender = Sender(Web3(Web3.HTTPProvider(node.url)), node.url, dev_account(6))
     with pytest.raises(ChainError, match=r"did not answer .* is it running"):
         sender.rpc_batch([("eth_blockNumber", [])])
+
+
+def test_connect_with_a_key_deploys_and_sends_signed_transactions(anvil: Anvil, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With HERITAGE_RPC_URL and HERITAGE_PRIVATE_KEY, nothing relies on unlocked accounts."""
+    from pydantic import SecretStr
+
+    from chain.client import connect
+    from core.config import Settings
+
+    key = dev_account(7)
+    settings = Settings(data_dir=tmp_path, deployments_dir=tmp_path / "deployments", rpc_url=anvil.url,
+                        private_key=SecretStr("0x" + bytes(key.key).hex()))
+    chain = connect(settings)
+    assert chain.accounts() == [key.address]
+    before = int(chain.w3.eth.get_transaction_count(key.address))
+    receipt = chain.send(chain.registry.functions.registerCommunity("Signed", [key.address], 1, key.address), key.address)
+    assert receipt["status"] == "0x1"
+    assert int(chain.w3.eth.get_transaction_count(key.address)) == before + 1
+    assert chain.registry.functions.communityOf(chain.registry.functions.communityCount().call()).call()[0] == "Signed"
+    tx = chain.w3.eth.get_transaction(receipt["transactionHash"])
+    assert tx["type"] == 2 and tx["maxFeePerGas"] >= tx["maxPriorityFeePerGas"] > 0
+    with pytest.raises(ChainError, match="cannot sign here"):
+        chain.send(chain.registry.functions.registerCommunity("Other", [key.address], 1, key.address),
+                   dev_account(8).address)
+
+
+def test_wait_holds_until_the_receipt_is_confirmations_deep(w3: Web3, anvil: Anvil) -> None:
+    sender = Sender(w3, anvil.url, dev_account(9), confirmations=2, timeout_s=20)
+    fees = Fees.current(w3)
+    nonce = sender.nonces.take(sender.account.address)
+    hashes = sender.send_raw([sender.sign(sender.account.address, b"", gas=21_000, nonce=nonce, fees=fees)])
+
+    def miner() -> None:
+        import time
+
+        time.sleep(0.5)
+        for _ in range(2):
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    t = threading.Thread(target=miner)
+    t.start()
+    receipt = sender.wait(hashes)[0]
+    t.join()
+    # wait() returned only once two blocks lay above the receipt's (without the miner it times out)
+    assert int(w3.eth.block_number) >= int(receipt["blockNumber"], 16) + 2
