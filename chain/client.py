@@ -13,7 +13,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from chain.anvil import Anvil
 from chain.compile import Artifact, compile_contracts
-from chain.deploy import DEFAULT_ROYALTY_BPS, Deployment, contract, deploy, record
+from chain.deploy import Deployment, contract, deploy, record
 from chain.errors import ErrorDecoder
 from chain.sender import Sender
 from core.config import Settings
@@ -107,24 +107,9 @@ def _existing(w3: Web3, settings: Settings) -> Deployment | None:
 
 
 def _deploy(w3: Web3, artifacts: dict[str, Artifact], settings: Settings, signer: Sender | None) -> Deployment:
-    deployment = deploy(w3, artifacts, sender=w3.eth.accounts[0]) if signer is None else _deploy_signed(w3, artifacts, signer)
+    if signer is not None:
+        deployment = deploy(w3, artifacts, signer=signer)
+    else:
+        deployment = deploy(w3, artifacts, sender=w3.eth.accounts[0])
     record(deployment, settings.deployments_dir)
     return deployment
-
-
-def _deploy_signed(w3: Web3, artifacts: dict[str, Artifact], signer: Sender) -> Deployment:
-    """Deploy with locally signed transactions: for a node with no unlocked accounts."""
-
-    def create(name: str, *args: Any) -> tuple[str, int]:
-        factory = w3.eth.contract(abi=artifacts[name].abi, bytecode=artifacts[name].bytecode)
-        data = factory.constructor(*args).data_in_transaction
-        gas = int(w3.eth.estimate_gas({"from": signer.account.address, "data": data}) * 1.2)
-        receipt = signer.transact_many(None, [data], gas=gas)[0]
-        return Web3.to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"], 16)
-
-    router, block = create("RoyaltyRouter")
-    registry, _ = create("HeritageRegistry", router, DEFAULT_ROYALTY_BPS)
-    bind = contract(w3, artifacts["RoyaltyRouter"], router).functions.bindRegistry(registry)
-    gas = int(bind.estimate_gas({"from": signer.account.address}) * 1.2)
-    signer.transact_many(router, [bind._encode_transaction_data()], gas=gas)
-    return Deployment(chain_id=int(w3.eth.chain_id), router=router, registry=registry, block=block)

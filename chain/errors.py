@@ -11,6 +11,7 @@ from typing import Any
 from eth_abi.abi import decode
 from eth_utils.crypto import keccak
 
+from chain.abi import abi_type, signature
 from core.errors import ChainError
 
 ADVICE = {
@@ -44,28 +45,19 @@ class ContractRevert(ChainError):
         super().__init__(f"{name}({shown}): {advice}")
 
 
-def _signature(item: dict[str, Any]) -> str:
-    def typ(arg: dict[str, Any]) -> str:
-        if arg["type"].startswith("tuple"):
-            return "(" + ",".join(typ(c) for c in arg["components"]) + ")" + str(arg["type"][5:])
-        return str(arg["type"])
-
-    return f"{item['name']}(" + ",".join(typ(a) for a in item["inputs"]) + ")"
-
-
 class ErrorDecoder:
     def __init__(self, *abis: list[dict[str, Any]]) -> None:
         self._errors: dict[bytes, dict[str, Any]] = {}
         for abi in abis:
             for item in abi:
                 if item.get("type") == "error":
-                    self._errors[keccak(text=_signature(item))[:4]] = item
+                    self._errors[keccak(text=signature(item))[:4]] = item
 
     def decode(self, data: str | bytes) -> ContractRevert | None:
         raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
         item = self._errors.get(raw[:4])
         if item is None:
             return None
-        types = [_signature({"name": "", "inputs": [a]})[1:-1] for a in item["inputs"]]
+        types = [abi_type(a) for a in item["inputs"]]
         values = decode(types, raw[4:]) if types else ()
         return ContractRevert(item["name"], {a["name"]: v for a, v in zip(item["inputs"], values, strict=False)})
