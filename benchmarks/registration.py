@@ -37,7 +37,7 @@ from chain.anvil import Anvil
 from chain.compile import compile_contracts
 from chain.deploy import contract, deploy
 from chain.indexer import Index
-from chain.sender import Sender, dev_account
+from chain.sender import Fees, Sender, dev_account
 from core.blockstore import BlockStore
 from core.cid import from_text
 from core.manifest import HeritageManifest, to_bytes
@@ -56,8 +56,6 @@ def tune(i: int) -> bytes:
 def raw_rate(w3: Web3, url: str, n: int) -> dict[str, float]:
     sender = Sender(w3, url, dev_account(8), timeout_s=600)
     to = dev_account(9).address
-    from chain.sender import Fees
-
     fees = Fees.current(w3)
     first = sender.nonces.take(sender.account.address, n)
     raws = [sender.sign(to, b"", gas=21_000, value=1, nonce=first + i, fees=fees) for i in range(n)]
