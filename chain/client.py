@@ -15,6 +15,7 @@ from chain.anvil import Anvil
 from chain.compile import Artifact, compile_contracts
 from chain.deploy import Deployment, contract, deploy, record
 from chain.errors import ErrorDecoder
+from chain.indexer import Index
 from chain.sender import Sender
 from core.config import Settings
 from core.errors import ChainError
@@ -64,6 +65,15 @@ class Chain:
         receipt = self.signer.transact_many(fn.address, [fn._encode_transaction_data()], gas=gas, value=value)[0]
         self.gas_used.append(int(receipt["gasUsed"], 16))
         return receipt
+
+    def index(self) -> Index:
+        """The event index of this deployment under the data directory, brought up to the head
+        less the confirmation depth. Reads (lists, lineage, payments) come from here."""
+        name = f"index-{self.deployment.chain_id}-{self.deployment.registry[2:10].lower()}.sqlite"
+        idx = Index(self.settings.data_dir / name)
+        idx.sync(self.w3, {"HeritageRegistry": self.registry, "RoyaltyRouter": self.router},
+                 start=self.deployment.block, confirmations=self.settings.confirmations)
+        return idx
 
     def close(self) -> None:
         if self.anvil is not None:

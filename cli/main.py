@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chain.client import Chain, connect
-from core.blockstore import BlockStore
+from core.blockstore import ContentStore, open_store
 from core.cid import file_cid, from_text, to_text
 from core.config import Settings
 from core.errors import HeritageError, InputError
@@ -99,7 +99,7 @@ def _split(c: Chain, spec: list[str], default: str) -> list[tuple[str, int]]:
     return out
 
 
-def _content(store: BlockStore, path: Path) -> bytes:
+def _content(store: ContentStore, path: Path) -> bytes:
     return from_text(store.put_file(path))
 
 
@@ -157,6 +157,25 @@ def community_register(name: str, steward: list[str] = typer.Option(..., help="S
         _emit(as_json, {"community": cid}, f"community {cid} registered")
 
 
+@community_app.command("list")
+def community_list(data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Communities, their stewards and how many heritage works each registered (from the index)."""
+    from chain.catalogue import load
+
+    with _chain(data_dir) as c, _errors():
+        cat = load(c.index())
+        rows = list(cat.communities.values())
+        if as_json:
+            print(json.dumps([vars(r) for r in rows]))
+            return
+        t = Table(title=f"communities (index at block {cat.last_block})")
+        for col in ("id", "name", "stewards", "k", "treasury", "works"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(str(r.community_id), r.name, str(len(r.stewards)), str(r.threshold), r.treasury, str(r.works))
+        console.print(t)
+
+
 PRESETS = {
     "open": (True, False, True, True, True, False),
     "consent": (True, True, True, True, True, False),
@@ -183,7 +202,7 @@ def work_register(file: Path, community: int = typer.Option(..., help="Community
     if protocol not in PRESETS:
         raise typer.BadParameter(f"unknown protocol {protocol!r}; choose one of {', '.join(PRESETS)}")
     with _chain(data_dir) as c, _errors():
-        store = BlockStore(c.settings.blocks_dir)
+        store = open_store(c.settings)
         content = _content(store, file)
         existing = int(c.registry.functions.workByContent(content).call())
         if existing:
@@ -203,6 +222,45 @@ def work_register(file: Path, community: int = typer.Option(..., help="Community
         _emit(as_json, {"work": work}, f"work {work} registered")
 
 
+@work_app.command("list")
+def work_list(community: int | None = typer.Option(None, help="Only works of (or descending from) this community."),
+              kind: str | None = typer.Option(None, help="heritage, restricted or derivative."),
+              status: str | None = typer.Option(None, help="pending, active, restricted or rejected."),
+              offset: int = typer.Option(0, min=0, help="Skip this many works."),
+              limit: int = typer.Option(50, min=1, help="Show at most this many works."),
+              data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """The catalogue, from the event index: id, kind, status, CIDs, lineage and payments."""
+    from chain.catalogue import load
+
+    with _chain(data_dir) as c, _errors():
+        cat = load(c.index())
+        if community is not None:
+            cat.community(community)
+        rows = cat.select(community=community, kind=kind, status=status, offset=offset, limit=limit)
+        if as_json:
+            print(json.dumps({"total": len(cat.works), "last_block": cat.last_block, "works": [r.to_json() for r in rows]}))
+            return
+        t = Table(title=f"works {offset + 1}..{offset + len(rows)} (index at block {cat.last_block})")
+        for col in ("id", "kind", "status", "content", "parents", "payments", "paid ETH"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(str(r.work_id), r.kind + (" (model)" if r.model_cid else ""), r.status + (", disputed" if r.disputed else ""),
+                      r.content_cid or "-", ",".join(map(str, r.parents)) or "-", str(r.payments), f"{r.paid_wei / 10**18:.4f}")
+        console.print(t)
+
+
+@work_app.command("show")
+def work_show(work: int, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """One work from the index: its record, ancestors, heritage roots and communities."""
+    from chain.catalogue import load
+
+    with _chain(data_dir) as c, _errors():
+        cat = load(c.index())
+        row = cat.work(work)
+        info = {**row.to_json(), "ancestors": cat.ancestors(work), "communities": sorted(cat.communities_of(work))}
+        _emit(as_json, info, "\n".join(f"{k}: {v}" for k, v in info.items()))
+
+
 @derivative_app.command("register")
 def derivative_register(file: Path, parent: list[str] = typer.Option(..., help="PARENT_ID:PPM routed upstream; repeat."),
                         title: str = typer.Option("", help="Title for the manifest (default: the file name)."),
@@ -214,7 +272,7 @@ def derivative_register(file: Path, parent: list[str] = typer.Option(..., help="
                         sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Register FILE as a derivative; pending if a root community requires consent."""
     with _chain(data_dir) as c, _errors():
-        store = BlockStore(c.settings.blocks_dir)
+        store = open_store(c.settings)
         content = _content(store, file)
         ids, ppms = [], []
         for item in parent:
@@ -315,7 +373,7 @@ def audit(work: int = typer.Argument(0, help="Work id; omit with --all."),
     if not work and not all_:
         raise typer.BadParameter("give a WORK id or --all")
     with _chain(data_dir) as c, _errors():
-        store = BlockStore(c.settings.blocks_dir)
+        store = open_store(c.settings)
         ids = range(1, int(c.registry.functions.workCount().call()) + 1) if all_ else [work]
         results = [audit_work(c, store, w) for w in ids]
         traceable = sum(1 for r in results if r.ok and r.roots)

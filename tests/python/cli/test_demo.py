@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from cli.main import app
+from core.cid import file_cid
 
 
 def test_demo_runs_and_reruns(tmp_path: Path) -> None:
@@ -49,6 +51,23 @@ def test_command_line_flow_and_bad_input(tmp_path: Path) -> None:
         assert "now active" in run("derivative", "approve", "2", "--community", "1", "--from", "2")
         run("pay", "2", "1000000")
         assert "withdrew 200000" in run("withdraw", "--from", "3")
+        # Reads come from the event index.
+        listing = json.loads(run("work", "list", "--json"))
+        assert listing["total"] == 2
+        song_row, remix_row = listing["works"]
+        assert (song_row["kind"], song_row["community_id"], song_row["payments"]) == ("heritage", 1, 0)
+        assert remix_row["kind"] == "derivative" and remix_row["status"] == "active"
+        assert (remix_row["parents"], remix_row["parent_ppms"], remix_row["roots"]) == ([1], [200000], [1])
+        assert (remix_row["payments"], remix_row["paid_wei"]) == (1, 1_000_000)
+        assert remix_row["content_cid"] == file_cid(remix)
+        shown = json.loads(run("work", "show", "2", "--json"))
+        assert shown["ancestors"] == [1] and shown["communities"] == [1]
+        assert [w["work_id"] for w in json.loads(run("work", "list", "--kind", "derivative", "--json"))["works"]] == [2]
+        assert json.loads(run("work", "list", "--offset", "1", "--limit", "5", "--json"))["works"][0]["work_id"] == 2
+        (community,) = json.loads(run("community", "list", "--json"))
+        assert (community["name"], community["threshold"], community["works"]) == ("Singers", 2, 1)
+        missing = runner.invoke(app, ["work", "show", "99", *d])
+        assert missing.exit_code == 2 and "no work 99 in the index" in missing.output
         assert '"provenance_traceability": 1.0' in run("audit", "--all", "--json")
         assert "already registered as work 1" in run("work", "register", str(song), "--community", "1", "--from", "1")
 
