@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chain.client import Chain
-from core.blockstore import BlockStore
+from core.blockstore import ContentStore
 from core.cid import to_text
 from core.errors import HeritageError
 from core.manifest import DerivativeManifest, from_bytes
@@ -41,7 +41,7 @@ class WorkAudit:
                 "checks": [{"check": v.check, "ok": v.ok, "detail": v.detail} for v in self.verdicts]}
 
 
-def audit_work(chain: Chain, store: BlockStore, work_id: int) -> WorkAudit:
+def audit_work(chain: Chain, store: ContentStore, work_id: int) -> WorkAudit:
     reg = chain.registry.functions
     kind, status, _, _, _, content, _, manifest_cid = reg.workOf(work_id).call()
     result = WorkAudit(work_id, KINDS.get(kind, "?"), STATUSES.get(status, "?"), "")
@@ -84,7 +84,7 @@ def audit_work(chain: Chain, store: BlockStore, work_id: int) -> WorkAudit:
     return result
 
 
-def _manifest_verdict(store: BlockStore, manifest_cid: Cid, content_cid: str, parents: list[int]) -> Verdict:
+def _manifest_verdict(store: ContentStore, manifest_cid: Cid, content_cid: str, parents: list[int]) -> Verdict:
     """The manifest must be stored intact, parse, and describe this content and these parents."""
     try:
         manifest = from_bytes(b"".join(store.cat(manifest_cid)))

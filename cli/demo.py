@@ -21,7 +21,7 @@ from rich.table import Table
 
 from chain.client import Chain, connect
 from chain.errors import ContractRevert
-from core.blockstore import BlockStore
+from core.blockstore import open_store
 from core.cid import from_text, to_text
 from core.config import Settings
 from core.manifest import (
@@ -67,7 +67,7 @@ class Demo:
     def __init__(self, settings: Settings, console: Console) -> None:
         self.settings = settings
         self.console = console
-        self.store = BlockStore(settings.blocks_dir)
+        self.store = open_store(settings)
         self.chain: Chain | None = None
         self.paid_total = 0
 

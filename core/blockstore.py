@@ -8,15 +8,61 @@ from __future__ import annotations
 
 import hashlib
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
 from core.cid import DAG_PB, RAW, build_dag, chunks, from_text, to_text
+from core.config import Settings
 from core.errors import ContentStoreError, InputError
 from core.types import Cid
 
 
-class BlockStore:
+def verify_block(cid: Cid, data: bytes, where: str) -> bytes:
+    """`data` if it hashes to `cid`; otherwise a ContentStoreError naming `where` it came from."""
+    if hashlib.sha256(data).digest() != from_text(cid)[4:]:
+        raise ContentStoreError(
+            f"block {cid} from {where} is corrupt: its bytes do not hash to its CID; "
+            "remove it there and add the content again"
+        )
+    return data
+
+
+class ContentStore(ABC):
+    """Where files live, by CID: the embedded block store or a Kubo node. Reads verify every block."""
+
+    @abstractmethod
+    def put_file(self, path: Path) -> Cid:
+        """Store a file's blocks; returns its CID. Storing the same file twice is a no-op."""
+
+    @abstractmethod
+    def put_bytes(self, data: bytes) -> Cid:
+        """Store bytes as a file; returns its CID."""
+
+    @abstractmethod
+    def has(self, cid: Cid) -> bool:
+        """Whether the store holds the block `cid` (without fetching it from elsewhere)."""
+
+    @abstractmethod
+    def get_block(self, cid: Cid) -> bytes:
+        """A block's bytes, after checking they hash to `cid`."""
+
+    def cat(self, cid: Cid) -> Iterator[bytes]:
+        """The file's bytes, chunk by chunk, every block verified."""
+        raw = from_text(cid)
+        data = self.get_block(cid)
+        if raw[1] == RAW:
+            yield data
+            return
+        if raw[1] != DAG_PB:
+            raise ContentStoreError(f"{cid} is neither a raw nor a dag-pb block")
+        for child in _links(data):
+            yield from self.cat(to_text(child))
+
+
+class BlockStore(ContentStore):
+    """The embedded default: one file per block under `root`, named by its CID."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -24,7 +70,6 @@ class BlockStore:
         return self.root / cid[-2:] / cid
 
     def put_file(self, path: Path) -> Cid:
-        """Store a file's blocks; returns its CID. Writing the same file twice is a no-op."""
         try:
             stream = path.open("rb")
         except FileNotFoundError as exc:
@@ -62,30 +107,20 @@ class BlockStore:
         return self._path(cid).exists()
 
     def get_block(self, cid: Cid) -> bytes:
-        """A block's bytes, after checking they hash to `cid`."""
-        raw = from_text(cid)
+        from_text(cid)
         path = self._path(cid)
         if not path.exists():
             raise ContentStoreError(f"block {cid} is not in the store at {self.root}: add the file again")
-        data = path.read_bytes()
-        if hashlib.sha256(data).digest() != raw[4:]:
-            raise ContentStoreError(
-                f"block {cid} is corrupt on disk ({path}): its bytes do not hash to its CID; "
-                "delete the file and add the content again"
-            )
-        return data
+        return verify_block(cid, path.read_bytes(), f"the block store ({path})")
 
-    def cat(self, cid: Cid) -> Iterator[bytes]:
-        """The file's bytes, chunk by chunk, every block verified."""
-        raw = from_text(cid)
-        data = self.get_block(cid)
-        if raw[1] == RAW:
-            yield data
-            return
-        if raw[1] != DAG_PB:
-            raise ContentStoreError(f"{cid} is neither a raw nor a dag-pb block")
-        for child in _links(data):
-            yield from self.cat(to_text(child))
+
+def open_store(settings: Settings) -> ContentStore:
+    """The Kubo node when HERITAGE_IPFS_API_URL is set, else the embedded block store."""
+    if settings.ipfs_api_url:
+        from core.kubo import KuboStore
+
+        return KuboStore(settings.ipfs_api_url, timeout_s=settings.tx_timeout_s)
+    return BlockStore(settings.blocks_dir)
 
 
 def _read_varint(buf: bytes, i: int) -> tuple[int, int]:

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
         description="Key to sign with on a node that has no unlocked accounts (with rpc_url); transactions are "
         "then signed locally with EIP-1559 fees and nonces from the nonce manager.",
     )
+    ipfs_api_url: str | None = Field(
+        default=None, description="A Kubo node's RPC API (e.g. http://127.0.0.1:5001) to store content on; when "
+        "unset, the embedded block store under data_dir/blocks is used.",
+    )
     confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
 
