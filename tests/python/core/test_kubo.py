@@ -63,7 +63,7 @@ def test_missing_blocks_and_bytes(node: IpfsNode) -> None:
 class _LyingNode(BaseHTTPRequestHandler):
     """Answers `add` with another CID and `block/get` with other bytes."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -96,7 +96,7 @@ def test_a_lying_node_is_caught_and_a_gone_node_named() -> None:
     finally:
         server.shutdown()
     gone = KuboStore(f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ContentStoreError, match="no IPFS node answers .* HERITAGE_IPFS_API_URL"):
+    with pytest.raises(ContentStoreError, match=r"no IPFS node answers .* HERITAGE_IPFS_API_URL"):
         gone.put_bytes(b"hello")
 
 
