@@ -6,6 +6,7 @@ dumps its state there when it stops and every `state_interval` seconds, and load
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -26,6 +27,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _term_with_parent() -> None:
+    """In the child before exec: ask Linux to send SIGTERM when the process that started it dies,
+    so a killed `heritage` leaves no orphaned node behind, and anvil (which dumps its state on
+    SIGTERM) loses nothing. Linux delivers it when the starting *thread* ends: start nodes from
+    the main thread or from threads that live as long as the node."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class Anvil:
@@ -75,7 +87,7 @@ class Anvil:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_term_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from eth_account import Account
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.types import RPCEndpoint
 
 from chain.anvil import Anvil
 from chain.compile import Artifact, compile_contracts
@@ -19,6 +21,21 @@ from chain.indexer import Index
 from chain.sender import Sender
 from core.config import Settings
 from core.errors import ChainError
+
+
+class NodeProvider(HTTPProvider):
+    """web3's HTTP provider; a node that stops answering becomes a ChainError that says what to do
+    instead of a requests traceback."""
+
+    def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
+        try:
+            return super()._make_request(method, request_data)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ChainError(
+                f"the EVM node at {self.endpoint_uri} stopped answering ({method}): start it again "
+                "(`heritage chain up`, or your own node) and rerun the command; what finished is kept "
+                "and nothing is registered twice"
+            ) from exc
 
 
 @dataclass
@@ -91,8 +108,12 @@ def connect(settings: Settings) -> Chain:
     if url is None:
         anvil = Anvil(state_file=settings.anvil_state, log_file=settings.data_dir / "anvil.log").start()
         url = anvil.url
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": settings.tx_timeout_s}))
-    if not w3.is_connected():
+    w3 = Web3(NodeProvider(url, request_kwargs={"timeout": settings.tx_timeout_s}))
+    try:
+        connected = w3.is_connected()
+    except ChainError:
+        connected = False
+    if not connected:
         raise ChainError(f"no EVM node answers at {url}: start it or unset HERITAGE_RPC_URL to use the embedded one")
     artifacts = compile_contracts(cache_dir=settings.artifacts_dir)
     signer = None
