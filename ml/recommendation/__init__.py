@@ -1,0 +1,36 @@
+"""Recommendation for the economy simulation: baselines, fairness-aware re-ranking, ranking metrics.
+
+- `baselines`: `Popularity`, `ImplicitALS`, `ContentScorer` (the `Recommender` protocol:
+  `fit(interactions)` then `scores(users)`), and `top_k`.
+- `rerank`: `exposure_rerank`, greedy re-ranking towards equal exposure across communities (and
+  the long tail), amortised across the users of a call, with its strength as a parameter.
+- `metrics`: `ndcg_at_k`, `coverage_at_k`, `bottom_share`, `exposure`, `exposure_by_group`
+  (and `gini`, from `economy.indices`).
+"""
+
+from ml.recommendation.baselines import (
+    ContentScorer,
+    ImplicitALS,
+    Popularity,
+    RecommendationInputError,
+    Recommender,
+    top_k,
+)
+from ml.recommendation.metrics import bottom_share, coverage_at_k, exposure, exposure_by_group, gini, ndcg_at_k
+from ml.recommendation.rerank import exposure_rerank
+
+__all__ = [
+    "ContentScorer",
+    "ImplicitALS",
+    "Popularity",
+    "RecommendationInputError",
+    "Recommender",
+    "bottom_share",
+    "coverage_at_k",
+    "exposure",
+    "exposure_by_group",
+    "exposure_rerank",
+    "gini",
+    "ndcg_at_k",
+    "top_k",
+]

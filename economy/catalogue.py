@@ -1,0 +1,140 @@
+"""The simulated catalogue, registered for real: communities and heritage works from music21's
+Essen collection (one community per region or collection), and derivatives of them (people's
+arrangements and machine-made pieces, some with parents in two communities) registered on the
+chain with their lineage. The simulation pays these works; the contracts route the money.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from web3 import Web3
+
+from chain.client import Chain
+from core.blockstore import ContentStore
+from core.cid import from_text
+from economy.scenario import CatalogueSpec
+from ml.data.abc import Tune, music21_corpus_dir, read_collection
+
+STEWARD, CREATOR = 1, 2  # dev accounts that sign for every simulated community / creator
+OPEN = (True, False, True, True, True, False, 100_000, 0, 1)
+
+
+def account(label: str) -> str:
+    """A deterministic address for a simulated holder (treasury, creator); it needs no key to be credited."""
+    return Web3.to_checksum_address(hashlib.sha256(label.encode()).digest()[-20:])
+
+
+@dataclass(frozen=True)
+class Item:
+    work_id: int
+    community: int  # index into Catalogue.communities of the (first) heritage root
+    kind: str  # heritage | derivative
+    parents: tuple[int, ...]
+    title: str
+
+
+@dataclass
+class Catalogue:
+    communities: list[str]  # names, index = community index
+    community_ids: list[int]  # on-chain ids
+    treasuries: list[str]
+    creators: list[str]
+    items: list[Item]  # index = item index in the simulation
+
+    @property
+    def item_group(self) -> np.ndarray:
+        return np.array([it.community for it in self.items])
+
+    @property
+    def is_heritage(self) -> np.ndarray:
+        return np.array([it.kind == "heritage" for it in self.items])
+
+    def holders(self) -> dict[str, tuple[str, int]]:
+        """Credited address → (holder kind, community index or creator index)."""
+        out = {t: ("community", i) for i, t in enumerate(self.treasuries)}
+        out.update({c: ("creator", i) for i, c in enumerate(self.creators)})
+        return out
+
+
+def regions(spec: CatalogueSpec) -> dict[str, list[Tune]]:
+    """Songs per region: Chinese provinces from the Essen Han collections' O: field, and the
+    Irish, Luxembourg and Lorraine collections, largest first, limited by the spec."""
+    corpus = music21_corpus_dir() / "essenFolksong"
+    groups: dict[str, list[Tune]] = defaultdict(list)
+    for name in ("han1.abc", "han2.abc"):
+        for tune in read_collection(corpus / name):
+            if len(tune.origin) > 1 and " " not in tune.origin[1]:
+                groups[f"{tune.origin[1]} (Han)"].append(tune)
+    for name, label in (("irl.abc", "Irish"), ("lux.abc", "Luxembourg"), ("lot.abc", "Lorraine")):
+        groups[label] = list(read_collection(corpus / name))
+    ranked = sorted(((k, v) for k, v in groups.items() if len(v) >= spec.min_songs), key=lambda kv: (-len(kv[1]), kv[0]))
+    # Interleave Chinese and European collections so a small scenario has both.
+    chinese = [kv for kv in ranked if kv[0].endswith("(Han)")]
+    european = [kv for kv in ranked if not kv[0].endswith("(Han)")]
+    mixed = [kv for pair in zip(chinese, european, strict=False) for kv in pair]
+    mixed += chinese[len(european):] + european[len(chinese):]
+    return dict(mixed[: spec.communities])
+
+
+def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> Catalogue:
+    """Register the communities, heritage works and derivatives of `spec` (reusing what a
+    previous run registered: content already on chain is found by its CID)."""
+    rng = np.random.default_rng(seed)
+    reg = chain.registry.functions
+    steward = chain.accounts()[STEWARD]
+    creator = chain.accounts()[CREATOR]
+    songs = regions(spec)
+    names = list(songs)
+    treasuries = [account(f"treasury:{n}") for n in names]
+    community_ids = []
+    known = {reg.communityOf(i).call()[0]: i for i in range(1, int(reg.communityCount().call()) + 1)}
+    for name, treasury in zip(names, treasuries, strict=True):
+        if name not in known:
+            chain.send(reg.registerCommunity(name, [steward], 1, treasury), steward)
+            known[name] = int(reg.communityCount().call())
+        community_ids.append(known[name])
+
+    items: list[Item] = []
+    for ci, name in enumerate(names):
+        batch, pending = [], []
+        for tune in songs[name][: spec.max_works_per_community]:
+            content = from_text(store.put_bytes(tune.text.encode()))
+            existing = int(reg.workByContent(content).call())
+            if existing:
+                items.append(Item(existing, ci, "heritage", (), tune.title))
+                continue
+            batch.append((community_ids[ci], content, b"", OPEN, [(treasuries[ci], 1_000_000)]))
+            pending.append(tune.title)
+        if batch:
+            base = int(reg.workCount().call()) + 1
+            chain.send(reg.registerHeritageWorks(batch), steward)
+            items.extend(Item(base + k, ci, "heritage", (), t) for k, t in enumerate(pending))
+
+    heritage = list(items)
+    creators = [account(f"creator:{i}") for i in range(max(1, int(len(heritage) * spec.derivative_share) // 4))]
+    lo, hi = spec.upstream_ppm
+    for d in range(int(len(heritage) * spec.derivative_share)):
+        first = heritage[int(rng.integers(len(heritage)))]
+        parents: list[Item] = [first]
+        if rng.random() < 0.2:  # a medley across two communities
+            other = heritage[int(rng.integers(len(heritage)))]
+            if other.community != first.community:
+                parents.append(other)
+        ppms = [int(rng.integers(lo, hi + 1)) for _ in parents]
+        machine = rng.random() < spec.machine_share
+        text = f"derivative {d} of {[p.work_id for p in parents]} ({'model' if machine else 'person'})".encode()
+        content = from_text(store.put_bytes(text))
+        who = creators[int(rng.integers(len(creators)))]
+        existing = int(reg.workByContent(content).call())
+        if not existing:
+            model = from_text(store.put_bytes(b"simulated model weights")) if machine else b""
+            params = (content, b"", [p.work_id for p in parents], ppms, [(who, 1_000_000)], model,
+                      hashlib.sha256(text).digest() if machine else b"\0" * 32, False)
+            chain.send(reg.registerDerivative(params), creator)
+            existing = int(reg.workCount().call())
+        items.append(Item(existing, first.community, "derivative", tuple(p.work_id for p in parents), text.decode()))
+    return Catalogue(names, community_ids, treasuries, creators, items)

@@ -1,0 +1,213 @@
+"""Two ways royalties for streams reach the people they belong to.
+
+Manual/archive: usage is reported per statement cycle; an intermediary matches it to works by
+their metadata, keeps a commission, and pays after log-normal reporting and payment delays.
+Usage it cannot match goes to the "black box" and is shared out by market share; derivatives
+carry no lineage, so their income stays with whoever registered them. Documented in
+economy.scenario.ManualSpec.
+
+On-chain: usage is batched into real `payBatch` transactions on the node (the batch closes on
+time or size); the contracts route every wei up the lineage. Latency is measured per usage event
+from its time to the timestamp of the block that credited it, and payouts are read back from the
+router's balances at the end of each epoch (historical `eth_call`), never computed here.
+The simulated year runs on the node's clock: each transaction's block gets the simulated
+submission time (`evm_setNextBlockTimestamp`), so block timestamps are the simulation's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from chain.abi import Encoder
+from chain.client import Chain
+from chain.sender import Sender, dev_account
+from core.errors import ChainError
+from core.types import ETH
+from economy.catalogue import Catalogue
+from economy.listeners import DAY
+from economy.scenario import ManualSpec, OnchainSpec
+
+PAYER = 0
+
+
+@dataclass
+class Settled:
+    """The outcome of one regime: per usage event its latency, per holder and epoch its payout."""
+
+    regime: str
+    latency_days: np.ndarray  # one per settled usage event
+    payouts: pd.DataFrame  # columns: epoch, holder, kind, index, wei
+    traceable: float  # share of usage whose money followed the recorded lineage to heritage roots
+    events: int
+    unsettled: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _epoch(times: np.ndarray, t0: float, epoch_days: float) -> np.ndarray:
+    return np.floor((times - t0) / (epoch_days * DAY)).astype(int)
+
+
+# ---------------------------------------------------------------------- manual
+def settle_manual(streams: pd.DataFrame, cat: Catalogue, spec: ManualSpec, price: int, *, t0: float,
+                  epoch_days: float, seed: int) -> Settled:
+    rng = np.random.default_rng([seed, 2])
+    items = streams["item"].to_numpy()
+    times = streams["time"].to_numpy()
+    heritage = cat.is_heritage[items]
+    matched = rng.random(items.size) >= np.where(heritage, spec.unmatched_heritage, spec.unmatched_other)
+    group = cat.item_group
+    creator_of = {it.work_id: i for i, it in enumerate(cat.items)}
+    # Who an archive pays: the community for a heritage work, the registrant for a derivative.
+    holder_kind = np.where(heritage, "community", "creator")
+    holder_index = np.where(heritage, group[items], np.array([creator_of[cat.items[i].work_id] for i in items]) % len(cat.creators))
+    statement = np.floor((times - t0) / (spec.statement_days * DAY)).astype(int)
+    net = price * (1 - spec.commission)
+    df = pd.DataFrame({"statement": statement, "kind": holder_kind, "index": holder_index, "matched": matched, "time": times})
+    rows = []
+    latencies = []
+    for st in np.unique(statement):
+        part = df[df["statement"] == st]
+        close = t0 + (int(st) + 1) * spec.statement_days * DAY
+        m = part[part["matched"]]
+        earned = m.groupby(["kind", "index"]).size().astype(float) * net
+        black_box = float((~part["matched"]).sum()) * net
+        if earned.sum() > 0:
+            earned += black_box * earned / earned.sum()  # market-share distribution of unmatched usage
+        for key, wei in earned.items():
+            kind, index = cast(tuple[str, int], key)
+            paid = close + DAY * (rng.lognormal(np.log(max(spec.reporting_median_days, 1e-3)), spec.reporting_sigma)
+                                  + rng.lognormal(np.log(max(spec.payment_median_days, 1e-3)), spec.payment_sigma))
+            rows.append((paid, kind, int(index), float(wei)))
+            mine = m[(m["kind"] == kind) & (m["index"] == index)]
+            latencies.append((paid - mine["time"].to_numpy()) / DAY)
+    payouts = pd.DataFrame(rows, columns=["paid", "kind", "index", "wei"])
+    payouts["epoch"] = _epoch(payouts["paid"].to_numpy(), t0, epoch_days)
+    payouts["holder"] = [cat.treasuries[i] if k == "community" else cat.creators[i]
+                         for k, i in zip(payouts["kind"], payouts["index"], strict=True)]
+    traceable = float((matched & heritage).sum() / max(items.size, 1))
+    return Settled("manual", np.concatenate(latencies) if latencies else np.array([]),
+                   payouts[["epoch", "holder", "kind", "index", "wei"]], traceable, int(items.size),
+                   extra={"unmatched_share": float(1 - matched.mean()) if items.size else 0.0,
+                          "commission_wei": float(items.size * price * spec.commission)})
+
+
+# ---------------------------------------------------------------------- on-chain
+@dataclass(frozen=True)
+class Batch:
+    close: float
+    rows: np.ndarray  # indices into the sorted streams
+
+
+def batches(times: np.ndarray, spec: OnchainSpec, t0: float) -> list[Batch]:
+    """Windows of `batch_hours` from t0; a window with more than `batch_size` events closes a
+    batch at each batch_size-th event. `times` must be sorted."""
+    window = np.floor((times - t0) / (spec.batch_hours * 3600)).astype(int)
+    out = []
+    for w in np.unique(window):
+        idx = np.flatnonzero(window == w)
+        for lo in range(0, idx.size, spec.batch_size):
+            part = idx[lo:lo + spec.batch_size]
+            full = part.size == spec.batch_size and lo + spec.batch_size < idx.size
+            close = float(times[part[-1]]) if full else t0 + (int(w) + 1) * spec.batch_hours * 3600
+            out.append(Batch(close, part))
+    return out
+
+
+def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: OnchainSpec, price: int, *,
+                   t0: float, epoch_days: float, progress: Callable[[int], None] | None = None) -> Settled:
+    order = np.argsort(streams["time"].to_numpy(), kind="stable")
+    items = streams["item"].to_numpy()[order]
+    times = streams["time"].to_numpy()[order]
+    work_of = np.array([it.work_id for it in cat.items])
+    w3 = chain.w3
+    sender = chain.signer or Sender(w3, str(w3.provider.endpoint_uri), dev_account(PAYER),  # type: ignore[attr-defined]
+                                    timeout_s=chain.settings.tx_timeout_s)
+    encoder = Encoder(cast(Any, chain.router.abi))
+    credited_at = np.full(items.size, np.nan)
+    attempts = failures = 0
+    gas_total = 0
+    txs = 0
+    head = w3.eth.get_block("latest")
+    last_ts, start_block = int(head["timestamp"]), int(head["number"])
+    epoch_end_blocks: dict[int, int] = {}
+    for b in batches(times, spec, t0):
+        works = work_of[items[b.rows]]
+        if spec.aggregate:
+            uniq, first, counts = np.unique(works, return_index=True, return_counts=True)
+            entries = [(int(w), int(c) * price, int(times[b.rows[f]]), rows)
+                       for w, f, c, rows in zip(uniq, first, counts, (b.rows[works == w] for w in uniq), strict=True)]
+        else:
+            entries = [(int(w), price, int(times[r]), np.array([r])) for w, r in zip(works, b.rows, strict=True)]
+        for lo in range(0, len(entries), spec.max_entries_per_tx):
+            chunk = entries[lo:lo + spec.max_entries_per_tx]
+            refs = [hashlib.sha256(f"{b.close}:{w}:{t}".encode()).digest() for w, _, t, _ in chunk]
+            data = encoder.calldata("payBatch", [c[0] for c in chunk], [c[1] for c in chunk], refs, [c[2] for c in chunk])
+            value = sum(c[1] for c in chunk)
+            submit = max(int(b.close + spec.submit_minutes * 60), last_ts + 1)
+            receipt = None
+            for _ in range(spec.retries + 1):
+                attempts += 1
+                try:
+                    w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
+                    gas = 80_000 + 60_000 * len(chunk) * 2
+                    receipt = sender.transact_many(chain.router.address, [data], gas=min(gas, 29_000_000), value=value)[0]
+                    break
+                except ChainError:
+                    failures += 1
+                    submit = max(submit, last_ts + 1)
+            if receipt is None:
+                continue  # counted: these usage events stay unsettled and are reported
+            block = int(receipt["blockNumber"], 16)
+            ts = int(w3.eth.get_block(block)["timestamp"])
+            last_ts = ts
+            gas_total += int(receipt["gasUsed"], 16)
+            txs += 1
+            for c in chunk:
+                credited_at[c[3]] = ts
+            epoch_end_blocks[int((ts - t0) // (epoch_days * DAY))] = block
+        if progress is not None:
+            progress(int(b.rows.size))
+    settled = ~np.isnan(credited_at)
+    payouts = _payouts_from_chain(chain, cat, start_block, epoch_end_blocks)
+    roots_ok = _traceable_items(chain, cat)
+    traceable = float((settled & roots_ok[items]).sum() / max(items.size, 1))
+    return Settled("onchain", (credited_at[settled] - times[settled]) / DAY, payouts, traceable, int(items.size),
+                   unsettled=int((~settled).sum()),
+                   extra={"attempts": attempts, "failures": failures, "failure_rate": failures / max(attempts, 1),
+                          "transactions": txs, "gas": gas_total, "gas_per_event": gas_total / max(int(settled.sum()), 1),
+                          "paid_wei": int(settled.sum()) * price})
+
+
+def _payouts_from_chain(chain: Chain, cat: Catalogue, start_block: int, epoch_end_blocks: dict[int, int]) -> pd.DataFrame:
+    """Credits per holder per epoch: the router's balance at each epoch's last settlement block,
+    minus the balance at the previous one."""
+    bal = chain.router.functions.balanceOf
+    holders = [(t, "community", i) for i, t in enumerate(cat.treasuries)] + [(c, "creator", i) for i, c in enumerate(cat.creators)]
+    start = {h: int(bal(ETH, h).call(block_identifier=start_block)) for h, _, _ in holders}
+    rows = []
+    previous = dict(start)
+    for epoch in sorted(epoch_end_blocks):
+        block = epoch_end_blocks[epoch]
+        for h, kind, i in holders:
+            now = int(bal(ETH, h).call(block_identifier=block))
+            rows.append((epoch, h, kind, i, float(now - previous[h])))
+            previous[h] = now
+    return pd.DataFrame(rows, columns=["epoch", "holder", "kind", "index", "wei"])
+
+
+def _traceable_items(chain: Chain, cat: Catalogue) -> np.ndarray:
+    """Per item: does the chain resolve its lineage to heritage roots (rootsOf non-empty, each root a
+    heritage work)?"""
+    reg = chain.registry.functions
+    heritage_ids = {it.work_id for it in cat.items if it.kind == "heritage"}
+    out = []
+    for it in cat.items:
+        roots = [int(r) for r in reg.rootsOf(it.work_id).call()]
+        out.append(bool(roots) and all(r in heritage_ids for r in roots))
+    return np.array(out)

@@ -1,0 +1,328 @@
+"""`heritage simulate`: one scenario, three arms, one results folder.
+
+Arms (the three columns of the seed study's Table 2):
+- archive: popularity recommendation, manual/archive settlement;
+- unconditioned: the collaborative recommender without re-ranking, settled on-chain;
+- ours: the same recommender with fairness-aware re-ranking (exposure across communities and
+  the long tail), settled on-chain.
+
+All arms share the catalogue (registered on the node), the listeners and the warm-up history, and
+draw their sessions from the same random streams, so differences come from the arm. The results
+folder holds tables (parquet and CSV), `summary.json`, `table2.csv` and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chain.client import Chain
+from core.blockstore import ContentStore
+from economy import catalogue as catalogue_mod
+from economy.indices import gini, jain, theil_t
+from economy.listeners import DAY, Log, World, interactions, make_world, simulate_day
+from economy.scenario import Scenario
+from economy.settlement import Settled, settle_manual, settle_onchain
+from ml.recommendation.baselines import ImplicitALS, Popularity, Recommender, top_k
+from ml.recommendation.metrics import bottom_share, coverage_at_k, ndcg_at_k
+from ml.recommendation.rerank import exposure_rerank
+
+ARMS = ("archive", "unconditioned", "ours")
+Progress = Callable[[str, int, int], None]
+"""(stage, done, total) → None: how the command line shows progress."""
+
+
+@dataclass
+class ArmRun:
+    name: str
+    log: Log
+    model: Recommender
+    settled: Settled | None = None
+
+
+def _ranker(model: Recommender, k: int, group: np.ndarray, *, strength: float, long_tail: np.ndarray | None,
+            rng: np.random.Generator) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    def rank(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        uniq, inverse = np.unique(users, return_inverse=True)
+        scores = np.asarray(model.scores(uniq), dtype=np.float64)
+        scores = scores + rng.gumbel(0, 1e-3, size=scores.shape)  # break ties between equal scores
+        if strength > 0:
+            lists = exposure_rerank(scores, k, group, strength=strength, long_tail=long_tail)
+        else:
+            lists = top_k(scores, k)
+        lists = np.asarray(lists)[inverse]
+        return lists, np.take_along_axis(scores[inverse], lists, axis=1)
+    return rank
+
+
+def _fit(kind: str, x: Any, seed: int) -> Recommender:
+    model: Recommender = ImplicitALS(factors=24, iterations=8, seed=seed) if kind == "als" else Popularity()
+    return model.fit(x)
+
+
+def run(scenario: Scenario, chain: Chain, store: ContentStore, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    started = time.monotonic()
+    say = progress or (lambda stage, done, total: None)
+    out.mkdir(parents=True, exist_ok=True)
+    say("registering the catalogue on the chain", 0, 1)
+    cat = catalogue_mod.build(chain, store, scenario.catalogue, scenario.seed)
+    say("registering the catalogue on the chain", 1, 1)
+    group, heritage = cat.item_group, cat.is_heritage
+    n_items, spec = len(cat.items), scenario.listeners
+    world = make_world(spec, group, heritage, scenario.seed)
+    t0 = float(chain.w3.eth.get_block("latest")["timestamp"]) + 3600
+    k = min(spec.list_length, n_items)
+
+    # Warm-up: the catalogue browsed at random; everyone learns from the same history.
+    warm = Log()
+    warm_days = int(np.ceil(scenario.listeners.warmup_days))
+    rng_warm = np.random.default_rng([scenario.seed, 3])
+
+    def browse(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lists = np.argsort(rng_warm.random((users.size, n_items)), axis=1)[:, :k]
+        return lists, np.zeros(lists.shape)
+    for day in range(warm_days):
+        simulate_day(world, day, browse, rng_warm, warm, t0=t0 - warm_days * DAY)
+        say("warm-up listening", day + 1, warm_days)
+    history = warm.frames()[2]
+    x0 = interactions(history, spec.count, n_items)
+    popularity = np.asarray(x0.sum(axis=0)).ravel()
+    tail_items = bottom_share(popularity, 0.10)
+    long_tail = np.zeros(n_items, dtype=bool)
+    long_tail[tail_items] = True
+
+    days = int(np.ceil(spec.days))
+    arms: dict[str, ArmRun] = {}
+    for name in ARMS:
+        kind = "popularity" if name == "archive" else scenario.recommender.kind
+        strength = scenario.recommender.fair_strength if name == "ours" else 0.0
+        rng = np.random.default_rng([scenario.seed, 4])  # the same random stream for every arm
+        model = _fit(kind, x0, scenario.seed)
+        arm = ArmRun(name, Log(), model)
+        for day in range(days):
+            if day and day % 30 == 0:  # refit monthly on everything this arm has seen
+                streams = pd.concat([history, *arm.log.streams], ignore_index=True)
+                arm.model = model = _fit(kind, interactions(streams, spec.count, n_items), scenario.seed)
+            simulate_day(world, day, _ranker(model, k, group, strength=strength, long_tail=long_tail, rng=rng),
+                         rng, arm.log, t0=t0)
+            say(f"listening ({name})", day + 1, days)
+        arms[name] = arm
+
+    # Settlement: the archive arm by the manual regime, the others on the node.
+    for name, arm in arms.items():
+        streams = arm.log.frames()[2]
+        if name == "archive":
+            arm.settled = settle_manual(streams, cat, scenario.manual, scenario.price_wei, t0=t0,
+                                        epoch_days=scenario.epoch_days, seed=scenario.seed)
+        else:
+            arm_t0 = float(chain.w3.eth.get_block("latest")["timestamp"]) + 3600
+            shifted = streams.assign(time=streams["time"] - t0 + arm_t0)
+            total, done = len(shifted), [0]
+
+            def tick(n: int, name: str = name, total: int = total, done: list[int] = done) -> None:
+                done[0] += n
+                say(f"settling on chain ({name})", done[0], total)
+            arm.settled = settle_onchain(shifted, cat, chain, scenario.onchain, scenario.price_wei, t0=arm_t0,
+                                         epoch_days=scenario.epoch_days, progress=tick)
+    summary = _report(scenario, cat, world, arms, long_tail, out)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    return summary
+
+
+# ---------------------------------------------------------------------- report
+def _fairness(payouts: pd.DataFrame, communities: int) -> pd.DataFrame:
+    """Gini, Theil T and Jain over the communities' payouts, per epoch and over the whole run."""
+    rows = []
+    com = payouts[payouts["kind"] == "community"]
+    for epoch, part in [*com.groupby("epoch"), ("all", com)]:
+        x = np.zeros(communities)
+        sums = part.groupby("index")["wei"].sum()
+        x[sums.index.to_numpy(dtype=int)] = sums.to_numpy()
+        rows.append({"epoch": epoch, "gini": gini(x), "theil_t": theil_t(x), "jain": jain(x), "paid_wei": float(x.sum())})
+    return pd.DataFrame(rows)
+
+
+def _engagement(world: World, arms: dict[str, ArmRun], long_tail: np.ndarray, group: np.ndarray,
+                scenario: Scenario) -> dict[str, dict[str, float]]:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng([scenario.seed, 5])
+    n_users = world.population.taste.shape[0]
+    sample = np.sort(rng.choice(n_users, size=min(n_users, 1_000), replace=False))
+    n_items = group.size
+    truth = world.utility(sample, np.tile(np.arange(n_items), (sample.size, 1)))
+    relevant = [set(np.argsort(-row)[: max(1, n_items // 20)].tolist()) for row in truth]
+    out: dict[str, dict[str, float]] = {}
+    k100 = min(100, n_items)
+    for name, arm in arms.items():
+        strength = scenario.recommender.fair_strength if name == "ours" else 0.0
+        rank = _ranker(arm.model, k100, group, strength=strength, long_tail=long_tail, rng=rng)
+        lists, _ = rank(sample)
+        _, impressions, streams = arm.log.frames()
+        stream = impressions["dwell"].to_numpy() >= 30.0
+        shown = np.bincount(impressions["item"].to_numpy(), minlength=n_items).astype(float)
+        out[name] = {
+            "ndcg@20": ndcg_at_k(lists, relevant, min(20, n_items)),
+            "ndcg@100": ndcg_at_k(lists, relevant, k100),
+            "coverage@100_bottom10": coverage_at_k(lists, k100, np.flatnonzero(long_tail)),
+            "exposure_gini_items": gini(shown),
+            "exposure_gini_communities": gini(np.bincount(group[impressions["item"].to_numpy()], minlength=int(group.max()) + 1)),
+            "dwell_auc": float(roc_auc_score(stream, impressions["score"].to_numpy())) if 0 < stream.mean() < 1 else float("nan"),
+            "streams": float(len(streams)),
+            "streams_per_session": float(len(streams) / max(len(arm.log.frames()[0]), 1)),
+        }
+    return out
+
+
+def _cox(arms: dict[str, ArmRun]) -> dict[str, float]:
+    """Cox proportional hazards of session abandonment: ours vs unconditioned, adjusted for
+    familiarity and device; time is the number of items reached."""
+    from lifelines import CoxPHFitter
+
+    frames = []
+    for name in ("unconditioned", "ours"):
+        s = arms[name].log.frames()[0]
+        frames.append(pd.DataFrame({"duration": s["items_reached"].clip(lower=1), "event": s["abandoned"].astype(int),
+                                    "ours": int(name == "ours"), "familiarity": s["familiarity"],
+                                    **{f"device_{d}": (s["device"] == d).astype(int) for d in sorted(s["device"].unique())[1:]}}))
+    data = pd.concat(frames, ignore_index=True)
+    fitter = CoxPHFitter().fit(data, duration_col="duration", event_col="event")
+    summary = fitter.summary.loc["ours"]
+    return {"hazard_ratio": float(summary["exp(coef)"]), "ci_low": float(summary["exp(coef) lower 95%"]),
+            "ci_high": float(summary["exp(coef) upper 95%"]), "p": float(summary["p"]), "sessions": float(len(data))}
+
+
+def _retention_brier(arms: dict[str, ArmRun], days: int, seed: int) -> dict[str, float]:
+    """Brier score of a logistic model predicting whether a listener is active in the last quarter
+    of the run from the first half (sessions, streams, familiarity); fit on half the listeners."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import brier_score_loss
+
+    out = {}
+    for name, arm in arms.items():
+        sessions, _, _ = arm.log.frames()
+        first = sessions[sessions["day"] < days / 2].groupby("listener").agg(n=("session", "size"), reached=("items_reached", "mean"),
+                                                                             fam=("familiarity", "first"))
+        late = set(sessions.loc[sessions["day"] >= 0.75 * days, "listener"])
+        if len(first) < 20:
+            continue
+        y = np.array([lid in late for lid in first.index])
+        if y.all() or not y.any():
+            continue
+        rng = np.random.default_rng([seed, 6])
+        train = rng.random(len(first)) < 0.5
+        model = LogisticRegression().fit(first[train].to_numpy(), y[train])
+        out[name] = float(brier_score_loss(y[~train], model.predict_proba(first[~train].to_numpy())[:, 1]))
+    return out
+
+
+def _report(scenario: Scenario, cat: catalogue_mod.Catalogue, world: World, arms: dict[str, ArmRun],
+            long_tail: np.ndarray, out: Path) -> dict[str, Any]:
+    group = cat.item_group
+    n_comm = len(cat.communities)
+    fairness = {}
+    latency = {}
+    for name, arm in arms.items():
+        assert arm.settled is not None
+        s = arm.settled
+        f = _fairness(s.payouts, n_comm)
+        f.insert(0, "arm", name)
+        fairness[name] = f
+        latency[name] = s.latency_days
+        s.payouts.assign(arm=name).to_parquet(out / f"payouts_{name}.parquet")
+        sessions, _, streams = arm.log.frames()
+        streams.to_parquet(out / f"streams_{name}.parquet")
+        sessions.to_parquet(out / f"sessions_{name}.parquet")
+    fair = pd.concat(fairness.values(), ignore_index=True)
+    fair.to_csv(out / "fairness_per_epoch.csv", index=False)
+    engagement = _engagement(world, arms, long_tail, group, scenario)
+    cox = _cox(arms)
+    brier = _retention_brier(arms, int(np.ceil(scenario.listeners.days)), scenario.seed)
+
+    def total(name: str, col: str) -> float:
+        row = fairness[name][fairness[name]["epoch"] == "all"]
+        return float(row[col].iloc[0])
+
+    table: dict[str, dict[str, float]] = {}
+    for name, arm in arms.items():
+        assert arm.settled is not None
+        s = arm.settled
+        table[name] = {
+            "median settlement days": float(np.median(s.latency_days)) if s.latency_days.size else float("nan"),
+            "p90 settlement days": float(np.percentile(s.latency_days, 90)) if s.latency_days.size else float("nan"),
+            "Jain (communities)": total(name, "jain"),
+            "Theil T (communities)": total(name, "theil_t"),
+            "Gini (communities)": total(name, "gini"),
+            "provenance traceability": s.traceable,
+            "on-chain failure rate": float(s.extra.get("failure_rate", float("nan"))),
+            "gas per usage event": float(s.extra.get("gas_per_event", float("nan"))),
+            **engagement[name],
+            "retention Brier": brier.get(name, float("nan")),
+        }
+    t2 = pd.DataFrame(table)
+    t2.to_csv(out / "table2.csv")
+    _plots(out, latency, fair, arms, cat)
+    summary = {
+        "scenario": scenario.model_dump(mode="json"),
+        "catalogue": {"communities": n_comm, "works": len(cat.items), "heritage": int(cat.is_heritage.sum())},
+        "table2": table,
+        "cox_abandonment_ours_vs_unconditioned": cox,
+        "settlement": {name: {"events": a.settled.events, "unsettled": a.settled.unsettled, **a.settled.extra}
+                       for name, a in arms.items() if a.settled is not None},
+    }
+    return summary
+
+
+def _plots(out: Path, latency: dict[str, np.ndarray], fair: pd.DataFrame, arms: dict[str, ArmRun],
+           cat: catalogue_mod.Catalogue) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, lat in latency.items():
+        if lat.size:
+            ax.hist(lat, bins=60, alpha=0.6, label=f"{name} (median {np.median(lat):.2f} d)", density=True)
+    ax.set_xlabel("days from usage to credit")
+    ax.set_ylabel("density")
+    ax.set_title("Settlement latency per regime")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=120)
+    plt.close(fig)
+
+    per_epoch = fair[fair["epoch"] != "all"]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, col in zip(axes, ("gini", "theil_t", "jain"), strict=True):
+        for arm_name, part in per_epoch.groupby("arm"):
+            ax.plot(part["epoch"].astype(int), part[col], marker="o", label=str(arm_name))
+        ax.set_title(col)
+        ax.set_xlabel("epoch")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(out / "indices_per_epoch.png", dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(arms)
+    x = np.arange(len(cat.communities))
+    for j, (name, arm) in enumerate(arms.items()):
+        _, impressions, _ = arm.log.frames()
+        shown = np.bincount(cat.item_group[impressions["item"].to_numpy()], minlength=len(cat.communities))
+        ax.bar(x + j * width, shown / max(shown.sum(), 1), width, label=name)
+    ax.set_xticks(x + 0.4 - width / 2, cat.communities, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("share of impressions")
+    ax.set_title("Exposure per community")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "exposure_per_community.png", dpi=120)
+    plt.close(fig)
