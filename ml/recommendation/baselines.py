@@ -51,7 +51,7 @@ class Recommender(Protocol):
     def scores(self, users: npt.ArrayLike) -> FloatArray: ...
 
 
-def as_interactions(interactions: sparse.csr_matrix) -> sparse.csr_matrix:
+def _interactions(interactions: sparse.csr_matrix) -> sparse.csr_matrix:
     """Checked float64 CSR copy of a users × items count matrix (any scipy.sparse format), explicit zeros dropped."""
     if not sparse.issparse(interactions) or len(interactions.shape) != 2:
         raise RecommendationInputError(
@@ -66,7 +66,7 @@ def as_interactions(interactions: sparse.csr_matrix) -> sparse.csr_matrix:
     return matrix
 
 
-def as_users(users: npt.ArrayLike, n_users: int) -> IntArray:
+def _users(users: npt.ArrayLike, n_users: int) -> IntArray:
     """Checked 1-D int64 array of user indices in [0, n_users)."""
     index = np.asarray(users)
     if index.ndim != 1 or (index.size and not np.issubdtype(index.dtype, np.integer)):
@@ -82,9 +82,10 @@ class Popularity:
 
     def __init__(self) -> None:
         self._counts: FloatArray | None = None
+        self._n_users = 0
 
     def fit(self, interactions: sparse.csr_matrix) -> Self:
-        matrix = as_interactions(interactions)
+        matrix = _interactions(interactions)
         self._n_users = matrix.shape[0]
         self._counts = np.asarray(matrix.sum(axis=0), dtype=np.float64).ravel()  # (n_items,)
         return self
@@ -93,7 +94,7 @@ class Popularity:
         """(len(users), n_items) float64: each row is the items' total play counts."""
         if self._counts is None:
             raise ModelError("Popularity has not been fitted; call fit(interactions) first")
-        index = as_users(users, self._n_users)
+        index = _users(users, self._n_users)
         return np.tile(self._counts, (index.size, 1))
 
 
@@ -138,7 +139,7 @@ class ImplicitALS:
         return self._item
 
     def fit(self, interactions: sparse.csr_matrix) -> Self:
-        matrix = as_interactions(interactions)
+        matrix = _interactions(interactions)
         n_users, n_items = matrix.shape
         rng = np.random.default_rng(self.seed)
         item = rng.normal(0.0, 0.01, size=(n_items, self.factors))
@@ -153,7 +154,7 @@ class ImplicitALS:
 
     def scores(self, users: npt.ArrayLike) -> FloatArray:
         """(len(users), n_items) float64: x_u · y_i."""
-        index = as_users(users, self.user_factors.shape[0])
+        index = _users(users, self.user_factors.shape[0])
         return self.user_factors[index] @ self.item_factors.T
 
     def loss(self, interactions: sparse.csr_matrix) -> float:
@@ -162,14 +163,14 @@ class ImplicitALS:
         Σ_ui (x_u · y_i)² = sum(XᵀX ⊙ YᵀY) covers c = 1, p = 0 everywhere; each nonzero then adds
         c (1 − s)² − s² with s = x_u · y_i.
         """
-        matrix = as_interactions(interactions)
+        matrix = _interactions(interactions)
         user, item = self.user_factors, self.item_factors
         fitted = (user.shape[0], item.shape[0])
         if matrix.shape != fitted:
             raise RecommendationInputError(f"interactions have shape {matrix.shape}; pass a matrix of the fitted shape {fitted}")
-        rows, cols = matrix.nonzero()
-        s = np.einsum("nf,nf->n", user[rows], item[cols])  # (nnz,)
-        c = 1.0 + self.alpha * matrix[rows, cols].A1
+        entries = matrix.tocoo()
+        s = np.einsum("nf,nf->n", user[entries.row], item[entries.col])  # (nnz,)
+        c = 1.0 + self.alpha * entries.data
         dense_part = float(np.sum((user.T @ user) * (item.T @ item)))
         sparse_part = float(np.sum(c * (1.0 - s) ** 2 - s**2))
         penalty = self.regularization * float(np.sum(user**2) + np.sum(item**2))
@@ -237,7 +238,7 @@ class ContentScorer:
         self._profile: FloatArray | None = None
 
     def fit(self, interactions: sparse.csr_matrix) -> Self:
-        matrix = as_interactions(interactions)
+        matrix = _interactions(interactions)
         if matrix.shape[1] != self._unit.shape[0]:
             raise RecommendationInputError(
                 f"interactions have {matrix.shape[1]} items but embeddings have {self._unit.shape[0]} rows; pass one embedding per item"
@@ -253,7 +254,7 @@ class ContentScorer:
         """(len(users), n_items) float64 in [−1, 1]."""
         if self._profile is None:
             raise ModelError("ContentScorer has not been fitted; call fit(interactions) first")
-        index = as_users(users, self._profile.shape[0])
+        index = _users(users, self._profile.shape[0])
         out: FloatArray = self._profile[index] @ self._unit.T
         return out
 
