@@ -52,7 +52,8 @@ def _ranker(model: Recommender, k: int, group: np.ndarray, *, strength: float, l
     def rank(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         uniq, inverse = np.unique(users, return_inverse=True)
         scores = np.asarray(model.scores(uniq), dtype=np.float64)
-        scores = scores + rng.gumbel(0, 1e-3, size=scores.shape)  # break ties between equal scores
+        # Break ties at random: top_k breaks them by item id, and ids follow the communities order.
+        scores = scores + rng.gumbel(0, 1e-3, size=scores.shape)
         if strength > 0:
             lists = exposure_rerank(scores, k, group, strength=strength, long_tail=long_tail)
         else:

@@ -5,7 +5,7 @@
 - `rerank`: `exposure_rerank`, greedy re-ranking towards equal exposure across communities (and
   the long tail), amortised across the users of a call, with its strength as a parameter.
 - `metrics`: `ndcg_at_k`, `coverage_at_k`, `bottom_share`, `exposure`, `exposure_by_group`
-  (and `gini`, from `economy.indices`).
+  (inequality indices over exposure: `economy.indices`).
 """
 
 from ml.recommendation.baselines import (
@@ -16,7 +16,7 @@ from ml.recommendation.baselines import (
     Recommender,
     top_k,
 )
-from ml.recommendation.metrics import bottom_share, coverage_at_k, exposure, exposure_by_group, gini, ndcg_at_k
+from ml.recommendation.metrics import bottom_share, coverage_at_k, exposure, exposure_by_group, ndcg_at_k
 from ml.recommendation.rerank import exposure_rerank
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "exposure",
     "exposure_by_group",
     "exposure_rerank",
-    "gini",
     "ndcg_at_k",
     "top_k",
 ]

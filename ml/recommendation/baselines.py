@@ -11,7 +11,7 @@ Every model has the same two calls (the `Recommender` protocol): `fit(interactio
   mean embedding.
 
 Speed of `ImplicitALS` (factors=32, iterations=10, float64, one core, 2-core machine with another
-job running): a 10,000 × 2,000 matrix with 300,000 nonzeros fits in about 4.5 s, measured with
+job running): a 10,000 × 2,000 matrix with 300,000 nonzeros fits in 4.4–5.6 s (three runs), measured with
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -c "import time, numpy as np, scipy.sparse as sp; \\
       from ml.recommendation import ImplicitALS; rng = np.random.default_rng(0); \\

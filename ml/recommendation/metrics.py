@@ -2,7 +2,7 @@
 
 A ranked array is int (n_users, ≥ k), one list of item ids per row, best first. The position
 discount is DCG's: the item at 0-based rank r weighs 1 / log2(r + 2). Inequality indices (Gini,
-Theil, Jain) live in `economy.indices`; `gini` is re-exported here for convenience.
+Theil, Jain) live in `economy.indices`: ml does not import economy, the caller applies them.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from economy.indices import gini
 from ml.recommendation.baselines import FloatArray, IntArray, RecommendationInputError
 
-__all__ = ["bottom_share", "coverage_at_k", "exposure", "exposure_by_group", "gini", "ndcg_at_k"]
+__all__ = ["bottom_share", "coverage_at_k", "exposure", "exposure_by_group", "ndcg_at_k"]
 
 
 def _ranked(ranked: npt.ArrayLike, k: int) -> IntArray:
