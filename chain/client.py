@@ -30,9 +30,9 @@ class NodeProvider(HTTPProvider):
     def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
         try:
             return super()._make_request(method, request_data)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:
             raise ChainError(
-                f"the EVM node at {self.endpoint_uri} stopped answering ({method}): start it again "
+                f"the EVM node at {self.endpoint_uri} stopped answering ({method}: {type(exc).__name__}): start it again "
                 "(`heritage chain up`, or your own node) and rerun the command; what finished is kept "
                 "and nothing is registered twice"
             ) from exc

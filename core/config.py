@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.paths import REPO_ROOT
+
 
 class Settings(BaseSettings):
     """Where data lives and which chain to use. Pass it explicitly; nothing reads it at import."""
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
         default=None, description="A Kubo node's RPC API (e.g. http://127.0.0.1:5001) to store content on; when "
         "unset, the embedded block store under data_dir/blocks is used.",
     )
+    artifacts_dir: Path = Field(
+        default=REPO_ROOT / "cache" / "artifacts",
+        description="Compiled contracts, keyed by a hash of the sources, compiler and settings: safe to share "
+        "between data directories, so a new one does not pay for a solc-js run.",
+    )
     confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
 
@@ -39,7 +46,3 @@ class Settings(BaseSettings):
     @property
     def anvil_state(self) -> Path:
         return self.data_dir / "anvil-state.json"
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.data_dir / "artifacts"

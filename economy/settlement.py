@@ -17,16 +17,18 @@ submission time (`evm_setNextBlockTimestamp`), so block timestamps are the simul
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from eth_utils.crypto import keccak
 
 from chain.abi import Encoder
 from chain.client import Chain
-from chain.sender import Sender, dev_account
+from chain.sender import Fees, Sender, dev_account
 from core.errors import ChainError
 from core.types import ETH
 from economy.catalogue import Catalogue
@@ -120,7 +122,11 @@ def batches(times: np.ndarray, spec: OnchainSpec, t0: float) -> list[Batch]:
 
 
 def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: OnchainSpec, price: int, *,
-                   t0: float, epoch_days: float, progress: Callable[[int], None] | None = None) -> Settled:
+                   t0: float, epoch_days: float, progress: Callable[[int], None] | None = None,
+                   backoff_s: float = 0.2) -> Settled:
+    """Settle `streams` in payBatch transactions. A failed attempt (node unreachable, answer lost,
+    revert) is counted and retried with back-off, resending the same signed transaction, so a
+    payment is never made twice; after `spec.retries` retries the run stops with a ChainError."""
     order = np.argsort(streams["time"].to_numpy(), kind="stable")
     items = streams["item"].to_numpy()[order]
     times = streams["time"].to_numpy()[order]
@@ -150,19 +156,33 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
             data = encoder.calldata("payBatch", [c[0] for c in chunk], [c[1] for c in chunk], refs, [c[2] for c in chunk])
             value = sum(c[1] for c in chunk)
             submit = max(int(b.close + spec.submit_minutes * 60), last_ts + 1)
+            gas = min(80_000 + 120_000 * len(chunk), 29_000_000)
+            nonce = sender.nonces.take(sender.account.address)
+            raw = sender.sign(chain.router.address, data, gas=gas, value=value, nonce=nonce, fees=Fees.current(w3))
+            tx_hash = "0x" + keccak(raw).hex()
             receipt = None
-            for _ in range(spec.retries + 1):
+            error: Exception | None = None
+            for attempt in range(spec.retries + 1):
                 attempts += 1
                 try:
-                    w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
-                    gas = 80_000 + 60_000 * len(chunk) * 2
-                    receipt = sender.transact_many(chain.router.address, [data], gas=min(gas, 29_000_000), value=value)[0]
+                    # After a lost answer the transaction may be mined already: look before resending.
+                    receipt = sender.rpc_batch([("eth_getTransactionReceipt", [tx_hash])])[0]
+                    if receipt is None:
+                        w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
+                        # The same signed transaction every time: its nonce makes a resend harmless.
+                        sender.send_raw([raw])
+                        receipt = sender.wait([tx_hash])[0]
                     break
-                except ChainError:
+                except ChainError as exc:
                     failures += 1
-                    submit = max(submit, last_ts + 1)
+                    error = exc
+                    time.sleep(min(backoff_s * 2**attempt, 10.0))
             if receipt is None:
-                continue  # counted: these usage events stay unsettled and are reported
+                settled_so_far = int((~np.isnan(credited_at)).sum())
+                raise ChainError(
+                    f"settlement stopped: a payBatch of {len(chunk)} entries failed {spec.retries + 1} times ({error}); "
+                    f"{settled_so_far} of {items.size} usage events were settled before it. Check the node, then rerun"
+                )
             block = int(receipt["blockNumber"], 16)
             ts = int(w3.eth.get_block(block)["timestamp"])
             last_ts = ts

@@ -68,6 +68,50 @@ def _fit(kind: str, x: Any, seed: int) -> Recommender:
     return model.fit(x)
 
 
+def warm_up(world: World, scenario: Scenario, n_items: int, k: int, t0: float,
+            say: Progress) -> tuple[pd.DataFrame, Any, np.ndarray]:
+    """The warm-up history (the catalogue browsed at random, before t0), its interaction matrix,
+    and the long tail: the bottom 10 % of items by warm-up streams."""
+    spec = scenario.listeners
+    warm = Log()
+    warm_days = int(np.ceil(spec.warmup_days))
+    rng_warm = np.random.default_rng([scenario.seed, 3])
+
+    def browse(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lists = np.argsort(rng_warm.random((users.size, n_items)), axis=1)[:, :k]
+        return lists, np.zeros(lists.shape)
+    for day in range(warm_days):
+        simulate_day(world, day, browse, rng_warm, warm, t0=t0 - warm_days * DAY)
+        say("warm-up listening", day + 1, warm_days)
+    history = warm.frames()[2]
+    x0 = interactions(history, spec.count, n_items)
+    long_tail = np.zeros(n_items, dtype=bool)
+    long_tail[bottom_share(np.asarray(x0.sum(axis=0)).ravel(), 0.10)] = True
+    return history, x0, long_tail
+
+
+def listen(name: str, world: World, scenario: Scenario, history: pd.DataFrame, x0: Any, long_tail: np.ndarray,
+           group: np.ndarray, k: int, t0: float, say: Progress) -> ArmRun:
+    """One arm's listening from t0 on: its recommender fitted on the warm-up and refitted monthly
+    on everything the arm has seen; the same random stream as every other arm."""
+    spec = scenario.listeners
+    n_items = group.size
+    kind = "popularity" if name == "archive" else scenario.recommender.kind
+    strength = scenario.recommender.fair_strength if name == "ours" else 0.0
+    rng = np.random.default_rng([scenario.seed, 4])
+    model = _fit(kind, x0, scenario.seed)
+    arm = ArmRun(name, Log(), model)
+    days = int(np.ceil(spec.days))
+    for day in range(days):
+        if day and day % 30 == 0:
+            streams = pd.concat([history, *arm.log.streams], ignore_index=True)
+            arm.model = model = _fit(kind, interactions(streams, spec.count, n_items), scenario.seed)
+        simulate_day(world, day, _ranker(model, k, group, strength=strength, long_tail=long_tail, rng=rng),
+                     rng, arm.log, t0=t0)
+        say(f"listening ({name})", day + 1, days)
+    return arm
+
+
 def run(scenario: Scenario, chain: Chain, store: ContentStore, out: Path, progress: Progress | None = None) -> dict[str, Any]:
     started = time.monotonic()
     say = progress or (lambda stage, done, total: None)
@@ -81,40 +125,8 @@ def run(scenario: Scenario, chain: Chain, store: ContentStore, out: Path, progre
     t0 = float(chain.w3.eth.get_block("latest")["timestamp"]) + 3600
     k = min(spec.list_length, n_items)
 
-    # Warm-up: the catalogue browsed at random; everyone learns from the same history.
-    warm = Log()
-    warm_days = int(np.ceil(scenario.listeners.warmup_days))
-    rng_warm = np.random.default_rng([scenario.seed, 3])
-
-    def browse(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lists = np.argsort(rng_warm.random((users.size, n_items)), axis=1)[:, :k]
-        return lists, np.zeros(lists.shape)
-    for day in range(warm_days):
-        simulate_day(world, day, browse, rng_warm, warm, t0=t0 - warm_days * DAY)
-        say("warm-up listening", day + 1, warm_days)
-    history = warm.frames()[2]
-    x0 = interactions(history, spec.count, n_items)
-    popularity = np.asarray(x0.sum(axis=0)).ravel()
-    tail_items = bottom_share(popularity, 0.10)
-    long_tail = np.zeros(n_items, dtype=bool)
-    long_tail[tail_items] = True
-
-    days = int(np.ceil(spec.days))
-    arms: dict[str, ArmRun] = {}
-    for name in ARMS:
-        kind = "popularity" if name == "archive" else scenario.recommender.kind
-        strength = scenario.recommender.fair_strength if name == "ours" else 0.0
-        rng = np.random.default_rng([scenario.seed, 4])  # the same random stream for every arm
-        model = _fit(kind, x0, scenario.seed)
-        arm = ArmRun(name, Log(), model)
-        for day in range(days):
-            if day and day % 30 == 0:  # refit monthly on everything this arm has seen
-                streams = pd.concat([history, *arm.log.streams], ignore_index=True)
-                arm.model = model = _fit(kind, interactions(streams, spec.count, n_items), scenario.seed)
-            simulate_day(world, day, _ranker(model, k, group, strength=strength, long_tail=long_tail, rng=rng),
-                         rng, arm.log, t0=t0)
-            say(f"listening ({name})", day + 1, days)
-        arms[name] = arm
+    history, x0, long_tail = warm_up(world, scenario, n_items, k, t0, say)
+    arms = {name: listen(name, world, scenario, history, x0, long_tail, group, k, t0, say) for name in ARMS}
 
     # Settlement: the archive arm by the manual regime, the others on the node.
     for name, arm in arms.items():
