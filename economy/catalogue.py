@@ -9,13 +9,18 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
+from hexbytes import HexBytes
 from web3 import Web3
 
+from chain.abi import Encoder, EventDecoder
+from chain.catalogue import load
 from chain.client import Chain
+from chain.sender import Sender, dev_account
 from core.blockstore import ContentStore
-from core.cid import from_text
+from core.cid import from_text, to_text
 from economy.scenario import CatalogueSpec
 from ml.data.abc import Tune, music21_corpus_dir, read_collection
 
@@ -86,12 +91,13 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
     rng = np.random.default_rng(seed)
     reg = chain.registry.functions
     steward = chain.accounts()[STEWARD]
-    creator = chain.accounts()[CREATOR]
     songs = regions(spec)
     names = list(songs)
     treasuries = [account(f"treasury:{n}") for n in names]
+    indexed = load(chain.index())  # what earlier runs registered, by name and by content
+    known = {c.name: c.community_id for c in indexed.communities.values()}
+    by_content: dict[str, int] = {w.content_cid: w.work_id for w in indexed.works.values() if w.content_cid}
     community_ids = []
-    known = {reg.communityOf(i).call()[0]: i for i in range(1, int(reg.communityCount().call()) + 1)}
     for name, treasury in zip(names, treasuries, strict=True):
         if name not in known:
             chain.send(reg.registerCommunity(name, [steward], 1, treasury), steward)
@@ -102,12 +108,11 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
     for ci, name in enumerate(names):
         batch, pending = [], []
         for tune in songs[name][: spec.max_works_per_community]:
-            content = from_text(store.put_bytes(tune.text.encode()))
-            existing = int(reg.workByContent(content).call())
-            if existing:
-                items.append(Item(existing, ci, "heritage", (), tune.title))
+            content = store.put_bytes(tune.text.encode())
+            if content in by_content:
+                items.append(Item(by_content[content], ci, "heritage", (), tune.title))
                 continue
-            batch.append((community_ids[ci], content, b"", OPEN, [(treasuries[ci], 1_000_000)]))
+            batch.append((community_ids[ci], from_text(content), b"", OPEN, [(treasuries[ci], 1_000_000)]))
             pending.append(tune.title)
         if batch:
             base = int(reg.workCount().call()) + 1
@@ -117,6 +122,9 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
     heritage = list(items)
     creators = [account(f"creator:{i}") for i in range(max(1, int(len(heritage) * spec.derivative_share) // 4))]
     lo, hi = spec.upstream_ppm
+    model = from_text(store.put_bytes(b"simulated model weights"))
+    planned: list[tuple[str, Item, tuple[int, ...]]] = []
+    calls: list[bytes] = []
     for d in range(int(len(heritage) * spec.derivative_share)):
         first = heritage[int(rng.integers(len(heritage)))]
         parents: list[Item] = [first]
@@ -126,15 +134,23 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
                 parents.append(other)
         ppms = [int(rng.integers(lo, hi + 1)) for _ in parents]
         machine = rng.random() < spec.machine_share
-        text = f"derivative {d} of {[p.work_id for p in parents]} ({'model' if machine else 'person'})".encode()
-        content = from_text(store.put_bytes(text))
+        text = f"derivative {d} of {[p.work_id for p in parents]} ({'model' if machine else 'person'})"
+        content = store.put_bytes(text.encode())
         who = creators[int(rng.integers(len(creators)))]
-        existing = int(reg.workByContent(content).call())
-        if not existing:
-            model = from_text(store.put_bytes(b"simulated model weights")) if machine else b""
-            params = (content, b"", [p.work_id for p in parents], ppms, [(who, 1_000_000)], model,
-                      hashlib.sha256(text).digest() if machine else b"\0" * 32, False)
-            chain.send(reg.registerDerivative(params), creator)
-            existing = int(reg.workCount().call())
-        items.append(Item(existing, first.community, "derivative", tuple(p.work_id for p in parents), text.decode()))
+        planned.append((content, first, tuple(p.work_id for p in parents)))
+        if content not in by_content:
+            params = (from_text(content), b"", [p.work_id for p in parents], ppms, [(who, 1_000_000)],
+                      model if machine else b"", hashlib.sha256(text.encode()).digest() if machine else b"\0" * 32, False)
+            calls.append(Encoder(cast(Any, chain.registry.abi)).calldata("registerDerivative", params))
+    # One JSON-RPC batch of signed transactions; the new ids come from their DerivativeRegistered events.
+    sender = chain.signer or Sender(chain.w3, str(chain.w3.provider.endpoint_uri), dev_account(CREATOR),  # type: ignore[attr-defined]
+                                    timeout_s=chain.settings.tx_timeout_s)
+    decoder = EventDecoder(cast(Any, chain.registry.abi))
+    for receipt in sender.transact_many(chain.registry.address, calls, gas=1_500_000) if calls else []:
+        for log in receipt["logs"]:
+            decoded = decoder.decode([HexBytes(t) for t in log["topics"]], HexBytes(log["data"]))
+            if decoded is not None and decoded[0] == "DerivativeRegistered":
+                by_content[to_text(bytes(decoded[1]["contentCid"]))] = int(decoded[1]["workId"])
+    for d, (cid_text, first_parent, parent_ids) in enumerate(planned):
+        items.append(Item(by_content[cid_text], first_parent.community, "derivative", parent_ids, f"derivative {d}"))
     return Catalogue(names, community_ids, treasuries, creators, items)

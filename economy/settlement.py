@@ -20,7 +20,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ from economy.listeners import DAY
 from economy.scenario import ManualSpec, OnchainSpec
 
 PAYER = 0
+T = TypeVar("T")
 
 
 @dataclass
@@ -100,6 +101,34 @@ def settle_manual(streams: pd.DataFrame, cat: Catalogue, spec: ManualSpec, price
 
 
 # ---------------------------------------------------------------------- on-chain
+class _Exhausted(ChainError):
+    def __init__(self, last: Exception) -> None:
+        super().__init__(f"the node failed every retry ({last}); check it, then rerun")
+        self.last = last
+
+
+@dataclass
+class _Retrier:
+    """Run a node action, retrying a ChainError with exponential back-off; counts attempts and failures."""
+
+    retries: int
+    backoff_s: float
+    attempts: int = 0
+    failures: int = 0
+
+    def __call__(self, action: Callable[[], T]) -> T:
+        for attempt in range(self.retries + 1):
+            self.attempts += 1
+            try:
+                return action()
+            except ChainError as exc:
+                self.failures += 1
+                if attempt == self.retries:
+                    raise _Exhausted(exc) from exc
+                time.sleep(min(self.backoff_s * 2**attempt, 10.0))
+        raise AssertionError("unreachable")
+
+
 @dataclass(frozen=True)
 class Batch:
     close: float
@@ -136,10 +165,21 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
                                     timeout_s=chain.settings.tx_timeout_s)
     encoder = Encoder(cast(Any, chain.router.abi))
     credited_at = np.full(items.size, np.nan)
-    attempts = failures = 0
-    gas_total = 0
-    txs = 0
-    head = w3.eth.get_block("latest")
+    pays = _Retrier(spec.retries, backoff_s)  # payment transactions: the on-chain failure rate
+    retried_reads = _Retrier(spec.retries, backoff_s)  # reads around them
+
+    def stopped(exc: _Exhausted, what: str) -> ChainError:
+        done = int((~np.isnan(credited_at)).sum())
+        return ChainError(f"settlement stopped: {what} failed {spec.retries + 1} times ({exc.last}); {done} of "
+                          f"{items.size} usage events were settled before it. Check the node, then rerun")
+
+    def reads(action: Callable[[], T]) -> T:
+        try:
+            return retried_reads(action)
+        except _Exhausted as exc:
+            raise stopped(exc, "a read from the node") from exc.last
+    gas_total = txs = 0
+    head = reads(lambda: w3.eth.get_block("latest"))
     last_ts, start_block = int(head["timestamp"]), int(head["number"])
     epoch_end_blocks: dict[int, int] = {}
     for b in batches(times, spec, t0):
@@ -150,6 +190,7 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
                        for w, f, c, rows in zip(uniq, first, counts, (b.rows[works == w] for w in uniq), strict=True)]
         else:
             entries = [(int(w), price, int(times[r]), np.array([r])) for w, r in zip(works, b.rows, strict=True)]
+        fees = reads(lambda: Fees.current(w3))
         for lo in range(0, len(entries), spec.max_entries_per_tx):
             chunk = entries[lo:lo + spec.max_entries_per_tx]
             refs = [hashlib.sha256(f"{b.close}:{w}:{t}".encode()).digest() for w, _, t, _ in chunk]
@@ -157,34 +198,24 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
             value = sum(c[1] for c in chunk)
             submit = max(int(b.close + spec.submit_minutes * 60), last_ts + 1)
             gas = min(80_000 + 120_000 * len(chunk), 29_000_000)
-            nonce = sender.nonces.take(sender.account.address)
-            raw = sender.sign(chain.router.address, data, gas=gas, value=value, nonce=nonce, fees=Fees.current(w3))
+            nonce = reads(lambda: sender.nonces.take(sender.account.address))
+            raw = sender.sign(chain.router.address, data, gas=gas, value=value, nonce=nonce, fees=fees)
             tx_hash = "0x" + keccak(raw).hex()
-            receipt = None
-            error: Exception | None = None
-            for attempt in range(spec.retries + 1):
-                attempts += 1
-                try:
-                    # After a lost answer the transaction may be mined already: look before resending.
-                    receipt = sender.rpc_batch([("eth_getTransactionReceipt", [tx_hash])])[0]
-                    if receipt is None:
-                        w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
-                        # The same signed transaction every time: its nonce makes a resend harmless.
-                        sender.send_raw([raw])
-                        receipt = sender.wait([tx_hash])[0]
-                    break
-                except ChainError as exc:
-                    failures += 1
-                    error = exc
-                    time.sleep(min(backoff_s * 2**attempt, 10.0))
-            if receipt is None:
-                settled_so_far = int((~np.isnan(credited_at)).sum())
-                raise ChainError(
-                    f"settlement stopped: a payBatch of {len(chunk)} entries failed {spec.retries + 1} times ({error}); "
-                    f"{settled_so_far} of {items.size} usage events were settled before it. Check the node, then rerun"
-                )
+
+            def pay(raw: bytes = raw, tx_hash: str = tx_hash, submit: int = submit) -> tuple[dict[str, Any], int]:
+                # After a lost answer the transaction may be mined already: look before resending.
+                receipt = sender.rpc_batch([("eth_getTransactionReceipt", [tx_hash])])[0]
+                if receipt is None:
+                    w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
+                    sender.send_raw([raw])  # the same signed transaction each time: its nonce makes a resend harmless
+                    receipt = sender.wait([tx_hash])[0]
+                block = sender.rpc_batch([("eth_getBlockByNumber", [receipt["blockNumber"], False])])[0]
+                return receipt, int(block["timestamp"], 16)
+            try:
+                receipt, ts = pays(pay)
+            except _Exhausted as exc:
+                raise stopped(exc, f"a payBatch of {len(chunk)} entries") from exc.last
             block = int(receipt["blockNumber"], 16)
-            ts = int(w3.eth.get_block(block)["timestamp"])
             last_ts = ts
             gas_total += int(receipt["gasUsed"], 16)
             txs += 1
@@ -194,40 +225,41 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
         if progress is not None:
             progress(int(b.rows.size))
     settled = ~np.isnan(credited_at)
-    payouts = _payouts_from_chain(chain, cat, start_block, epoch_end_blocks)
-    roots_ok = _traceable_items(chain, cat)
+    payouts = reads(lambda: _payouts_from_chain(chain, sender, encoder, cat, start_block, epoch_end_blocks))
+    roots_ok = reads(lambda: _traceable_items(chain, cat))
     traceable = float((settled & roots_ok[items]).sum() / max(items.size, 1))
     return Settled("onchain", (credited_at[settled] - times[settled]) / DAY, payouts, traceable, int(items.size),
                    unsettled=int((~settled).sum()),
-                   extra={"attempts": attempts, "failures": failures, "failure_rate": failures / max(attempts, 1),
+                   extra={"attempts": pays.attempts, "failures": pays.failures, "failure_rate": pays.failures / max(pays.attempts, 1),
+                          "read_failures": retried_reads.failures,
                           "transactions": txs, "gas": gas_total, "gas_per_event": gas_total / max(int(settled.sum()), 1),
                           "paid_wei": int(settled.sum()) * price})
 
 
-def _payouts_from_chain(chain: Chain, cat: Catalogue, start_block: int, epoch_end_blocks: dict[int, int]) -> pd.DataFrame:
-    """Credits per holder per epoch: the router's balance at each epoch's last settlement block,
-    minus the balance at the previous one."""
-    bal = chain.router.functions.balanceOf
+def _payouts_from_chain(chain: Chain, sender: Sender, encoder: Encoder, cat: Catalogue, start_block: int,
+                        epoch_end_blocks: dict[int, int]) -> pd.DataFrame:
+    """Credits per holder per epoch: the router's balance at each epoch's last settlement block
+    minus the balance at the previous one (historical eth_calls, one JSON-RPC batch per block)."""
     holders = [(t, "community", i) for i, t in enumerate(cat.treasuries)] + [(c, "creator", i) for i, c in enumerate(cat.creators)]
-    start = {h: int(bal(ETH, h).call(block_identifier=start_block)) for h, _, _ in holders}
-    rows = []
-    previous = dict(start)
+    calls = [{"to": chain.router.address, "data": "0x" + encoder.calldata("balanceOf", ETH, h).hex()} for h, _, _ in holders]
+
+    def balances(block: int) -> list[int]:
+        return [int(r, 16) for r in sender.rpc_batch([("eth_call", [c, hex(block)]) for c in calls])]
+    previous = balances(start_block)
+    rows: list[tuple[int, str, str, int, float]] = []
     for epoch in sorted(epoch_end_blocks):
-        block = epoch_end_blocks[epoch]
-        for h, kind, i in holders:
-            now = int(bal(ETH, h).call(block_identifier=block))
-            rows.append((epoch, h, kind, i, float(now - previous[h])))
-            previous[h] = now
+        now = balances(epoch_end_blocks[epoch])
+        rows.extend((epoch, h, kind, i, float(n - p)) for (h, kind, i), n, p in zip(holders, now, previous, strict=True))
+        previous = now
     return pd.DataFrame(rows, columns=["epoch", "holder", "kind", "index", "wei"])
 
 
 def _traceable_items(chain: Chain, cat: Catalogue) -> np.ndarray:
-    """Per item: does the chain resolve its lineage to heritage roots (rootsOf non-empty, each root a
-    heritage work)?"""
-    reg = chain.registry.functions
-    heritage_ids = {it.work_id for it in cat.items if it.kind == "heritage"}
-    out = []
-    for it in cat.items:
-        roots = [int(r) for r in reg.rootsOf(it.work_id).call()]
-        out.append(bool(roots) and all(r in heritage_ids for r in roots))
-    return np.array(out)
+    """Per item: does its recorded lineage resolve to heritage roots (roots non-empty, each a
+    heritage work)? Read from the event index, which the audit checks against the chain."""
+    from chain.catalogue import load
+
+    indexed = load(chain.index())
+    heritage_ids = {w.work_id for w in indexed.works.values() if w.kind == "heritage"}
+    return np.array([it.work_id in indexed.works and bool(indexed.works[it.work_id].roots)
+                     and all(r in heritage_ids for r in indexed.works[it.work_id].roots) for it in cat.items])
