@@ -1,7 +1,7 @@
 """The royalty economy at scale: about a million usage events from 10,000 listeners over a
 simulated year, settled on the local node in batches.
 
-    .venv/bin/python -m benchmarks.economy_scale [--listeners 10000] [--days 365] [--sessions-per-week 0.33]
+    .venv/bin/python -m benchmarks.economy_scale [--listeners 10000] [--days 365] [--sessions-per-week 0.72]
 
 One fresh embedded anvil, one run, measured side by side:
 
@@ -40,7 +40,7 @@ from economy.catalogue import Catalogue, build
 from economy.listeners import DAY, make_world
 from economy.scenario import CatalogueSpec, ListenerSpec, OnchainSpec, Scenario
 from economy.settlement import settle_onchain
-from economy.simulate import listen, warm_up
+from economy.simulate import listen, tune_als, warm_up
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listeners", type=int, default=10_000)
     parser.add_argument("--days", type=float, default=365)
-    parser.add_argument("--sessions-per-week", type=float, default=0.33,
+    parser.add_argument("--sessions-per-week", type=float, default=0.72,
                         help="Tuned so that the year holds about a million streams.")
     parser.add_argument("--baseline-days", type=float, default=30)
     args = parser.parse_args()
@@ -104,9 +104,11 @@ def main() -> None:
             t0 = float(chain.w3.eth.get_block("latest")["timestamp"]) + 3600
             clock = time.perf_counter()
             history, x0, long_tail = warm_up(world, scenario, group.size, k, t0, say)
-            stages["warm-up"] = time.perf_counter() - clock
+            als, _ = tune_als(history, scenario.listeners.count, group.size, scenario.seed)
+            result["als"] = als
+            stages["warm-up and ALS tuning"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            arm = listen("ours", world, scenario, history, x0, long_tail, group, k, t0, say)
+            arm = listen("ours", world, scenario, history, x0, long_tail, group, k, t0, say, als)
             streams = arm.log.frames()[2]
             stages["a year of listening (ours)"] = time.perf_counter() - clock
             clock = time.perf_counter()

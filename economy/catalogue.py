@@ -40,6 +40,7 @@ class Item:
     kind: str  # heritage | derivative
     parents: tuple[int, ...]
     title: str
+    creator: int = -1  # index into Catalogue.creators of a derivative's maker; -1 for heritage works
 
 
 @dataclass
@@ -123,7 +124,7 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
     creators = [account(f"creator:{i}") for i in range(max(1, int(len(heritage) * spec.derivative_share) // 4))]
     lo, hi = spec.upstream_ppm
     model = from_text(store.put_bytes(b"simulated model weights"))
-    planned: list[tuple[str, Item, tuple[int, ...]]] = []
+    planned: list[tuple[str, Item, tuple[int, ...], int]] = []
     calls: list[bytes] = []
     for d in range(int(len(heritage) * spec.derivative_share)):
         first = heritage[int(rng.integers(len(heritage)))]
@@ -136,8 +137,9 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
         machine = rng.random() < spec.machine_share
         text = f"derivative {d} of {[p.work_id for p in parents]} ({'model' if machine else 'person'})"
         content = store.put_bytes(text.encode())
-        who = creators[int(rng.integers(len(creators)))]
-        planned.append((content, first, tuple(p.work_id for p in parents)))
+        maker = int(rng.integers(len(creators)))
+        who = creators[maker]
+        planned.append((content, first, tuple(p.work_id for p in parents), maker))
         if content not in by_content:
             params = (from_text(content), b"", [p.work_id for p in parents], ppms, [(who, 1_000_000)],
                       model if machine else b"", hashlib.sha256(text.encode()).digest() if machine else b"\0" * 32, False)
@@ -151,6 +153,6 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
             decoded = decoder.decode([HexBytes(t) for t in log["topics"]], HexBytes(log["data"]))
             if decoded is not None and decoded[0] == "DerivativeRegistered":
                 by_content[to_text(bytes(decoded[1]["contentCid"]))] = int(decoded[1]["workId"])
-    for d, (cid_text, first_parent, parent_ids) in enumerate(planned):
-        items.append(Item(by_content[cid_text], first_parent.community, "derivative", parent_ids, f"derivative {d}"))
+    for d, (cid_text, first_parent, parent_ids, maker) in enumerate(planned):
+        items.append(Item(by_content[cid_text], first_parent.community, "derivative", parent_ids, f"derivative {d}", maker))
     return Catalogue(names, community_ids, treasuries, creators, items)

@@ -65,10 +65,10 @@ def settle_manual(streams: pd.DataFrame, cat: Catalogue, spec: ManualSpec, price
     heritage = cat.is_heritage[items]
     matched = rng.random(items.size) >= np.where(heritage, spec.unmatched_heritage, spec.unmatched_other)
     group = cat.item_group
-    creator_of = {it.work_id: i for i, it in enumerate(cat.items)}
+    maker = np.array([it.creator for it in cat.items])
     # Who an archive pays: the community for a heritage work, the registrant for a derivative.
     holder_kind = np.where(heritage, "community", "creator")
-    holder_index = np.where(heritage, group[items], np.array([creator_of[cat.items[i].work_id] for i in items]) % len(cat.creators))
+    holder_index = np.where(heritage, group[items], maker[items])
     statement = np.floor((times - t0) / (spec.statement_days * DAY)).astype(int)
     net = price * (1 - spec.commission)
     df = pd.DataFrame({"statement": statement, "kind": holder_kind, "index": holder_index, "matched": matched, "time": times})

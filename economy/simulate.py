@@ -63,9 +63,37 @@ def _ranker(model: Recommender, k: int, group: np.ndarray, *, strength: float, l
     return rank
 
 
-def _fit(kind: str, x: Any, seed: int) -> Recommender:
-    model: Recommender = ImplicitALS(factors=24, iterations=8, seed=seed) if kind == "als" else Popularity()
+ALS_GRID = tuple({"factors": f, "regularization": r, "alpha": a} for f in (8, 32) for r in (0.1, 10.0) for a in (2.0, 20.0))
+"""Hyper-parameters tried for ALS on the warm-up history; the best on its held-out last fifth is used."""
+
+
+def _fit(kind: str, x: Any, seed: int, als: dict[str, float] | None = None) -> Recommender:
+    params = als or ALS_GRID[0]
+    model: Recommender = (ImplicitALS(factors=int(params["factors"]), regularization=params["regularization"],
+                                      alpha=params["alpha"], iterations=8, seed=seed)
+                          if kind == "als" else Popularity())
     return model.fit(x)
+
+
+def tune_als(history: pd.DataFrame, listeners: int, n_items: int, seed: int,
+             k: int = 20) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Choose ALS hyper-parameters by NDCG@k on the last fifth of the warm-up (by time), training
+    on the first four fifths; popularity is scored beside them for reference."""
+    split = float(np.quantile(history["time"], 0.8)) if len(history) else 0.0
+    train, valid = history[history["time"] < split], history[history["time"] >= split]
+    x = interactions(train, listeners, n_items)
+    users = np.unique(valid["listener"].to_numpy())
+    if users.size == 0:
+        return dict(ALS_GRID[0]), []
+    relevant = [set(g) for _, g in valid.groupby("listener")["item"]]
+    k = min(k, n_items)
+    table: list[dict[str, Any]] = [{"model": "popularity",
+                                    "ndcg": ndcg_at_k(top_k(Popularity().fit(x).scores(users), k), relevant, k)}]
+    for params in ALS_GRID:
+        lists = top_k(_fit("als", x, seed, params).scores(users), k)
+        table.append({"model": "als", **params, "ndcg": ndcg_at_k(lists, relevant, k)})
+    best = max(table[1:], key=lambda row: row["ndcg"])
+    return {key: float(best[key]) for key in ("factors", "regularization", "alpha")}, table
 
 
 def warm_up(world: World, scenario: Scenario, n_items: int, k: int, t0: float,
@@ -91,7 +119,7 @@ def warm_up(world: World, scenario: Scenario, n_items: int, k: int, t0: float,
 
 
 def listen(name: str, world: World, scenario: Scenario, history: pd.DataFrame, x0: Any, long_tail: np.ndarray,
-           group: np.ndarray, k: int, t0: float, say: Progress) -> ArmRun:
+           group: np.ndarray, k: int, t0: float, say: Progress, als: dict[str, float] | None = None) -> ArmRun:
     """One arm's listening from t0 on: its recommender fitted on the warm-up and refitted monthly
     on everything the arm has seen; the same random stream as every other arm."""
     spec = scenario.listeners
@@ -99,13 +127,13 @@ def listen(name: str, world: World, scenario: Scenario, history: pd.DataFrame, x
     kind = "popularity" if name == "archive" else scenario.recommender.kind
     strength = scenario.recommender.fair_strength if name == "ours" else 0.0
     rng = np.random.default_rng([scenario.seed, 4])
-    model = _fit(kind, x0, scenario.seed)
+    model = _fit(kind, x0, scenario.seed, als)
     arm = ArmRun(name, Log(), model)
     days = int(np.ceil(spec.days))
     for day in range(days):
         if day and day % 30 == 0:
             streams = pd.concat([history, *arm.log.streams], ignore_index=True)
-            arm.model = model = _fit(kind, interactions(streams, spec.count, n_items), scenario.seed)
+            arm.model = model = _fit(kind, interactions(streams, spec.count, n_items), scenario.seed, als)
         simulate_day(world, day, _ranker(model, k, group, strength=strength, long_tail=long_tail, rng=rng),
                      rng, arm.log, t0=t0)
         say(f"listening ({name})", day + 1, days)
@@ -126,7 +154,10 @@ def run(scenario: Scenario, chain: Chain, store: ContentStore, out: Path, progre
     k = min(spec.list_length, n_items)
 
     history, x0, long_tail = warm_up(world, scenario, n_items, k, t0, say)
-    arms = {name: listen(name, world, scenario, history, x0, long_tail, group, k, t0, say) for name in ARMS}
+    say("choosing ALS hyper-parameters on the warm-up", 0, 1)
+    als, tuning = tune_als(history, spec.count, n_items, scenario.seed)
+    say("choosing ALS hyper-parameters on the warm-up", 1, 1)
+    arms = {name: listen(name, world, scenario, history, x0, long_tail, group, k, t0, say, als) for name in ARMS}
 
     # Settlement: the archive arm by the manual regime, the others on the node.
     for name, arm in arms.items():
@@ -145,6 +176,7 @@ def run(scenario: Scenario, chain: Chain, store: ContentStore, out: Path, progre
             arm.settled = settle_onchain(shifted, cat, chain, scenario.onchain, scenario.price_wei, t0=arm_t0,
                                          epoch_days=scenario.epoch_days, progress=tick)
     summary = _report(scenario, cat, world, arms, long_tail, out)
+    summary["als"] = {"chosen": als, "validation_ndcg@20": tuning}
     summary["seconds"] = round(time.monotonic() - started, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return summary
