@@ -259,6 +259,16 @@ class ContentScorer:
         return out
 
 
+def score_table(scores: npt.ArrayLike, k: int) -> FloatArray:
+    """`scores` as a float64 (n_users, n_items) table, checked to hold at least `k` items."""
+    table = np.asarray(scores, dtype=np.float64)
+    if table.ndim != 2:
+        raise RecommendationInputError(f"scores have shape {table.shape}; pass a 2-D (n_users, n_items) array")
+    if not 1 <= k <= table.shape[1]:
+        raise RecommendationInputError(f"k={k} is outside 1..n_items={table.shape[1]}; pass k between 1 and the number of items")
+    return table
+
+
 def top_k(scores: npt.ArrayLike, k: int, exclude: sparse.csr_matrix | None = None) -> IntArray:
     """The k best items per row of `scores` (n_users, n_items), best first: int64 (n_users, k).
 
@@ -267,12 +277,8 @@ def top_k(scores: npt.ArrayLike, k: int, exclude: sparse.csr_matrix | None = Non
     items a user has already played). Selection uses `np.argpartition`; only rows whose k-th
     place is tied fall back to a stable sort of that row.
     """
-    table = np.asarray(scores, dtype=np.float64)
-    if table.ndim != 2:
-        raise RecommendationInputError(f"scores have shape {table.shape}; pass a 2-D (n_users, n_items) array")
+    table = score_table(scores, k)
     n_users, n_items = table.shape
-    if not 1 <= k <= n_items:
-        raise RecommendationInputError(f"k={k} is outside 1..n_items={n_items}; pass k between 1 and the number of items")
     if not np.all(np.isfinite(table)):
         raise RecommendationInputError("scores contain NaN or infinite values; pass finite scores (use exclude= to drop items)")
     if exclude is not None:

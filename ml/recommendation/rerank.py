@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ml.recommendation.baselines import FloatArray, IntArray, RecommendationInputError, top_k
+from ml.recommendation.baselines import FloatArray, IntArray, RecommendationInputError, score_table, top_k
 
 
 def exposure_rerank(
@@ -65,12 +65,8 @@ def exposure_rerank(
     (e.g. community id); long_tail: (n_items,) bool. The candidate pool is capped at the number of
     items and, with `exclude`, at what the most-excluded user has left.
     """
-    table = np.asarray(scores, dtype=np.float64)
-    if table.ndim != 2:
-        raise RecommendationInputError(f"scores have shape {table.shape}; pass a 2-D (n_users, n_items) array")
+    table = score_table(scores, k)
     n_users, n_items = table.shape
-    if not 1 <= k <= n_items:
-        raise RecommendationInputError(f"k={k} is outside 1..n_items={n_items}; pass k between 1 and the number of items")
     if not 0.0 <= strength <= 1.0:
         raise RecommendationInputError(f"strength={strength} is outside [0, 1]; pass 0 for plain relevance, 1 for exposure only")
     if candidates < 1:
