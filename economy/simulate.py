@@ -30,7 +30,7 @@ from economy.indices import gini, jain, theil_t
 from economy.listeners import DAY, Log, World, interactions, make_world, simulate_day
 from economy.scenario import Scenario
 from economy.settlement import Settled, settle_manual, settle_onchain
-from ml.recommendation.baselines import ImplicitALS, Popularity, Recommender, top_k
+from ml.recommendation.baselines import ImplicitALS, Popularity, PopularityBlend, Recommender, top_k
 from ml.recommendation.metrics import bottom_share, coverage_at_k, ndcg_at_k
 from ml.recommendation.rerank import exposure_rerank
 
@@ -65,35 +65,42 @@ def _ranker(model: Recommender, k: int, group: np.ndarray, *, strength: float, l
 
 ALS_GRID = tuple({"factors": f, "regularization": r, "alpha": a} for f in (8, 32) for r in (0.1, 10.0) for a in (2.0, 20.0))
 """Hyper-parameters tried for ALS on the warm-up history; the best on its held-out last fifth is used."""
+BLEND_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+"""Weights of standardised popularity added to the ALS scores, tried with every ALS setting."""
 
 
 def _fit(kind: str, x: Any, seed: int, als: dict[str, float] | None = None) -> Recommender:
-    params = als or ALS_GRID[0]
-    model: Recommender = (ImplicitALS(factors=int(params["factors"]), regularization=params["regularization"],
-                                      alpha=params["alpha"], iterations=8, seed=seed)
-                          if kind == "als" else Popularity())
-    return model.fit(x)
+    if kind != "als":
+        return Popularity().fit(x)
+    params = als or {**ALS_GRID[0], "blend": 0.0}
+    model = ImplicitALS(factors=int(params["factors"]), regularization=params["regularization"], alpha=params["alpha"],
+                        iterations=8, seed=seed)
+    return PopularityBlend(model, params.get("blend", 0.0)).fit(x)
 
 
 def tune_als(history: pd.DataFrame, listeners: int, n_items: int, seed: int,
              k: int = 20) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Choose ALS hyper-parameters by NDCG@k on the last fifth of the warm-up (by time), training
-    on the first four fifths; popularity is scored beside them for reference."""
+    """Choose ALS hyper-parameters and the popularity blend weight by NDCG@k on the last fifth of
+    the warm-up (by time), training on the first four fifths; popularity alone is scored beside
+    them for reference."""
     split = float(np.quantile(history["time"], 0.8)) if len(history) else 0.0
     train, valid = history[history["time"] < split], history[history["time"] >= split]
     x = interactions(train, listeners, n_items)
     users = np.unique(valid["listener"].to_numpy())
     if users.size == 0:
-        return dict(ALS_GRID[0]), []
+        return {**ALS_GRID[0], "blend": 0.0}, []
     relevant = [set(g) for _, g in valid.groupby("listener")["item"]]
     k = min(k, n_items)
     table: list[dict[str, Any]] = [{"model": "popularity",
                                     "ndcg": ndcg_at_k(top_k(Popularity().fit(x).scores(users), k), relevant, k)}]
     for params in ALS_GRID:
-        lists = top_k(_fit("als", x, seed, params).scores(users), k)
-        table.append({"model": "als", **params, "ndcg": ndcg_at_k(lists, relevant, k)})
+        fitted = _fit("als", x, seed, {**params, "blend": 0.0})
+        assert isinstance(fitted, PopularityBlend)
+        for weight in BLEND_WEIGHTS:
+            lists = top_k(fitted.with_weight(weight).scores(users), k)
+            table.append({"model": "als", **params, "blend": weight, "ndcg": ndcg_at_k(lists, relevant, k)})
     best = max(table[1:], key=lambda row: row["ndcg"])
-    return {key: float(best[key]) for key in ("factors", "regularization", "alpha")}, table
+    return {key: float(best[key]) for key in ("factors", "regularization", "alpha", "blend")}, table
 
 
 def warm_up(world: World, scenario: Scenario, n_items: int, k: int, t0: float,

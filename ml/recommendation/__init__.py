@@ -1,6 +1,6 @@
 """Recommendation for the economy simulation: baselines, fairness-aware re-ranking, ranking metrics.
 
-- `baselines`: `Popularity`, `ImplicitALS`, `ContentScorer` (the `Recommender` protocol:
+- `baselines`: `Popularity`, `ImplicitALS`, `PopularityBlend`, `ContentScorer` (the `Recommender` protocol:
   `fit(interactions)` then `scores(users)`), and `top_k`.
 - `rerank`: `exposure_rerank`, greedy re-ranking towards equal exposure across communities (and
   the long tail), amortised across the users of a call, with its strength as a parameter.
@@ -12,6 +12,7 @@ from ml.recommendation.baselines import (
     ContentScorer,
     ImplicitALS,
     Popularity,
+    PopularityBlend,
     RecommendationInputError,
     Recommender,
     top_k,
@@ -23,6 +24,7 @@ __all__ = [
     "ContentScorer",
     "ImplicitALS",
     "Popularity",
+    "PopularityBlend",
     "RecommendationInputError",
     "Recommender",
     "bottom_share",

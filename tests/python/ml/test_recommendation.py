@@ -299,3 +299,18 @@ def _raises() -> AbstractContextManager[Any]:
 def test_inputs_good_and_bad(call: Callable[[], object], expect: AbstractContextManager[Any]) -> None:
     with expect:
         call()
+
+
+def test_popularity_blend_goes_from_the_model_to_popularity() -> None:
+    from ml.recommendation import PopularityBlend
+
+    train, _ = _planted(seed=3)
+    als = ImplicitALS(factors=2, seed=0).fit(train)
+    users = np.arange(train.shape[0])
+    plain = PopularityBlend(ImplicitALS(factors=2, seed=0), 0.0).fit(train)
+    assert (top_k(plain.scores(users), 5) == top_k(als.scores(users), 5)).all()  # weight 0: the model's order
+    heavy = plain.with_weight(1e6)
+    popular = top_k(Popularity().fit(train).scores(users), 5)
+    assert (top_k(heavy.scores(users), 5) == popular).mean() > 0.95  # a huge weight: popularity's order
+    with pytest.raises(ValueError, match="pass a weight"):
+        PopularityBlend(als, -1.0)
