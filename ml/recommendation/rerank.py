@@ -37,6 +37,7 @@ def exposure_rerank(
     long_tail: npt.ArrayLike | None = None,
     candidates: int = 200,
     exclude: sparse.csr_matrix | None = None,
+    tail_candidates: int = 20,
 ) -> IntArray:
     """Top-k lists, int64 (n_users, k), re-ranked towards equal exposure across groups.
 
@@ -61,6 +62,10 @@ def exposure_rerank(
     (among those the user's candidates contain) with the least exposure so far, which spreads
     exposure as evenly as the candidates allow (without `long_tail`).
 
+    With `long_tail`, the candidates always include the user's best `tail_candidates` tail items
+    (in place of the weakest others), so the tail term can reach items that plain relevance never
+    puts among the best `candidates`.
+
     scores: (n_users, n_items) finite floats; item_group: (n_items,) integer group per item
     (e.g. community id); long_tail: (n_items,) bool. The candidate pool is capped at the number of
     items and, with `exclude`, at what the most-excluded user has left.
@@ -80,9 +85,11 @@ def exposure_rerank(
         mask = sparse.csr_matrix(exclude)
         mask.eliminate_zeros()
         pool = max(k, min(pool, n_items - int(np.diff(mask.indptr).max(initial=0))))
-    ranked = top_k(table, pool, exclude)  # (n_users, pool), best first; validates k, scores and exclude
     if strength == 0.0:
-        return ranked[:, :k].copy()
+        return top_k(table, k, exclude)
+    ranked = top_k(_with_tail_candidates(table, tail, tail_candidates, pool), pool, exclude)
+    # back into the user's own order of relevance, best first
+    ranked = np.take_along_axis(ranked, np.argsort(-np.take_along_axis(table, ranked, axis=1), axis=1, kind="stable"), axis=1)
     _, group_index = np.unique(group, return_inverse=True)
     relevance = np.take_along_axis(table, ranked, axis=1)  # (n_users, pool), descending
     spread = relevance[:, :1] - relevance[:, -1:]
@@ -100,6 +107,21 @@ def exposure_rerank(
         first = np.flatnonzero(starts[u])
         out[u] = ranked[u, state.serve(relevance[u], by_class[u], first, key[u, first])]
     return out
+
+
+def _with_tail_candidates(table: FloatArray, tail: npt.NDArray[np.bool_] | None, m: int, pool: int) -> FloatArray:
+    """`table` with each user's best `m` tail items lifted above every other score (so that
+    `top_k(…, pool)` keeps them); the order among the rest is unchanged."""
+    if tail is None or m <= 0 or not tail.any():
+        return table
+    tail_ids = np.flatnonzero(tail)
+    m = min(m, tail_ids.size, pool)
+    best = tail_ids[top_k(table[:, tail_ids], m)]  # (n_users, m)
+    lifted = table.copy()
+    top = float(table.max()) - float(table.min()) + 1.0
+    rows = np.arange(table.shape[0])[:, None]
+    lifted[rows, best] += top
+    return lifted
 
 
 def _per_item(values: npt.ArrayLike, n_items: int, name: str, what: str) -> npt.NDArray[np.generic]:

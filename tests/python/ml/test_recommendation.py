@@ -314,3 +314,19 @@ def test_popularity_blend_goes_from_the_model_to_popularity() -> None:
     assert (top_k(heavy.scores(users), 5) == popular).mean() > 0.95  # a huge weight: popularity's order
     with pytest.raises(ValueError, match="pass a weight"):
         PopularityBlend(als, -1.0)
+
+
+def test_tail_candidates_let_the_rerank_reach_items_relevance_never_ranks() -> None:
+    rng = np.random.default_rng(0)
+    n_users, n_items, k = 50, 300, 10
+    scores = rng.random((n_users, n_items)) + np.linspace(2, 0, n_items)[None, :]  # the last items always score lowest
+    tail = np.zeros(n_items, dtype=bool)
+    tail[-30:] = True
+    group = np.arange(n_items) % 3
+    reach = exposure_rerank(scores, k, group, strength=0.8, long_tail=tail, candidates=50)
+    blind = exposure_rerank(scores, k, group, strength=0.8, long_tail=tail, candidates=50, tail_candidates=0)
+    assert not tail[blind].any()  # outside the 50 best candidates: never reached without the tail candidates
+    assert tail[reach].mean() > 0.2  # the tail term now serves them
+    assert coverage_at_k(reach, k, np.flatnonzero(tail)) > 0.5
+    for row in reach:
+        assert len(set(row.tolist())) == k  # no item twice in a list
