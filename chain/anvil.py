@@ -29,6 +29,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
+    """SIGTERM `proc` (a node saves its state on it), wait up to `timeout` seconds, then kill it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _term_with_parent() -> None:
     """In the child before exec: ask Linux to send SIGTERM when the process that started it dies,
     so a killed `heritage` leaves no orphaned node behind, and anvil (which dumps its state on
@@ -115,15 +126,8 @@ class Anvil:
 
     def stop(self, *, timeout: float = 10.0) -> None:
         """Stop the node; with a state file, anvil writes its final state before it exits."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            stop_process(self._proc, timeout=timeout)
         self._proc = None
 
     def __enter__(self) -> Self:

@@ -18,7 +18,7 @@ from typing import Self
 
 import requests
 
-from chain.anvil import free_port
+from chain.anvil import free_port, stop_process
 from core.paths import REPO_ROOT
 
 CLI = REPO_ROOT / "node_modules" / "ipfs" / "src" / "cli.js"
@@ -62,13 +62,8 @@ class IpfsNode:
         raise RuntimeError(f"the test IPFS node did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            stop_process(self._proc)
         self._proc = None
 
     def __enter__(self) -> Self:
