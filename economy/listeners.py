@@ -94,10 +94,18 @@ class Log:
     impressions: list[pd.DataFrame] = field(default_factory=list)
     streams: list[pd.DataFrame] = field(default_factory=list)
 
+    _cached: tuple[tuple[int, int, int], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] | None = field(
+        default=None, repr=False, compare=False)
+
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        def cat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-            return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        return cat(self.sessions), cat(self.impressions), cat(self.streams)
+        """The three tables, concatenated once: the lists only grow, so their lengths say
+        whether the last concatenation is still current."""
+        key = (len(self.sessions), len(self.impressions), len(self.streams))
+        if self._cached is None or self._cached[0] != key:
+            def cat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+                return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            self._cached = (key, (cat(self.sessions), cat(self.impressions), cat(self.streams)))
+        return self._cached[1]
 
 
 def simulate_day(world: World, day: int, rank: RankFn, rng: np.random.Generator, log: Log, *, t0: float) -> None:
