@@ -33,6 +33,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from benchmarks.plots import labelled_curve
 from chain.client import Chain, connect
 from core.blockstore import open_store
 from core.config import Settings
@@ -148,24 +149,10 @@ def main() -> None:
 
 
 def _plot(tradeoff: dict[str, dict[str, float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    xs = [r["median_latency_days"] for r in tradeoff.values()]
-    ys = [r["gas_per_event"] for r in tradeoff.values()]
-    ax.plot(xs, ys, marker="o")
-    for label, x, y in zip(tradeoff, xs, ys, strict=True):
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5))
-    ax.set_xscale("log")
-    ax.set_xlabel("median days from usage to credit")
-    ax.set_ylabel("gas per usage event")
-    ax.set_title("Batch interval: latency against gas")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "economy_tradeoff.png", dpi=120)
-    plt.close(fig)
+    labelled_curve(RESULTS / "economy_tradeoff.png", [r["median_latency_days"] for r in tradeoff.values()],
+                   [r["gas_per_event"] for r in tradeoff.values()], list(tradeoff), log_x=True,
+                   xlabel="median days from usage to credit", ylabel="gas per usage event",
+                   title="Batch interval: latency against gas")
 
 
 if __name__ == "__main__":

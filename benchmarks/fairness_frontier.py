@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.plots import labelled_curve
 from chain.client import connect
 from core.blockstore import open_store
 from core.config import Settings
@@ -67,23 +68,10 @@ def main() -> None:
 
 
 def _plot(rows: list[dict[str, Any]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    xs = [r["ndcg@20"] for r in rows]
-    ys = [r["Jain (communities)"] for r in rows]
-    ax.plot(xs, ys, marker="o")
-    for r, x, y in zip(rows, xs, ys, strict=True):
-        ax.annotate(f"{r['strength']:g} (HR {r['abandonment_hr']:.2f})", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_xlabel("NDCG@20 (ranking quality)")
-    ax.set_ylabel("Jain over community payouts")
-    ax.set_title("Re-ranking strength: fairness against relevance")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "fairness_frontier.png", dpi=120)
-    plt.close(fig)
+    labelled_curve(RESULTS / "fairness_frontier.png", [r["ndcg@20"] for r in rows], [r["Jain (communities)"] for r in rows],
+                   [f"{r['strength']:g} (HR {r['abandonment_hr']:.2f})" for r in rows],
+                   xlabel="NDCG@20 (ranking quality)", ylabel="Jain over community payouts",
+                   title="Re-ranking strength: fairness against relevance")
 
 
 if __name__ == "__main__":
