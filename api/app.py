@@ -1,0 +1,55 @@
+"""The FastAPI application: `create_app(settings)`; served by `heritage api`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from api import problems
+from api.routes import demo, reads, simulations, transactions, writes
+from api.state import ApiState
+from core.config import Settings
+
+DESCRIPTION = """Heritage Ledger's service: the catalogue, lineage, payments and audits of
+intangible-heritage works, read from the chain's event index; writes authorised by Ethereum
+signatures (EIP-712 for stewards, users' own signed transactions for the rest) and relayed to
+the chain. Errors are `application/problem+json` with a named `code`."""
+
+
+class WriteLimits(BaseHTTPMiddleware):
+    """Rate limit on writes per client address, and the upload size checked before the body is read."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            state: ApiState = request.app.state.heritage
+            client = request.client.host if request.client else "unknown"
+            wait = state.limiter.allow(client)
+            if wait is not None:
+                return problems.response(request, 429, "rate-limited", f"more than {state.limiter.per_minute} writes a minute "
+                                         f"from {client}; retry in {wait:.0f} s", headers={"Retry-After": str(int(wait) + 1)})
+            length = request.headers.get("content-length")
+            limit = state.settings.api_max_upload_bytes
+            if request.url.path == "/content" and length is not None and int(length) > limit + 64 * 1024:
+                return problems.response(request, 413, "upload-too-large", f"{length} bytes is larger than {limit} "
+                                         "(settings: api_max_upload_bytes)")
+        return await call_next(request)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.heritage = ApiState(settings)
+        try:
+            yield
+        finally:
+            app.state.heritage.close()
+
+    app = FastAPI(title="Heritage Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    problems.install(app)
+    app.add_middleware(WriteLimits)
+    for module in (reads, writes, transactions, simulations, demo):
+        app.include_router(module.router)
+    return app

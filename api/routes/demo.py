@@ -1,0 +1,44 @@
+"""Demo mode: the service signs for the embedded anvil's development accounts, and says so.
+
+Those keys are public (anvil's default mnemonic), so this exists only with `api_demo` on chain
+31337; the dashboard uses it to show the signed write paths without a wallet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from fastapi import APIRouter
+
+from api.deps import State
+from api.models import DemoSigned, DemoSignIn
+from api.problems import Problem
+from chain.signatures import sign
+
+router = APIRouter(tags=["demo"])
+MNEMONIC = "test test test test test test test test test test test junk"
+WARNING = ("signed by the service with a public development key of the local anvil node (demo mode): "
+           "never use these accounts on a real chain; a real client signs with its own wallet")
+
+
+def dev_key(index: int) -> Any:
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+@router.post("/demo/sign", response_model=DemoSigned, summary="Sign with a development account (demo mode only)")
+def demo_sign(state: State, body: DemoSignIn) -> DemoSigned:
+    if not state.demo:
+        raise Problem(403, "demo-off", "the service signs nothing for anyone unless demo mode is on (HERITAGE_API_DEMO=true, "
+                      "chain 31337 only); sign with your own wallet")
+    account = dev_key(body.account)
+    if account.address.lower() not in {a.lower() for a in state.chain.w3.eth.accounts}:
+        raise Problem(409, "demo-unavailable", f"{account.address} is not one of this node's development accounts")
+    if (body.typed_data is None) == (body.transaction is None):
+        raise Problem(400, "invalid-request", "send exactly one of typed_data and transaction")
+    if body.typed_data is not None:
+        return DemoSigned(address=account.address, signature="0x" + sign(body.typed_data, account.key).hex(), warning=WARNING)
+    tx = dict(body.transaction or {})
+    signed = account.sign_transaction(tx)
+    return DemoSigned(address=account.address, raw=signed.raw_transaction.to_0x_hex(), warning=WARNING)

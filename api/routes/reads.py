@@ -1,0 +1,184 @@
+"""Reads: communities, works, lineage, payments, balances, audit, content, metrics.
+
+Everything but the audit and balances comes from the catalogue the event index holds; the
+audit reads the chain and the store on purpose (it checks that they agree with the index).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from web3 import Web3
+
+from api.deps import State
+from api.models import (
+    Balance,
+    Community,
+    CommunityPage,
+    Health,
+    Lineage,
+    LineageEdge,
+    LineageNode,
+    Metrics,
+    Payment,
+    Work,
+    WorkDetail,
+    WorkPage,
+)
+from api.problems import Problem
+from chain.audit import audit_work
+from core.cid import from_text
+from core.errors import ContentStoreError, InputError
+from core.manifest import from_bytes
+from core.types import ETH, Cid
+
+router = APIRouter(tags=["reads"])
+Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many items.")]
+
+
+@router.get("/health", response_model=Health, summary="The service, its chain and its index")
+def health(state: State) -> Health:
+    cat = state.catalogue()
+    d = state.chain.deployment
+    return Health(status="ok", chain_id=d.chain_id, block=int(state.chain.w3.eth.block_number), index_block=cat.last_block,
+                  registry=d.registry, router=d.router, relayer=state.relayer, demo=state.demo)
+
+
+@router.get("/communities", response_model=CommunityPage, summary="Communities and their stewards")
+def communities(state: State, offset: Offset = 0, limit: Limit = 50) -> CommunityPage:
+    cat = state.catalogue()
+    rows = sorted(cat.communities.values(), key=lambda c: c.community_id)
+    return CommunityPage(total=len(rows), offset=offset, limit=limit, index_block=cat.last_block,
+                         items=[Community(**vars(c)) for c in rows[offset: offset + limit]])
+
+
+@router.get("/communities/{community_id}", response_model=Community, summary="One community")
+def community(state: State, community_id: int) -> Community:
+    return Community(**vars(state.catalogue().community(community_id)))
+
+
+@router.get("/works", response_model=WorkPage, summary="The catalogue, filtered and paged")
+def works(state: State, offset: Offset = 0, limit: Limit = 50,
+          community: Annotated[int | None, Query(description="Works of, or descending from, this community.")] = None,
+          kind: Annotated[str | None, Query(pattern="^(heritage|restricted|derivative)$")] = None,
+          status: Annotated[str | None, Query(pattern="^(pending|active|restricted|rejected)$")] = None) -> WorkPage:
+    cat = state.catalogue()
+    if community is not None:
+        cat.community(community)
+    rows = cat.select(community=community, kind=kind, status=status)
+    return WorkPage(total=len(rows), offset=offset, limit=limit, index_block=cat.last_block,
+                    items=[Work(**r.to_json()) for r in rows[offset: offset + limit]])
+
+
+@router.get("/works/{work_id}", response_model=WorkDetail, summary="One work, its ancestors, communities and manifest")
+def work(state: State, work_id: int) -> WorkDetail:
+    cat = state.catalogue()
+    row = cat.work(work_id)
+    manifest: dict[str, Any] | None = None
+    if row.manifest_cid:
+        try:
+            manifest = from_bytes(b"".join(state.store.cat(Cid(row.manifest_cid)))).model_dump(mode="json")
+        except (ContentStoreError, InputError):
+            manifest = None  # the audit says why; the record itself is still worth showing
+    return WorkDetail(**row.to_json(), ancestors=cat.ancestors(work_id), communities=sorted(cat.communities_of(work_id)),
+                      manifest=manifest)
+
+
+@router.get("/works/{work_id}/lineage", response_model=Lineage, summary="The lineage graph up to the heritage roots")
+def lineage(state: State, work_id: int) -> Lineage:
+    cat = state.catalogue()
+    ids = [work_id, *cat.ancestors(work_id)]
+    nodes, edges = [], []
+    for i in ids:
+        w = cat.work(i)
+        nodes.append(LineageNode(work_id=i, kind=w.kind, status=w.status, community_id=w.community_id,
+                                 content_cid=w.content_cid, disputed=w.disputed, model_made=w.model_cid is not None))
+        edges.extend(LineageEdge(child=i, parent=p, ppm=ppm) for p, ppm in zip(w.parents, w.parent_ppms, strict=True))
+    return Lineage(work_id=work_id, nodes=nodes, edges=edges)
+
+
+@router.get("/works/{work_id}/payments", response_model=list[Payment], summary="Payments to a work, oldest first")
+def payments(state: State, work_id: int) -> list[Payment]:
+    state.catalogue().work(work_id)
+    out = []
+    for e in state.events(name="Paid", work_id=work_id):
+        a: dict[str, Any] = e["args"]  # type: ignore[assignment]
+        out.append(Payment(work_id=work_id, block=int(e["block"]), timestamp=int(e["timestamp"]),  # type: ignore[call-overload]
+                           payer=a["payer"], token=a["token"], amount=str(a["amount"]),
+                           usage_ref=a["usageRef"], usage_time=int(a["usageTime"]), tx=str(e["tx"])))
+    return out
+
+
+@router.get("/works/{work_id}/audit", summary="Audit one work from its content to the chain")
+def audit(state: State, work_id: int) -> dict[str, Any]:
+    state.catalogue().work(work_id)
+    return audit_work(state.chain, state.store, work_id).to_json()
+
+
+@router.get("/balances/{account}", response_model=Balance, summary="What an account can withdraw from the router")
+def balance(state: State, account: str, token: Annotated[str, Query(description="ERC-20 address; ETH when omitted.")] = ETH) -> Balance:
+    if not (Web3.is_address(account) and Web3.is_address(token)):
+        raise Problem(400, "invalid-address", f"{account!r} or {token!r} is not an Ethereum address (0x and 40 hex digits)")
+    acct, tok = Web3.to_checksum_address(account), Web3.to_checksum_address(token)
+    wei = int(state.chain.router.functions.balanceOf(tok, acct).call())
+    return Balance(account=acct, token=tok, amount=str(wei))
+
+
+@router.get("/content/{cid}", summary="Stored content, verified block by block against its CID",
+            response_class=StreamingResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+def content(state: State, cid: str) -> StreamingResponse:
+    try:
+        from_text(cid)
+    except (InputError, ValueError) as err:
+        raise Problem(400, "invalid-cid", f"{cid!r} is not a CIDv1 in base32 ({err})") from err
+    if not state.store.has(Cid(cid)):
+        raise Problem(404, "unknown-content", f"no content {cid} in this store; upload it with POST /content")
+    media = _media_type(state, cid)
+    blocks = state.store.cat(Cid(cid))
+    first = next(blocks, b"")  # a corrupt first block is a clean error, not a broken stream
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from blocks
+
+    return StreamingResponse(body(), media_type=media)
+
+
+def _media_type(state: State, cid: str) -> str:
+    cat = state.catalogue()
+    for w in cat.works.values():
+        if w.content_cid == cid and w.manifest_cid:
+            try:
+                m = from_bytes(b"".join(state.store.cat(Cid(w.manifest_cid))))
+            except (ContentStoreError, InputError):
+                break
+            rec = getattr(m, "recording", None)
+            if rec is not None and rec.media_type:
+                return str(rec.media_type)
+            title = getattr(m, "title", "")
+            return mimetypes.guess_type(title)[0] or "application/octet-stream"
+    return "application/octet-stream"
+
+
+@router.get("/metrics", response_model=Metrics, summary="Catalogue and payment totals")
+def metrics(state: State) -> Metrics:
+    cat = state.catalogue()
+    kinds: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    for w in cat.works.values():
+        kinds[w.kind] = kinds.get(w.kind, 0) + 1
+        statuses[w.status] = statuses.get(w.status, 0) + 1
+    paid_per_community: dict[str, int] = {}
+    for w in cat.works.values():
+        for c in cat.communities_of(w.work_id):
+            paid_per_community[str(c)] = paid_per_community.get(str(c), 0) + w.paid_wei
+    return Metrics(index_block=cat.last_block, communities=len(cat.communities), works=len(cat.works), by_kind=kinds,
+                   by_status=statuses, payments=sum(w.payments for w in cat.works.values()),
+                   paid_wei=str(sum(w.paid_wei for w in cat.works.values())),
+                   paid_wei_by_community={k: str(v) for k, v in paid_per_community.items()},
+                   jobs={s: sum(1 for j in state.jobs.list() if j.status == s) for s in ("queued", "running", "done", "failed")})
