@@ -104,7 +104,7 @@ class JobManager:
             self._update(job, status="running", started=time.time())
             last = [0.0]
 
-            def progress(stage: str, done: int, total: int, job: Job = job) -> None:
+            def progress(stage: str, done: int, total: int, job: Job = job, last: list[float] = last) -> None:
                 now = time.monotonic()
                 if now - last[0] > 0.5 or done == total:  # a file write per tick would slow the job
                     last[0] = now

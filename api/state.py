@@ -13,13 +13,12 @@ import threading
 import time
 from collections import defaultdict, deque
 
+from api.jobs import JobManager
 from chain.catalogue import Catalogue, load
 from chain.client import Chain, connect
 from chain.signatures import Domain
 from core.blockstore import ContentStore, open_store
 from core.config import Settings
-
-from api.jobs import JobManager
 
 ANVIL_CHAIN_ID = 31337
 

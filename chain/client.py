@@ -88,9 +88,13 @@ class Chain:
         less the confirmation depth. Reads (lists, lineage, payments) come from here."""
         name = f"index-{self.deployment.chain_id}-{self.deployment.registry[2:10].lower()}.sqlite"
         idx = Index(self.settings.data_dir / name)
-        idx.sync(self.w3, {"HeritageRegistry": self.registry, "RoyaltyRouter": self.router},
-                 start=self.deployment.block, confirmations=self.settings.confirmations)
+        self.sync(idx)
         return idx
+
+    def sync(self, idx: Index) -> int:
+        """Bring `idx` up to the head less the confirmation depth; the number of new events."""
+        return idx.sync(self.w3, {"HeritageRegistry": self.registry, "RoyaltyRouter": self.router},
+                        start=self.deployment.block, confirmations=self.settings.confirmations)
 
     def close(self) -> None:
         if self.anvil is not None:

@@ -48,7 +48,7 @@ def _jsonable(value: Any) -> Any:
 class Index:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path)
+        self.db = sqlite3.connect(path, check_same_thread=False)  # the API reads it from worker threads, under its lock
         self.db.executescript(SCHEMA)
 
     @contextmanager

@@ -457,3 +457,20 @@ def demo(data_dir: Path = DataOpt) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+# ---------------------------------------------------------------------- service
+@app.command()
+def api(host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+        demo: bool = typer.Option(False, "--demo", help="Sign for the embedded anvil's development accounts "
+                                  "(POST /demo/sign; chain 31337 only)."),
+        data_dir: Path = DataOpt) -> None:
+    """Serve the HTTP API (FastAPI) over the chain, the index and the content store; /docs has every endpoint."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(data_dir).model_copy(update={"api_demo": demo or _settings(data_dir).api_demo})
+    console.print(f"serving on http://{host}:{port} (docs at /docs){' in demo mode' if settings.api_demo else ''}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     )
     confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
+    api_demo: bool = Field(
+        default=False, description="Let the API sign with the embedded anvil's development accounts (POST /demo/sign). "
+        "Only on chain id 31337; every answer that used it says so. Never on a real chain.",
+    )
+    api_max_upload_bytes: int = Field(default=50 * 2**20, gt=0, description="Largest file POST /content accepts.")
+    api_media_types: tuple[str, ...] = Field(
+        default=("audio/", "audio/midi", "audio/x-midi", "application/vnd.recordare.musicxml+xml", "application/xml",
+                 "text/xml", "text/vnd.abc", "text/plain", "image/png", "image/jpeg", "application/json"),
+        description="Content types POST /content accepts; an entry ending in '/' accepts the whole family.",
+    )
+    api_writes_per_minute: int = Field(default=600, gt=0, description="Write requests one client address may make a minute.")
+    api_signature_ttl_s: int = Field(default=3600, gt=0, description="Deadline the API proposes for a signature, seconds.")
+    api_index_refresh_s: float = Field(default=0.5, ge=0, description="How stale the API's catalogue may be, seconds.")
 
     @property
     def blocks_dir(self) -> Path:

@@ -93,7 +93,8 @@ def work(state: State, work_id: int) -> WorkDetail:
 def lineage(state: State, work_id: int) -> Lineage:
     cat = state.catalogue()
     ids = [work_id, *cat.ancestors(work_id)]
-    nodes, edges = [], []
+    nodes: list[LineageNode] = []
+    edges: list[LineageEdge] = []
     for i in ids:
         w = cat.work(i)
         nodes.append(LineageNode(work_id=i, kind=w.kind, status=w.status, community_id=w.community_id,

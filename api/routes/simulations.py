@@ -103,5 +103,4 @@ def table(state: State, job_id: str, name: str, limit: int = 10_000) -> list[dic
     if path.suffix not in (".csv", ".parquet"):
         raise Problem(400, "not-a-table", f"{name} is not a table; tables are the .csv and .parquet files")
     frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-    records: list[dict[str, Any]] = frame.head(limit).to_dict(orient="records")
-    return records
+    return [{str(k): v for k, v in row.items()} for row in frame.head(limit).to_dict(orient="records")]

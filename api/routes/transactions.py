@@ -67,7 +67,7 @@ def _unsigned(state: ApiState, fn: Any, sender: str, value: int = 0) -> dict[str
     base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
     tip = 10**9
     return {"type": 2, "chainId": state.domain.chain_id, "to": fn.address, "data": fn._encode_transaction_data(),
-            "value": value, "gas": gas, "nonce": int(w3.eth.get_transaction_count(sender, "pending")),
+            "value": value, "gas": gas, "nonce": int(w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending")),
             "maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base + tip}
 
 

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from eth_account import Account
-from eth_account.typed_transactions import TypedTransaction
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from fastapi import APIRouter, Request, UploadFile
 from hexbytes import HexBytes
 from web3 import Web3
@@ -163,8 +163,9 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
         m, steward, signature = _verified(state, body, "RegisterHeritageWork")
         _require_steward(state, int(m["communityId"]), steward)
         proto = m["protocol"]
+        split = [(Web3.to_checksum_address(r["account"]), int(r["ppm"])) for r in m["split"]]
         params = (int(m["communityId"]), bytes(HexBytes(m["contentCid"])), bytes(HexBytes(m["manifestCid"])),
-                  tuple(proto[f] for f in PROTOCOL_FIELDS), [(Web3.to_checksum_address(r["account"]), int(r["ppm"])) for r in m["split"]])
+                  tuple(proto[f] for f in PROTOCOL_FIELDS), split)
         fn = state.chain.registry.functions.registerHeritageWorkBySig(params, steward, int(m["deadline"]), signature)
         out = _relay(state, fn)
     return out.model_copy(update={"status": "active"})
@@ -187,7 +188,8 @@ def approve(state: State, work_id: int, body: SignedAction) -> Relayed:
         if int(m["workId"]) != work_id:
             raise Problem(400, "wrong-work", f"the signature approves work {m['workId']}, not {work_id}")
         _require_steward(state, int(m["communityId"]), steward)
-        fn = state.chain.registry.functions.approveDerivativeBySig(work_id, int(m["communityId"]), steward, int(m["deadline"]), signature)
+        fn = state.chain.registry.functions.approveDerivativeBySig(work_id, int(m["communityId"]), steward, int(m["deadline"]),
+                                                                   signature)
         out = _relay(state, fn)
     return out.model_copy(update={"work_id": work_id, "status": state.catalogue().work(work_id).status})
 
@@ -202,7 +204,7 @@ def resolve_draft(state: State, work_id: int, body: ResolveDraftIn) -> Draft:
     return _draft(state, "ResolveDispute", steward, {"workId": work_id, "upheld": body.upheld})
 
 
-@router.post("/disputes/{work_id}/resolutions", status_code=201, response_model=Relayed, summary="Relay a steward's signed dispute vote")
+@router.post("/disputes/{work_id}/resolutions", status_code=201, response_model=Relayed, summary="Relay a signed dispute vote")
 def resolve(state: State, work_id: int, body: SignedAction) -> Relayed:
     with state.write_lock:
         m, steward, signature = _verified(state, body, "ResolveDispute")
@@ -212,7 +214,8 @@ def resolve(state: State, work_id: int, body: SignedAction) -> Relayed:
         if not community:
             raise Problem(409, "not-disputed", f"work {work_id} has no open dispute")
         _require_steward(state, community, steward)
-        fn = state.chain.registry.functions.resolveDisputeBySig(work_id, bool(m["upheld"]), steward, int(m["deadline"]), signature)
+        fn = state.chain.registry.functions.resolveDisputeBySig(work_id, bool(m["upheld"]), steward, int(m["deadline"]),
+                                                                signature)
         out = _relay(state, fn)
     return out.model_copy(update={"work_id": work_id})
 
@@ -265,9 +268,9 @@ def _fields(raw: bytes) -> dict[str, Any]:
         d = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
         return {"to": Web3.to_checksum_address(d["to"]), "data": HexBytes(d["data"]), "value": int(d["value"]),
                 "chainId": d.get("chainId")}
-    import rlp
+    import rlp  # type: ignore[import-untyped]
 
-    nonce, gas_price, gas, to, value, data, v, r, s = rlp.decode(raw)
+    _, _, _, to, value, data, v, *_ = rlp.decode(raw)
     v_int = int.from_bytes(v, "big")
     chain_id = (v_int - 35) // 2 if v_int >= 35 else None
     return {"to": Web3.to_checksum_address(to), "data": HexBytes(data), "value": int.from_bytes(value, "big"), "chainId": chain_id}
