@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import problems
 from api.routes import demo, reads, simulations, transactions, writes
@@ -19,23 +19,33 @@ signatures (EIP-712 for stewards, users' own signed transactions for the rest) a
 the chain. Errors are `application/problem+json` with a named `code`."""
 
 
-class WriteLimits(BaseHTTPMiddleware):
-    """Rate limit on writes per client address, and the upload size checked before the body is read."""
+class WriteLimits:
+    """Rate limit on writes per client address, and the upload size checked before the body is
+    read. Plain ASGI (not BaseHTTPMiddleware): reads pass through at the cost of one comparison."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            state: ApiState = request.app.state.heritage
-            client = request.client.host if request.client else "unknown"
-            wait = state.limiter.allow(client)
-            if wait is not None:
-                return problems.response(request, 429, "rate-limited", f"more than {state.limiter.per_minute} writes a minute "
-                                         f"from {client}; retry in {wait:.0f} s", headers={"Retry-After": str(int(wait) + 1)})
-            length = request.headers.get("content-length")
-            limit = state.settings.api_max_upload_bytes
-            if request.url.path == "/content" and length is not None and int(length) > limit + 64 * 1024:
-                return problems.response(request, 413, "upload-too-large", f"{length} bytes is larger than {limit} "
-                                         "(settings: api_max_upload_bytes)")
-        return await call_next(request)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state: ApiState = scope["app"].state.heritage
+        client = request.client.host if request.client else "unknown"
+        refusal = None
+        if (wait := state.limiter.allow(client)) is not None:
+            refusal = problems.response(request, 429, "rate-limited", f"more than {state.limiter.per_minute} writes a minute "
+                                        f"from {client}; retry in {wait:.0f} s", headers={"Retry-After": str(int(wait) + 1)})
+        length = request.headers.get("content-length")
+        limit = state.settings.api_max_upload_bytes
+        if refusal is None and scope["path"] == "/content" and length is not None and int(length) > limit + 64 * 1024:
+            refusal = problems.response(request, 413, "upload-too-large", f"{length} bytes is larger than {limit} "
+                                        "(settings: api_max_upload_bytes)")
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -94,6 +94,26 @@ class Lineage(BaseModel):
     edges: list[LineageEdge]
 
 
+class ProtocolOut(BaseModel):
+    """A heritage work's cultural protocol, as the registry holds it (derivatives answer their roots')."""
+
+    work_id: int
+    derivatives_allowed: bool
+    consent_required: bool
+    commercial_allowed: bool
+    ml_allowed: bool = Field(description="Machine-learning use (training or conditioning) allowed.")
+    attribution_required: bool
+    restricted: bool = Field(description="Secret/sacred: only a salted commitment is public; no derivatives.")
+    floor_ppm: int = Field(description="Share every derivative must route upstream, parts per million.")
+    labels: int = Field(description="Local Contexts label bitmap (contracts/README.md).")
+    labels_version: int
+
+
+class SplitOut(BaseModel):
+    work_id: int
+    recipients: list[dict[str, Any]] = Field(description="[{account, ppm}], shares summing to 1,000,000.")
+
+
 class Payment(BaseModel):
     work_id: int
     block: int
@@ -162,6 +182,8 @@ class HeritageDraftIn(BaseModel):
     instruments: list[str] = []
     performers: list[str] = []
     restrictions: str | None = Field(default=None, description="Conditions of use, in the community's words.")
+    media_type: str | None = Field(default=None, max_length=100, description="The content's media type, as uploaded "
+                                   "(POST /content answers it); GET /content serves the content with it.")
     protocol: ProtocolIn = ProtocolIn()
     split: list[RecipientIn] = Field(default=[], description="Default: everything to the community's treasury.")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 
 from api.jobs import JobManager
 from chain.catalogue import Catalogue, load
@@ -58,6 +59,8 @@ class ApiState:
         self.domain = Domain(self.chain.deployment.chain_id, self.chain.w3.to_checksum_address(self.chain.deployment.registry))
         self.limiter = RateLimiter(settings.api_writes_per_minute)
         self.jobs = JobManager(settings.data_dir / "jobs")
+        self._views: dict[str, bytes] = {}
+        self._views_block = -1
 
     @property
     def demo(self) -> bool:
@@ -68,13 +71,28 @@ class ApiState:
         with self._lock:
             if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
                 if self.chain.sync(self.index) or self.index.last_block() != self._catalogue.last_block:
-                    self._catalogue = load(self.index)
+                    self._catalogue = load(self.index, into=self._catalogue)
                 self._synced = time.monotonic()
             return self._catalogue
 
     def close(self) -> None:
         self.jobs.stop()
         self.chain.close()
+
+    def view(self, key: str, render: Callable[[], bytes]) -> bytes:
+        """A rendered read (JSON bytes) of the current catalogue, rendered once per index block:
+        the catalogue only changes when the index does, so neither may its views."""
+        block = self.catalogue().last_block
+        with self._lock:
+            if block != self._views_block or len(self._views) > 4096:
+                self._views, self._views_block = {}, block
+            body = self._views.get(key)
+        if body is None:
+            body = render()
+            with self._lock:
+                if block == self._views_block:
+                    self._views[key] = body
+        return body
 
     def events(self, *, name: str | None = None, work_id: int | None = None) -> list[dict[str, object]]:
         """Indexed events (the index's connection is shared, so under the same lock)."""

@@ -8,7 +8,7 @@ the check that the index and the store tell the truth.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from chain.indexer import Index
@@ -64,6 +64,9 @@ class Catalogue:
     communities: dict[int, CommunityRow]
     works: dict[int, WorkRow]
     last_block: int
+    pending_models: dict[int, str] = field(default_factory=dict)
+    """Model CIDs whose MachineProvenanceRecorded came before the work's DerivativeRegistered
+    (the registry emits it first)."""
 
     def work(self, work_id: int) -> WorkRow:
         if work_id not in self.works:
@@ -107,50 +110,55 @@ class Catalogue:
         return seen
 
 
-def load(index: Index) -> Catalogue:
-    """Fold the indexed events into the catalogue."""
-    communities: dict[int, CommunityRow] = {}
-    works: dict[int, WorkRow] = {}
-    for e in index.events():
-        a, name = e["args"], e["name"]
-        if name == "CommunityRegistered":
-            cid = int(a["communityId"])
-            communities[cid] = CommunityRow(cid, a["name"], list(a["stewards"]), int(a["threshold"]), a["treasury"])
-        elif name == "CommunityChanged" and int(a["communityId"]) in communities:
-            row = communities[int(a["communityId"])]
-            row.stewards, row.threshold, row.treasury = list(a["stewards"]), int(a["threshold"]), a["treasury"]
-            row.epoch = int(a["epoch"])
-        elif name == "HeritageWorkRegistered":
-            content = _cid(a["contentCid"])
-            works[e["work_id"]] = WorkRow(
-                e["work_id"], "heritage" if content else "restricted", a["registrant"], e["block"], e["timestamp"],
-                community_id=int(a["communityId"]), content_cid=content, manifest_cid=_cid(a["manifestCid"]),
-                status="active" if content else "restricted",
-            )
-            if int(a["communityId"]) in communities:
-                communities[int(a["communityId"])].works += 1
-        elif name == "DerivativeRegistered":
-            works[e["work_id"]] = WorkRow(
-                e["work_id"], "derivative", a["registrant"], e["block"], e["timestamp"],
-                content_cid=_cid(a["contentCid"]), manifest_cid=_cid(a["manifestCid"]),
-                parents=[int(p) for p in a["parents"]], parent_ppms=[int(p) for p in a["parentPpms"]],
-                roots=[int(r) for r in a["roots"]], status=STATUS[int(a["status"])], commercial=bool(a["commercial"]),
-            )
-        elif e["work_id"] in works:
-            w = works[e["work_id"]]
-            if name == "MachineProvenanceRecorded":
-                w.model_cid = _cid(a["modelCid"])
-            elif name == "StatusChanged":
-                w.status = STATUS[int(a["status"])]
-            elif name == "DisputeRaised":
-                w.disputed = True
-            elif name == "DisputeResolved":
-                w.disputed = False
-            elif name == "Paid":
-                w.payments += 1
-                if a["token"].lower() == ETH.lower():
-                    w.paid_wei += int(a["amount"])
-    for w in works.values():
-        if w.kind != "derivative":
-            w.roots = [w.work_id]
-    return Catalogue(communities, works, index.last_block())
+def load(index: Index, into: Catalogue | None = None) -> Catalogue:
+    """Fold the indexed events into the catalogue; with `into`, only the events of blocks after
+    `into.last_block` are folded onto a copy of it (the API refreshes this way after every write).
+    Rows are replaced, never changed in place, so a catalogue handed out is never altered."""
+    cat = Catalogue({}, {}, -1) if into is None else \
+        Catalogue(dict(into.communities), dict(into.works), into.last_block, dict(into.pending_models))
+    for e in index.events(after_block=cat.last_block):
+        _fold(cat, e)
+    cat.last_block = index.last_block()
+    return cat
+
+
+def _fold(cat: Catalogue, e: dict[str, Any]) -> None:
+    communities, works = cat.communities, cat.works
+    a, name = e["args"], e["name"]
+    if name == "CommunityRegistered":
+        cid = int(a["communityId"])
+        communities[cid] = CommunityRow(cid, a["name"], list(a["stewards"]), int(a["threshold"]), a["treasury"])
+    elif name == "CommunityChanged" and int(a["communityId"]) in communities:
+        cid = int(a["communityId"])
+        communities[cid] = replace(communities[cid], stewards=list(a["stewards"]), threshold=int(a["threshold"]),
+                                   treasury=a["treasury"], epoch=int(a["epoch"]))
+    elif name == "HeritageWorkRegistered":
+        content = _cid(a["contentCid"])
+        works[e["work_id"]] = WorkRow(
+            e["work_id"], "heritage" if content else "restricted", a["registrant"], e["block"], e["timestamp"],
+            community_id=int(a["communityId"]), content_cid=content, manifest_cid=_cid(a["manifestCid"]),
+            roots=[e["work_id"]], status="active" if content else "restricted",
+        )
+        if (cid := int(a["communityId"])) in communities:
+            communities[cid] = replace(communities[cid], works=communities[cid].works + 1)
+    elif name == "DerivativeRegistered":
+        works[e["work_id"]] = WorkRow(
+            e["work_id"], "derivative", a["registrant"], e["block"], e["timestamp"],
+            content_cid=_cid(a["contentCid"]), manifest_cid=_cid(a["manifestCid"]),
+            parents=[int(p) for p in a["parents"]], parent_ppms=[int(p) for p in a["parentPpms"]],
+            roots=[int(r) for r in a["roots"]], status=STATUS[int(a["status"])], commercial=bool(a["commercial"]),
+            model_cid=cat.pending_models.pop(e["work_id"], None),
+        )
+    elif name == "MachineProvenanceRecorded" and e["work_id"] not in works:
+        if (model := _cid(a["modelCid"])) is not None:
+            cat.pending_models[e["work_id"]] = model
+    elif (w := works.get(e["work_id"])) is not None:
+        if name == "MachineProvenanceRecorded":
+            works[w.work_id] = replace(w, model_cid=_cid(a["modelCid"]))
+        elif name == "StatusChanged":
+            works[w.work_id] = replace(w, status=STATUS[int(a["status"])])
+        elif name in ("DisputeRaised", "DisputeResolved"):
+            works[w.work_id] = replace(w, disputed=name == "DisputeRaised")
+        elif name == "Paid":
+            eth = int(a["amount"]) if a["token"].lower() == ETH.lower() else 0
+            works[w.work_id] = replace(w, payments=w.payments + 1, paid_wei=w.paid_wei + eth)

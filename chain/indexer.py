@@ -60,9 +60,10 @@ class Index:
         row = self.db.execute("SELECT value FROM meta WHERE key='last_block'").fetchone()
         return int(row[0]) if row else -1
 
-    def events(self, name: str | None = None, work_id: int | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT block, tx, log_index, timestamp, contract, name, work_id, args FROM events WHERE 1=1"
-        params: list[Any] = []
+    def events(self, name: str | None = None, work_id: int | None = None, *, after_block: int = -1) -> list[dict[str, Any]]:
+        """Indexed events in chain order, filtered by name, work and `block > after_block`."""
+        sql = "SELECT block, tx, log_index, timestamp, contract, name, work_id, args FROM events WHERE block > ?"
+        params: list[Any] = [after_block]
         if name is not None:
             sql += " AND name = ?"
             params.append(name)

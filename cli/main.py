@@ -455,8 +455,6 @@ def demo(data_dir: Path = DataOpt) -> None:
 
 
 
-if __name__ == "__main__":
-    app()
 
 
 # ---------------------------------------------------------------------- service
@@ -474,3 +472,7 @@ def api(host: str = typer.Option("127.0.0.1", help="Address to listen on (loopba
     settings = _settings(data_dir).model_copy(update={"api_demo": demo or _settings(data_dir).api_demo})
     console.print(f"serving on http://{host}:{port} (docs at /docs){' in demo mode' if settings.api_demo else ''}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    app()

@@ -6,25 +6,17 @@ Those keys are public (anvil's default mnemonic), so this exists only with `api_
 
 from __future__ import annotations
 
-from typing import Any
-
-from eth_account import Account
 from fastapi import APIRouter
 
 from api.deps import State
 from api.models import DemoSigned, DemoSignIn
 from api.problems import Problem
+from chain.sender import dev_account
 from chain.signatures import sign
 
 router = APIRouter(tags=["demo"])
-MNEMONIC = "test test test test test test test test test test test junk"
 WARNING = ("signed by the service with a public development key of the local anvil node (demo mode): "
            "never use these accounts on a real chain; a real client signs with its own wallet")
-
-
-def dev_key(index: int) -> Any:
-    Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
 @router.post("/demo/sign", response_model=DemoSigned, summary="Sign with a development account (demo mode only)")
@@ -32,7 +24,7 @@ def demo_sign(state: State, body: DemoSignIn) -> DemoSigned:
     if not state.demo:
         raise Problem(403, "demo-off", "the service signs nothing for anyone unless demo mode is on (HERITAGE_API_DEMO=true, "
                       "chain 31337 only); sign with your own wallet")
-    account = dev_key(body.account)
+    account = dev_account(body.account)
     if account.address.lower() not in {a.lower() for a in state.chain.w3.eth.accounts}:
         raise Problem(409, "demo-unavailable", f"{account.address} is not one of this node's development accounts")
     if (body.typed_data is None) == (body.transaction is None):

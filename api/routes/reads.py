@@ -7,11 +7,12 @@ audit reads the chain and the store on purpose (it checks that they agree with t
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from web3 import Web3
 
 from api.deps import State
@@ -25,6 +26,8 @@ from api.models import (
     LineageNode,
     Metrics,
     Payment,
+    ProtocolOut,
+    SplitOut,
     Work,
     WorkDetail,
     WorkPage,
@@ -37,6 +40,12 @@ from core.manifest import from_bytes
 from core.types import ETH, Cid
 
 router = APIRouter(tags=["reads"])
+
+
+def _cached(state: State, request: Request, render: Callable[[], BaseModel]) -> Response:
+    """Answer from the rendered view of this URL at the current index block (see ApiState.view)."""
+    key = request.url.path + "?" + request.url.query
+    return Response(state.view(key, lambda: render().model_dump_json().encode()), media_type="application/json")
 Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many items.")]
 
@@ -50,7 +59,11 @@ def health(state: State) -> Health:
 
 
 @router.get("/communities", response_model=CommunityPage, summary="Communities and their stewards")
-def communities(state: State, offset: Offset = 0, limit: Limit = 50) -> CommunityPage:
+def communities(state: State, request: Request, offset: Offset = 0, limit: Limit = 50) -> Response:
+    return _cached(state, request, lambda: _communities(state, offset, limit))
+
+
+def _communities(state: State, offset: int, limit: int) -> CommunityPage:
     cat = state.catalogue()
     rows = sorted(cat.communities.values(), key=lambda c: c.community_id)
     return CommunityPage(total=len(rows), offset=offset, limit=limit, index_block=cat.last_block,
@@ -66,7 +79,12 @@ def community(state: State, community_id: int) -> Community:
 def works(state: State, offset: Offset = 0, limit: Limit = 50,
           community: Annotated[int | None, Query(description="Works of, or descending from, this community.")] = None,
           kind: Annotated[str | None, Query(pattern="^(heritage|restricted|derivative)$")] = None,
-          status: Annotated[str | None, Query(pattern="^(pending|active|restricted|rejected)$")] = None) -> WorkPage:
+          status: Annotated[str | None, Query(pattern="^(pending|active|restricted|rejected)$")] = None,
+          *, request: Request) -> Response:
+    return _cached(state, request, lambda: _works(state, offset, limit, community, kind, status))
+
+
+def _works(state: State, offset: int, limit: int, community: int | None, kind: str | None, status: str | None) -> WorkPage:
     cat = state.catalogue()
     if community is not None:
         cat.community(community)
@@ -76,7 +94,11 @@ def works(state: State, offset: Offset = 0, limit: Limit = 50,
 
 
 @router.get("/works/{work_id}", response_model=WorkDetail, summary="One work, its ancestors, communities and manifest")
-def work(state: State, work_id: int) -> WorkDetail:
+def work(state: State, request: Request, work_id: int) -> Response:
+    return _cached(state, request, lambda: _work(state, work_id))
+
+
+def _work(state: State, work_id: int) -> WorkDetail:
     cat = state.catalogue()
     row = cat.work(work_id)
     manifest: dict[str, Any] | None = None
@@ -90,7 +112,11 @@ def work(state: State, work_id: int) -> WorkDetail:
 
 
 @router.get("/works/{work_id}/lineage", response_model=Lineage, summary="The lineage graph up to the heritage roots")
-def lineage(state: State, work_id: int) -> Lineage:
+def lineage(state: State, request: Request, work_id: int) -> Response:
+    return _cached(state, request, lambda: _lineage(state, work_id))
+
+
+def _lineage(state: State, work_id: int) -> Lineage:
     cat = state.catalogue()
     ids = [work_id, *cat.ancestors(work_id)]
     nodes: list[LineageNode] = []
@@ -101,6 +127,28 @@ def lineage(state: State, work_id: int) -> Lineage:
                                  content_cid=w.content_cid, disputed=w.disputed, model_made=w.model_cid is not None))
         edges.extend(LineageEdge(child=i, parent=p, ppm=ppm) for p, ppm in zip(w.parents, w.parent_ppms, strict=True))
     return Lineage(work_id=work_id, nodes=nodes, edges=edges)
+
+
+@router.get("/works/{work_id}/protocol", response_model=list[ProtocolOut],
+            summary="The cultural protocol of a heritage work, or of each heritage root of a derivative")
+def protocol(state: State, work_id: int) -> list[ProtocolOut]:
+    cat = state.catalogue()
+    out = []
+    for root in cat.work(work_id).roots:
+        p = state.chain.registry.functions.protocolOf(root).call()
+        out.append(ProtocolOut(work_id=root, **dict(zip(PROTOCOL_KEYS, p, strict=True))))
+    return out
+
+
+@router.get("/works/{work_id}/split", response_model=SplitOut, summary="Who receives a work's own share, in ppm")
+def split(state: State, work_id: int) -> SplitOut:
+    state.catalogue().work(work_id)
+    rows = state.chain.router.functions.splitOf(work_id).call()
+    return SplitOut(work_id=work_id, recipients=[{"account": str(a), "ppm": int(p)} for a, p in rows])
+
+
+PROTOCOL_KEYS = ("derivatives_allowed", "consent_required", "commercial_allowed", "ml_allowed", "attribution_required",
+                 "restricted", "floor_ppm", "labels", "labels_version")
 
 
 @router.get("/works/{work_id}/payments", response_model=list[Payment], summary="Payments to a work, oldest first")
@@ -168,6 +216,7 @@ def _media_type(state: State, cid: str) -> str:
 
 @router.get("/metrics", response_model=Metrics, summary="Catalogue and payment totals")
 def metrics(state: State) -> Metrics:
+    """Not cached per block like the other reads: the job counts change between blocks."""
     cat = state.catalogue()
     kinds: dict[str, int] = {}
     statuses: dict[str, int] = {}
@@ -178,8 +227,9 @@ def metrics(state: State) -> Metrics:
     for w in cat.works.values():
         for c in cat.communities_of(w.work_id):
             paid_per_community[str(c)] = paid_per_community.get(str(c), 0) + w.paid_wei
+    jobs = state.jobs.list()
     return Metrics(index_block=cat.last_block, communities=len(cat.communities), works=len(cat.works), by_kind=kinds,
                    by_status=statuses, payments=sum(w.payments for w in cat.works.values()),
                    paid_wei=str(sum(w.paid_wei for w in cat.works.values())),
                    paid_wei_by_community={k: str(v) for k, v in paid_per_community.items()},
-                   jobs={s: sum(1 for j in state.jobs.list() if j.status == s) for s in ("queued", "running", "done", "failed")})
+                   jobs={s: sum(1 for j in jobs if j.status == s) for s in ("queued", "running", "done", "failed", "interrupted")})

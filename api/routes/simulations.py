@@ -103,4 +103,6 @@ def table(state: State, job_id: str, name: str, limit: int = 10_000) -> list[dic
     if path.suffix not in (".csv", ".parquet"):
         raise Problem(400, "not-a-table", f"{name} is not a table; tables are the .csv and .parquet files")
     frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    if len(frame.columns) and str(frame.columns[0]).startswith("Unnamed"):  # a CSV written with its index (table2.csv)
+        frame = frame.rename(columns={frame.columns[0]: "measure"})
     return [{str(k): v for k, v in row.items()} for row in frame.head(limit).to_dict(orient="records")]

@@ -18,7 +18,7 @@ from api.problems import Problem
 from api.state import ApiState
 from core.cid import from_text
 from core.errors import InputError
-from core.manifest import DerivativeManifest, make, to_bytes
+from core.manifest import DerivativeManifest, Recording, make, to_bytes
 from core.types import ETH, PPM, Cid
 
 router = APIRouter(tags=["writes"])
@@ -40,6 +40,7 @@ class DerivativeDraftIn(BaseModel):
     model_architecture: str | None = None
     seed: int | None = None
     parameters: dict[str, str] = {}
+    media_type: str | None = Field(default=None, max_length=100, description="The content's media type, as uploaded.")
 
 
 class PaymentDraftIn(BaseModel):
@@ -54,6 +55,15 @@ class WithdrawalDraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str = Address
     token: str = Field(default=ETH, pattern="^0x[0-9a-fA-F]{40}$")
+
+
+class CommunityDraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sender: str = Address
+    name: str = Field(min_length=1, max_length=200)
+    stewards: list[str] = Field(min_length=1, description="Steward addresses (0x…), distinct.")
+    threshold: int = Field(ge=1, description="Approvals needed among the stewards (k of n).")
+    treasury: str = Address
 
 
 class TxDraft(BaseModel):
@@ -81,6 +91,16 @@ def _checked(state: ApiState, cid: str) -> bytes:
     return raw
 
 
+@router.post("/communities/drafts", response_model=TxDraft, summary="A community registration, to sign")
+def community_draft(state: State, body: CommunityDraftIn) -> TxDraft:
+    sender = Web3.to_checksum_address(body.sender)
+    if not all(Web3.is_address(a) for a in body.stewards):
+        raise Problem(400, "invalid-address", "every steward must be an address, 0x and 40 hex digits")
+    fn = state.chain.registry.functions.registerCommunity(body.name, [Web3.to_checksum_address(a) for a in body.stewards],
+                                                          body.threshold, Web3.to_checksum_address(body.treasury))
+    return TxDraft(transaction=_unsigned(state, _dry_run(state, fn, sender), sender))
+
+
 @router.post("/derivatives/drafts", response_model=TxDraft, summary="Store a derivative's manifest; its registration to sign")
 def derivative_draft(state: State, body: DerivativeDraftIn) -> TxDraft:
     creator = Web3.to_checksum_address(body.creator)
@@ -96,7 +116,8 @@ def derivative_draft(state: State, body: DerivativeDraftIn) -> TxDraft:
                  "seed": body.seed, "parameters": body.parameters, "operator": creator}
         params_hash = hashlib.sha256(json.dumps({"seed": body.seed, **body.parameters}, sort_keys=True).encode()).digest()
     manifest = make(DerivativeManifest, title=body.title, content_cid=body.content_cid, maker=maker,
-                    parents=tuple({"work_id": p.work_id, "ppm": p.ppm} for p in body.parents))
+                    parents=tuple({"work_id": p.work_id, "ppm": p.ppm} for p in body.parents),
+                    recording=Recording(media_type=body.media_type) if body.media_type else None)
     manifest_cid = state.store.put_bytes(to_bytes(manifest))
     params = (content, from_text(manifest_cid), [p.work_id for p in body.parents], [p.ppm for p in body.parents],
               [(creator, PPM)], model, params_hash, body.commercial)

@@ -145,7 +145,7 @@ def heritage_draft(state: State, body: HeritageDraftIn) -> Draft:
     manifest = make(HeritageManifest, title=body.title, content_cid=body.content_cid, community=community.name,
                     community_id=body.community_id, tradition=body.tradition, region=body.region, language=body.language,
                     instruments=tuple(body.instruments), performers=tuple(body.performers), restrictions=body.restrictions,
-                    recording=Recording(media_type=None), source=Source(reference="uploaded through the API"))
+                    recording=Recording(media_type=body.media_type), source=Source(reference="uploaded through the API"))
     manifest_cid = from_text(state.store.put_bytes(to_bytes(manifest)))
     p = body.protocol
     protocol = dict(zip(PROTOCOL_FIELDS, (p.derivatives_allowed, p.consent_required, p.commercial_allowed, p.ml_allowed,

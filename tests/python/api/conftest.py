@@ -13,8 +13,8 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes.demo import dev_key
 from api.state import ApiState
+from chain.sender import dev_account
 from core.config import Settings
 
 
@@ -60,7 +60,7 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with TestClient(create_app(make_settings(tmp_path_factory.mktemp("api")))) as client:
-        keys = [dev_key(i) for i in range(6)]
+        keys = [dev_account(i) for i in range(6)]
         api = Api(client, keys, 0)
         reg = api.state.chain.registry.functions
         r = api.send(keys[0], reg.registerCommunity("Han folk singers of Shaanxi", [keys[1].address], 1, keys[2].address))

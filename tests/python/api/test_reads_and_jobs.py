@@ -100,3 +100,32 @@ def test_a_job_running_at_shutdown_is_marked_interrupted(tmp_path: Path) -> None
     reopened = JobManager(tmp_path)  # as a new process would see the folder
     assert reopened.get(job.job_id).status == "interrupted"
     assert "start it again" in (reopened.get(job.job_id).error or "")
+
+
+def test_protocol_split_and_machine_provenance(api: Api) -> None:
+    """A derivative shows its roots' protocols and its model CID (the registry emits the model's
+    event before the derivative's; the catalogue must keep it)."""
+    import os
+
+    from chain.signatures import sign
+
+    steward = api.keys[1]
+    draft = api.heritage_draft(api.upload(os.urandom(800)), steward.address, protocol={"floor_ppm": 150_000}, media_type="audio/wav")
+    sig = "0x" + sign(draft["typed_data"], steward.key).hex()
+    body = {"typed_data": draft["typed_data"], "signer": steward.address, "signature": sig}
+    parent = api.client.post("/works", json=body).json()["work_id"]
+    model = api.upload(b"model weights" * 20, "application/json", "model.json")
+    creator = api.keys[4]
+    d = api.client.post("/derivatives/drafts", json={
+        "creator": creator.address, "content_cid": api.upload(b"MThd" + os.urandom(60), "audio/midi", "gen.mid"), "title": "generated",
+        "parents": [{"work_id": parent, "ppm": 200_000}], "model_cid": model, "seed": 7, "media_type": "audio/midi"}).json()
+    child = api.client.post("/transactions", json={"raw": api.sign_tx(creator, d["transaction"])}).json()["work_id"]
+    got = api.client.get(f"/works/{child}").json()
+    assert got["model_cid"] == model
+    assert api.client.get(f"/works/{child}/lineage").json()["nodes"][0]["model_made"] is True
+    protocols = api.client.get(f"/works/{child}/protocol").json()
+    assert [(p["work_id"], p["floor_ppm"]) for p in protocols] == [(parent, 150_000)]
+    assert api.client.get(f"/works/{child}/split").json()["recipients"] == [{"account": creator.address, "ppm": 1_000_000}]
+    assert api.client.get(f"/content/{got['content_cid']}").headers["content-type"] == "audio/midi"
+    parent_content = api.client.get(f"/works/{parent}").json()["content_cid"]
+    assert api.client.get(f"/content/{parent_content}").headers["content-type"] == "audio/wav"
