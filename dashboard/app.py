@@ -1,0 +1,45 @@
+"""The Heritage Ledger dashboard: `streamlit run dashboard/app.py`.
+
+It reads the platform through its HTTP API only (`HERITAGE_API_URL`, default
+http://127.0.0.1:8000); start one with `heritage api --data-dir DIR`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.client import ApiClient, ApiError, api_url
+
+
+def pages() -> list[st.Page]:
+    """The pages, in menu order; paths are relative to this file."""
+    return [
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/provenance.py", title="Provenance explorer", icon=":material/account_tree:"),
+        st.Page("views/catalogue.py", title="Catalogue", icon=":material/library_music:"),
+        st.Page("views/simulation.py", title="Simulation", icon=":material/science:"),
+    ]
+
+
+def sidebar_status() -> None:
+    """Which API the dashboard reads, and whether it answers (the pages say what to do when not)."""
+    url = api_url()
+    try:
+        with ApiClient(url, timeout=5) as api:
+            health = api.health()
+    except ApiError:
+        st.sidebar.error(f"API {url} is not answering", icon=":material/cloud_off:")
+        return
+    mode = " · demo mode" if health["demo"] else ""
+    st.sidebar.success(f"API {url}\n\nchain {health['chain_id']} · block {health['index_block']}{mode}",
+                       icon=":material/cloud_done:")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Heritage Ledger", page_icon=":material/library_music:", layout="wide")
+    page = st.navigation(pages())
+    sidebar_status()
+    page.run()
+
+
+main()

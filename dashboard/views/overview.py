@@ -1,0 +1,72 @@
+"""Overview: the catalogue and its communities, payments per community, and the latest simulation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, results
+from dashboard.client import ApiClient
+from dashboard.schema import Community, Metrics
+from dashboard.ui import api_session, eth, eth_float
+
+
+def community_table(communities: list[Community], metrics: Metrics) -> pd.DataFrame:
+    """One row per community: stewards, threshold, treasury, heritage works, ETH paid."""
+    paid = metrics["paid_wei_by_community"]
+    return pd.DataFrame([{"id": c["community_id"], "community": c["name"], "heritage works": c["works"],
+                          "stewards": len(c["stewards"]), "approvals needed": f"{c['threshold']} of {len(c['stewards'])}",
+                          "treasury": c["treasury"], "paid (ETH)": eth(paid.get(str(c["community_id"]), "0"))}
+                         for c in communities])
+
+
+def show_catalogue(api: ApiClient) -> None:
+    """Counts, the communities table and the payments bar chart."""
+    metrics, communities = api.metrics(), api.communities()
+    kinds = metrics["by_kind"]
+    cols = st.columns(5)
+    cols[0].metric("Communities", metrics["communities"])
+    cols[1].metric("Works", metrics["works"])
+    cols[2].metric("Heritage · restricted", f"{kinds.get('heritage', 0)} · {kinds.get('restricted', 0)}")
+    cols[3].metric("Derivatives", kinds.get("derivative", 0))
+    cols[4].metric("Paid", f"{eth(metrics['paid_wei'])} ETH", help=f"{metrics['payments']} payments")
+    st.caption(f"As of block {metrics['index_block']} of the event index. Works by status: "
+               + ", ".join(f"{k} {v}" for k, v in sorted(metrics["by_status"].items())) + ".")
+
+    st.subheader("Communities")
+    st.dataframe(community_table(communities, metrics), hide_index=True, width="stretch")
+
+    st.subheader("Payments per community")
+    names = {str(c["community_id"]): c["name"] for c in communities}
+    bars = pd.DataFrame([{"community": names.get(k, f"community {k}"), "ETH": eth_float(v)}
+                         for k, v in sorted(metrics["paid_wei_by_community"].items(), key=lambda kv: int(kv[0]))])
+    st.altair_chart(charts.payments_chart(bars).properties(height=40 + 36 * len(bars)), width="stretch")
+    st.caption("ETH paid to each community's works and to the derivatives that descend from them, gross, before "
+               "routing (a derivative of two communities counts for both).")
+
+
+def show_latest_simulation(api: ApiClient) -> None:
+    """Latency, fairness and Table 2 of the newest finished simulation."""
+    st.header("Latest simulation")
+    job = results.latest_done(api)
+    if job is None:
+        st.info("No simulation has finished yet: start one on the Simulation page.", icon=":material/science:")
+        return
+    st.markdown(results.caption(job))
+    st.subheader("Settlement latency per regime")
+    results.show_latency(api, job)
+    st.subheader("Fairness per epoch")
+    results.show_fairness(api, job)
+    st.subheader("Table 2")
+    results.show_table2(job)
+
+
+def main() -> None:
+    st.title("Heritage Ledger")
+    st.caption("Intangible-heritage music works, their derivatives and royalties, as recorded on the chain.")
+    with api_session() as api:
+        show_catalogue(api)
+        show_latest_simulation(api)
+
+
+main()

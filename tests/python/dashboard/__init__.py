@@ -1,0 +1,1 @@
+"""Tests of the Streamlit dashboard, against a real API."""
