@@ -1,0 +1,201 @@
+"""The API under load, on loopback: reads from the index, and concurrent signed registrations.
+
+    .venv/bin/python -m benchmarks.api_load [--clients 50] [--seconds 20] [--writers 20] [--each 50]
+
+The service runs as its own process (`heritage api`, uvicorn, one worker) over the demo's
+catalogue, so the load generator does not share its interpreter. Two configurations of the same
+service, side by side in one run:
+
+- baseline: `api_index_refresh_s=0`: every read syncs the index with the node first (what a
+  service without a read cache pays);
+- ours: the default 0.5 s refresh: reads are answered from the folded catalogue.
+
+Reads: `--clients` concurrent clients for `--seconds` each, cycling through a work list page,
+a work, its lineage, the communities and the metrics; requests/s and p50/p99 latency.
+Writes (ours only): `--writers` stewards at once, each registering `--each` heritage works
+through upload → draft → EIP-712 signature → relay; works/s, and a check that no registration
+was lost or duplicated (every CID registered exactly once, the count exact).
+
+Writes benchmarks/results/api_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from chain.sender import dev_account
+from chain.signatures import sign
+
+RESULTS = Path(__file__).parent / "results"
+HERITAGE = str(Path(sys.executable).parent / "heritage")
+console = Console()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """`heritage api` in a subprocess, on a free loopback port."""
+
+    def __init__(self, data_dir: Path, refresh_s: float) -> None:
+        self.port = _free_port()
+        env = {**os.environ, "HERITAGE_API_INDEX_REFRESH_S": str(refresh_s), "HERITAGE_API_WRITES_PER_MINUTE": "1000000"}
+        self.proc = subprocess.Popen([HERITAGE, "api", "--port", str(self.port), "--demo",
+                                      "--data-dir", str(data_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.url = f"http://127.0.0.1:{self.port}"
+        end = time.monotonic() + 90
+        while time.monotonic() < end:
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the API did not start in 90 s: {self.proc.stderr.read().decode()[-2000:] if self.proc.stderr else ''}")
+
+    def stop(self) -> None:
+        from chain.anvil import stop_process
+
+        stop_process(self.proc)
+
+
+def read_load(url: str, clients: int, seconds: float, work_ids: list[int]) -> dict[str, Any]:
+    paths = ["/works?limit=50", "/communities", "/metrics"]
+    paths += [p for w in work_ids[:20] for p in (f"/works/{w}", f"/works/{w}/lineage")]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            k = i
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = c.get(paths[k % len(paths)])
+                latencies[i].append(time.perf_counter() - t0)
+                errors[i] += r.status_code != 200
+                k += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    flat = sorted(x for xs in latencies for x in xs)
+    return {"requests": len(flat), "errors": sum(errors), "seconds": round(wall, 2), "requests_per_s": round(len(flat) / wall, 1),
+            "p50_ms": round(1000 * statistics.median(flat), 2), "p99_ms": round(1000 * flat[int(0.99 * (len(flat) - 1))], 2)}
+
+
+def write_load(url: str, writers: int, each: int) -> dict[str, Any]:
+    """`writers` stewards, each of its own community, register `each` works at once."""
+    stewards: list[LocalAccount] = [Account.create() for _ in range(writers)]
+    funder = dev_account(0)
+    with httpx.Client(base_url=url, timeout=60) as c:
+        communities = []
+        for i, s in enumerate(stewards):
+            draft = c.post("/communities/drafts", json={"sender": funder.address, "name": f"Benchmark community {i}",
+                                                        "stewards": [s.address], "threshold": 1, "treasury": s.address})
+            raw = funder.sign_transaction(draft.json()["transaction"]).raw_transaction.to_0x_hex()
+            c.post("/transactions", json={"raw": raw}).raise_for_status()
+            communities.append(c.get("/communities").json()["total"])
+        before = c.get("/metrics").json()["works"]
+    cids: list[list[str]] = [[] for _ in range(writers)]
+    failures: list[str] = []
+
+    def writer(i: int, progress: Any, task: Any) -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            for n in range(each):
+                data = f"benchmark {i} {n} {os.urandom(8).hex()}".encode() * 50
+                cid = c.post("/content", files={"file": (f"w{i}-{n}.wav", data, "audio/wav")}).json()["cid"]
+                draft = c.post("/works/drafts", json={"community_id": communities[i], "steward": stewards[i].address,
+                                                      "content_cid": cid, "title": f"benchmark {i}/{n}"}).json()
+                signature = "0x" + sign(draft["typed_data"], stewards[i].key).hex()
+                r = c.post("/works", json={"typed_data": draft["typed_data"], "signer": stewards[i].address, "signature": signature})
+                if r.status_code != 201:
+                    failures.append(r.text)
+                cids[i].append(cid)
+                progress.advance(task)
+
+    started = time.perf_counter()
+    with Progress(console=console) as progress, ThreadPoolExecutor(writers) as pool:
+        task = progress.add_task("registrations", total=writers * each)
+        list(pool.map(lambda i: writer(i, progress, task), range(writers)))
+    wall = time.perf_counter() - started
+    with httpx.Client(base_url=url, timeout=60) as c:
+        after = c.get("/metrics").json()["works"]
+        registered: dict[str, int] = {}
+        offset = 0
+        while page := c.get("/works", params={"offset": offset, "limit": 500}).json()["items"]:
+            for w in page:
+                registered[w["content_cid"] or ""] = registered.get(w["content_cid"] or "", 0) + 1
+            offset += len(page)
+    mine = [cid for xs in cids for cid in xs]
+    lost = sum(1 for cid in mine if registered.get(cid, 0) == 0)
+    duplicated = sum(1 for cid in mine if registered.get(cid, 0) > 1)
+    return {"writers": writers, "each": each, "registrations": writers * each, "failed_requests": len(failures),
+            "first_failure": failures[0][:300] if failures else None, "new_works": after - before, "lost": lost,
+            "duplicated": duplicated, "seconds": round(wall, 2), "works_per_s": round(writers * each / wall, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--writers", type=int, default=20)
+    parser.add_argument("--each", type=int, default=50)
+    args = parser.parse_args()
+    out: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "clients": args.clients}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        console.print("building the demo catalogue (heritage demo)")
+        subprocess.run([HERITAGE, "demo", "--data-dir", str(data)], check=True, stdout=subprocess.DEVNULL)
+        for name, refresh in (("baseline (sync per read)", 0.0), ("ours (0.5 s refresh)", 0.5)):
+            service = Service(data, refresh)
+            try:
+                ids = [w["work_id"] for w in httpx.get(service.url + "/works?limit=500").json()["items"]]
+                console.print(f"reads, {name}: {args.clients} clients for {args.seconds:g} s")
+                out[name] = read_load(service.url, args.clients, args.seconds, ids)
+                if refresh > 0:
+                    console.print(f"writes: {args.writers} stewards × {args.each} registrations")
+                    out["writes"] = write_load(service.url, args.writers, args.each)
+            finally:
+                service.stop()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "api_load.json").write_text(json.dumps(out, indent=2))
+    t = Table(title=f"API reads, {args.clients} concurrent clients on loopback")
+    for col in ("service", "requests/s", "p50 ms", "p99 ms", "errors"):
+        t.add_column(col, justify="right")
+    for name in ("baseline (sync per read)", "ours (0.5 s refresh)"):
+        r = out[name]
+        t.add_row(name, f"{r['requests_per_s']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", str(r["errors"]))
+    console.print(t)
+    console.print(out["writes"])
+
+
+if __name__ == "__main__":
+    main()
