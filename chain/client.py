@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from eth_account import Account
@@ -25,7 +26,19 @@ from core.errors import ChainError
 
 class NodeProvider(HTTPProvider):
     """web3's HTTP provider; a node that stops answering becomes a ChainError that says what to do
-    instead of a requests traceback."""
+    instead of a requests traceback.
+
+    Two costs are cut, measured on the API's relay path (23 RPCs a registration): the chain id,
+    which web3 asks for before every transaction and call it validates (10 times a registration),
+    is asked once; and for a node on this machine, requests does not read the proxy environment
+    on every call (1.3 ms each)."""
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        session = requests.Session()
+        if urlparse(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            session.trust_env = False
+        super().__init__(url, session=session, cache_allowed_requests=True,
+                         cacheable_requests={RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")}, **kwargs)
 
     def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
         try:
