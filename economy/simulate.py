@@ -295,6 +295,8 @@ def _report(scenario: Scenario, cat: catalogue_mod.Catalogue, world: World, arms
         sessions.to_parquet(out / f"sessions_{name}.parquet")
     fair = pd.concat(fairness.values(), ignore_index=True)
     fair.to_csv(out / "fairness_per_epoch.csv", index=False)
+    pd.concat([pd.DataFrame({"arm": name, "latency_days": lat}) for name, lat in latency.items()],
+              ignore_index=True).to_parquet(out / "latency.parquet")  # one row per settled usage event
     engagement = _engagement(world, arms, long_tail, group, scenario)
     cox = _cox(arms)
     brier = _retention_brier(arms, int(np.ceil(scenario.listeners.days)), scenario.seed)
@@ -320,7 +322,7 @@ def _report(scenario: Scenario, cat: catalogue_mod.Catalogue, world: World, arms
             "retention Brier": brier.get(name, float("nan")),
         }
     t2 = pd.DataFrame(table)
-    t2.to_csv(out / "table2.csv")
+    t2.to_csv(out / "table2.csv", index_label="measure")
     _plots(out, latency, fair, arms, cat)
     summary = {
         "scenario": scenario.model_dump(mode="json"),

@@ -78,7 +78,9 @@ def test_simulation_job_runs_and_survives_a_restart(tmp_path: Path) -> None:
         assert again["status"] == "done" and again["result"] == done["result"]
         assert "latency.png" in client.get(f"/simulations/{job['job_id']}/files").json()
         rows = client.get(f"/simulations/{job['job_id']}/tables/table2.csv").json()
-        assert rows
+        assert rows[0]["measure"] == "median settlement days" and set(rows[0]) == {"measure", "archive", "unconditioned", "ours"}
+        latencies = client.get(f"/simulations/{job['job_id']}/tables/latency.parquet").json()
+        assert {r["arm"] for r in latencies} == {"archive", "unconditioned", "ours"}
         png = client.get(f"/simulations/{job['job_id']}/files/latency.png")
         assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
         assert client.get(f"/simulations/{job['job_id']}/files/..%2Fjob.json").status_code == 404

@@ -62,7 +62,7 @@ def test_small_scenario_on_anvil(tmp_path: Path) -> None:
     finally:
         chain.close()
     out = tmp_path / "out"
-    for name in ("summary.json", "table2.csv", "fairness_per_epoch.csv", "latency.png", "indices_per_epoch.png",
+    for name in ("summary.json", "table2.csv", "fairness_per_epoch.csv", "latency.parquet", "latency.png", "indices_per_epoch.png",
                  "exposure_per_community.png", "payouts_ours.parquet", "streams_archive.parquet"):
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "summary.json").read_text())["table2"].keys() == {"archive", "unconditioned", "ours"}
