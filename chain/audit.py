@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chain.client import Chain
@@ -95,3 +96,20 @@ def _manifest_verdict(store: ContentStore, manifest_cid: Cid, content_cid: str, 
     if isinstance(manifest, DerivativeManifest) and sorted(p.work_id for p in manifest.parents) != sorted(parents):
         return Verdict("manifest", False, f"lists parents {[p.work_id for p in manifest.parents]}, chain has {parents}")
     return Verdict("manifest", True, f"{manifest.kind} manifest {manifest_cid} describes this content")
+
+
+def audit_catalogue(chain: Chain, store: ContentStore,
+                    progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, object], list[WorkAudit]]:
+    """Audit every work; the summary has the works audited, how many passed, and provenance
+    traceability: the share of public works whose every check passed and whose lineage resolves."""
+    total = int(chain.registry.functions.workCount().call())
+    results = []
+    for w in range(1, total + 1):
+        results.append(audit_work(chain, store, w))
+        if progress is not None:
+            progress("auditing", w, total)
+    traceable = sum(1 for r in results if r.ok and r.roots)
+    public = sum(1 for r in results if r.content_cid)
+    summary: dict[str, object] = {"works": len(results), "ok": sum(r.ok for r in results),
+                                  "provenance_traceability": traceable / public if public else 1.0}
+    return summary, results

@@ -368,18 +368,17 @@ def audit(work: int = typer.Argument(0, help="Work id; omit with --all."),
           data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Re-hash stored content against the chain, walk the lineage to its heritage roots and check
     every protocol; exit status 1 on any mismatch. --all reports provenance traceability."""
-    from chain.audit import audit_work
+    from chain.audit import audit_catalogue, audit_work
 
     if not work and not all_:
         raise typer.BadParameter("give a WORK id or --all")
     with _chain(data_dir) as c, _errors():
         store = open_store(c.settings)
-        ids = range(1, int(c.registry.functions.workCount().call()) + 1) if all_ else [work]
-        results = [audit_work(c, store, w) for w in ids]
-        traceable = sum(1 for r in results if r.ok and r.roots)
-        public = sum(1 for r in results if r.content_cid)
-        summary = {"works": len(results), "ok": sum(r.ok for r in results),
-                   "provenance_traceability": traceable / public if public else 1.0}
+        if all_:
+            summary, results = audit_catalogue(c, store)
+        else:
+            results = [audit_work(c, store, work)]
+            summary = {"works": 1, "ok": int(results[0].ok)}
         if as_json:
             print(json.dumps({"summary": summary, "works": [r.to_json() for r in results]}))
         else:

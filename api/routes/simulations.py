@@ -56,6 +56,18 @@ def start(state: State, body: SimulationIn) -> JobOut:
     return JobOut(**job.to_json())
 
 
+@router.post("/audits", status_code=202, response_model=JobOut,
+             summary="Audit the whole catalogue as a job; its result has provenance traceability and each work's checks")
+def audit_all(state: State) -> JobOut:
+    def work(folder: Path, progress: Progress) -> dict[str, Any]:
+        from chain.audit import audit_catalogue
+
+        summary, results = audit_catalogue(state.chain, state.store, progress)
+        return {"summary": summary, "failed": [r.to_json() for r in results if not r.ok]}
+
+    return JobOut(**state.jobs.submit("audit", {}, work).to_json())
+
+
 @router.get("/jobs", response_model=list[JobOut], summary="Jobs, newest first")
 def jobs(state: State, kind: str | None = None) -> list[JobOut]:
     return [JobOut(**j.to_json()) for j in state.jobs.list(kind)]

@@ -5,9 +5,10 @@ Two ways in, both checked here before any gas is spent and again by the contract
   EIP-712 typed data the registry itself accepts (`…BySig`): the client asks for a draft, the
   steward's wallet signs it, and the service relays it from its own account after checking
   the signer, the deadline, the nonce (a used one is a replay) and the steward's role;
-- everyone else's actions (propose a derivative, pay, withdraw, raise a dispute) are the
-  user's own signed transactions, relayed as they are after checking that they call one of the
-  platform's functions on this chain, and dry-running them to name a refusal.
+- everything else (propose a derivative, pay, withdraw, raise a dispute; a steward's own
+  transactions such as setting a protocol or a split) is the sender's own signed transaction,
+  relayed as it is after checking that it calls one of the platform's functions on this chain,
+  and dry-running it to name a refusal.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ router = APIRouter(tags=["writes"])
 
 # Functions a user's own signed transaction may call through the relay.
 RELAYABLE = {
-    "registry": ("registerCommunity", "registerDerivative", "raiseDispute", "rejectDerivative"),
+    "registry": ("registerCommunity", "approveCommunityChange", "registerDerivative", "registerRestrictedWork", "setProtocol",
+                 "setSplit", "approveDerivative", "rejectDerivative", "raiseDispute", "resolveDispute"),
     "router": ("pay", "payToken", "withdraw", "withdrawTo", "releaseEscrow"),
 }
 

@@ -131,3 +131,12 @@ def test_protocol_split_and_machine_provenance(api: Api) -> None:
     assert api.client.get(f"/content/{got['content_cid']}").headers["content-type"] == "audio/midi"
     parent_content = api.client.get(f"/works/{parent}").json()["content_cid"]
     assert api.client.get(f"/content/{parent_content}").headers["content-type"] == "audio/wav"
+
+
+def test_catalogue_audit_job(api: Api) -> None:
+    job = api.client.post("/audits").json()
+    done = _wait(api.client, job["job_id"], timeout=120)
+    assert done["status"] == "done", done["error"]
+    summary = done["result"]["summary"]
+    assert summary["works"] == int(api.state.chain.registry.functions.workCount().call())
+    assert summary["provenance_traceability"] == 1.0 and done["result"]["failed"] == []
