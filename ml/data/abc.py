@@ -37,9 +37,13 @@ class Tune:
 def read_collection(path: Path) -> Iterator[Tune]:
     """Split an ABC file into tunes (each starting at an `X:` line)."""
     try:
-        text = path.read_text(encoding="latin-1")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read ABC collection {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")  # as music21 reads them; the tests compare the two readers
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
     current: list[str] = []
     for line in text.splitlines():
         if line.startswith("X:") and current:
