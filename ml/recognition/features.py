@@ -1,0 +1,75 @@
+"""Features for timbre recognition: MFCC with context, and log-mel patches of 3-s segments.
+
+Both at 22,050 Hz with an FFT of 1,024 samples (46 ms) and a hop of 512 (23 ms), as in the seed
+study. `FeatureConfig` holds every constant, so a model's manifest can record them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import librosa
+import numpy as np
+
+from core.errors import InputError
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    sample_rate: int = 22_050
+    n_fft: int = 1_024
+    hop: int = 512
+    n_mfcc: int = 13
+    context: int = 5
+    """Frames either side stacked onto each MFCC frame: 13 × (2·5 + 1) = 143 dimensions."""
+    n_mels: int = 128
+    segment_s: float = 3.0
+    patch_frames: int = 128
+    """Frames per log-mel patch: 128 hops of 512 samples ≈ 2.97 s of a 3-s segment."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def segments(y: np.ndarray, *, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Cut mono audio `y` (shape (n,), at cfg.sample_rate) into whole non-overlapping segments of
+    cfg.segment_s seconds: shape (k, segment samples). A tail shorter than a segment is dropped;
+    audio shorter than one segment raises InputError."""
+    size = round(cfg.segment_s * cfg.sample_rate)
+    k = len(y) // size
+    if k == 0:
+        raise InputError(f"the audio lasts {len(y) / cfg.sample_rate:.2f} s, shorter than one {cfg.segment_s:g}-s segment; "
+                         "give a longer recording")
+    return np.asarray(y[: k * size], dtype=np.float32).reshape(k, size)
+
+
+def mfcc_context(y: np.ndarray, *, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """MFCCs of mono `y` (shape (n,), at cfg.sample_rate), each frame stacked with its
+    cfg.context neighbours either side (edges repeat the first/last frame).
+
+    Returns shape (frames, n_mfcc · (2·context + 1)) = (T, 143) by default, float32; row t is
+    [c(t−5), …, c(t), …, c(t+5)], each c a 13-vector.
+    """
+    c = librosa.feature.mfcc(y=np.asarray(y, dtype=np.float32), sr=cfg.sample_rate, n_mfcc=cfg.n_mfcc,
+                             n_fft=cfg.n_fft, hop_length=cfg.hop).T  # (T, 13)
+    padded = np.pad(c, ((cfg.context, cfg.context), (0, 0)), mode="edge")  # (T + 2·context, 13)
+    t = c.shape[0]
+    stacked = np.concatenate([padded[i: i + t] for i in range(2 * cfg.context + 1)], axis=1)  # (T, 143)
+    return stacked.astype(np.float32)
+
+
+def logmel(y: np.ndarray, *, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Log-mel spectrogram of mono `y`: shape (n_mels, frames), power in dB (10·log10, Slaney-
+    normalised mel filters, reference: a full-scale sine's power in its FFT bin), floored at −100 dB.
+    Level differences are exact: a signal 40 dB quieter is 40 dB lower in every band."""
+    power = librosa.feature.melspectrogram(y=np.asarray(y, dtype=np.float32), sr=cfg.sample_rate, n_fft=cfg.n_fft,
+                                           hop_length=cfg.hop, n_mels=cfg.n_mels, power=2.0)  # (128, T)
+    reference = (cfg.n_fft / 4) ** 2  # a full-scale sine's power in its bin under a Hann window
+    return np.asarray(librosa.power_to_db(power, ref=reference, amin=1e-10, top_db=None).clip(-100, None), dtype=np.float32)
+
+
+def logmel_patches(y: np.ndarray, *, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """One log-mel patch per 3-s segment of `y`: shape (k, n_mels, patch_frames) = (k, 128, 128)."""
+    segs = segments(y, cfg=cfg)  # (k, 66150)
+    return np.stack([logmel(s, cfg=cfg)[:, : cfg.patch_frames] for s in segs])
