@@ -1,0 +1,111 @@
+"""The DNN-HMM hybrid: a network's state posteriors, divided by the state priors, as the HMMs'
+emission scores, decoded with Viterbi.
+
+Training follows the classic hybrid recipe: the GMM-HMM baseline aligns every training frame to
+a state of its instrument's HMM (Viterbi); a feed-forward network (the seed's 5 × 1,024 hidden
+layers by default) learns those states with a softmax over all instruments' states; at test time
+log p(state | frame) − log p(state) is a scaled log-likelihood, and each instrument's HMM (its
+transitions from the baseline) scores the segment by Viterbi. The segment goes to the best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.errors import InputError
+from ml.recognition.gmm_hmm import GmmHmmClassifier
+
+
+@dataclass(frozen=True)
+class DnnHmmConfig:
+    hidden: tuple[int, ...] = field(default=(1024,) * 5)
+    """Hidden layer widths: the seed's 5 × 1,024 by default."""
+    epochs: int = 8
+    batch: int = 256
+    lr: float = 1e-3
+    dropout: float = 0.1
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def state_network(dims: int, states: int, hidden: Sequence[int], dropout: float) -> nn.Sequential:
+    """Frames (B, dims) → state logits (B, states): Linear-ReLU-Dropout blocks, then a linear layer."""
+    layers: list[nn.Module] = []
+    width = dims
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+        width = h
+    layers.append(nn.Linear(width, states))
+    return nn.Sequential(*layers)
+
+
+def viterbi(log_start: np.ndarray, log_trans: np.ndarray, log_emit: np.ndarray) -> float:
+    """Best path log-score: log_start (S,), log_trans (S, S), log_emit (T, S) → float."""
+    score = log_start + log_emit[0]
+    for t in range(1, log_emit.shape[0]):
+        score = np.max(score[:, None] + log_trans, axis=0) + log_emit[t]
+    return float(np.max(score))
+
+
+class DnnHmmClassifier:
+    def __init__(self, baseline: GmmHmmClassifier, cfg: DnnHmmConfig = DnnHmmConfig()) -> None:
+        if baseline.standardise is None:
+            raise InputError("train the GMM-HMM baseline first: the hybrid learns its state alignments")
+        self.baseline, self.cfg = baseline, cfg
+        self.n = baseline.cfg.n_states
+        self.labels = baseline.labels
+        self.net: nn.Sequential | None = None
+        self.log_prior = np.zeros(self.n * len(self.labels))
+
+    def fit(self, sequences: Sequence[np.ndarray], labels: Sequence[str]) -> DnnHmmClassifier:
+        """Align each (frames, dims) sequence with the baseline, then train the network on the states."""
+        assert self.baseline.standardise is not None
+        index = {lab: i for i, lab in enumerate(self.labels)}
+        frames = np.concatenate([self.baseline.standardise(s) for s in sequences]).astype(np.float32)  # (N, D)
+        targets = np.concatenate([index[y] * self.n + self.baseline.states(s, y) for s, y in zip(sequences, labels, strict=True)])
+        counts = np.bincount(targets, minlength=self.n * len(self.labels)) + 1.0  # add-one: no state has prior 0
+        self.log_prior = np.log(counts / counts.sum())
+        torch.manual_seed(self.cfg.seed)
+        net = state_network(frames.shape[1], self.n * len(self.labels), self.cfg.hidden, self.cfg.dropout)
+        opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr)
+        x, y = torch.from_numpy(frames), torch.from_numpy(targets.astype(np.int64))
+        gen = torch.Generator().manual_seed(self.cfg.seed)
+        net.train()
+        for _ in range(self.cfg.epochs):
+            order = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), self.cfg.batch):
+                batch = order[i: i + self.cfg.batch]
+                loss = nn.functional.cross_entropy(net(x[batch]), y[batch])  # (B, S) logits vs (B,)
+                opt.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                opt.step()
+        net.eval()
+        self.net = net
+        return self
+
+    def scores(self, sequence: np.ndarray) -> np.ndarray:
+        """Viterbi log-score of `sequence` (frames, dims) under each instrument: shape (labels,)."""
+        if self.net is None or self.baseline.standardise is None:
+            raise InputError("the hybrid is not trained: call fit first")
+        with torch.no_grad():
+            x = torch.from_numpy(self.baseline.standardise(sequence).astype(np.float32))
+            log_post = torch.log_softmax(self.net(x), dim=1).numpy()  # (T, S)
+        scaled = log_post - self.log_prior  # log p(frame | state) up to a per-frame constant
+        out = []
+        for i, lab in enumerate(self.labels):
+            hmm = self.baseline.models[lab]
+            with np.errstate(divide="ignore"):
+                log_start, log_trans = np.log(hmm.startprob_), np.log(hmm.transmat_)
+            out.append(viterbi(log_start, log_trans, scaled[:, i * self.n: (i + 1) * self.n]))
+        return np.array(out)
+
+    def predict(self, sequences: Sequence[np.ndarray]) -> list[str]:
+        return [self.labels[int(np.argmax(self.scores(s)))] for s in sequences]
