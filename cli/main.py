@@ -473,5 +473,41 @@ def api(host: str = typer.Option("127.0.0.1", help="Address to listen on (loopba
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+
+# ---------------------------------------------------------------------- recognition
+recognition_app = typer.Typer(help="Timbre (instrument) recognition: GMM-HMM and DNN-HMM.", no_args_is_help=True)
+app.add_typer(recognition_app, name="recognition")
+
+
+@recognition_app.command("evaluate")
+def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han songs to render (split 70/15/15 by piece)."),
+                         layers: int = typer.Option(5, min=1, help="Hidden layers of the DNN-HMM's network."),
+                         width: int = typer.Option(1024, min=4, help="Units per hidden layer."),
+                         epochs: int = typer.Option(8, min=1, help="Training epochs of the network."),
+                         seconds: float = typer.Option(9.0, min=3.0, help="Seconds of each rendered clip (3-s segments)."),
+                         out: Path = typer.Option(Path("reports"), help="Where recognition.md/.json and the confusion PNGs go."),
+                         cache: Path = typer.Option(Path("cache/recognition"), help="Rendered clips, reused between runs.")) -> None:
+    """Render Han songs with 12 GM instruments from two soundfont families, train GMM-HMM and
+    DNN-HMM on one family, test on unseen songs in both, and write the report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ml.recognition.dnn_hmm import DnnHmmConfig
+    from ml.recognition.experiment import ExperimentConfig, run, write_report
+
+    cfg = ExperimentConfig(pieces=pieces, seconds=seconds, dnn=DnnHmmConfig(hidden=(width,) * layers, epochs=epochs))
+    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def say(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done)
+
+        report = run(cfg, cache_dir=cache, say=say)
+        write_report(report, out)
+    console.print((out / "recognition.md").read_text())
+
+
 if __name__ == "__main__":
     app()

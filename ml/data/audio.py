@@ -1,0 +1,122 @@
+"""Audio from a community's archive (WAV, FLAC, OGG, MP3, AIFF) and the small signal steps around it.
+
+`load_audio` reads, mixes to mono and resamples a recording, and says plainly what is wrong with a
+bad one. The helpers (`to_mono`, `resample`, `trim_trailing_silence`, `add_noise`) are shared
+with the renderer. Audio arrays are float32 in [-1, 1] (full scale is 1.0, 0 dBFS).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf  # type: ignore[import-untyped]
+from numpy.typing import NDArray
+from scipy.signal import resample_poly
+
+from core.errors import InputError
+
+AUDIO_FORMATS: dict[str, str] = {
+    ".wav": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "OGG",
+    ".oga": "OGG",
+    ".opus": "OGG",
+    ".mp3": "MP3",
+    ".aif": "AIFF",
+    ".aiff": "AIFF",
+}
+"""Audio file extensions read by `load_audio` (libsndfile ≥ 1.1, bundled in the soundfile wheel)."""
+
+SILENCE_DBFS = -60.0
+"""A recording whose peak is below this level (dB relative to full scale) is refused as silent."""
+
+
+def load_audio(path: Path, *, sample_rate: int | None = 22050) -> tuple[NDArray[np.float32], int]:
+    """Read a WAV, FLAC, OGG (Vorbis or Opus), MP3 or AIFF file as mono float32.
+
+    Parameters: path, the file; sample_rate, the rate in Hz to resample to (None keeps the file's).
+    Returns (y, sr): y has shape (n,), float32 full scale ±1, channels averaged; sr in Hz.
+
+    Raises InputError for a missing, empty, undecodable, sample-less or silent (peak below
+    −60 dBFS) file, or an extension other than those in AUDIO_FORMATS.
+    """
+    fmt = AUDIO_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"audio {path}: unsupported extension {path.suffix or '(none)'!r}; convert it to FLAC or WAV "
+            f"(e.g. `ffmpeg -i {path.name} {path.stem}.flac`); readable: {', '.join(sorted(AUDIO_FORMATS))}"
+        )
+    if sample_rate is not None and sample_rate <= 0:
+        raise InputError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
+    if not path.is_file():
+        raise InputError(f"audio {path} does not exist: check the path")
+    if path.stat().st_size == 0:
+        raise InputError(f"audio {path} is empty (0 bytes): copy or export the recording again")
+    try:
+        data, native_rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError, ValueError) as exc:  # libsndfile errors, and soundfile's own on a bad header
+        raise InputError(
+            f"audio {path} could not be decoded as {fmt} ({exc}): the file is damaged or not really {fmt}; "
+            "check it plays in an audio player and export it again as FLAC or WAV"
+        ) from exc
+    if data.shape[0] == 0:
+        raise InputError(f"audio {path} holds no samples: export the recording again")
+    y = to_mono(data)
+    peak = float(np.max(np.abs(y)))
+    if not math.isfinite(peak):
+        raise InputError(f"audio {path} contains NaN or infinite samples: export it again as 16- or 24-bit PCM")
+    peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
+    if peak_dbfs < SILENCE_DBFS:
+        raise InputError(
+            f"audio {path} is silent (peak {peak_dbfs:.1f} dBFS, below {SILENCE_DBFS:.0f} dBFS): "
+            "check the recording level, or that the right file or channel was exported"
+        )
+    rate = int(native_rate)
+    if sample_rate is None or sample_rate == rate:
+        return y, rate
+    return resample(y, orig_rate=rate, target_rate=sample_rate), sample_rate
+
+
+def to_mono(data: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Average the channels: data of shape (n, channels) or (n,) → float32 of shape (n,)."""
+    if data.ndim == 1:
+        return data.astype(np.float32)
+    return np.asarray(data.mean(axis=1), dtype=np.float32)
+
+
+def resample(y: NDArray[np.floating], *, orig_rate: int, target_rate: int) -> NDArray[np.float32]:
+    """Polyphase resampling (scipy, Kaiser window) of y, shape (n,), from orig_rate to target_rate Hz.
+
+    Returns float32 of shape (ceil(n · target_rate / orig_rate),).
+    """
+    if orig_rate == target_rate:
+        return y.astype(np.float32)
+    g = math.gcd(orig_rate, target_rate)
+    return np.asarray(resample_poly(y.astype(np.float64), target_rate // g, orig_rate // g), dtype=np.float32)
+
+
+def trim_trailing_silence(y: NDArray[np.float32], *, top_db: float = 60.0) -> NDArray[np.float32]:
+    """Cut y, shape (n,), after its last sample within top_db dB of its peak; all-zero y gives shape (0,)."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak == 0.0:
+        return y[:0]
+    loud = np.flatnonzero(np.abs(y) >= peak * 10 ** (-top_db / 20))
+    return y[: int(loud[-1]) + 1]
+
+
+def add_noise(y: NDArray[np.float32], *, snr_db: float, seed: int) -> NDArray[np.float32]:
+    """y, shape (n,), plus white Gaussian noise at exactly snr_db dB below y's mean power.
+
+    The signal power is averaged over the whole of y (rests included); the noise is drawn from
+    numpy's PCG64 seeded with seed and scaled so its mean power is exactly P_y / 10^(snr_db/10).
+    """
+    if not math.isfinite(snr_db):
+        raise InputError(f"noise SNR must be a finite number of dB, got {snr_db}")
+    signal_power = float(np.mean(np.square(y, dtype=np.float64))) if y.size else 0.0
+    if signal_power == 0.0:
+        raise InputError("cannot add noise at an SNR to a silent signal: its power is 0")
+    noise = np.random.default_rng(seed).standard_normal(y.size)
+    noise *= math.sqrt(signal_power / 10 ** (snr_db / 10) / float(np.mean(np.square(noise))))
+    return np.asarray(y + noise, dtype=np.float32)
