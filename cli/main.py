@@ -486,7 +486,9 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
                          epochs: int = typer.Option(8, min=1, help="Training epochs of the network."),
                          seconds: float = typer.Option(9.0, min=3.0, help="Seconds of each rendered clip (3-s segments)."),
                          out: Path = typer.Option(Path("reports"), help="Where recognition.md/.json and the confusion PNGs go."),
-                         cache: Path = typer.Option(Path("cache/recognition"), help="Rendered clips, reused between runs.")) -> None:
+                         cache: Path = typer.Option(Path("cache/recognition"), help="Rendered clips, reused between runs."),
+                         model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"), help="Where the trained DNN-HMM is saved.")
+                         ) -> None:
     """Render Han songs with 12 GM instruments from two soundfont families, train GMM-HMM and
     DNN-HMM on one family, test on unseen songs in both, and write the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -504,9 +506,36 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
                 tasks[stage] = progress.add_task(stage, total=max(total, 1))
             progress.update(tasks[stage], completed=done)
 
-        report = run(cfg, cache_dir=cache, say=say)
+        report = run(cfg, cache_dir=cache, say=say, model_path=model)
         write_report(report, out)
     console.print((out / "recognition.md").read_text())
+    console.print(f"model: {model} (CID {report['model']['cid']}); try `heritage recognize FILE --model {model}`")
+
+
+@app.command()
+def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
+              model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"), help="A model `recognition evaluate` saved."),
+              top: int = typer.Option(3, min=1, help="Instruments to show per segment."),
+              as_json: bool = JsonOpt) -> None:
+    """The most likely instruments of each 3-s segment of FILE (DNN-HMM)."""
+    from ml.data.audio import load_audio
+    from ml.recognition.model import load
+
+    with _errors():
+        recogniser = load(model)
+        y, _ = load_audio(file, sample_rate=recogniser.features.sample_rate)
+        per_segment = recogniser.recognise(y)
+    ranked = [sorted(p.items(), key=lambda kv: -kv[1])[:top] for p in per_segment]
+    if as_json:
+        print(json.dumps([{"segment": i, "start_s": i * recogniser.features.segment_s, "top": [{"instrument": k, "p": v} for k, v in r]}
+                          for i, r in enumerate(ranked)]))
+        return
+    t = Table(title=f"{file.name}: instruments per {recogniser.features.segment_s:g}-s segment")
+    for col in ("segment", "from s", *(f"#{i + 1}" for i in range(top))):
+        t.add_column(col)
+    for i, r in enumerate(ranked):
+        t.add_row(str(i), f"{i * recogniser.features.segment_s:g}", *(f"{k} {v:.2f}" for k, v in r))
+    console.print(t)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ def choose_pieces(n: int, seed: int) -> tuple[list[Piece], list[Piece], list[Pie
     return list(s.train), list(s.validation), list(s.test), s.split_id
 
 
-def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Say | None = None) -> dict[str, Any]:
+def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Say | None = None, model_path: Path | None = None) -> dict[str, Any]:
+    """Render, train, evaluate; with `model_path`, save the trained DNN-HMM there (its CID goes in the report)."""
     tell = say or (lambda stage, done, total: None)
     fonts: dict[str, SoundFont] = {}
     for f in soundfonts():  # the first of each family: FluidR3_GM.sf2 renders ~10× faster than MuseScore's .sf3
@@ -120,7 +121,15 @@ def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Say | None = None) -> di
         tell(f"evaluating on {name}", 0, 1)
         results["GMM-HMM"][name] = evaluate(gmm.log_likelihoods, gmm.labels, data[name])
         results["DNN-HMM"][name] = evaluate(dnn.scores, dnn.labels, data[name])
-    return {"config": {**asdict(cfg), "features": FeatureConfig().to_json()}, "split_id": split_id,
+    model: dict[str, str] = {}
+    if model_path is not None:
+        from core.cid import file_cid
+        from ml.recognition.model import save
+
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        save(dnn, model_path, learned_from=sorted(p.cid for p in train_p))
+        model = {"path": str(model_path), "cid": str(file_cid(model_path))}
+    return {"config": {**asdict(cfg), "features": FeatureConfig().to_json()}, "split_id": split_id, "model": model,
             "pieces": {"train": len(train_p), "test": len(test_p)}, "labels": gmm.labels,
             "train_segments": len(train.sequences), "learned_from": sorted(p.cid for p in train_p), "results": results}
 
