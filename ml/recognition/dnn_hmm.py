@@ -55,6 +55,15 @@ def viterbi(log_start: np.ndarray, log_trans: np.ndarray, log_emit: np.ndarray) 
     return float(np.max(score))
 
 
+def viterbi_batch(log_start: np.ndarray, log_trans: np.ndarray, log_emit: np.ndarray) -> np.ndarray:
+    """`viterbi` for L independent HMMs of S states at once, one pass over the frames:
+    log_start (L, S), log_trans (L, S, S), log_emit (T, L, S) → best path log-scores (L,)."""
+    score = log_start + log_emit[0]  # (L, S)
+    for t in range(1, log_emit.shape[0]):
+        score = np.max(score[:, :, None] + log_trans, axis=1) + log_emit[t]
+    return np.asarray(score.max(axis=1))
+
+
 class DnnHmmClassifier:
     def __init__(self, baseline: GmmHmmClassifier, cfg: DnnHmmConfig = DnnHmmConfig()) -> None:
         if baseline.standardise is None:
@@ -64,6 +73,7 @@ class DnnHmmClassifier:
         self.labels = baseline.labels
         self.net: nn.Sequential | None = None
         self.log_prior = np.zeros(self.n * len(self.labels))
+        self._hmm_logs: tuple[np.ndarray, np.ndarray] | None = None
 
     def fit(self, sequences: Sequence[np.ndarray], labels: Sequence[str]) -> DnnHmmClassifier:
         """Align each (frames, dims) sequence with the baseline, then train the network on the states."""
@@ -95,17 +105,20 @@ class DnnHmmClassifier:
         """Viterbi log-score of `sequence` (frames, dims) under each instrument: shape (labels,)."""
         if self.net is None or self.baseline.standardise is None:
             raise InputError("the hybrid is not trained: call fit first")
-        with torch.no_grad():
+        with torch.inference_mode():
             x = torch.from_numpy(self.baseline.standardise(sequence).astype(np.float32))
-            log_post = torch.log_softmax(self.net(x), dim=1).numpy()  # (T, S)
+            log_post = torch.log_softmax(self.net(x), dim=1).numpy()  # (T, L·S)
         scaled = log_post - self.log_prior  # log p(frame | state) up to a per-frame constant
-        out = []
-        for i, lab in enumerate(self.labels):
-            hmm = self.baseline.models[lab]
+        log_start, log_trans = self._logs()
+        return viterbi_batch(log_start, log_trans, scaled.reshape(len(scaled), len(self.labels), self.n))
+
+    def _logs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every instrument's log start (L, S) and log transitions (L, S, S), computed once."""
+        if self._hmm_logs is None:
+            models = [self.baseline.models[lab] for lab in self.labels]
             with np.errstate(divide="ignore"):
-                log_start, log_trans = np.log(hmm.startprob_), np.log(hmm.transmat_)
-            out.append(viterbi(log_start, log_trans, scaled[:, i * self.n: (i + 1) * self.n]))
-        return np.array(out)
+                self._hmm_logs = (np.log(np.stack([m.startprob_ for m in models])), np.log(np.stack([m.transmat_ for m in models])))
+        return self._hmm_logs
 
     def predict(self, sequences: Sequence[np.ndarray]) -> list[str]:
         return [self.labels[int(np.argmax(self.scores(s)))] for s in sequences]

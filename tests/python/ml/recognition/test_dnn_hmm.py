@@ -38,3 +38,17 @@ def test_hybrid_learns_the_baselines_states_and_classifies() -> None:
 def test_hybrid_needs_a_trained_baseline() -> None:
     with pytest.raises(InputError, match="baseline first"):
         DnnHmmClassifier(GmmHmmClassifier())
+
+
+def test_batched_viterbi_equals_one_hmm_at_a_time() -> None:
+    from ml.recognition.dnn_hmm import viterbi_batch
+
+    rng = np.random.default_rng(2)
+    n_hmms, s, t = 4, 3, 30
+    log_start = np.log(rng.dirichlet(np.ones(s), size=n_hmms))
+    log_trans = np.log(rng.dirichlet(np.ones(s), size=(n_hmms, s)))
+    log_trans[0, 1, 0] = -np.inf  # a forbidden transition, as in left-to-right HMMs
+    log_emit = rng.normal(size=(t, n_hmms, s))
+    batched = viterbi_batch(log_start, log_trans, log_emit)
+    one_by_one = [viterbi(log_start[i], log_trans[i], log_emit[:, i]) for i in range(n_hmms)]
+    assert np.allclose(batched, one_by_one)
