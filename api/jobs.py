@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import HeritageError, InputError
+from core.types import Progress
 
-Progress = Callable[[str, int, int], None]
 Work = Callable[[Path, Progress], dict[str, Any]]
 """(the job's folder, a progress callback) → the job's result (JSON-able)."""
 

@@ -1,5 +1,6 @@
 """Distinct types for identifiers and units. Money and shares are integers, never floats."""
 
+from collections.abc import Callable
 from typing import NewType
 
 Cid = NewType("Cid", str)
@@ -15,3 +16,6 @@ Address = NewType("Address", str)
 PPM = Ppm(1_000_000)
 ETH = Address("0x0000000000000000000000000000000000000000")
 """The token address that stands for ETH in the royalty router."""
+
+Progress = Callable[[str, int, int], None]
+"""(stage, done, total) → None: how long work reports progress (command line, API jobs)."""

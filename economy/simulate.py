@@ -25,6 +25,7 @@ import pandas as pd
 
 from chain.client import Chain
 from core.blockstore import ContentStore
+from core.types import Progress
 from economy import catalogue as catalogue_mod
 from economy.indices import gini, jain, theil_t
 from economy.listeners import DAY, Log, World, interactions, make_world, simulate_day
@@ -35,8 +36,6 @@ from ml.recommendation.metrics import bottom_share, coverage_at_k, ndcg_at_k
 from ml.recommendation.rerank import exposure_rerank
 
 ARMS = ("archive", "unconditioned", "ours")
-Progress = Callable[[str, int, int], None]
-"""(stage, done, total) → None: how the command line shows progress."""
 
 
 @dataclass

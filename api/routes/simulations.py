@@ -16,11 +16,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import State
-from api.jobs import Progress
 from api.models import JobOut
 from api.problems import Problem
 from core.config import Settings
 from core.errors import InputError
+from core.types import Progress
 from economy.scenario import Scenario
 
 router = APIRouter(tags=["simulations"])

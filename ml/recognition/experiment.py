@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from core.types import Progress
 from ml.data.corpora import Piece, essen
 from ml.data.render import SoundFont, soundfonts
 from ml.data.splits import split
@@ -27,8 +28,6 @@ from ml.recognition.dataset import INSTRUMENTS_12, Clip, clips
 from ml.recognition.dnn_hmm import DnnHmmClassifier, DnnHmmConfig
 from ml.recognition.features import FeatureConfig, mfcc_context, segments
 from ml.recognition.gmm_hmm import GmmHmmClassifier, GmmHmmConfig
-
-Say = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def choose_pieces(n: int, seed: int) -> tuple[list[Piece], list[Piece], list[Pie
     return list(s.train), list(s.validation), list(s.test), s.split_id
 
 
-def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Say | None = None, model_path: Path | None = None) -> dict[str, Any]:
+def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Progress | None = None, model_path: Path | None = None) -> dict[str, Any]:
     """Render, train, evaluate; with `model_path`, save the trained DNN-HMM there (its CID goes in the report)."""
     tell = say or (lambda stage, done, total: None)
     fonts: dict[str, SoundFont] = {}
