@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chain.client import Chain
@@ -10,7 +9,7 @@ from core.blockstore import ContentStore
 from core.cid import to_text
 from core.errors import HeritageError
 from core.manifest import DerivativeManifest, from_bytes
-from core.types import Cid
+from core.types import Cid, Progress
 
 KINDS = {1: "heritage", 2: "derivative"}
 STATUSES = {1: "pending", 2: "active", 3: "restricted", 4: "rejected"}
@@ -99,17 +98,21 @@ def _manifest_verdict(store: ContentStore, manifest_cid: Cid, content_cid: str, 
 
 
 def audit_catalogue(chain: Chain, store: ContentStore,
-                    progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, object], list[WorkAudit]]:
-    """Audit every work; the summary has the works audited, how many passed, and provenance
-    traceability: the share of public works whose every check passed and whose lineage resolves."""
+                    progress: Progress | None = None) -> tuple[dict[str, object], list[WorkAudit]]:
+    """Audit every work, with `summarise`'s summary."""
     total = int(chain.registry.functions.workCount().call())
     results = []
     for w in range(1, total + 1):
         results.append(audit_work(chain, store, w))
         if progress is not None:
             progress("auditing", w, total)
+    return summarise(results), results
+
+
+def summarise(results: list[WorkAudit]) -> dict[str, object]:
+    """The works audited, how many passed, and provenance traceability: the share of public works
+    whose every check passed and whose lineage resolves."""
     traceable = sum(1 for r in results if r.ok and r.roots)
     public = sum(1 for r in results if r.content_cid)
-    summary: dict[str, object] = {"works": len(results), "ok": sum(r.ok for r in results),
-                                  "provenance_traceability": traceable / public if public else 1.0}
-    return summary, results
+    return {"works": len(results), "ok": sum(r.ok for r in results),
+            "provenance_traceability": traceable / public if public else 1.0}

@@ -368,7 +368,7 @@ def audit(work: int = typer.Argument(0, help="Work id; omit with --all."),
           data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Re-hash stored content against the chain, walk the lineage to its heritage roots and check
     every protocol; exit status 1 on any mismatch. --all reports provenance traceability."""
-    from chain.audit import audit_catalogue, audit_work
+    from chain.audit import audit_catalogue, audit_work, summarise
 
     if not work and not all_:
         raise typer.BadParameter("give a WORK id or --all")
@@ -378,7 +378,7 @@ def audit(work: int = typer.Argument(0, help="Work id; omit with --all."),
             summary, results = audit_catalogue(c, store)
         else:
             results = [audit_work(c, store, work)]
-            summary = {"works": 1, "ok": int(results[0].ok)}
+            summary = summarise(results)
         if as_json:
             print(json.dumps({"summary": summary, "works": [r.to_json() for r in results]}))
         else:
