@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chain.errors import ContractRevert
+from chain.errors import ContractRevert, ErrorDecoder
 from core.errors import ChainError, ContentStoreError, HeritageError, InputError
 
 MEDIA_TYPE = "application/problem+json"
@@ -50,6 +50,17 @@ def response(request: Request, status: int, code: str, detail: str, headers: dic
     body = {"type": f"urn:heritage-ledger:problem:{code}", "title": code.replace("-", " "), "status": status,
             "code": code, "detail": detail, "instance": str(request.url.path), **extra}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def refusal(decoder: ErrorDecoder, err: Exception, what: str) -> Exception:
+    """What a failed dry run of `what` becomes: the contract's named error, the chain error of a
+    node that is gone, or a 409 with web3's message."""
+    revert = decoder.from_exception(err)
+    if revert is not None:
+        return revert
+    if isinstance(err, ChainError):
+        return err
+    return Problem(409, "transaction-refused", f"{what} would revert: {err}")
 
 
 def from_error(err: HeritageError) -> Problem:

@@ -80,7 +80,7 @@ class Chain:
                 return self._send_signed(fn, value)
             tx = fn.transact({"from": sender, "value": value})
         except ContractCustomError as exc:
-            raise self.decoder.decode(str(exc.data)) or ChainError(f"transaction reverted: {exc}") from exc
+            raise self.decoder.from_exception(exc) or ChainError(f"transaction reverted: {exc}") from exc
         except ContractLogicError as exc:
             raise ChainError(f"transaction reverted: {exc}") from exc
         receipt = self.w3.eth.wait_for_transaction_receipt(tx, timeout=self.settings.tx_timeout_s)

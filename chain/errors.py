@@ -53,6 +53,16 @@ class ErrorDecoder:
                 if item.get("type") == "error":
                     self._errors[keccak(text=signature(item))[:4]] = item
 
+    def from_exception(self, err: BaseException) -> ContractRevert | None:
+        """The named contract error in a web3 exception's revert data, if it carries one."""
+        data = getattr(err, "data", None)
+        if not isinstance(data, (str, bytes)) or not data:
+            return None
+        try:
+            return self.decode(data)
+        except ValueError:  # a message where revert data was expected
+            return None
+
     def decode(self, data: str | bytes) -> ContractRevert | None:
         raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
         item = self._errors.get(raw[:4])

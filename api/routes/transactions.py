@@ -14,7 +14,7 @@ from web3 import Web3
 
 from api.deps import State
 from api.models import Address
-from api.problems import Problem
+from api.problems import Problem, refusal
 from api.state import ApiState
 from core.cid import from_text
 from core.errors import InputError
@@ -145,10 +145,6 @@ def _dry_run(state: ApiState, fn: Any, sender: str, value: int = 0) -> Any:
     """`fn` when it would succeed from `sender`; its named contract error otherwise."""
     try:
         fn.call({"from": sender, "value": value})
-    except Exception as err:  # web3 raises a custom-error or logic-error type; decode the revert data
-        data = getattr(err, "data", None)
-        revert = state.chain.decoder.decode(data) if isinstance(data, str) and len(data) >= 10 else None
-        if revert is not None:
-            raise revert from err
-        raise Problem(409, "transaction-refused", f"the contract would refuse it: {err}") from err
+    except Exception as err:  # web3 raises a custom-error or logic-error type
+        raise refusal(state.chain.decoder, err, f"{fn.fn_name} from {sender}") from err
     return fn

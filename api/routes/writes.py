@@ -25,12 +25,11 @@ from web3.logs import DISCARD
 
 from api.deps import State
 from api.models import ApproveDraftIn, Draft, HeritageDraftIn, RawTransactionIn, Relayed, ResolveDraftIn, SignedAction, Stored
-from api.problems import Problem
+from api.problems import Problem, refusal
 from api.state import ApiState
-from chain.errors import ContractRevert
 from chain.signatures import PROTOCOL_FIELDS, digest, recover, typed_data
 from core.cid import from_text
-from core.errors import ChainError, InputError
+from core.errors import InputError
 from core.manifest import HeritageManifest, Recording, Source, make, to_bytes
 from core.types import PPM, Cid
 
@@ -85,9 +84,10 @@ def _require_steward(state: ApiState, community_id: int, who: str) -> None:
                       "own community and nobody else: sign with one of its stewards' keys")
 
 
-def _verified(state: ApiState, body: SignedAction, action: str) -> tuple[dict[str, Any], str, bytes]:
-    """The message, its signer and the signature, once they pass every check the contract makes.
-    Call under `state.write_lock` so that the nonce cannot be used between check and relay."""
+def _verified(state: ApiState, body: SignedAction, action: str, *, work_id: int | None = None) -> tuple[dict[str, Any], str, bytes]:
+    """The message, its signer and the signature, once they pass every check the contract makes
+    (and, with `work_id`, once the message is about that work). Call under `state.write_lock` so
+    that the nonce cannot be used between check and relay."""
     doc = body.typed_data
     if doc.get("primaryType") != action:
         raise Problem(400, "wrong-action", f"the typed data is a {doc.get('primaryType')!r}, this endpoint takes {action!r}")
@@ -105,6 +105,8 @@ def _verified(state: ApiState, body: SignedAction, action: str) -> tuple[dict[st
         raise Problem(401, "signature-invalid", f"the signature is {signer}'s, not {claimed}'s, over this document: "
                       "sign with the claimed account, and do not edit the draft")
     message = doc["message"]
+    if work_id is not None and int(message["workId"]) != work_id:
+        raise Problem(400, "wrong-work", f"the signature is for work {message['workId']}, not {work_id}")
     if int(message["deadline"]) < _now(state):
         raise Problem(401, "signature-expired", f"the deadline {message['deadline']} has passed: ask for a new draft and sign it")
     current = int(state.chain.registry.functions.nonces(signer).call())
@@ -186,9 +188,7 @@ def approve_draft(state: State, work_id: int, body: ApproveDraftIn) -> Draft:
 @router.post("/derivatives/{work_id}/approvals", status_code=201, response_model=Relayed, summary="Relay a steward's signed consent")
 def approve(state: State, work_id: int, body: SignedAction) -> Relayed:
     with state.write_lock:
-        m, steward, signature = _verified(state, body, "ApproveDerivative")
-        if int(m["workId"]) != work_id:
-            raise Problem(400, "wrong-work", f"the signature approves work {m['workId']}, not {work_id}")
+        m, steward, signature = _verified(state, body, "ApproveDerivative", work_id=work_id)
         _require_steward(state, int(m["communityId"]), steward)
         fn = state.chain.registry.functions.approveDerivativeBySig(work_id, int(m["communityId"]), steward, int(m["deadline"]),
                                                                    signature)
@@ -199,23 +199,23 @@ def approve(state: State, work_id: int, body: SignedAction) -> Relayed:
 @router.post("/disputes/{work_id}/resolutions/drafts", response_model=Draft, summary="Prepare a steward's dispute vote to sign")
 def resolve_draft(state: State, work_id: int, body: ResolveDraftIn) -> Draft:
     steward = Web3.to_checksum_address(body.steward)
+    _require_steward(state, _disputing_community(state, work_id), steward)
+    return _draft(state, "ResolveDispute", steward, {"workId": work_id, "upheld": body.upheld})
+
+
+def _disputing_community(state: ApiState, work_id: int) -> int:
+    """The community with an open dispute on `work_id`; 409 when there is none."""
     community = int(state.chain.registry.functions.disputeOf(work_id).call())
     if not community:
         raise Problem(409, "not-disputed", f"work {work_id} has no open dispute")
-    _require_steward(state, community, steward)
-    return _draft(state, "ResolveDispute", steward, {"workId": work_id, "upheld": body.upheld})
+    return community
 
 
 @router.post("/disputes/{work_id}/resolutions", status_code=201, response_model=Relayed, summary="Relay a signed dispute vote")
 def resolve(state: State, work_id: int, body: SignedAction) -> Relayed:
     with state.write_lock:
-        m, steward, signature = _verified(state, body, "ResolveDispute")
-        if int(m["workId"]) != work_id:
-            raise Problem(400, "wrong-work", f"the signature resolves work {m['workId']}, not {work_id}")
-        community = int(state.chain.registry.functions.disputeOf(work_id).call())
-        if not community:
-            raise Problem(409, "not-disputed", f"work {work_id} has no open dispute")
-        _require_steward(state, community, steward)
+        m, steward, signature = _verified(state, body, "ResolveDispute", work_id=work_id)
+        _require_steward(state, _disputing_community(state, work_id), steward)
         fn = state.chain.registry.functions.resolveDisputeBySig(work_id, bool(m["upheld"]), steward, int(m["deadline"]),
                                                                 signature)
         out = _relay(state, fn)
@@ -237,14 +237,8 @@ def relay_transaction(state: State, body: RawTransactionIn) -> Relayed:
     target = _target(state, tx)
     try:
         state.chain.w3.eth.call({"from": sender, "to": tx["to"], "data": tx["data"], "value": tx["value"]})
-    except Exception as err:  # a revert: decode it into the contract's named error
-        data = getattr(err, "data", None)
-        revert = state.chain.decoder.decode(data) if isinstance(data, (str, bytes)) and len(data) >= 10 else None
-        if isinstance(revert, ContractRevert):
-            raise revert from err
-        if isinstance(err, ChainError):
-            raise
-        raise Problem(409, "transaction-refused", f"{target} would revert: {err}") from err
+    except Exception as err:  # web3 raises several types for a revert
+        raise refusal(state.chain.decoder, err, target) from err
     with state.write_lock:
         try:
             tx_hash = state.chain.w3.eth.send_raw_transaction(raw)
