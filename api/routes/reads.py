@@ -187,7 +187,7 @@ def content(state: State, cid: str) -> StreamingResponse:
         raise Problem(400, "invalid-cid", f"{cid!r} is not a CIDv1 in base32 ({err})") from err
     if not state.store.has(Cid(cid)):
         raise Problem(404, "unknown-content", f"no content {cid} in this store; upload it with POST /content")
-    media = _media_type(state, cid)
+    media = state.view(f"media-type:{cid}", lambda: _media_type(state, cid).encode()).decode()  # once per index block
     blocks = state.store.cat(Cid(cid))
     first = next(blocks, b"")  # a corrupt first block is a clean error, not a broken stream
 
