@@ -65,3 +65,13 @@ def show_plots(api: ApiClient, job: Job) -> None:
     for column, name in zip(st.columns(2), [n for n in PLOTS if n in names and n != "latency.png"], strict=False):
         with column:
             st.image(api.simulation_file(job["job_id"], name), caption=PLOTS[name])
+
+
+def show_sections(api: ApiClient, job: Job) -> None:
+    """The sections every view of a finished run shows: latency per regime, fairness per epoch, Table 2."""
+    st.subheader("Settlement latency per regime")
+    show_latency(api, job)
+    st.subheader("Fairness per epoch")
+    show_fairness(api, job)
+    st.subheader("Table 2")
+    show_table2(job)

@@ -53,12 +53,7 @@ def show_latest_simulation(api: ApiClient) -> None:
         st.info("No simulation has finished yet: start one on the Simulation page.", icon=":material/science:")
         return
     st.markdown(results.caption(job))
-    st.subheader("Settlement latency per regime")
-    results.show_latency(api, job)
-    st.subheader("Fairness per epoch")
-    results.show_fairness(api, job)
-    st.subheader("Table 2")
-    results.show_table2(job)
+    results.show_sections(api, job)
 
 
 def main() -> None:

@@ -80,12 +80,7 @@ def show_result(api: ApiClient, job: Job) -> None:
     cols[1].metric("Works", cat.get("works", "—"))
     cols[2].metric("Heritage works", cat.get("heritage", "—"))
     cols[3].metric("Run time", f"{seconds:.0f} s" if isinstance(seconds, (int, float)) else "—")
-    st.subheader("Settlement latency per regime")
-    results.show_latency(api, job)
-    st.subheader("Fairness per epoch")
-    results.show_fairness(api, job)
-    st.subheader("Table 2")
-    results.show_table2(job)
+    results.show_sections(api, job)
     st.subheader("Plots")
     results.show_plots(api, job)
     with st.expander("Summary (summary.json)"):
