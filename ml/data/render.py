@@ -36,11 +36,17 @@ from ml.data.scores import ScoreLike, as_score, note_events, tempo_map
 
 INSTRUMENTS: dict[str, int] = {
     "piano": 0,
+    "vibraphone": 11,
     "marimba": 12,
+    "accordion": 21,
+    "harmonica": 22,
     "acoustic guitar": 24,
     "violin": 40,
     "cello": 42,
     "harp": 46,
+    "trumpet": 56,
+    "oboe": 68,
+    "clarinet": 71,
     "flute": 73,
     "pan flute": 75,
     "shakuhachi": 77,

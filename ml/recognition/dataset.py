@@ -31,7 +31,8 @@ BASE_TEMPO = 96.0
 
 @dataclass(frozen=True)
 class Clip:
-    piece: Piece
+    piece: Piece | None
+    """The melody played; None for material that is not a rendered score (the tabla's rhythms)."""
     instrument: str
     family: str
     """Soundfont family (FluidR3 or TimGM6mb): train on one, test on the other."""

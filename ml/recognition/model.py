@@ -92,3 +92,35 @@ def load(path: Path) -> Recogniser:
     net.eval()
     dnn.net = net
     return Recogniser(dnn, FeatureConfig(**d["features"]), list(d["learned_from"]))
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a manifest says about a saved model: its architecture (the file's format tag), the
+    content CIDs it learned from, and its settings as JSON values."""
+
+    architecture: str
+    learned_from: list[str]
+    parameters: dict[str, Any]
+
+
+def describe(path: Path) -> ModelFacts:
+    """Read the manifest facts of a DNN-HMM (`save`) or transfer-CNN (`transfer.SourceModel.save`)
+    file; anything else is an InputError."""
+    from ml.recognition.transfer import FORMAT as CNN_FORMAT
+
+    if not path.exists():
+        raise InputError(f"no model at {path}: train one with `heritage recognition evaluate`")
+    try:
+        d: dict[str, Any] = torch.load(path, weights_only=True)
+    except Exception as exc:  # torch raises several types for a file that is not its format
+        raise InputError(f"{path} is not a saved model ({type(exc).__name__}): "
+                         "give a file `heritage recognition evaluate` wrote") from exc
+    fmt = d.get("format") if isinstance(d, dict) else None
+    if fmt not in (FORMAT, CNN_FORMAT) or "learned_from" not in d:
+        raise InputError(f"{path} is a {fmt!r} file, not a model `heritage recognition evaluate` wrote")
+    if fmt == FORMAT:
+        params = {"labels": list(d["labels"]), "features": d["features"], "gmm": d["gmm"], "dnn": d["dnn"]}
+    else:
+        params = {"source_labels": list(d["labels"]), "cnn": d["cnn"], "source_instruments": list(d.get("source_instruments", []))}
+    return ModelFacts(str(fmt), [str(c) for c in d["learned_from"]], params)
