@@ -1,14 +1,16 @@
-"""Inference time per 3-s segment on CPU for the timbre recognisers, and peak memory.
+"""Inference time per 3-s segment on CPU for every timbre recogniser, and peak memory of each.
 
     .venv/bin/python -m benchmarks.recognition_inference [--segments 60] [--hidden 1024 1024 1024 1024 1024]
 
-Models of the report's sizes (12 instruments × 3 states; GMM 4 mixtures; DNN 5 × 1,024 by
-default) are fitted briefly on synthetic frames — inference time does not depend on the weights'
-values — and each scores the same segments (130 frames × 143 dims: 3 s at 22,050 Hz, hop 512).
-Side by side in one run: the GMM-HMM; the DNN-HMM with one Viterbi per instrument (the loop the
-first version ran: the baseline) and with the batched Viterbi over all instruments at once; and
-the MFCC features of one segment. Medians of `--segments` runs. Writes
-benchmarks/results/recognition_inference.json. Training times are in reports/recognition.json.
+Models of the report's sizes (13 classes: 12 instruments and tabla, × 3 states; GMM 4 mixtures;
+DNN 5 × 1,024 by default; autoencoder 640 → 512 → 256 → 40; the transfer CNN and an RBF SVM)
+are fitted briefly on synthetic data — inference time does not depend on the weights' values —
+and each scores the same segments from audio (3 s at 22,050 Hz), features included. Side by side
+in one run: the GMM-HMM on MFCC (the baseline); the DNN-HMM with one Viterbi per instrument (the
+first version's loop) and with the batched Viterbi; the GMM-HMM on autoencoder codes; the CNN's
+fused features into the SVM. Medians of `--segments` runs. Each model runs in its own fresh
+process, so its peak RSS (ru_maxrss) is its own. Writes benchmarks/results/recognition_inference.json.
+Training times per variant are in reports/recognition.json.
 """
 
 from __future__ import annotations
@@ -59,40 +61,73 @@ def _loop_scores(dnn: DnnHmmClassifier, sequence: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+LABELS = [f"instrument {i}" for i in range(13)]
+MODELS = ("MFCC + context features only", "GMM-HMM on MFCC (baseline)", "DNN-HMM, one Viterbi per instrument",
+          "DNN-HMM, batched Viterbi (ours)", "AE-supervised codes + GMM-HMM", "CNN-transfer (mid+high) + SVM")
+
+
+def measure(model: str, segments: int, hidden: list[int]) -> tuple[float, float]:
+    """Median ms per segment (features included) and this process's peak RSS in MB."""
+    from ml.recognition.autoencoder import AutoencoderConfig, AutoencoderFeatures, logmel_context
+    from ml.recognition.features import logmel
+    from ml.recognition.transfer import CnnConfig, svm, train_source
+
+    rng = np.random.default_rng(0)
+    audio = [rng.normal(size=66_150).astype(np.float32) * 0.1 for _ in range(segments)]
+    y = [LABELS[i % len(LABELS)] for i in range(len(LABELS) * 3)]
+    if model == MODELS[0]:
+        fn: Callable[[np.ndarray], Any] = mfcc_context
+    elif model in MODELS[1:4]:
+        train = [rng.normal(i % 3, 1.0, size=(130, 143)) for i in range(len(y))]
+        gmm = GmmHmmClassifier(GmmHmmConfig(n_iter=2)).fit(train, y)
+        if model == MODELS[1]:
+            fn = lambda a: gmm.log_likelihoods(mfcc_context(a))  # noqa: E731
+        else:
+            dnn = DnnHmmClassifier(gmm, DnnHmmConfig(hidden=tuple(hidden), epochs=1)).fit(train, y)
+            s = mfcc_context(audio[0])
+            assert np.allclose(dnn.scores(s), _loop_scores(dnn, s))  # same answer both ways
+            fn = (lambda a: _loop_scores(dnn, mfcc_context(a))) if model == MODELS[2] else (lambda a: dnn.scores(mfcc_context(a)))
+    elif model == MODELS[4]:
+        ae = AutoencoderFeatures(AutoencoderConfig(pretrain_epochs=1, finetune_epochs=1))
+        seqs = [logmel_context(a, context=2) for a in audio[:4]] * 10
+        ae.pretrain(seqs[: len(y)], y[: len(seqs)])
+        codes = [rng.normal(i % 3, 1.0, size=(130, 40)) for i in range(len(y))]
+        back = GmmHmmClassifier(GmmHmmConfig(n_iter=2)).fit(codes, y)
+        fn = lambda a: back.log_likelihoods(ae.encode(logmel_context(a, context=2)))  # noqa: E731
+    else:
+        patches = rng.normal(-50, 10, size=(24, 128, 128)).astype(np.float32)
+        cnn = train_source(patches, [f"source {i % 12}" for i in range(24)], CnnConfig(epochs=1))
+        target = svm().fit(rng.normal(size=(len(y) * 3, 256)), y * 3)
+        fn = lambda a: target.decision_function(cnn.features(logmel(a)[None, :, :128]))  # noqa: E731
+    ms = _median_ms(fn, audio)
+    return ms, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
+    import concurrent.futures
+    import multiprocessing
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--segments", type=int, default=60)
     parser.add_argument("--hidden", type=int, nargs="+", default=[1024] * 5)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    labels = [f"instrument {i}" for i in range(12)]
-    train = [rng.normal(i % 3, 1.0, size=(130, 143)) for i in range(len(labels) * 3)]
-    y = [labels[i % len(labels)] for i in range(len(train))]
-    gmm = GmmHmmClassifier(GmmHmmConfig(n_iter=2)).fit(train, y)
-    dnn = DnnHmmClassifier(gmm, DnnHmmConfig(hidden=tuple(args.hidden), epochs=1)).fit(train, y)
-    segs = [rng.normal(size=(130, 143)) for _ in range(args.segments)]
-    audio = [rng.normal(size=66_150).astype(np.float32) * 0.1 for _ in range(args.segments)]
-    for s in segs[:3]:
-        assert np.allclose(dnn.scores(s), _loop_scores(dnn, s))  # same answer both ways
-    rows = {
-        "MFCC + context, one 3-s segment": _median_ms(mfcc_context, audio),
-        "GMM-HMM (12 × 3 states × 4 mixtures)": _median_ms(gmm.log_likelihoods, segs),
-        "DNN-HMM, one Viterbi per instrument (baseline)": _median_ms(lambda s: _loop_scores(dnn, s), segs),
-        "DNN-HMM, batched Viterbi (ours)": _median_ms(dnn.scores, segs),
-    }
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows: dict[str, dict[str, float]] = {}
+    for model in MODELS:  # one at a time, each in a fresh process: the peak memory is the model's own
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            ms, mb = pool.submit(measure, model, args.segments, args.hidden).result()
+        rows[model] = {"median_ms": round(ms, 2), "peak_rss_mb": round(mb, 1)}
     out = {"machine": f"{platform.machine()}, torch threads {torch.get_num_threads()}", "hidden": args.hidden,
-           "segments": args.segments, "median_ms": rows, "peak_rss_mb": round(peak_mb, 1)}
+           "segments": args.segments, "classes": len(LABELS), "models": rows,
+           "dnn_hmm_vs_gmm_hmm": round(rows[MODELS[3]]["median_ms"] / rows[MODELS[1]]["median_ms"], 3),
+           "batched_vs_loop": round(rows[MODELS[3]]["median_ms"] / rows[MODELS[2]]["median_ms"], 3)}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "recognition_inference.json").write_text(json.dumps(out, indent=2))
-    t = Table(title=f"inference per 3-s segment (median of {args.segments}), DNN {args.hidden}")
-    t.add_column("what")
-    t.add_column("ms", justify="right")
+    t = Table(title=f"inference per 3-s segment from audio (median of {args.segments}), DNN {args.hidden}")
+    for col in ("model", "ms", "× baseline", "peak RSS MB"):
+        t.add_column(col, justify="left" if col == "model" else "right")
     for k, v in rows.items():
-        t.add_row(k, f"{v:.1f}")
-    console = Console()
-    console.print(t)
-    console.print(f"peak RSS {peak_mb:.0f} MB")
+        t.add_row(k, f"{v['median_ms']:.1f}", f"{v['median_ms'] / rows[MODELS[1]]['median_ms']:.2f}", f"{v['peak_rss_mb']:.0f}")
+    Console().print(t)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ INSTRUMENTS_12 = ("sitar", "koto", "shamisen", "shanai", "pan flute", "bagpipe",
                   "harp", "marimba")
 """The task's instruments: the issue's eight (erhu-like bowed strings = GM fiddle) and four more."""
 SAMPLE_RATE = 22_050
+RENDER_VERSION = 2
+"""Part of every cached clip's key: 2 since ABC is read with ABC 2.1 accidentals (`parse_abc`)."""
 BASE_TEMPO = 96.0
 """Quarter notes a minute before the ±15 % variation: the Essen songs carry no tempo marks."""
 
@@ -58,7 +60,8 @@ def clips(pieces: Sequence[Piece], instruments: Sequence[str], soundfont: SoundF
     for i, piece in enumerate(pieces):
         for j, instrument in enumerate(instruments):
             p = performance(piece.cid, instrument)
-            key = hashlib.sha256(json.dumps([piece.cid, instrument, soundfont.name, seconds, SAMPLE_RATE, p]).encode()).hexdigest()
+            key = hashlib.sha256(json.dumps([piece.cid, instrument, soundfont.name, seconds, SAMPLE_RATE, p,
+                                             RENDER_VERSION]).encode()).hexdigest()
             path = cache_dir / f"{key[:32]}.npy"
             if path.exists():
                 pcm = np.load(path)

@@ -166,3 +166,16 @@ def test_tempo_map_starts_at_120_and_keeps_the_last_mark_of_an_onset() -> None:
     part.insert(4.0, tempo.MetronomeMark(number=60))
     part.insert(6.0, tempo.MetronomeMark(number=60))
     assert tempo_map(stream.Score([part])) == [(0.0, 120.0), (4.0, 60.0)]
+
+
+def test_abc_accidentals_carry_to_the_end_of_the_bar(tmp_path: Path) -> None:
+    """ABC 2.1, as the Essen and O'Neill transcriptions assume: `_B B` in one bar is B♭ twice;
+    the next bar is back to the key's B♮. Text that declares its own version keeps it."""
+    from ml.data.scores import parse_abc
+
+    tune = "X:1\nT:t\nM:4/4\nL:1/4\nK:C\n_B B =B B|B4|\n"
+    assert [e.pitch for e in note_events(parse_abc(tune))] == [70, 70, 71, 71, 71]
+    path = tmp_path / "tune.abc"
+    path.write_text(tune)
+    assert [e.pitch for e in note_events(load_score(path))] == [70, 70, 71, 71, 71]
+    assert [e.pitch for e in note_events(parse_abc("%abc-1.6\n" + tune))][:2] == [70, 71]
