@@ -607,6 +607,68 @@ def recognition_csv(labels: Path = typer.Argument(..., help="A CSV of `file,labe
                   f"file accuracy {r['file_accuracy']:.1%}")
 
 
+# ---------------------------------------------------------------------- classification
+classification_app = typer.Typer(help="Style and region classification of folk songs: audio models, ensembles, the symbolic path.",
+                                 no_args_is_help=True)
+app.add_typer(classification_app, name="classification")
+CLASSIFIER_DIR = Path("cache/models/classification")
+
+
+@classification_app.command("evaluate")
+def classification_evaluate(task: list[str] = typer.Option(["tradition", "han_region", "han_genre", "dance"],
+                                                           help="Tasks (repeat): tradition, han_region, han_genre, dance."),
+                            per_class: int = typer.Option(60, min=10, help="Pieces per class at most (the first by CID)."),
+                            epochs: int = typer.Option(15, min=1, help="Training epochs of each neural model."),
+                            out: Path = typer.Option(Path("reports"), help="Where classification_audio.md/.json go."),
+                            cache: Path = typer.Option(Path("cache/classification"), help="Rendered patches, reused."),
+                            models: Path = typer.Option(CLASSIFIER_DIR, help="Where each task's model is saved.")) -> None:
+    """Render each task's songs (an instrument drawn per song), train CNN, RNN, LSTM, CRNN and
+    CNN + SVM on the FluidR3 family, ensemble them by soft voting and by stacking, test on unseen
+    songs in both soundfont families beside the symbolic path, and write the report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ml.classification.audio import AudioModelConfig
+    from ml.classification.experiment import ClassifyConfig, run_task, write_report
+
+    cfg = ClassifyConfig(per_class=per_class, model=AudioModelConfig(epochs=epochs))
+    reports = []
+    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def say(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done)
+
+        for name in task:
+            reports.append(run_task(name, cfg, cache_dir=cache, say=say, model_path=models / f"{name}.pt"))
+            write_report(reports, out)
+    console.print((out / "classification_audio.md").read_text())
+
+
+@app.command()
+def classify(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
+             models: Path = typer.Option(CLASSIFIER_DIR, help="A folder of task models `classification evaluate` saved."),
+             top: int = typer.Option(5, min=1, help="Labels to show per task."),
+             as_json: bool = JsonOpt) -> None:
+    """The label distribution of FILE for each task (tradition, region, genre, dance type)."""
+    from ml.classification.experiment import classify as run_classify
+    from ml.data.audio import load_audio
+
+    with _errors():
+        paths = sorted(models.glob("*.pt")) if models.is_dir() else [models]
+        if not paths or not paths[0].exists():
+            raise InputError(f"no task models in {models}: train them with `heritage classification evaluate`")
+        y, _ = load_audio(file, sample_rate=22_050)
+        dist = run_classify(y, paths)
+    if as_json:
+        print(json.dumps(dist))
+        return
+    for name, d in dist.items():
+        console.print(f"[bold]{name}[/bold]: " + ", ".join(f"{k} {v:.2f}" for k, v in list(d.items())[:top]))
+
+
 @app.command()
 def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
               model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"), help="A model `recognition evaluate` saved."),
