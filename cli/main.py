@@ -669,6 +669,51 @@ def classify(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG 
         console.print(f"[bold]{name}[/bold]: " + ", ".join(f"{k} {v:.2f}" for k, v in list(d.items())[:top]))
 
 
+# ---------------------------------------------------------------------- embedding maps
+embedding_app = typer.Typer(help="Embedding maps of the catalogue: VGGish trained here, MFCC statistics, musicnn.",
+                            no_args_is_help=True)
+app.add_typer(embedding_app, name="embedding")
+
+
+@embedding_app.command("map")
+def embedding_map(per_tradition: int = typer.Option(40, min=6, help="Songs per tradition (the first by CID), split 70/30."),
+                  epochs: int = typer.Option(10, min=1, help="Training epochs of the VGGish embedder."),
+                  width: float = typer.Option(0.25, min=0.05, max=1.0, help="VGGish layer widths, as a share of the published."),
+                  perplexity: float = typer.Option(30.0, min=2.0, help="t-SNE perplexity."),
+                  out: Path = typer.Option(Path("reports"), help="Where embedding.md/.json and the t-SNE maps go."),
+                  cache: Path = typer.Option(Path("cache/embedding"), help="Rendered songs, reused between runs.")) -> None:
+    """Render songs of five traditions, train a VGGish-architecture embedder on some, embed the
+    others (another soundfont family) with it and the baselines, and report silhouette and AMI of
+    the traditions with 2-D and 3-D t-SNE maps."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ml.representation.maps import Embedder, MapConfig, run, write_report
+    from ml.representation.vggish import VggishConfig
+
+    cfg = MapConfig(per_tradition=per_tradition, perplexity=perplexity, vggish=VggishConfig(width=width, epochs=epochs))
+    extra: dict[str, Embedder] = {}
+    try:
+        from ml.representation import musicnn
+
+        make = getattr(musicnn, "embedder", None)
+        if callable(make):
+            extra["musicnn (MSD, pretrained)"] = make()
+    except ImportError:
+        pass  # the pretrained port is optional here: the report names the embedders it used
+    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def say(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done)
+
+        report, spaces, items = run(cfg, cache_dir=cache, say=say, extra=extra)
+        write_report(report, spaces, items, out)
+    console.print((out / "embedding.md").read_text())
+
+
 @app.command()
 def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
               model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"), help="A model `recognition evaluate` saved."),
