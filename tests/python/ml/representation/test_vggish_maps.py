@@ -61,7 +61,10 @@ def test_tiny_map_run_writes_the_report(tmp_path: Path) -> None:
     from ml.representation.maps import TRADITIONS, MapConfig, run, write_report
 
     cfg = MapConfig(per_tradition=8, seconds=3.0, vggish=VggishConfig(width=0.05, epochs=1), perplexity=5)
-    report, spaces, items = run(cfg, cache_dir=tmp_path / "cache", extra={"level": lambda y, sr: np.array([y.mean(), y.std(), np.abs(y).max()])})
+    def level(y: np.ndarray, sr: int) -> np.ndarray:
+        return np.array([y.mean(), y.std(), np.abs(y).max()])
+
+    report, spaces, items = run(cfg, cache_dir=tmp_path / "cache", extra={"level": level})
     assert {it.tradition for it in items} == set(TRADITIONS) and report["n"]["held_out"] == len(items)
     assert set(spaces) == {"MFCC statistics (baseline)", "VGGish trained here", "level"}
     for s in report["scores"].values():
