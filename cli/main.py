@@ -692,14 +692,19 @@ def embedding_map(per_tradition: int = typer.Option(40, min=6, help="Songs per t
 
     cfg = MapConfig(per_tradition=per_tradition, perplexity=perplexity, vggish=VggishConfig(width=width, epochs=epochs))
     extra: dict[str, Embedder] = {}
-    try:
-        from ml.representation import musicnn
+    from ml.representation import musicnn
 
-        make = getattr(musicnn, "embedder", None)
-        if callable(make):
-            extra["musicnn (MSD, pretrained)"] = make()
-    except ImportError:
-        pass  # the pretrained port is optional here: the report names the embedders it used
+    for name in ("MSD", "MTT"):
+        try:
+            model = musicnn.load(name)  # fetched once from PyPI and converted, then read from cache/models
+        except HeritageError as err:
+            console.print(f"[yellow]musicnn {name} left out: {err}[/yellow]")
+            continue
+
+        def pretrained(y: Any, sr: int, model: Any = model) -> Any:
+            return musicnn.embed(model, y, sr=sr).mean(axis=0)
+
+        extra[f"musicnn {name} (pretrained)"] = pretrained
     with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                              console=console) as progress:
         tasks: dict[str, Any] = {}
