@@ -1,0 +1,962 @@
+"""Training data for optical music recognition: engraved staff lines and their exact symbol sequences.
+
+A tune (ABC text or a music21 score) becomes one grayscale image per staff line, each with the
+token sequence of what that line shows, then copies made to look scanned or photographed.
+
+Tokens (semantic, one per printed symbol, left to right; `VOCABULARY` enumerates them):
+
+- `clef-G2` (treble), `clef-F4` (bass), `clef-C3`, `clef-C4`, …; `-8vb`/`-8va` for octave clefs.
+  Every line starts with its clef.
+- `key+3` (three sharps), `key-2` (two flats): after the clef on every line whose key has
+  sharps or flats; at a key change inside a line always, `key0` for a change to none (the
+  cancelling naturals are what is printed).
+- `time-6/8`, `time-3+2/8`, `time-C` (common), `time-C|` (cut): on the first line and where
+  the metre changes (at a line start too); never repeated on later lines. None in free metre
+  (ABC `M:none`, 213 of Essen's tunes), whose bars are as long as the barlines make them.
+- `note-<step><accidental><octave>-<type>[-dot|-dotdot]`: `note-F#4-eighth`, `note-Bb3-half-dot`;
+  the pitch is the sounding one (key signature and earlier accidentals in the bar applied), as
+  in PrIMuS's semantic encoding; accidental `#`, `##`, `b`, `bb`; types `breve`, `whole`,
+  `half`, `quarter`, `eighth`, `16th`, `32nd`, `64th`.
+- `rest-<type>[-dot|-dotdot]`: a rest filling a bar is written with its own length (`rest-half-dot`
+  in 6/8), not as a whole-bar rest.
+- `tie` after a note tied to the next (also at a line end, where the tie runs off the staff);
+  `tuplet-3` before the first note or rest of a triplet (`tuplet-N`: the printed number).
+- Barlines after every bar: `bar`, `bar-double`, `bar-final`, `bar-repeat-end`; `bar-repeat-start`
+  at a bar's start; `bar-repeat-both` where an end and a start meet inside a line.
+
+Covered: single-staff, single-voice melodies. Removed before engraving, so neither printed nor
+tokenised: slurs and other spanners, articulations, ornaments, fermatas, dynamics, chord symbols,
+lyrics, text, tempo marks, grace notes; music21's plain left barlines (its ABC reader gives a dotted
+one after `:|:`). Not covered, the tune skipped with the reason (`UnsupportedTune`): several
+parts or voices, chords, unpitched notes, volta brackets, clef changes, signature changes inside
+a bar or at a repeat start, microtones, nested tuplets, more than two dots, invisible rests,
+durations without a single printed type, bars too long for a line, and ABC music21 reads
+without bars.
+
+Engraving: music21 → MusicXML → verovio (SVG) → resvg (PNG) → numpy. verovio's own ABC reader
+was tried on the Essen files and is not used: it keeps bars running across Essen's phrase lines
+(16 bars where music21 re-bars 22 for the first German song) and breaks the system at every
+ABC line. The lines are laid out by verovio itself (automatic breaks at the requested width,
+every line but the tune's last justified to it); each line is then engraved again as a score of its own (clef, key and,
+when due, time at its start; the time signature printed only on the first line and at changes),
+so an image is exactly one staff and its tokens are computed for exactly its bars. Every line is
+checked: verovio's own reading of the engraved line (its MEI, read with the key signature and
+the accidentals it prints, bar by bar) must give the same tokens, or the tune is skipped: the
+tokens are what the image shows, not what music21 meant.
+
+Rasterising: `resvg-py` (resvg in a Rust wheel: no system library), without system fonts, so
+the pixels do not depend on the machine (verovio draws every music symbol as a path; it prints
+no text here). verovio's Python wheel makes SVG only; `cairosvg` would need Debian's libcairo2.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import resvg_py
+import verovio
+from music21 import bar, clef, duration, harmony, key, meter, note, pitch, spanner, stream, tie
+from music21.exceptions21 import Music21Exception
+from music21.musicxml.m21ToXml import GeneralObjectExporter
+from numpy.typing import NDArray
+from PIL import Image
+from pydantic import BaseModel
+from scipy import ndimage
+
+from core.errors import InputError
+from ml.data.corpora import Piece
+from ml.data.scores import as_score
+
+DURATION_TYPES = ("breve", "whole", "half", "quarter", "eighth", "16th", "32nd", "64th")
+"""Printed note and rest types, longest first."""
+DOTS = ("", "-dot", "-dotdot")
+BARLINES = ("bar", "bar-double", "bar-final", "bar-repeat-start", "bar-repeat-end", "bar-repeat-both")
+CLEFS = ("clef-G2", "clef-G1", "clef-G2-8vb", "clef-G2-8va", "clef-F4", "clef-F3", "clef-F4-8vb", "clef-C1", "clef-C2",
+         "clef-C3", "clef-C4", "clef-C5")
+TIMES = ("time-C", "time-C|", "time-2/2", "time-3/2", "time-4/2", "time-6/2", "time-1/4", "time-2/4", "time-3/4", "time-4/4",
+         "time-5/4", "time-6/4", "time-7/4", "time-8/4", "time-9/4", "time-12/4", "time-2/8", "time-3/8", "time-4/8", "time-5/8",
+         "time-6/8", "time-7/8", "time-8/8", "time-9/8", "time-10/8", "time-12/8", "time-3/16", "time-6/16", "time-9/16")
+OCTAVES = range(2, 7)
+"""Octaves of the note tokens in VOCABULARY: C2 (two ledger lines below the bass staff) to B6."""
+BLANK = "<blank>"
+
+_STEPS = "CDEFGAB"
+_ALTER_TEXT = {-2: "bb", -1: "b", 0: "", 1: "#", 2: "##"}
+_TYPE_OF_MEI_DUR = {"breve": "breve", "1": "whole", "2": "half", "4": "quarter", "8": "eighth", "16": "16th", "32": "32nd",
+                    "64": "64th"}
+_MEI_ACCID_ALTER = {"s": 1, "f": -1, "n": 0, "x": 2, "ss": 2, "ff": -2}
+_MEI_OCTAVE = {(None, None): "", ("8", "below"): "-8vb", ("8", "above"): "-8va"}
+_MEI_RIGHT = {"single": "bar", "dbl": "bar-double", "end": "bar-final", "rptend": "bar-repeat-end", "rptboth": "bar-repeat-both"}
+_SHARP_ORDER = "FCGDAEB"
+_MEI = "{http://www.music-encoding.org/ns/mei}"
+_XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+_VEROVIO_SPACE_PX = 18.0
+"""A staff space in verovio's SVG pixels at scale 100 (unit 9 × 2)."""
+DATASET_VERSION = 1
+"""Part of a dataset's settings: a folder made by another version is not resumed."""
+
+
+class UnsupportedTune(InputError):
+    """A tune holds notation this data set does not cover; the message says what."""
+
+
+# ---------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Token ↔ integer id, with the CTC blank at id 0."""
+
+    tokens: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.tokens or self.tokens[0] != BLANK or len(set(self.tokens)) != len(self.tokens):
+            raise InputError(f"a vocabulary is {BLANK!r} followed by distinct tokens: build one with build_vocabulary()")
+
+    @cached_property
+    def ids(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.tokens)}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        """Ids of `tokens` (never 0, the blank)."""
+        ids = self.ids
+        unknown = sorted({t for t in tokens if t not in ids or t == BLANK})
+        if unknown:
+            raise InputError(f"tokens {unknown[:5]} are not in the vocabulary: add them with build_vocabulary(extra=...)")
+        return [ids[t] for t in tokens]
+
+    def decode(self, ids: Iterable[int], *, ctc: bool = False) -> list[str]:
+        """Tokens of `ids`; with `ctc`, a CTC path: repeats merged, then blanks dropped."""
+        out: list[str] = []
+        previous = -1
+        for i in ids:
+            if not 0 <= i < len(self.tokens):
+                raise InputError(f"id {i} is outside the vocabulary (0–{len(self.tokens) - 1}): "
+                                 "decode with the vocabulary that encoded it")
+            if ctc and (i == previous or i == 0):
+                previous = i
+                continue
+            previous = i
+            out.append(self.tokens[i])
+        return out
+
+
+def build_vocabulary(extra: Iterable[str] = ()) -> Vocabulary:
+    """The blank, then the fixed tokens (clefs, keys −7…+7, common metres, notes in OCTAVES with
+    0–2 accidentals in every type with 0–2 dots, rests, tuplets 2–9, tie, barlines), then `extra`
+    tokens not among them, sorted. The fixed part never changes order, so ids stay stable."""
+    durations = [t + d for t in DURATION_TYPES for d in DOTS]
+    fixed = [*CLEFS, *(f"key{n:+d}" if n else "key0" for n in range(-7, 8)), *TIMES,
+             *(f"note-{s}{a}{o}-{d}" for o in OCTAVES for s in _STEPS for a in _ALTER_TEXT.values() for d in durations),
+             *(f"rest-{d}" for d in durations), "tie", *(f"tuplet-{n}" for n in range(2, 10)), *BARLINES]
+    known = set(fixed)
+    return Vocabulary((BLANK, *fixed, *sorted({t for t in extra if t not in known and t != BLANK})))
+
+
+VOCABULARY = build_vocabulary()
+"""The fixed vocabulary (about 4,300 tokens); `build_dataset` keeps only lines it can encode."""
+
+
+def symbols(score: stream.Score | str) -> list[str]:
+    """The token sequence of a single-staff melody (ABC text or a music21 score), as if printed on
+    one line. Raises UnsupportedTune (an InputError) naming what is not covered."""
+    return _join(_bars(_prepared_part(as_score(score))), first_line=True)
+
+
+@dataclass(frozen=True)
+class _Bar:
+    """One measure of a prepared part, tokenised, with the signatures in force from its start."""
+
+    clef_token: str
+    sharps: int
+    time_token: str | None
+    """None in free metre (ABC `M:none`): no time signature is printed."""
+    time_changed: bool
+    changes: tuple[str, ...]
+    """Signature tokens printed at its start when it is not the first of a line."""
+    repeat_start: bool
+    body: tuple[str, ...]
+    right: str
+    clef_object: clef.Clef = field(compare=False, repr=False)
+    time_object: meter.TimeSignature | None = field(compare=False, repr=False)
+
+
+def _join(bars: Sequence[_Bar], *, first_line: bool) -> list[str]:
+    """Tokens of `bars` printed as one line (the first line of the tune when `first_line`)."""
+    head = bars[0]
+    out = [head.clef_token, *([_key_token(head.sharps)] if head.sharps else []),
+           *([head.time_token] if head.time_token and (first_line or head.time_changed) else [])]
+    for i, b in enumerate(bars):
+        if i:
+            out.extend(b.changes)
+        if b.repeat_start:
+            if i and out[-1] == "bar-repeat-end":
+                out[-1] = "bar-repeat-both"
+            else:
+                out.append("bar-repeat-start")
+        out.extend(b.body)
+        out.append(b.right)
+    return out
+
+
+def _key_token(sharps: int) -> str:
+    return f"key{sharps:+d}" if sharps else "key0"
+
+
+def _duration_token(d: duration.Duration, what: str) -> str:
+    if d.type not in DURATION_TYPES or len(d.components) != 1:
+        raise UnsupportedTune(f"{what} lasts {d.quarterLength} quarters, which has no single printed type")
+    if d.dots > 2:
+        raise UnsupportedTune(f"{what} has {d.dots} dots; at most two are covered")
+    return str(d.type) + DOTS[d.dots]
+
+
+def _pitch_token(p: pitch.Pitch) -> str:
+    """`F#4`, `Bb3`, `C5` from a music21 pitch; UnsupportedTune for microtones and triple accidentals."""
+    alter = p.alter
+    if alter != int(alter) or int(alter) not in _ALTER_TEXT:
+        raise UnsupportedTune(f"pitch {p.nameWithOctave} (alteration {alter}) is outside the vocabulary: no microtones")
+    return f"{p.step}{_ALTER_TEXT[int(alter)]}{p.octave}"
+
+
+def _clef_token(c: clef.Clef) -> str:
+    if c.sign not in ("G", "F", "C") or c.line is None:
+        raise UnsupportedTune(f"clef {c.sign} is not covered: only G, F and C clefs")
+    octave = {0: "", -1: "-8vb", 1: "-8va"}.get(c.octaveChange)
+    if octave is None:
+        raise UnsupportedTune(f"clef {c.sign}{c.line} shifted {c.octaveChange} octaves is not covered")
+    return f"clef-{c.sign}{c.line}{octave}"
+
+
+def _time_token(ts: meter.TimeSignature) -> str:
+    if ts.symbol == "common":
+        return "time-C"
+    if ts.symbol == "cut":
+        return "time-C|"
+    return "time-" + str(ts.ratioString).replace(" ", "")
+
+
+def _prepared_part(score: stream.Score) -> stream.Part:
+    """The single part of `score`, copied, with what is not covered removed or refused (module doc)."""
+    parts = list(score.parts)
+    if len(parts) > 1:
+        raise UnsupportedTune(f"the score has {len(parts)} parts; only single-staff melodies are covered")
+    if score.recurse().getElementsByClass(spanner.RepeatBracket).first() is not None:
+        raise UnsupportedTune("first/second-time endings (volta brackets) are not covered")
+    part: stream.Part = copy.deepcopy(parts[0]) if parts else stream.Part(copy.deepcopy(list(score.elements)))  # type: ignore[no-untyped-call]
+    for sp in list(part.recurse().getElementsByClass(spanner.Spanner)):
+        site = sp.activeSite
+        if site is not None:
+            site.remove(sp)
+    measures = list(part.getElementsByClass(stream.Measure))
+    if not measures:
+        raise UnsupportedTune("music21 made no bars of this tune: it has no barlines, or music21's ABC reader failed on its "
+                              "repeat signs (as it does in some short tunes)")
+    for m in measures:
+        if m.voices:
+            raise UnsupportedTune(f"bar {m.number} has {len(m.voices)} voices; only single-voice melodies are covered")
+        for el in list(m.elements):
+            _prepare_element(m, el)
+    _normalise_left_barlines(measures)
+    _drop_restated_signatures(measures)
+    part = part.splitAtDurations(recurse=True)[0]
+    metred = part.recurse().getElementsByClass(meter.TimeSignature).first() is not None
+    if metred and not any(n.beams.beamsList for n in part.recurse().notes):
+        stream.makeNotation.makeBeams(part, inPlace=True)  # what music21's exporter would do
+    for m in part.getElementsByClass(stream.Measure):
+        stream.makeNotation.makeTupletBrackets(m, inPlace=True)
+        m.streamStatus.tuplets = True
+    return part
+
+
+def _normalise_left_barlines(measures: Sequence[stream.Measure]) -> None:
+    """Keep repeat starts as left barlines; a repeat end there (music21's ABC reader puts some
+    `:|` on the next bar's left) moves to the previous bar's right, where it is printed; other
+    left barlines go (the reader gives a dotted one after `:|:`)."""
+    for i, m in enumerate(measures):
+        left = m.leftBarline
+        if isinstance(left, bar.Repeat) and left.direction == "end":
+            if i == 0 or measures[i - 1].rightBarline is not None:
+                raise UnsupportedTune(f"bar {m.number} starts with a repeat end that has no place at the bar before")
+            m.leftBarline = None
+            measures[i - 1].rightBarline = bar.Repeat(direction="end")
+        elif left is not None and not isinstance(left, bar.Repeat):
+            m.leftBarline = None
+
+
+def _drop_restated_signatures(measures: Sequence[stream.Measure]) -> None:
+    """Remove a clef, key or time signature equal to the one in force (ABC restates them)."""
+    in_force: dict[str, str] = {}
+    for m in measures:
+        for s in list(m.getElementsByClass([clef.Clef, key.KeySignature, meter.TimeSignature])):
+            if isinstance(s, clef.Clef):
+                kind, value = "clef", _clef_token(s)
+            elif isinstance(s, key.KeySignature):
+                kind, value = "key", str(s.sharps)
+            else:
+                kind, value = "time", _time_token(s)
+            if in_force.get(kind) == value:
+                m.remove(s)
+            in_force[kind] = value
+
+
+def _prepare_element(m: stream.Measure, el: Any) -> None:
+    if isinstance(el, harmony.Harmony):  # a chord symbol: text above the staff (and a Chord to music21)
+        m.remove(el)
+    elif isinstance(el, note.GeneralNote):
+        if el.duration.isGrace:
+            m.remove(el)
+            return
+        if isinstance(el, note.Unpitched) or not isinstance(el, note.Note | note.Rest):
+            raise UnsupportedTune(f"bar {m.number} holds a {type(el).__name__}; only single notes and rests are covered")
+        el.articulations = []
+        el.expressions = []
+        el.lyrics = []
+        if isinstance(el, note.Rest):
+            if el.style.hideObjectOnPrint:
+                raise UnsupportedTune(f"bar {m.number} has an invisible rest, which is not covered")
+            el.fullMeasure = False
+        elif el.tie is not None and el.tie.type not in ("start", "stop", "continue"):
+            raise UnsupportedTune(f"bar {m.number} has a {el.tie.type!r} tie, which is not covered")
+    elif isinstance(el, clef.Clef | key.KeySignature | meter.TimeSignature | bar.Barline):
+        return
+    else:  # text, dynamics, chord symbols, tempo and layout marks, spanners
+        m.remove(el)
+
+
+def _bars(part: stream.Part) -> list[_Bar]:
+    """Tokenise a prepared part bar by bar."""
+    bars: list[_Bar] = []
+    current_clef: clef.Clef | None = None
+    current_time: meter.TimeSignature | None = None
+    current_key = 0
+    for i, m in enumerate(part.getElementsByClass(stream.Measure)):
+        where = f"bar {m.number}"
+        signatures = list(m.getElementsByClass([clef.Clef, key.KeySignature, meter.TimeSignature]))
+        if any(s.offset != 0 for s in signatures):
+            raise UnsupportedTune(f"{where} changes clef, key or metre inside the bar, which is not covered")
+        changes: list[str] = []
+        time_changed = False
+        for s in signatures:  # restated signatures are gone (_prepared_part): each one here is a change
+            if isinstance(s, clef.Clef):
+                if i:
+                    raise UnsupportedTune(f"{where} changes the clef, which is not covered")
+                current_clef = s
+            elif isinstance(s, key.KeySignature):
+                if s.isNonTraditional:
+                    raise UnsupportedTune(f"{where} has a non-traditional key signature, which is not covered")
+                if i:
+                    changes.insert(0, _key_token(s.sharps))
+                current_key = s.sharps
+            else:
+                if s.style.hideObjectOnPrint:
+                    raise UnsupportedTune(f"{where} has a hidden time signature, which is not covered")
+                if i:
+                    changes.append(_time_token(s))
+                    time_changed = True
+                current_time = s
+        if current_clef is None:
+            raise UnsupportedTune("the tune has no clef at its start")
+        repeat_start = isinstance(m.leftBarline, bar.Repeat) and m.leftBarline.direction == "start"
+        if repeat_start and changes:
+            raise UnsupportedTune(f"{where} changes key or metre at a repeat start, which is not covered")
+        time_token = _time_token(current_time) if current_time is not None else None
+        bars.append(_Bar(_clef_token(current_clef), current_key, time_token, time_changed, tuple(changes),
+                         repeat_start, tuple(_body(m, where)), _right_barline(m, where), current_clef, current_time))
+    return bars
+
+
+def _body(m: stream.Measure, where: str) -> list[str]:
+    out: list[str] = []
+    for el in m.notesAndRests:
+        tuplets = el.duration.tuplets
+        if len(tuplets) > 1:
+            raise UnsupportedTune(f"{where} has nested tuplets, which are not covered")
+        if tuplets and tuplets[0].type in ("start", "startStop"):
+            out.append(f"tuplet-{tuplets[0].numberNotesActual}")
+        length = _duration_token(el.duration, f"a note in {where}")
+        if isinstance(el, note.Rest):
+            out.append(f"rest-{length}")
+            continue
+        assert isinstance(el, note.Note)  # _prepared_part refused everything else
+        out.append(f"note-{_pitch_token(el.pitch)}-{length}")
+        if el.tie is not None and el.tie.type in ("start", "continue"):
+            out.append("tie")
+    return out
+
+
+def _right_barline(m: stream.Measure, where: str) -> str:
+    b = m.rightBarline
+    if b is None:
+        return "bar"
+    if isinstance(b, bar.Repeat):
+        if b.direction != "end":
+            raise UnsupportedTune(f"{where} has a repeat start at its end, which is not covered")
+        return "bar-repeat-end"
+    token = {"regular": "bar", "double": "bar-double", "final": "bar-final"}.get(b.type)
+    if token is None:
+        raise UnsupportedTune(f"{where} ends with a {b.type!r} barline, which is not covered")
+    return token
+
+
+# ---------------------------------------------------------------- engraving
+
+
+@dataclass(frozen=True)
+class StaffImage:
+    """One engraved staff line.
+
+    image: grayscale uint8, shape (height_px, width): 255 paper, 0 ink.
+    tokens: what the line shows (module doc), left to right.
+    line: 0-based index of the line in the tune; bars: [first, last) positions of its bars.
+    """
+
+    image: NDArray[np.uint8]
+    tokens: tuple[str, ...]
+    line: int
+    bars: tuple[int, int]
+
+
+def render_lines(score: stream.Score | str, *, width_px: int = 1024, height_px: int = 128, window_spaces: float = 16.0,
+                 ) -> list[StaffImage]:
+    """Engrave a melody (ABC text or a music21 score) and cut it into staff lines.
+
+    verovio lays the tune out on a page `width_px` wide at a staff space of
+    height_px / window_spaces pixels (8 px by default); each line is engraved again alone,
+    justified to that width, and rasterised, and a window of `window_spaces` staff spaces centred
+    on the staff is cut out (height_px high). Images are at most width_px wide, and narrower
+    (their staff drawn smaller) where notes reach past the window, which then grows and is scaled
+    down to height_px, or where verovio let the page's last line run past the width (it is then
+    engraved at its natural width and scaled to fit).
+
+    Raises UnsupportedTune (an InputError) for notation outside the vocabulary, or when verovio's
+    reading of a line disagrees with its tokens.
+    """
+    if width_px < 256 or height_px < 32 or not 8 <= window_spaces <= 40:
+        raise InputError(f"render_lines needs width_px ≥ 256, height_px ≥ 32 and 8 ≤ window_spaces ≤ 40 (got {width_px}, "
+                         f"{height_px}, {window_spaces}): the defaults are 1024, 128, 16")
+    part = _prepared_part(as_score(score))
+    bars = _bars(part)
+    measures = list(part.getElementsByClass(stream.Measure))
+    zoom = height_px / window_spaces / _VEROVIO_SPACE_PX
+    toolkit = _toolkit(page_width=round(width_px / zoom))
+    whole = _musicxml(_line_part(measures, bars, 0, len(measures)))
+    if not toolkit.loadData(whole):
+        raise UnsupportedTune(f"verovio cannot read music21's MusicXML of this tune: {toolkit.getLog()[:200]}")
+    counts = _bars_per_system(toolkit.renderToSVG(1))
+    if sum(counts) != len(measures):
+        raise UnsupportedTune(f"verovio laid out {sum(counts)} bars of {len(measures)}; the tune cannot be split into lines")
+    toolkit.setOptions({"breaks": "encoded"})
+    lines = []
+    start = 0
+    for index, count in enumerate(counts):
+        stop = start + count
+        tokens = _join(bars[start:stop], first_line=index == 0)
+        xml = _musicxml(_line_part(measures, bars, start, stop))
+        toolkit.setOptions({"minLastJustification": 0.8 if stop == len(measures) else 0.0})  # a short last line stays short
+        toolkit.loadData(xml)
+        svg = toolkit.renderToSVG(1)
+        line_zoom = zoom
+        if len(_bars_per_system(svg)) > 1:  # verovio let the page's last line run past the width
+            toolkit.setOptions({"breaks": "none"})
+            toolkit.loadData(xml)
+            svg = toolkit.renderToSVG(1)
+            toolkit.setOptions({"breaks": "encoded"})
+            line_zoom = min(zoom, width_px / _svg_width(svg))
+            if line_zoom < 0.75 * zoom:
+                raise UnsupportedTune(f"line {index}: a bar is too long for a line {width_px} px wide")
+        seen = read_mei(toolkit.getMEI())
+        if seen != tokens:
+            raise UnsupportedTune(f"line {index}: verovio's engraving reads {_first_difference(seen, tokens)}; "
+                                  "music21's MusicXML of this tune is not what its tokens say")
+        raster = _rasterise(svg, zoom=line_zoom)
+        lines.append(StaffImage(_staff_window(raster, height_px, f"line {index}"), tuple(tokens), index, (start, stop)))
+        start = stop
+    return lines
+
+
+def _toolkit(*, page_width: int) -> verovio.toolkit:
+    verovio.enableLog(verovio.LOG_ERROR)  # "encoded breaks but none provided" is what a one-line score is
+    toolkit = verovio.toolkit()
+    toolkit.setOptions({"inputFrom": "xml", "xmlIdSeed": 1, "header": "none", "footer": "none", "breaks": "auto",
+                        "pageWidth": page_width, "pageMarginLeft": 40, "pageMarginRight": 40, "adjustPageHeight": True,
+                        "minLastJustification": 0.0, "staffLineWidth": 0.2})  # 1.6 px: a line stays dark on any sub-pixel offset
+    return toolkit
+
+
+def _line_part(measures: Sequence[stream.Measure], bars: Sequence[_Bar], start: int, stop: int) -> stream.Part:
+    """Bars [start, stop) as a score of their own: the signatures in force at its start (time
+    hidden unless it is the tune's start or changes there), no tie arriving from before, and
+    accidentals printed by the rule `read_mei` reads them with. Only the first bar is copied: the
+    others join the line as they are (a music21 object can sit in several streams), and what
+    `_spell_accidentals` sets on them is the same in every line and in the whole tune."""
+    line = stream.Part()  # type: ignore[no-untyped-call]
+    for i in range(start, stop):
+        m = copy.deepcopy(measures[i]) if i == start else measures[i]
+        if i == start:
+            for s in list(m.getElementsByClass([clef.Clef, key.KeySignature, meter.TimeSignature])):
+                m.remove(s)
+            b = bars[i]
+            if b.time_object is not None:
+                ts = copy.deepcopy(b.time_object)
+                ts.style.hideObjectOnPrint = i > 0 and not b.time_changed
+                m.insert(0, ts)
+            m.insert(0, key.KeySignature(b.sharps))
+            m.insert(0, copy.deepcopy(b.clef_object))
+            first = m.notesAndRests.first()
+            if isinstance(first, note.Note) and first.tie is not None and first.tie.type != "start":
+                continues = first.tie.type == "continue"
+                first.tie = tie.Tie("start") if continues else None  # type: ignore[no-untyped-call]
+        line.append(m)  # type: ignore[no-untyped-call]
+    _spell_accidentals(line)
+    return line
+
+
+def _spell_accidentals(line: stream.Part) -> None:
+    """Print an accidental where the pitch differs from what the key signature and the bar's
+    earlier accidentals (same step and octave) give; none on a note tied from the one before."""
+    sharps = 0
+    for m in line.getElementsByClass(stream.Measure):
+        ks = m.getElementsByClass(key.KeySignature).first()
+        sharps = ks.sharps if ks is not None else sharps
+        carried: dict[tuple[str, int], int] = {}
+        for n in m.notes:
+            assert isinstance(n, note.Note)
+            p = n.pitch
+            alter = int(p.alter)
+            tied = n.tie is not None and n.tie.type in ("stop", "continue")
+            expected = carried.get((p.step, p.implicitOctave), _key_alter(sharps, p.step))
+            if tied or alter == expected:
+                if p.accidental is not None:
+                    p.accidental.displayStatus = False
+                continue
+            if p.accidental is None:
+                p.accidental = "natural"
+            assert p.accidental is not None
+            p.accidental.displayStatus = True
+            carried[(p.step, p.implicitOctave)] = alter
+    line.streamStatus.accidentals = True
+
+
+def _key_alter(sharps: int, step: str) -> int:
+    if sharps > 0:
+        return 1 if step in _SHARP_ORDER[:sharps] else 0
+    return -1 if step in _SHARP_ORDER[::-1][:-sharps] else 0
+
+
+def _musicxml(part: stream.Part) -> str:
+    exporter = GeneralObjectExporter(stream.Score([part]))
+    exporter.makeNotation = False  # the part is already notation: splitting, beams, tuplets, accidentals; 6× faster
+    try:
+        return exporter.parse().decode("utf-8")
+    except Exception as exc:  # music21's exporter raises many types; none is part of its API
+        raise UnsupportedTune(f"music21 cannot write this tune as MusicXML: {type(exc).__name__}: {str(exc)[:160]}") from exc
+
+
+def _svg_width(svg: str) -> float:
+    """The width of verovio's SVG page in its pixels (the root's `width="2304px"`)."""
+    return float(ET.fromstring(svg).get("width", "0").removesuffix("px"))
+
+
+def _bars_per_system(svg: str) -> list[int]:
+    """How many bars each system of verovio's SVG page holds, top to bottom."""
+    counts: list[int] = []
+    for kind in re.findall(r'<g\b[^>]*\bclass="(system|measure)"', svg):
+        if kind == "system":
+            counts.append(0)
+        elif counts:
+            counts[-1] += 1
+    return counts
+
+
+def read_mei(mei: str) -> list[str]:
+    """The tokens a reader of verovio's engraving sees, from its MEI: the clef, key and metre
+    printed, each note's pitch from its printed accidental, else the bar's earlier accidental on
+    that step and octave, else the key signature (a tied-to note keeps its pitch), durations,
+    ties, tuplet numbers and barlines. Anything else engraved (slurs, articulations, text, grace
+    notes, chords…) reads as `?<element>`, which no token sequence contains."""
+    return _MeiReader(ET.fromstring(mei)).read()
+
+
+class _MeiReader:
+    def __init__(self, root: ET.Element) -> None:
+        self.root = root
+        self.out: list[str] = []
+        self.sharps = 0
+        self.started = False  # a bar has been read
+        self.pitches: dict[str, str] = {}  # note xml:id → pitch name read
+        self.tie_starts: set[str] = set()
+        self.tied_to: dict[str, str] = {}  # tie end note → its start note
+        for t in root.iter(_MEI + "tie"):
+            start, end = t.get("startid", "").lstrip("#"), t.get("endid", "").lstrip("#")
+            self.tie_starts.add(start)
+            if end:
+                self.tied_to[end] = start
+
+    def read(self) -> list[str]:
+        score = self.root.find(f".//{_MEI}score")
+        if score is None:
+            return ["?score"]
+        self.walk(score)
+        return self.out
+
+    def walk(self, node: ET.Element) -> None:
+        for el in node:
+            tag = el.tag.removeprefix(_MEI)
+            if tag == "scoreDef":
+                self.signatures(el)
+            elif tag == "section":
+                self.walk(el)
+            elif tag == "measure":
+                self.measure(el)
+            elif tag not in ("expansion", "sb", "pb"):
+                self.out.append(f"?{tag}")
+
+    def signatures(self, node: ET.Element) -> None:
+        for el in node.iter():
+            tag = el.tag.removeprefix(_MEI)
+            if tag == "clef":
+                octave = _MEI_OCTAVE.get((el.get("dis"), el.get("dis.place")), "?")
+                self.out.append(f"clef-{el.get('shape')}{el.get('line')}{octave}" if not self.started else "?clef-change")
+            elif tag == "keySig":
+                sig = el.get("sig", "0")
+                self.sharps = 0 if sig == "0" else int(sig[:-1]) * (1 if sig[-1] == "s" else -1)
+                if self.sharps or self.started:
+                    self.out.append(_key_token(self.sharps))
+            elif tag == "meterSig" and el.get("visible") != "false":
+                sym = el.get("sym")
+                self.out.append({"common": "time-C", "cut": "time-C|"}.get(sym or "", f"time-{el.get('count')}/{el.get('unit')}"))
+
+    def measure(self, el: ET.Element) -> None:
+        if el.get("left") == "rptstart":
+            if self.started and self.out[-1] == "bar-repeat-end":
+                self.out[-1] = "bar-repeat-both"
+            else:
+                self.out.append("bar-repeat-start")
+        elif el.get("left") not in (None, "single", "invis"):
+            self.out.append(f"?left-{el.get('left')}")
+        self.started = True
+        for child in el:
+            tag = child.tag.removeprefix(_MEI)
+            if tag == "staff":
+                for layer in child:
+                    self.layer(layer, {})
+            elif tag != "tie":
+                self.out.append(f"?{tag}")  # slur, dir, harm, fermata, …
+        self.out.append(_MEI_RIGHT.get(el.get("right", "single"), f"?right-{el.get('right')}"))
+
+    def layer(self, node: ET.Element, carried: dict[tuple[str, str], int]) -> None:
+        """Read a layer (or a beam or tuplet in it); `carried`: the bar's accidentals so far."""
+        for el in node:
+            tag = el.tag.removeprefix(_MEI)
+            if tag == "beam":
+                self.layer(el, carried)
+            elif tag in ("space", "mSpace"):
+                continue  # verovio fills an incomplete bar (upbeat, last bar) with invisible space
+            elif tag == "tuplet":
+                self.out.append(f"tuplet-{el.get('num')}" if el.get("num.visible") != "false" else "?tuplet-without-number")
+                self.layer(el, carried)
+            elif tag in ("note", "rest") and el.get("grace") is None:
+                self.note(el, tag, carried)
+            else:
+                self.out.append(f"?{tag}")
+
+    def note(self, el: ET.Element, tag: str, carried: dict[tuple[str, str], int]) -> None:
+        dots = int(el.get("dots", "0"))
+        kind = _TYPE_OF_MEI_DUR.get(el.get("dur", ""), "?") + (DOTS[dots] if dots < len(DOTS) else "-?dots")
+        extra = [c.tag.removeprefix(_MEI) for c in el if c.tag != _MEI + "accid"]
+        self.out.extend(f"?{t}" for t in extra)  # articulations, lyrics, …
+        if tag == "rest":
+            self.out.append(f"rest-{kind}")
+            return
+        ident = el.get(_XML_ID, "")
+        if self.tied_to.get(ident) in self.pitches:
+            name = self.pitches[self.tied_to[ident]]
+        else:
+            step, octave = el.get("pname", "?").upper(), el.get("oct", "?")
+            accid = el.get("accid") or next((a.get("accid") for a in el.iter(_MEI + "accid") if a.get("accid")), None)
+            if accid is not None:
+                carried[(step, octave)] = _MEI_ACCID_ALTER.get(accid, 9)
+            alter = carried.get((step, octave), _key_alter(self.sharps, step))
+            name = f"{step}{_ALTER_TEXT.get(alter, '?')}{octave}"
+        self.pitches[ident] = name
+        self.out.append(f"note-{name}-{kind}")
+        if ident in self.tie_starts:
+            self.out.append("tie")
+
+
+def _first_difference(seen: Sequence[str], tokens: Sequence[str]) -> str:
+    i = next((k for k, (a, b) in enumerate(zip(seen, tokens, strict=False)) if a != b), min(len(seen), len(tokens)))
+    return f"{list(seen[max(0, i - 2):i + 3])} where the tokens have {list(tokens[max(0, i - 2):i + 3])} (token {i})"
+
+
+def _rasterise(svg: str, *, zoom: float) -> NDArray[np.uint8]:
+    png = resvg_py.svg_to_bytes(svg_string=svg, background="white", zoom=zoom, skip_system_fonts=True)
+    with Image.open(io.BytesIO(bytes(png))) as im:
+        return np.asarray(im.convert("L"), dtype=np.uint8)
+
+
+def staff_lines(image: NDArray[np.uint8]) -> list[float]:
+    """Row positions (pixels, sub-pixel centroids) of the staff lines of a staff image: rows whose
+    longest unbroken run of ink (grey < 200) is at least 80 % of the longest in the image, grouped
+    when adjacent. Five for a clean engraved staff; ledger lines, beams and ties are shorter."""
+    ink = image < 200  # (H, W)
+    padded = np.zeros((ink.shape[0], ink.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = ink
+    longest = np.zeros(ink.shape[0], dtype=np.int64)
+    for r, row in enumerate(np.diff(padded, axis=1)):  # +1 where a run starts, -1 after it ends
+        starts, ends = np.flatnonzero(row == 1), np.flatnonzero(row == -1)
+        longest[r] = int((ends - starts).max()) if starts.size else 0
+    rows = np.flatnonzero(longest >= max(0.8 * longest.max(), 1))
+    darkness = (255.0 - image.astype(np.float64)).sum(axis=1)  # (H,)
+    groups: list[list[int]] = []
+    for r in rows.tolist():
+        if groups and r - groups[-1][-1] <= 1:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return [float(np.average(g, weights=darkness[g])) for g in groups]
+
+
+def _staff_window(raster: NDArray[np.uint8], height_px: int, where: str) -> NDArray[np.uint8]:
+    """Rows of `raster` centred on its staff, height_px of them; more, scaled down to height_px,
+    where ink reaches further."""
+    lines = staff_lines(raster)
+    if len(lines) != 5:
+        raise UnsupportedTune(f"{where}: found {len(lines)} staff lines in the engraving instead of 5")
+    centre = lines[2]
+    half = height_px / 2
+    ink_rows = np.flatnonzero((raster < 200).any(axis=1))
+    reach = max(centre - ink_rows[0], ink_rows[-1] - centre) + 2
+    half_window = max(half, reach)
+    top = round(centre - half_window)
+    size = round(2 * half_window)
+    padded = np.full((size, raster.shape[1]), 255, dtype=np.uint8)
+    src_top, src_bottom = max(0, top), min(raster.shape[0], top + size)
+    padded[src_top - top:src_bottom - top] = raster[src_top:src_bottom]
+    if size == height_px:
+        return padded
+    width = max(1, round(raster.shape[1] * height_px / size))
+    with Image.fromarray(padded) as im:
+        return np.asarray(im.resize((width, height_px), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------- augmentation
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """One scan/photo look, drawn by `augment_params`; ranges at strength s (0–1):
+
+    rotation_deg: uniform ±2·s degrees (paper skew), about the centre, white fill.
+    blur_sigma_px: uniform 0–1.2·s pixels (Gaussian; focus, scanner optics).
+    light_gradient: uniform 0–0.4·s, the darkening at the dark edge of a linear gradient at
+        light_angle_deg (0–360); vignette: uniform 0–0.3·s, the darkening at the far corner of a
+        quadratic fall-off from vignette_centre (fractions of width and height, 0.2–0.8).
+    noise_sigma: uniform 0–12·s grey levels (Gaussian sensor noise, from noise_seed).
+    jpeg_quality: with probability ½ (when s > 0) uniform 95−60·s … 95, else None (no JPEG).
+    """
+
+    rotation_deg: float
+    blur_sigma_px: float
+    light_gradient: float
+    light_angle_deg: float
+    vignette: float
+    vignette_centre: tuple[float, float]
+    noise_sigma: float
+    noise_seed: int
+    jpeg_quality: int | None
+
+
+def augment_params(rng: np.random.Generator, *, strength: float = 1.0) -> AugmentParams:
+    """Draw one look (ranges in AugmentParams) from `rng`; the same rng state gives the same look."""
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"augmentation strength {strength} is outside 0–1: 1 is the strongest look documented in AugmentParams")
+    s = strength
+    rotation = float(rng.uniform(-2.0 * s, 2.0 * s))
+    blur = float(rng.uniform(0.0, 1.2 * s))
+    gradient = float(rng.uniform(0.0, 0.4 * s))
+    angle = float(rng.uniform(0.0, 360.0))
+    vignette = float(rng.uniform(0.0, 0.3 * s))
+    centre = (float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)))
+    noise = float(rng.uniform(0.0, 12.0 * s))
+    noise_seed = int(rng.integers(0, 2**63 - 1))
+    use_jpeg = bool(rng.random() < 0.5)
+    quality = int(rng.integers(round(95 - 60 * s), 96))
+    return AugmentParams(rotation, blur, gradient, angle, vignette, centre, noise, noise_seed,
+                         quality if use_jpeg and s > 0 else None)
+
+
+def apply_augment(image: NDArray[np.uint8], params: AugmentParams) -> NDArray[np.uint8]:
+    """`image` (uint8, (H, W), 255 paper) made to look as `params` say; same shape and dtype."""
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise InputError(f"augment takes a grayscale uint8 image of shape (H, W), got {image.dtype} {image.shape}")
+    h, w = image.shape
+    out = image
+    if params.rotation_deg:
+        with Image.fromarray(image) as im:
+            out = np.asarray(im.rotate(params.rotation_deg, resample=Image.Resampling.BILINEAR, fillcolor=255), dtype=np.uint8)
+    x = out.astype(np.float64)  # (H, W), 0–255
+    if params.blur_sigma_px > 0:
+        x = ndimage.gaussian_filter(x, sigma=params.blur_sigma_px, mode="nearest")
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)  # (H, W) each
+    theta = math.radians(params.light_angle_deg)
+    along = (xx / max(w - 1, 1) - 0.5) * math.cos(theta) + (yy / max(h - 1, 1) - 0.5) * math.sin(theta)
+    gradient = (along - along.min()) / max(float(np.ptp(along)), 1e-9)  # 0 at the lit edge, 1 at the dark edge
+    cx, cy = params.vignette_centre
+    radius = ((xx / max(w - 1, 1) - cx) * w / max(w, h)) ** 2 + ((yy / max(h - 1, 1) - cy) * h / max(w, h)) ** 2
+    falloff = radius / max(float(radius.max()), 1e-9)
+    x = x * (1.0 - params.light_gradient * gradient) * (1.0 - params.vignette * falloff)
+    if params.noise_sigma > 0:
+        x = x + np.random.default_rng(params.noise_seed).normal(0.0, params.noise_sigma, size=x.shape)
+    out = np.clip(np.rint(x), 0, 255).astype(np.uint8)
+    if params.jpeg_quality is not None:
+        buffer = io.BytesIO()
+        with Image.fromarray(out) as im:
+            im.save(buffer, format="JPEG", quality=params.jpeg_quality)
+        buffer.seek(0)
+        with Image.open(buffer) as im:
+            out = np.asarray(im.convert("L"), dtype=np.uint8)
+    return out
+
+
+def augment(image: NDArray[np.uint8], rng: np.random.Generator, *, strength: float = 1.0) -> NDArray[np.uint8]:
+    """A scanned/photographed look for a staff image (uint8, (H, W)): rotation, blur, uneven
+    light, noise and maybe JPEG, drawn from `rng` (AugmentParams gives the ranges). Deterministic
+    given the rng's state; the shape and dtype are kept."""
+    return apply_augment(image, augment_params(rng, strength=strength))
+
+
+# ---------------------------------------------------------------- data set on disk
+
+
+class ManifestEntry(BaseModel):
+    """One image of a data set: a line of `manifest.jsonl`."""
+
+    image: str
+    """Path of the PNG, relative to the data set's folder."""
+    tokens: list[str]
+    cid: str
+    piece_id: str
+    line: int
+    bars: tuple[int, int]
+    augmentation: dict[str, Any] | None
+    """AugmentParams of the copy as a dict; None for the clean engraving."""
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class SkippedTune(BaseModel):
+    """A tune left out of a data set: a line of `skipped.jsonl`."""
+
+    cid: str
+    piece_id: str
+    reason: str
+
+
+def build_dataset(pieces: Sequence[Piece], out_dir: Path, *, augment_copies: int = 2, seed: int = 0, width_px: int = 1024,
+                  height_px: int = 128, strength: float = 1.0, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Engrave `pieces` line by line into `out_dir` and return the path of its `manifest.jsonl`.
+
+    Per line: the clean engraving and `augment_copies` augmented copies, as PNG under
+    `images/<cid>/` (`line03.png`, `line03-aug0.png`, …). A tune that cannot be covered, or whose tokens are not all in VOCABULARY,
+    is listed in `skipped.jsonl` with the reason. Resumable: a piece already in either list is
+    not made again, so an interrupted build continues where it stopped; each copy's look comes
+    from (seed, piece CID, line, copy), so the result does not depend on the order or on
+    interruptions. `progress(done, total)` is called after each piece.
+    """
+    if augment_copies < 0:
+        raise InputError(f"augment_copies is {augment_copies}: give 0 (clean images only) or more")
+    settings = {"version": DATASET_VERSION, "verovio": verovio.toolkit().getVersion(), "augment_copies": augment_copies,
+                "seed": seed, "width_px": width_px, "height_px": height_px, "strength": strength}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings_path = out_dir / "dataset.json"
+    if settings_path.exists():
+        existing = json.loads(settings_path.read_text(encoding="utf-8"))
+        if existing != settings:
+            raise InputError(f"{out_dir} holds a data set made with {existing}, not {settings}: choose another folder, "
+                             "or delete it to start again")
+    else:
+        settings_path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    manifest, skipped = out_dir / "manifest.jsonl", out_dir / "skipped.jsonl"
+    done = {e.cid for e in _read_jsonl(manifest, ManifestEntry)} | {s.cid for s in _read_jsonl(skipped, SkippedTune)}
+    for i, piece in enumerate(pieces):
+        if piece.cid not in done:
+            entries = _piece_entries(piece, out_dir, settings)
+            if isinstance(entries, SkippedTune):
+                _append(skipped, [entries.model_dump_json()])
+            else:
+                _append(manifest, [e.model_dump_json() for e in entries])
+            done.add(piece.cid)
+        if progress is not None:
+            progress(i + 1, len(pieces))
+    manifest.touch()
+    return manifest
+
+
+def _piece_entries(piece: Piece, out_dir: Path, settings: dict[str, Any]) -> list[ManifestEntry] | SkippedTune:
+    try:
+        lines = render_lines(piece.abc, width_px=settings["width_px"], height_px=settings["height_px"])
+        VOCABULARY.encode([t for line in lines for t in line.tokens])
+    except InputError as exc:
+        return SkippedTune(cid=piece.cid, piece_id=piece.piece_id, reason=str(exc))
+    except Music21Exception as exc:  # music21 failing on odd notation is the tune's problem, not the build's
+        return SkippedTune(cid=piece.cid, piece_id=piece.piece_id, reason=f"music21 failed on it: {type(exc).__name__}: {exc}")
+    folder = out_dir / "images" / piece.cid
+    folder.mkdir(parents=True, exist_ok=True)
+    cid_key = int.from_bytes(hashlib.sha256(piece.cid.encode("utf-8")).digest()[:8], "big")
+    entries = []
+    for line in lines:
+        looks: list[tuple[str, AugmentParams | None]] = [(f"line{line.line:02d}.png", None)]
+        for copy_index in range(settings["augment_copies"]):
+            rng = np.random.default_rng([settings["seed"], cid_key, line.line, copy_index])
+            looks.append((f"line{line.line:02d}-aug{copy_index}.png", augment_params(rng, strength=settings["strength"])))
+        for name, look in looks:
+            pixels = line.image if look is None else apply_augment(line.image, look)
+            with Image.fromarray(pixels) as im:
+                im.save(folder / name, format="PNG")
+            entries.append(ManifestEntry(image=f"images/{piece.cid}/{name}", tokens=list(line.tokens), cid=piece.cid,
+                                         piece_id=piece.piece_id, line=line.line, bars=line.bars,
+                                         augmentation=asdict(look) if look is not None else None))
+    return entries
+
+
+def _read_jsonl(path: Path, model: type[_M]) -> list[_M]:
+    """The records of a JSONL file; a torn last line (an interrupted write) is cut off the file."""
+    if not path.exists():
+        return []
+    records: list[_M] = []
+    good = 0
+    raw = path.read_bytes()
+    for line in raw.splitlines(keepends=True):
+        try:
+            records.append(model.model_validate_json(line))
+        except ValueError:
+            break
+        good += len(line)
+    if good != len(raw):
+        with path.open("r+b") as f:
+            f.truncate(good)
+    return records
+
+
+def _append(path: Path, lines: list[str]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+
