@@ -45,7 +45,8 @@ def gini(x: ArrayLike) -> float:
     s = np.sort(a)
     n = s.size
     ranks = np.arange(1, n + 1, dtype=np.float64)
-    return float(np.dot(2 * ranks - n - 1, s) / (n * total))
+    value = float(np.dot(2 * ranks - n - 1, s) / (n * total))
+    return min(max(value, 0.0), (n - 1) / n)  # clamp rounding just outside the bounds (equal amounts can give −2e-17)
 
 
 def theil_t(x: ArrayLike) -> float:

@@ -57,6 +57,7 @@ amounts = st.lists(st.floats(min_value=0, max_value=1e9, allow_nan=False), min_s
 
 @given(amounts, st.floats(min_value=1e-3, max_value=1e3))
 @example([7.334419075475701e-160, 7.334419075475701e-160], 2.0)  # squares underflow to subnormals
+@example([22369622.112857945] * 4, 1.0)  # equal amounts: the rank-weighted sum rounds to −2e-17
 def test_bounds_and_scale_invariance(x: list[float], c: float) -> None:
     n = len(x)
     g, t, j = gini(x), theil_t(x), jain(x)
