@@ -719,6 +719,39 @@ def embedding_map(per_tradition: int = typer.Option(40, min=6, help="Songs per t
     console.print((out / "embedding.md").read_text())
 
 
+# ---------------------------------------------------------------------- score recognition
+omr_app = typer.Typer(help="Score recognition: the seed's reader (Haar, contour refinement, SRU, focal CTC) and a CRNN.",
+                      no_args_is_help=True)
+app.add_typer(omr_app, name="omr")
+
+
+@omr_app.command("evaluate")
+def omr_evaluate(pieces: int = typer.Option(120, min=8, help="Essen songs (the first by CID), split 70/15/15 by piece."),
+                 epochs: int = typer.Option(10, min=1, help="Training epochs of each model."),
+                 copies: int = typer.Option(1, min=0, help="Scanned-looking copies of every line."),
+                 out: Path = typer.Option(Path("reports"), help="Where omr.md/.json go."),
+                 cache: Path = typer.Option(Path("cache/omr"), help="Engraved lines, reused between runs.")) -> None:
+    """Engrave songs line by line, train both readers on some, and report symbol error rate and
+    note-level precision, recall and F1 on the others' lines, clean and scanned-looking."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ml.omr.experiment import OmrExperimentConfig, run, write_report
+    from ml.omr.model import OmrConfig
+
+    cfg = OmrExperimentConfig(pieces=pieces, copies=copies, model=OmrConfig(epochs=epochs))
+    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def say(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done)
+
+        write_report(run(cfg, cache_dir=cache, say=say), out)
+    console.print((out / "omr.md").read_text())
+
+
 @app.command()
 def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
               model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"), help="A model `recognition evaluate` saved."),
