@@ -26,6 +26,7 @@ from core.config import Settings
 from core.errors import HeritageError, InputError
 from core.manifest import DerivativeManifest, HeritageManifest, Recording, Source, make, to_bytes
 from core.types import ETH, PPM
+from core.types import Progress as ProgressFn
 
 app = typer.Typer(help="Heritage Ledger: rights, provenance and royalties for intangible-heritage music.",
                   no_args_is_help=True)
@@ -64,6 +65,24 @@ def _errors() -> Iterator[None]:
     except HeritageError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(2) from err
+
+
+@contextmanager
+def _stages() -> Iterator[ProgressFn]:
+    """Errors handled as `_errors` does, and a rich progress display with one bar per stage; yields
+    the `say(stage, done, total)` callback the long ML runs report to."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def say(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done)
+
+        yield say
 
 
 @contextmanager
@@ -501,22 +520,12 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
     features (unsupervised, then fine-tuned), a transfer-learned CNN's mid/high/fused features
     into an SVM — test on unseen songs in both families, and write reports/recognition.md/.json
     with the seed's tables beside ours. About 25 minutes on 2 cores with the defaults."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ml.recognition.dnn_hmm import DnnHmmConfig
     from ml.recognition.experiment import ExperimentConfig, run, write_report
 
     cfg = ExperimentConfig(pieces=pieces, seconds=seconds, dnn=DnnHmmConfig(hidden=(width,) * layers, epochs=epochs),
                            variants=tuple(variant), tabla=tabla)
-    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console) as progress:
-        tasks: dict[str, Any] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done)
-
+    with _stages() as say:
         source = None
         if protocols:
             from chain.derive import protocol_sources
@@ -625,22 +634,12 @@ def classification_evaluate(task: list[str] = typer.Option(["tradition", "han_re
     """Render each task's songs (an instrument drawn per song), train CNN, RNN, LSTM, CRNN and
     CNN + SVM on the FluidR3 family, ensemble them by soft voting and by stacking, test on unseen
     songs in both soundfont families beside the symbolic path, and write the report."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ml.classification.audio import AudioModelConfig
     from ml.classification.experiment import ClassifyConfig, run_task, write_report
 
     cfg = ClassifyConfig(per_class=per_class, model=AudioModelConfig(epochs=epochs))
     reports = []
-    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console) as progress:
-        tasks: dict[str, Any] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done)
-
+    with _stages() as say:
         for name in task:
             reports.append(run_task(name, cfg, cache_dir=cache, say=say, model_path=models / f"{name}.pt"))
             write_report(reports, out)
@@ -685,8 +684,6 @@ def embedding_map(per_tradition: int = typer.Option(40, min=6, help="Songs per t
     """Render songs of five traditions, train a VGGish-architecture embedder on some, embed the
     others (another soundfont family) with it and the baselines, and report silhouette and AMI of
     the traditions with 2-D and 3-D t-SNE maps."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ml.representation.maps import Embedder, MapConfig, run, write_report
     from ml.representation.vggish import VggishConfig
 
@@ -705,15 +702,7 @@ def embedding_map(per_tradition: int = typer.Option(40, min=6, help="Songs per t
             return musicnn.embed(model, y, sr=sr).mean(axis=0)
 
         extra[f"musicnn {name} (pretrained)"] = pretrained
-    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console) as progress:
-        tasks: dict[str, Any] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done)
-
+    with _stages() as say:
         report, spaces, items = run(cfg, cache_dir=cache, say=say, extra=extra)
         write_report(report, spaces, items, out)
     console.print((out / "embedding.md").read_text())
@@ -733,21 +722,11 @@ def omr_evaluate(pieces: int = typer.Option(120, min=8, help="Essen songs (the f
                  cache: Path = typer.Option(Path("cache/omr"), help="Engraved lines, reused between runs.")) -> None:
     """Engrave songs line by line, train both readers on some, and report symbol error rate and
     note-level precision, recall and F1 on the others' lines, clean and scanned-looking."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ml.omr.experiment import OmrExperimentConfig, run, write_report
     from ml.omr.model import OmrConfig
 
     cfg = OmrExperimentConfig(pieces=pieces, copies=copies, model=OmrConfig(epochs=epochs))
-    with _errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console) as progress:
-        tasks: dict[str, Any] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done)
-
+    with _stages() as say:
         write_report(run(cfg, cache_dir=cache, say=say), out)
     console.print((out / "omr.md").read_text())
 
