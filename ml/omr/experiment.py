@@ -71,6 +71,8 @@ def run(cfg: OmrExperimentConfig, *, cache_dir: Path, say: Progress | None = Non
         r: dict[str, Any] = {"train_seconds": trained.train_seconds, "losses": list(trained.losses)}
         for name, keep in (("clean", False), ("scanned", True)):
             sel = [i for i, sc in enumerate(scanned) if sc == keep]
+            if not sel:  # copies=0: no scanned-looking lines to score
+                continue
             p, t = [pred[i] for i in sel], [y_test[i] for i in sel]
             notes = note_scores(p, t)
             r[name] = {"lines": len(sel), "symbol_error_rate": symbol_error_rate(p, t), "note_precision": notes.precision,
@@ -93,6 +95,8 @@ def write_report(report: dict[str, Any], out: Path) -> None:
              "|---|---|---|---|---|---|---|"]
     for name, r in report["results"].items():
         for kind in ("clean", "scanned"):
+            if kind not in r:
+                continue
             m = r[kind]
             lines.append(f"| {name} | {kind} ({m['lines']}) | {m['symbol_error_rate']:.1%} | {m['note_precision']:.3f} | "
                          f"{m['note_recall']:.3f} | {m['note_f1']:.3f} | {r['train_seconds']:.0f} |")

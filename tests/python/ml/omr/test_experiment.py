@@ -23,3 +23,12 @@ def test_tiny_experiment_writes_the_report(tmp_path: Path) -> None:
     write_report(report, tmp_path / "reports")
     assert "| plain CRNN (max-pool + BiLSTM, CTC) | clean" in (tmp_path / "reports" / "omr.md").read_text()
     assert json.loads((tmp_path / "reports" / "omr.json").read_text())["split_id"] == report["split_id"]
+
+
+def test_without_scanned_copies_only_clean_lines_are_scored(tmp_path: Path) -> None:
+    cfg = OmrExperimentConfig(pieces=8, copies=0, width_px=512, model=OmrConfig(channels=(4, 8), hidden=8, layers=1, epochs=1))
+    report = run(cfg, cache_dir=tmp_path)
+    for r in report["results"].values():
+        assert r["clean"]["lines"] == report["lines"]["test"] and "scanned" not in r
+    write_report(report, tmp_path / "reports")
+    assert "| scanned" not in (tmp_path / "reports" / "omr.md").read_text()
