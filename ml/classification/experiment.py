@@ -48,6 +48,7 @@ from ml.data.corpora import Piece
 from ml.data.render import SoundFont, render, soundfonts
 from ml.data.splits import split
 from ml.recognition.features import FeatureConfig, logmel_patches
+from ml.saved import read_saved
 
 FORMAT = "heritage-ledger/audio-classifier/1"
 SAMPLE_RATE = 22_050
@@ -203,15 +204,7 @@ def load(path: Path) -> tuple[str, Ensemble]:
     """(task, soft-voting ensemble of the saved members); a missing or foreign file is an InputError."""
     from ml.classification.audio import _NETS
 
-    if not path.exists():
-        raise InputError(f"no classifier at {path}: train one with `heritage classification evaluate`")
-    try:
-        d: dict[str, Any] = torch.load(path, weights_only=True)
-    except Exception as exc:  # torch raises several types for a file that is not its format
-        raise InputError(f"{path} is not a classifier ({type(exc).__name__}): give a file "
-                         "`heritage classification evaluate` wrote") from exc
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise InputError(f"{path} is not a {FORMAT} file: give a file `heritage classification evaluate` wrote")
+    d = read_saved(path, what="classifier", formats=(FORMAT,), command="heritage classification evaluate")
     members: list[Member] = []
     for m in d["members"]:
         cfg = AudioModelConfig(**{**m["cfg"], "cnn_channels": tuple(m["cfg"]["cnn_channels"])})

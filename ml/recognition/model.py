@@ -20,6 +20,7 @@ from core.errors import InputError, ModelError
 from ml.recognition.dnn_hmm import DnnHmmClassifier, DnnHmmConfig, state_network
 from ml.recognition.features import FeatureConfig, mfcc_context, segments
 from ml.recognition.gmm_hmm import GmmHmmClassifier, GmmHmmConfig, Standardiser
+from ml.saved import read_saved
 
 FORMAT = "heritage-ledger/timbre-dnn-hmm/1"
 
@@ -64,15 +65,7 @@ class Recogniser:
 
 def load(path: Path) -> Recogniser:
     """Read a model `save` wrote; a missing or foreign file is an InputError saying what to do."""
-    if not path.exists():
-        raise InputError(f"no recognition model at {path}: train one with `heritage recognition evaluate`")
-    try:
-        d: dict[str, Any] = torch.load(path, weights_only=True)
-    except Exception as exc:  # torch raises several types for a file that is not its format
-        raise InputError(f"{path} is not a recognition model ({type(exc).__name__}); give the file "
-                         "`heritage recognition evaluate` wrote") from exc
-    if d.get("format") != FORMAT:
-        raise InputError(f"{path} is a {d.get('format')!r} file, not a {FORMAT} model")
+    d = read_saved(path, what="recognition model", formats=(FORMAT,), command="heritage recognition evaluate")
     gcfg = GmmHmmConfig(**d["gmm"])
     base = GmmHmmClassifier(gcfg)
     base.labels = list(d["labels"])
@@ -109,16 +102,10 @@ def describe(path: Path) -> ModelFacts:
     file; anything else is an InputError."""
     from ml.recognition.transfer import FORMAT as CNN_FORMAT
 
-    if not path.exists():
-        raise InputError(f"no model at {path}: train one with `heritage recognition evaluate`")
-    try:
-        d: dict[str, Any] = torch.load(path, weights_only=True)
-    except Exception as exc:  # torch raises several types for a file that is not its format
-        raise InputError(f"{path} is not a saved model ({type(exc).__name__}): "
-                         "give a file `heritage recognition evaluate` wrote") from exc
-    fmt = d.get("format") if isinstance(d, dict) else None
-    if fmt not in (FORMAT, CNN_FORMAT) or "learned_from" not in d:
-        raise InputError(f"{path} is a {fmt!r} file, not a model `heritage recognition evaluate` wrote")
+    d = read_saved(path, what="saved model", formats=(FORMAT, CNN_FORMAT), command="heritage recognition evaluate")
+    fmt = d["format"]
+    if "learned_from" not in d:
+        raise InputError(f"{path} does not say what the model learned from: give a file `heritage recognition evaluate` wrote")
     if fmt == FORMAT:
         params = {"labels": list(d["labels"]), "features": d["features"], "gmm": d["gmm"], "dnn": d["dnn"]}
     else:

@@ -35,6 +35,7 @@ from torch import nn
 from core.errors import InputError
 from ml.data.audio import load_audio
 from ml.recognition.features import FeatureConfig, logmel_patches
+from ml.saved import read_saved
 
 SOURCE_INSTRUMENTS = ("piano", "violin", "cello", "shakuhachi", "ocarina", "banjo", "trumpet", "clarinet", "oboe", "accordion",
                       "vibraphone", "harmonica")
@@ -151,15 +152,7 @@ def train_source(patches: np.ndarray, labels: Sequence[str], cfg: CnnConfig = Cn
 
 def load_source(path: Path) -> SourceModel:
     """Read a CNN `SourceModel.save` wrote; a missing or foreign file is an InputError."""
-    if not path.exists():
-        raise InputError(f"no transfer CNN at {path}: train one with `heritage recognition evaluate`")
-    try:
-        d: dict[str, Any] = torch.load(path, weights_only=True)
-    except Exception as exc:  # torch raises several types for a file that is not its format
-        raise InputError(f"{path} is not a transfer CNN ({type(exc).__name__}): "
-                         "give the file `heritage recognition evaluate` wrote") from exc
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise InputError(f"{path} is not a {FORMAT} file: give the file `heritage recognition evaluate` wrote")
+    d = read_saved(path, what="transfer CNN", formats=(FORMAT,), command="heritage recognition evaluate")
     cfg = CnnConfig(**{**d["cnn"], "channels": tuple(d["cnn"]["channels"])})
     net = TransferCnn(len(d["labels"]), cfg)
     net.load_state_dict(d["net"])
