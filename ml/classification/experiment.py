@@ -45,7 +45,7 @@ from ml.classification.audio import (
 )
 from ml.classification.symbolic import MIN_FILES_TO_GROUP, TASKS, Task, _labelled, evaluate_task
 from ml.data.corpora import Piece
-from ml.data.render import SoundFont, render, soundfonts
+from ml.data.render import SoundFont, both_families, render
 from ml.data.splits import split
 from ml.recognition.features import FeatureConfig, logmel_patches
 from ml.saved import read_saved
@@ -121,11 +121,7 @@ def run_task(task_name: str, cfg: ClassifyConfig, *, cache_dir: Path, say: Progr
     if task_name not in TASKS:
         raise InputError(f"unknown task {task_name!r}; choose one of {', '.join(TASKS)}")
     task = TASKS[task_name]
-    fonts: dict[str, SoundFont] = {}
-    for f in soundfonts():
-        fonts.setdefault(f.family, f)
-    if not {"FluidR3", "TimGM6mb"} <= set(fonts):
-        raise InputError("rendering needs both soundfont families: apt-get install fluid-soundfont-gm timgm6mb-soundfont")
+    fonts = both_families("rendering")
     parts, grouped_by, split_id = select(task, cfg)
     clips: dict[str, list[np.ndarray]] = {}
     plan = [("train", parts["train"], fonts["FluidR3"]), ("validation", parts["validation"], fonts["FluidR3"]),

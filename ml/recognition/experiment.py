@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import InputError
 from core.types import Progress
 from ml.data.corpora import Piece, essen
-from ml.data.render import SoundFont, soundfonts
+from ml.data.render import both_families
 from ml.data.splits import split
 from ml.data.training import Refusal, Source, training_set
 from ml.recognition.autoencoder import AutoencoderConfig, AutoencoderFeatures, logmel_context
@@ -141,11 +140,7 @@ def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Progress | None = None, 
     with `cnn_path` the source-task CNN (their CIDs go in the report). `source` gives each
     candidate piece's protocol flags: a piece whose protocol forbids ML use is never rendered."""
     tell = say or (lambda stage, done, total: None)
-    fonts: dict[str, SoundFont] = {}
-    for f in soundfonts():  # the first of each family: FluidR3_GM.sf2 renders ~10× faster than MuseScore's .sf3
-        fonts.setdefault(f.family, f)
-    if not {"FluidR3", "TimGM6mb"} <= set(fonts):
-        raise InputError("the cross-family test needs both soundfont families: apt-get install fluid-soundfont-gm timgm6mb-soundfont")
+    fonts = both_families("the cross-family test")
     train_p, _, test_p, split_id, refused = choose_pieces(cfg.pieces, cfg.seed, source)
     sets: dict[str, list[Clip]] = {}
     plan = [("train (FluidR3)", train_p, fonts["FluidR3"], cfg.instruments), (SAME, test_p, fonts["FluidR3"], cfg.instruments),

@@ -27,10 +27,9 @@ from typing import Any
 import librosa
 import numpy as np
 
-from core.errors import InputError
 from core.types import Progress
 from ml.data.corpora import Piece, essen, oneill
-from ml.data.render import SoundFont, render, soundfonts
+from ml.data.render import SoundFont, both_families, render
 from ml.data.splits import split
 from ml.representation.vggish import SAMPLE_RATE, VggishConfig, cluster_scores, train_vggish, tsne, vggish_patches
 
@@ -110,11 +109,7 @@ def run(cfg: MapConfig, *, cache_dir: Path, say: Progress | None = None,
     """Render, train VGGish, embed the held-out songs with every embedder, score. Returns (report,
     held-out embeddings by embedder, held-out items)."""
     tell = say or (lambda stage, done, total: None)
-    fonts: dict[str, SoundFont] = {}
-    for f in soundfonts():
-        fonts.setdefault(f.family, f)
-    if not {"FluidR3", "TimGM6mb"} <= set(fonts):
-        raise InputError("the maps need both soundfont families: apt-get install fluid-soundfont-gm timgm6mb-soundfont")
+    fonts = both_families("drawing the maps")
     train, test, split_id = catalogue(cfg)
     train_audio = audio(train, fonts["FluidR3"], cfg, cache_dir, lambda d, t: tell("rendering training songs (FluidR3)", d, t))
     test_audio = audio(test, fonts["TimGM6mb"], cfg, cache_dir, lambda d, t: tell("rendering held-out songs (TimGM6mb)", d, t))
