@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -217,39 +217,75 @@ def register_model(chain: Chain, store: ContentStore, *, model_file: Path, archi
     is not met, or a work is not active; DeriveRefused (an InputError) when a protocol forbids it."""
     model_cid = store.put_file(model_file)
     inputs = tuple(sorted({to_text(from_text(c)) for c in learned_from}))
+    return _derive(chain, store, content=model_cid, model_cid=model_cid, architecture=architecture, inputs=inputs,
+                   operator=operator, parameters=parameters, seed=seed, metrics=metrics, upstream_ppm=upstream_ppm,
+                   commercial=commercial, renditions=None,
+                   title=title or f"{architecture} model trained on {len(inputs)} pieces",
+                   description=lambda unregistered: f"A trained model. It learned from {len(inputs)} pieces (maker.inputs); "
+                                                    f"{unregistered} of them are not registered on chain and receive no "
+                                                    "royalties.")
+
+
+def register_output(chain: Chain, store: ContentStore, *, content: Path, model_file: Path, architecture: str,
+                    made_from: Sequence[str], operator: str, title: str, description: str,
+                    renditions: Mapping[str, Path] | None = None, parameters: Mapping[str, Any] | None = None,
+                    seed: int | None = None, metrics: Mapping[str, float] | None = None,
+                    upstream_ppm: int = DEFAULT_UPSTREAM_PPM, commercial: bool = False) -> Derived:
+    """Store a model's output (`content`, the primary file; `renditions` the same piece in other
+    formats by media type) and the model file, and register the output, sent by `operator`, as a
+    derivative of the registered works among `made_from` (content CIDs: what the model read or was
+    conditioned on), with the model's CID and parameters hash on chain. The same protocol checks,
+    parts, consent and idempotence as `register_model`; `Derived.model_cid` is the output's CID."""
+    model_cid = store.put_file(model_file)
+    output = store.put_file(content)
+    files = {media: store.put_file(path) for media, path in sorted((renditions or {}).items())}
+    inputs = tuple(sorted({to_text(from_text(c)) for c in made_from}))
+    return _derive(chain, store, content=output, model_cid=model_cid, architecture=architecture, inputs=inputs,
+                   operator=operator, parameters=parameters, seed=seed, metrics=metrics, upstream_ppm=upstream_ppm,
+                   commercial=commercial, renditions=files or None, title=title,
+                   description=lambda unregistered: description + (f" {unregistered} of the works it was made from are "
+                                                                   "not registered on chain and receive no royalties."
+                                                                   if unregistered else ""))
+
+
+def _derive(chain: Chain, store: ContentStore, *, content: Cid, model_cid: Cid, architecture: str, inputs: tuple[Cid, ...],
+            operator: str, parameters: Mapping[str, Any] | None, seed: int | None, metrics: Mapping[str, float] | None,
+            upstream_ppm: int, commercial: bool, renditions: Mapping[str, Cid] | None, title: str,
+            description: Callable[[int], str]) -> Derived:
+    """Register stored `content`, made by the model `model_cid` from `inputs`, under the registered
+    ones among them (module doc); `description(n_unregistered)` is the manifest's description."""
     if not inputs:
-        raise InputError("the model learned from nothing: give the content CIDs of the works it was trained on")
+        raise InputError("the model read nothing: give the content CIDs of the works it learned from or was made from")
     view = _View(chain)
     found = {cid: view.work_by(cid) for cid in inputs}
     works = {cid: w for cid, w in found.items() if w is not None}
     unregistered = tuple(cid for cid, w in found.items() if w is None)
-    if (existing := view.work_by(model_cid)) is not None:
-        return _existing(view, existing, model_cid, works, inputs)
+    if (existing := view.work_by(content)) is not None:
+        return _existing(view, existing, content, works, inputs)
     if not works:
-        raise InputError(f"none of the {len(inputs)} pieces the model learned from is registered on chain, so no "
-                         "community can be credited: register the source works first (`heritage work register FILE "
-                         "--community ID`) and run this again")
+        raise InputError(f"none of the {len(inputs)} pieces the model read is registered on chain, so no community can "
+                         "be credited: register the source works first (`heritage work register FILE --community ID`) "
+                         "and run this again")
     plan = _check(view, works, upstream_ppm=upstream_ppm, commercial=commercial)
     run = _Run(chain, view, store, operator)
     parents = [node.work if isinstance(node, _Leaf) else run.part(node) for node in plan]
     if run.blocked:
-        return Derived(model_cid, None, None, tuple(run.parts), True, tuple(run.awaiting), unregistered)
+        return Derived(content, None, None, tuple(run.parts), True, tuple(run.awaiting), unregistered)
     weights = [n.weight for n in plan]
     params = dict(parameters or {})
     manifest = make(
-        DerivativeManifest, title=title or f"{architecture} model trained on {len(inputs)} pieces", content_cid=model_cid,
+        DerivativeManifest, title=title, content_cid=content,
         maker=ModelMaker(model_cid=model_cid, architecture=architecture, parameters=params, seed=seed, inputs=inputs,
                          metrics=dict(metrics or {}), operator=operator),
         parents=tuple(Parent(work_id=w, ppm=p) for w, p in zip(_known(parents), _shares(upstream_ppm, weights), strict=True)),
-        description=f"A trained model. It learned from {len(inputs)} pieces (maker.inputs); {len(unregistered)} of them "
-                    "are not registered on chain and receive no royalties.",
+        description=description(len(unregistered)), renditions=dict(renditions) if renditions else None,
     )
     params_hash = hashlib.sha256(json.dumps({"seed": seed, **params}, sort_keys=True).encode()).digest()
-    model = run.register(model_cid, manifest, _known(parents), weights, upstream_ppm, model_cid=from_text(model_cid),
-                         params_hash=params_hash, commercial=commercial)
-    status = view.node(model)[0]
-    return Derived(model_cid, model, _manifest_of(view, model), tuple(run.parts), status == PENDING,
-                   tuple(run.awaiting + (view.awaiting(model) if status == PENDING else [])), unregistered)
+    work = run.register(content, manifest, _known(parents), weights, upstream_ppm, model_cid=from_text(model_cid),
+                        params_hash=params_hash, commercial=commercial)
+    status = view.node(work)[0]
+    return Derived(content, work, _manifest_of(view, work), tuple(run.parts), status == PENDING,
+                   tuple(run.awaiting + (view.awaiting(work) if status == PENDING else [])), unregistered)
 
 
 def _check(view: _View, works: Mapping[Cid, WorkId], *, upstream_ppm: int, commercial: bool) -> tuple[_Leaf | _Part, ...]:

@@ -111,6 +111,9 @@ class DerivativeManifest(_Strict):
     maker: PersonMaker | ModelMaker = Field(discriminator="type")
     parents: tuple[Parent, ...] = Field(min_length=1, max_length=8)
     description: str | None = None
+    renditions: dict[str, CidText] | None = Field(
+        default=None, description="The same piece in other formats, by media type (e.g. audio/midi, audio/wav): "
+                                  "the content CID is the primary one.")
     instruments: tuple[str, ...] = ()
     recording: Recording | None = None
     labels: tuple[Label, ...] = ()

@@ -24,6 +24,7 @@ from ml.data.corpora import essen
 from ml.data.splits import split
 from ml.omr.data import VOCABULARY, build_dataset
 from ml.omr.model import KINDS, OmrConfig, note_scores, symbol_error_rate, train
+from ml.omr.saved import save
 
 SEED_MODEL = "seed (Haar + contour refinement + SRU, focal CTC)"
 NAMES = {"seed": SEED_MODEL, "crnn": "plain CRNN (max-pool + BiLSTM, CTC)"}
@@ -50,7 +51,10 @@ def _lines(manifest: Path, cids: set[str]) -> tuple[list[np.ndarray], list[list[
     return images, tokens, scanned
 
 
-def run(cfg: OmrExperimentConfig, *, cache_dir: Path, say: Progress | None = None) -> dict[str, Any]:
+def run(cfg: OmrExperimentConfig, *, cache_dir: Path, say: Progress | None = None, save_dir: Path | None = None,
+        ) -> dict[str, Any]:
+    """Train both readers and score them (module doc); with `save_dir`, each is written there as
+    `omr-<kind>.pt` (`ml.omr.saved`) with the training pieces' CIDs and its clean-line figures."""
     tell = say or (lambda stage, done, total: None)
     han = sorted(essen(), key=lambda p: p.cid)[: cfg.pieces]
     s = split(han, label=lambda p: p.tradition, group=lambda p: p.cid, cid=lambda p: p.cid, seed=cfg.seed)
@@ -78,6 +82,9 @@ def run(cfg: OmrExperimentConfig, *, cache_dir: Path, say: Progress | None = Non
             r[name] = {"lines": len(sel), "symbol_error_rate": symbol_error_rate(p, t), "note_precision": notes.precision,
                        "note_recall": notes.recall, "note_f1": notes.f1}
         results[NAMES[kind]] = r
+        if save_dir is not None:
+            figures = {f"{name}_{k}": v for name in ("clean", "scanned") if name in r for k, v in r[name].items()}
+            save(save_dir / f"omr-{kind}.pt", trained, learned_from=[p.cid for p in s.train], metrics=figures)
     return {"config": {**asdict(cfg), "model": {**asdict(cfg.model), "channels": list(cfg.model.channels)}},
             "split_id": s.split_id, "pieces": {"train": len(s.train), "test": len(s.test)},
             "lines": {"train": len(x_train), "test": len(x_test)}, "results": results}
