@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chain.errors import ContractRevert, ErrorDecoder
 from core.errors import ChainError, ContentStoreError, HeritageError, InputError
+from listening import errors as listening
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -35,6 +36,26 @@ REVERTS: dict[str, tuple[int, str]] = {
     "RouterWorkNotPayable": (409, "work-not-payable"),
     "RouterNothingToWithdraw": (409, "nothing-to-withdraw"),
 }
+
+# Refusals of the listening room (listening/errors.py), most specific first; the rest: invalid-input.
+LISTENING: tuple[tuple[type[listening.ListeningError], int, str], ...] = (
+    (listening.UnknownStudy, 404, "unknown-study"),
+    (listening.StudyNotOpen, 409, "study-not-open"),
+    (listening.StudyStateError, 409, "wrong-study-state"),
+    (listening.AlreadyInStudy, 409, "already-in-study"),
+    (listening.TokenExpired, 401, "token-expired"),
+    (listening.InvalidToken, 401, "token-invalid"),
+    (listening.NotPermitted, 403, "not-permitted"),
+    (listening.NotARater, 403, "not-a-rater"),
+    (listening.UnknownPiece, 404, "unknown-piece"),
+    (listening.UnknownCriterion, 404, "unknown-criterion"),
+    (listening.OffScale, 400, "off-scale"),
+    (listening.AlreadyRated, 409, "already-rated"),
+    (listening.IccError, 422, "icc-not-computable"),
+    (listening.UnknownWorkLabels, 404, "unknown-work-labels"),
+    (listening.RoundStateError, 409, "wrong-round-state"),
+    (listening.ReviewConflict, 409, "review-conflict"),
+)
 
 
 class Problem(Exception):
@@ -68,6 +89,9 @@ def from_error(err: HeritageError) -> Problem:
     if isinstance(err, ContractRevert):
         status, code = REVERTS.get(err.name, (409, "contract-refused"))
         return Problem(status, code, str(err), contract_error=err.name)
+    for kind, status, code in LISTENING:
+        if isinstance(err, kind):
+            return Problem(status, code, str(err))
     if isinstance(err, InputError):
         text = str(err)
         if text.startswith(("no work", "no community")):
