@@ -120,21 +120,25 @@ def find_staves(page: NDArray[np.uint8], *, height_px: int = 128) -> list[Staff]
     return staves
 
 
-def skew_degrees(page: NDArray[np.uint8], *, limit: float = 5.0, step: float = 0.05) -> float:
-    """The page's skew in degrees (counter-clockwise positive), within ±limit: the angle at which the
-    ink's row histogram, taken along lines of that slope, is sharpest (largest sum of squares).
-    Staff lines dominate it on a score."""
+def skew_degrees(page: NDArray[np.uint8], *, limit: float = 5.0, step: float = 0.025) -> float:
+    """The page's skew in degrees (counter-clockwise positive), within ±limit, to `step`: the angle at
+    which the ink's row histogram, taken along lines of that slope, is sharpest (largest sum of
+    squares); searched every 10 steps first, then step by step around the best. Staff lines
+    dominate it on a score."""
     ys, xs = np.nonzero(_flatten(page) > 0.25)
     if ys.size == 0:
         return 0.0
-    best, best_score = 0.0, -1.0
-    for a in np.arange(-limit, limit + step / 2, step):
+    if ys.size > 400_000:  # a large page: every k-th ink pixel is plenty for a histogram of rows
+        k = -(-ys.size // 400_000)
+        ys, xs = ys[::k], xs[::k]
+
+    def sharpness(a: float) -> float:
         rows = np.rint(ys + xs * np.tan(np.radians(a))).astype(np.int64)
         counts = np.bincount(rows - rows.min())
-        score = float(np.dot(counts, counts))
-        if score > best_score:
-            best, best_score = float(a), score
-    return best
+        return float(np.dot(counts, counts))
+
+    coarse = max(np.arange(-limit, limit + 5 * step, 10 * step), key=sharpness)
+    return float(max(np.arange(coarse - 10 * step, coarse + 10.5 * step, step), key=sharpness))
 
 
 def deskew(page: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -152,7 +156,12 @@ def _flatten(page: NDArray[np.uint8]) -> NDArray[np.float64]:
     level, noise included), clipped to [0, 1]; the background is a grey closing wide enough to
     remove the notes (1/20 of the larger side)."""
     size = max(15, max(page.shape) // 20)
-    background = ndimage.grey_closing(page, size=(size, size)).astype(np.float64)
+    small = max(1, size // 15)  # the closing runs on a reduced copy: the background varies slowly
+    with Image.fromarray(page) as im:
+        reduced = np.asarray(im.reduce(small), dtype=np.uint8) if small > 1 else page
+        closed = ndimage.grey_closing(reduced, size=(max(3, size // small),) * 2)
+        background = np.asarray(Image.fromarray(closed).resize((page.shape[1], page.shape[0]), Image.Resampling.BILINEAR),
+                                dtype=np.float64)
     dark = 1.0 - page.astype(np.float64) / np.maximum(background, 1.0)
     return np.clip(dark - np.median(dark), 0.0, 1.0)  # the closing takes noise's peaks as paper: the median is paper
 
