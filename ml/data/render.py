@@ -79,9 +79,9 @@ TAIL_SECONDS = 2.0
 
 MAX_TUNING_CENTS = 2400.0
 _PPQ = 480
-_CHANNELS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15)  # channel 9 (GM drums) left out
-_FLUIDSYNTH_BEND_SCALE = 127 / 128  # FluidSynth: 12700 cents × sensitivity / 128 at full bend
-_FLUIDSYNTH_TRUNCATION_BIAS = 0.5  # cents: FluidSynth floors a voice's pitch to a whole cent; +½ makes that a rounding
+CHANNELS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15)  # channel 9 (GM drums) left out
+FLUIDSYNTH_BEND_SCALE = 127 / 128  # FluidSynth: 12700 cents × sensitivity / 128 at full bend
+FLUIDSYNTH_TRUNCATION_BIAS = 0.5  # cents: FluidSynth floors a voice's pitch to a whole cent; +½ makes that a rounding
 
 
 @dataclass(frozen=True)
@@ -174,18 +174,18 @@ def write_midi(
     detunes = [round(tuning_cents + 100 * (n.pitch - k), 1) for n, k in zip(notes, keys, strict=True)]
     if any(not 0 <= k <= 127 for k in keys):
         raise InputError("the score has notes outside the MIDI range C-1–G9: transpose it (music21 Stream.transpose)")
-    channel_of = {d: c for d, c in zip(dict.fromkeys(detunes), _CHANNELS, strict=False)}
+    channel_of = {d: c for d, c in zip(dict.fromkeys(detunes), CHANNELS, strict=False)}
     if len(channel_of) < len(set(detunes)):
         raise InputError(
-            f"the score uses {len(set(detunes))} distinct microtonal inflections; at most {len(_CHANNELS)} can be rendered"
+            f"the score uses {len(set(detunes))} distinct microtonal inflections; at most {len(CHANNELS)} can be rendered"
         )
-    sensitivity = max(2, math.floor((max(abs(d) for d in channel_of) + 1) / _FLUIDSYNTH_BEND_SCALE / 100) + 1)
+    sensitivity = max(2, math.floor((max(abs(d) for d in channel_of) + 1) / FLUIDSYNTH_BEND_SCALE / 100) + 1)
 
     timed: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []  # (tick, order at that tick, message)
     timed += [(_tick(start), 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for start, bpm in tempi]
     for detune, channel in channel_of.items():
-        cents = detune + _FLUIDSYNTH_TRUNCATION_BIAS
-        bend = min(8191, max(-8192, round(cents / _FLUIDSYNTH_BEND_SCALE / (100 * sensitivity) * 8192)))
+        cents = detune + FLUIDSYNTH_TRUNCATION_BIAS
+        bend = min(8191, max(-8192, round(cents / FLUIDSYNTH_BEND_SCALE / (100 * sensitivity) * 8192)))
         setup = [(101, 0), (100, 0), (6, sensitivity), (38, 0), (101, 127), (100, 127), (91, round(127 * reverb)), (93, 0)]
         timed += [(0, 0, mido.Message("control_change", channel=channel, control=cc, value=v)) for cc, v in setup]
         timed.append((0, 0, mido.Message("program_change", channel=channel, program=number)))
@@ -237,17 +237,30 @@ def render(
     Raises InputError for a bad score or argument, a missing fluidsynth binary or soundfont;
     ModelError if FluidSynth fails or renders silence.
     """
-    if not 8000 <= sample_rate <= 96000:
-        raise InputError(f"sample_rate must be 8000–96000 Hz for FluidSynth, got {sample_rate}")
     if noise_db is not None and not math.isfinite(noise_db):
         raise InputError(f"noise_db must be a finite SNR in dB or None, got {noise_db}")
+    with tempfile.TemporaryDirectory(prefix="heritage-render-") as tmp:
+        midi_path = Path(tmp) / "score.mid"
+        write_midi(score, midi_path, program=program, tempo_bpm=tempo_bpm, tuning_cents=tuning_cents, reverb=reverb)
+        y = render_midi_file(midi_path, soundfont=soundfont, reverb=reverb, sample_rate=sample_rate, what=f"program {program}")
+    return y if noise_db is None else add_noise(y, snr_db=noise_db, seed=seed)
+
+
+def render_midi_file(midi_path: Path, *, soundfont: Path, reverb: float = 0.0, sample_rate: int = 22050,
+                     what: str = "the file") -> NDArray[np.float32]:
+    """Play a MIDI file through FluidSynth with `soundfont`: y of shape (n,), float32 mono (the stereo
+    output averaged) at sample_rate Hz (8000–96000), trailing silence trimmed, gain GAIN, not
+    normalised. Reverb on when reverb > 0 (the file's CC 91 sets its level). `what` names the
+    preset in an error. Raises InputError for a missing fluidsynth binary or soundfont or a bad
+    rate; ModelError if FluidSynth fails, times out or renders silence."""
+    if not 8000 <= sample_rate <= 96000:
+        raise InputError(f"sample_rate must be 8000–96000 Hz for FluidSynth, got {sample_rate}")
     fluidsynth = shutil.which("fluidsynth")
     if fluidsynth is None:
         raise InputError("FluidSynth is not installed (no `fluidsynth` on PATH): run `apt-get install fluidsynth`")
-    _check_soundfont(soundfont)
-    with tempfile.TemporaryDirectory(prefix="heritage-render-") as tmp:
-        midi_path, wav_path = Path(tmp) / "score.mid", Path(tmp) / "out.wav"
-        write_midi(score, midi_path, program=program, tempo_bpm=tempo_bpm, tuning_cents=tuning_cents, reverb=reverb)
+    check_soundfont(soundfont)
+    with tempfile.TemporaryDirectory(prefix="heritage-fluidsynth-") as tmp:
+        wav_path = Path(tmp) / "out.wav"
         command = [
             fluidsynth, "-n", "-i", "-q", "-f", "/dev/null",  # no MIDI input, no shell, no user config file
             "-C", "0", "-R", "1" if reverb > 0 else "0", "-g", str(GAIN), "-r", str(sample_rate),
@@ -257,7 +270,7 @@ def render(
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise ModelError("FluidSynth did not finish within 600 s: render a shorter score") from exc
+            raise ModelError("FluidSynth did not finish within 600 s: render a shorter piece") from exc
         if done.returncode != 0 or not wav_path.is_file():
             raise ModelError(f"FluidSynth failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
         data, rate = sf.read(wav_path, dtype="float32", always_2d=True)
@@ -266,17 +279,18 @@ def render(
     y = trim_trailing_silence(to_mono(data))
     if y.size == 0:
         raise ModelError(
-            f"FluidSynth rendered silence with {soundfont.name}, program {program}: "
+            f"FluidSynth rendered silence with {soundfont.name}, {what}: "
             f"the soundfont may lack that preset; FluidSynth said: {done.stderr.strip()[-300:] or 'nothing'}"
         )
-    return y if noise_db is None else add_noise(y, snr_db=noise_db, seed=seed)
+    return y
 
 
 def _tick(quarters: float) -> int:
     return round(quarters * _PPQ)
 
 
-def _check_soundfont(soundfont: Path) -> None:
+def check_soundfont(soundfont: Path) -> None:
+    """InputError unless `soundfont` is a SoundFont file (RIFF sfbk), saying how to get one."""
     if not soundfont.is_file():
         raise InputError(f"soundfont {soundfont} not found: install one with {SOUNDFONT_PACKAGES}, or pick one from soundfonts()")
     with soundfont.open("rb") as f:

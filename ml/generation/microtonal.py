@@ -20,8 +20,6 @@ Both return mono float32 audio at `sample_rate` Hz, starting at time 0.
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,19 +27,16 @@ from pathlib import Path
 
 import mido  # type: ignore[import-untyped]
 import numpy as np
-import soundfile as sf  # type: ignore[import-untyped]
 from numpy.typing import ArrayLike, NDArray
 
-from core.errors import InputError, ModelError
-from ml.data.audio import to_mono, trim_trailing_silence
+from core.errors import InputError
 from ml.data.render import (
-    _CHANNELS,
-    _FLUIDSYNTH_BEND_SCALE,
-    _FLUIDSYNTH_TRUNCATION_BIAS,
-    GAIN,
+    CHANNELS,
+    FLUIDSYNTH_BEND_SCALE,
+    FLUIDSYNTH_TRUNCATION_BIAS,
     TAIL_SECONDS,
-    _check_soundfont,
     program_number,
+    render_midi_file,
 )
 
 BEND_RANGE_SEMITONES = 2
@@ -155,18 +150,18 @@ def write_microtonal_midi(
         raise InputError(f"reverb must be between 0 and 1, got {reverb}")
     timed: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [(0, 0, mido.MetaMessage("set_tempo", tempo=_TEMPO_US))]
     setup = [(101, 0), (100, 0), (6, BEND_RANGE_SEMITONES), (38, 0), (101, 127), (100, 127), (91, round(127 * reverb)), (93, 0)]
-    for channel in _CHANNELS:
+    for channel in CHANNELS:
         timed += [(0, 0, mido.Message("control_change", channel=channel, control=cc, value=v)) for cc, v in setup]
         timed.append((0, 0, mido.Message("program_change", channel=channel, program=number)))
-    free_at = dict.fromkeys(_CHANNELS, -1)  # tick of each channel's last note-off
-    bend_of: dict[int, int | None] = dict.fromkeys(_CHANNELS, None)
+    free_at = dict.fromkeys(CHANNELS, -1)  # tick of each channel's last note-off
+    bend_of: dict[int, int | None] = dict.fromkeys(CHANNELS, None)
     for note in sorted(notes, key=lambda n: n.onset):
         key, bend = _key_and_bend(note.frequency(tonic_hz))
         on, off = _tick(note.onset), max(_tick(note.onset + note.duration), _tick(note.onset) + 1)
-        free = [c for c in _CHANNELS if free_at[c] <= on]
+        free = [c for c in CHANNELS if free_at[c] <= on]
         if not free:
             raise InputError(
-                f"more than {len(_CHANNELS)} notes sound at once at {note.onset:.3f} s: MIDI has {len(_CHANNELS)} melodic "
+                f"more than {len(CHANNELS)} notes sound at once at {note.onset:.3f} s: MIDI has {len(CHANNELS)} melodic "
                 "channels for per-note bends; thin the texture or use render_additive"
             )
         channel = min(free, key=lambda c: (bend_of[c] != bend, free_at[c]))
@@ -207,34 +202,11 @@ def render_fluidsynth(
     Raises InputError for bad notes or arguments, a missing fluidsynth binary or soundfont;
     ModelError if FluidSynth fails or renders silence.
     """
-    if not 8000 <= sample_rate <= 96000:
-        raise InputError(f"sample_rate must be 8000–96000 Hz for FluidSynth, got {sample_rate}")
-    fluidsynth = shutil.which("fluidsynth")
-    if fluidsynth is None:
-        raise InputError("FluidSynth is not installed (no `fluidsynth` on PATH): run `apt-get install fluidsynth`")
-    _check_soundfont(soundfont)
     with tempfile.TemporaryDirectory(prefix="heritage-microtonal-") as tmp:
-        midi_path, wav_path = Path(tmp) / "notes.mid", Path(tmp) / "out.wav"
+        midi_path = Path(tmp) / "notes.mid"
         write_microtonal_midi(notes, midi_path, program=program, tonic_hz=tonic_hz, reverb=reverb)
-        command = [
-            fluidsynth, "-n", "-i", "-q", "-f", "/dev/null",  # no MIDI input, no shell, no user config file
-            "-C", "0", "-R", "1" if reverb > 0 else "0", "-g", str(GAIN), "-r", str(sample_rate),
-            "-o", "synth.dynamic-sample-loading=1", "-o", "synth.cpu-cores=1",
-            "-O", "float", "-T", "wav", "-F", str(wav_path), str(soundfont), str(midi_path),
-        ]  # fmt: skip
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ModelError("FluidSynth did not finish within 600 s: render fewer notes at a time") from exc
-        if done.returncode != 0 or not wav_path.is_file():
-            raise ModelError(f"FluidSynth failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
-        data, rate = sf.read(wav_path, dtype="float32", always_2d=True)
-    if rate != sample_rate:
-        raise ModelError(f"FluidSynth wrote {rate} Hz instead of {sample_rate} Hz: check the fluidsynth version (2.x needed)")
-    y = trim_trailing_silence(to_mono(data))
-    if y.size == 0:
-        raise ModelError(f"FluidSynth rendered silence with {soundfont.name}, program {program}: the soundfont may lack that preset")
-    return y
+        return render_midi_file(midi_path, soundfont=soundfont, reverb=reverb, sample_rate=sample_rate,
+                                what=f"program {program}")
 
 
 def render_additive(
@@ -293,8 +265,8 @@ def _key_and_bend(hz: float) -> tuple[int, int]:
     key = math.ceil(midi - 0.5)
     if not 0 <= key <= 127:
         raise InputError(f"{hz:.2f} Hz is outside the MIDI range (keys 0–127, 8.2 Hz – 12.5 kHz): transpose the notes")
-    cents = 100 * (midi - key) + _FLUIDSYNTH_TRUNCATION_BIAS
-    bend = round(cents / _FLUIDSYNTH_BEND_SCALE / (100 * BEND_RANGE_SEMITONES) * 8192)
+    cents = 100 * (midi - key) + FLUIDSYNTH_TRUNCATION_BIAS
+    bend = round(cents / FLUIDSYNTH_BEND_SCALE / (100 * BEND_RANGE_SEMITONES) * 8192)
     return key, min(8191, max(-8192, bend))
 
 

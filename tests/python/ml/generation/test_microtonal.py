@@ -15,7 +15,7 @@ import pytest
 from numpy.typing import NDArray
 
 from core.errors import InputError
-from ml.data.render import _FLUIDSYNTH_BEND_SCALE, _FLUIDSYNTH_TRUNCATION_BIAS
+from ml.data.render import FLUIDSYNTH_BEND_SCALE, FLUIDSYNTH_TRUNCATION_BIAS
 from ml.generation.microtonal import (
     BEND_RANGE_SEMITONES,
     PLUCKED,
@@ -99,8 +99,8 @@ def test_midi_gives_each_note_its_own_exact_bend(tmp_path: Path) -> None:
         if m.type == "pitchwheel":
             bend[m.channel] = m.pitch
         elif m.type == "note_on":
-            requested = m.note + bend[m.channel] * _FLUIDSYNTH_BEND_SCALE * BEND_RANGE_SEMITONES / 8192
-            sounded.append(100 * requested - _FLUIDSYNTH_TRUNCATION_BIAS)
+            requested = m.note + bend[m.channel] * FLUIDSYNTH_BEND_SCALE * BEND_RANGE_SEMITONES / 8192
+            sounded.append(100 * requested - FLUIDSYNTH_TRUNCATION_BIAS)
     expected = [100 * (69 + 12 * math.log2(n.frequency(pelog.tonic_hz) / 440)) for n in notes]
     np.testing.assert_allclose(sounded, expected, atol=0.03)  # cents: one bend step is 0.025
 
