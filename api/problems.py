@@ -35,6 +35,8 @@ REVERTS: dict[str, tuple[int, str]] = {
     "RegistryFloorNotMet": (409, "floor-share-not-met"),
     "RouterWorkNotPayable": (409, "work-not-payable"),
     "RouterNothingToWithdraw": (409, "nothing-to-withdraw"),
+    "StudyAttestationsUnknownWork": (404, "unknown-work"),
+    "StudyAttestationsUnknownAttestation": (404, "unknown-attestation"),
 }
 
 # Refusals of the listening room (listening/errors.py), most specific first; the rest: invalid-input.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,7 +17,7 @@ from web3.types import RPCEndpoint
 
 from chain.anvil import Anvil
 from chain.compile import Artifact, compile_contracts
-from chain.deploy import Deployment, contract, deploy, record
+from chain.deploy import Deployment, contract, deploy, deploy_attestations, record
 from chain.errors import ErrorDecoder
 from chain.indexer import Index
 from chain.sender import Sender
@@ -62,6 +63,9 @@ class Chain:
     anvil: Anvil | None = None
     gas_used: list[int] = field(default_factory=list)
     signer: Sender | None = None
+    artifacts: dict[str, Artifact] = field(default_factory=dict, repr=False)
+    _attestations: Contract | None = field(default=None, repr=False)
+    _attestations_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def accounts(self) -> list[str]:
         """Who may send: the signing key's address, or the node's unlocked accounts."""
@@ -95,6 +99,43 @@ class Chain:
         receipt = self.signer.transact_many(fn.address, [fn._encode_transaction_data()], gas=gas, value=value)[0]
         self.gas_used.append(int(receipt["gasUsed"], 16))
         return receipt
+
+    @property
+    def attestations(self) -> Contract:
+        """The StudyAttestations contract of this deployment. A deployment recorded before the
+        contract existed gets it here, on first use (not at connect, so that reads never need an
+        account that can send): deployed over the same registry, its address added to
+        deployments/<chainId>.json."""
+        with self._attestations_lock:
+            if self._attestations is None:
+                self._attestations = self._bind_attestations()
+            return self._attestations
+
+    def _bind_attestations(self) -> Contract:
+        art = self.artifacts["StudyAttestations"]
+        path = self.settings.deployments_dir / f"{self.deployment.chain_id}.json"
+        address = self.deployment.attestations
+        if address is None and path.exists():  # another process may have deployed it since we connected
+            address = json.loads(path.read_text()).get("attestations")
+        if address is not None and len(self.w3.eth.get_code(Web3.to_checksum_address(address))) > 0:
+            found = contract(self.w3, art, address)
+            serves = str(found.functions.registry().call())
+            if serves.lower() != self.deployment.registry.lower():
+                raise ChainError(f"the StudyAttestations at {address} named in {path} reads registry {serves}, not this "
+                                 f"deployment's {self.deployment.registry}: remove its \"attestations\" entry from {path} "
+                                 "and run this again to deploy one for this registry")
+            self.deployment = replace(self.deployment, attestations=found.address)
+            return found
+        if self.signer is not None:
+            address = deploy_attestations(self.w3, self.artifacts, self.deployment.registry, signer=self.signer)
+        elif accounts := self.accounts():
+            address = deploy_attestations(self.w3, self.artifacts, self.deployment.registry, sender=accounts[0])
+        else:
+            raise ChainError(f"this deployment ({path}) has no StudyAttestations contract yet and the node has no "
+                             "unlocked account to deploy it: set HERITAGE_PRIVATE_KEY to a funded key and run this again")
+        self.deployment = replace(self.deployment, attestations=address)
+        record(self.deployment, self.settings.deployments_dir)
+        return contract(self.w3, art, address)
 
     def index(self) -> Index:
         """The event index of this deployment under the data directory, brought up to the head
@@ -140,8 +181,8 @@ def connect(settings: Settings) -> Chain:
     deployment = _existing(w3, settings) or _deploy(w3, artifacts, settings, signer)
     registry = contract(w3, artifacts["HeritageRegistry"], deployment.registry)
     router = contract(w3, artifacts["RoyaltyRouter"], deployment.router)
-    decoder = ErrorDecoder(artifacts["HeritageRegistry"].abi, artifacts["RoyaltyRouter"].abi)
-    return Chain(w3, registry, router, deployment, settings, decoder, anvil, signer=signer)
+    decoder = ErrorDecoder(artifacts["HeritageRegistry"].abi, artifacts["RoyaltyRouter"].abi, artifacts["StudyAttestations"].abi)
+    return Chain(w3, registry, router, deployment, settings, decoder, anvil, signer=signer, artifacts=artifacts)
 
 
 def _existing(w3: Web3, settings: Settings) -> Deployment | None:
@@ -151,7 +192,8 @@ def _existing(w3: Web3, settings: Settings) -> Deployment | None:
     data = json.loads(path.read_text())
     if len(w3.eth.get_code(Web3.to_checksum_address(data["registry"]))) == 0:
         return None  # a fresh node with the same chain id: deploy again
-    return Deployment(chain_id=data["chainId"], router=data["router"], registry=data["registry"], block=data["block"])
+    return Deployment(chain_id=data["chainId"], router=data["router"], registry=data["registry"], block=data["block"],
+                      attestations=data.get("attestations"))
 
 
 def _deploy(w3: Web3, artifacts: dict[str, Artifact], settings: Settings, signer: Sender | None) -> Deployment:

@@ -1,8 +1,10 @@
-"""Deploy the router and registry, bind them, and record the addresses per chain id."""
+"""Deploy the router and registry, bind them, deploy the study attestations bound to the registry,
+and record the addresses per chain id."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,15 @@ class Deployment:
     router: str
     registry: str
     block: int
+    attestations: str | None = None
+    """StudyAttestations; None in a deployment recorded before it existed (`Chain.attestations`
+    deploys it on first use)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block}
+        out: dict[str, Any] = {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block}
+        if self.attestations is not None:
+            out["attestations"] = self.attestations
+        return out
 
 
 def deploy(
@@ -36,13 +44,35 @@ def deploy(
     signer: Sender | None = None,
     royalty_bps: int = DEFAULT_ROYALTY_BPS,
 ) -> Deployment:
-    """Deploy RoyaltyRouter and HeritageRegistry and bind them: from `sender` (an unlocked
-    account), or with transactions signed locally by `signer` (a node with no unlocked accounts)."""
+    """Deploy RoyaltyRouter and HeritageRegistry, bind them, and deploy StudyAttestations over the
+    registry: from `sender` (an unlocked account), or with transactions signed locally by `signer`
+    (a node with no unlocked accounts)."""
+    send = _sender(w3, sender, signer)
+    router_address, block = _create(w3, send, artifacts["RoyaltyRouter"])
+    registry_address, _ = _create(w3, send, artifacts["HeritageRegistry"], router_address, royalty_bps)
+    bind = contract(w3, artifacts["RoyaltyRouter"], router_address).functions.bindRegistry(registry_address)
+    if send({"to": router_address, "data": bind._encode_transaction_data()})["status"] != 1:
+        raise ChainError("binding the router to the registry failed")
+    attestations, _ = _create(w3, send, artifacts["StudyAttestations"], registry_address)
+    return Deployment(chain_id=int(w3.eth.chain_id), router=router_address, registry=registry_address, block=block,
+                      attestations=attestations)
+
+
+def deploy_attestations(w3: Web3, artifacts: dict[str, Artifact], registry: str, *, sender: str | None = None,
+                        signer: Sender | None = None) -> str:
+    """Deploy StudyAttestations over an existing `registry`; its address."""
+    return _create(w3, _sender(w3, sender, signer), artifacts["StudyAttestations"], Web3.to_checksum_address(registry))[0]
+
+
+Send = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _sender(w3: Web3, sender: str | None, signer: Sender | None) -> Send:
+    """A function that sends a transaction (`to` absent: a contract creation) and returns its receipt."""
     if (sender is None) == (signer is None):
         raise ValueError("deploy from exactly one of `sender` (unlocked) or `signer` (local key)")
 
     def send(tx: dict[str, Any]) -> dict[str, Any]:
-        """Send a transaction (`to` absent: a contract creation) and return its receipt."""
         if signer is not None:
             gas = int(w3.eth.estimate_gas({"from": signer.account.address, **tx}) * 1.2)  # type: ignore[typeddict-item]
             receipt = signer.transact_many(tx.get("to"), [tx["data"]], gas=gas)[0]
@@ -51,20 +81,16 @@ def deploy(
         tx_hash = w3.eth.send_transaction({"from": sender, **tx})  # type: ignore[typeddict-item]
         return dict(w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60))
 
-    def create(name: str, *args: Any) -> tuple[str, int]:
-        art = artifacts[name]
-        data = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(*args).data_in_transaction
-        receipt = send({"data": data})
-        if receipt["status"] != 1 or receipt["contractAddress"] is None:
-            raise ChainError(f"deploying {name} failed in transaction {receipt['transactionHash']!r}")
-        return Web3.to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"])
+    return send
 
-    router_address, block = create("RoyaltyRouter")
-    registry_address, _ = create("HeritageRegistry", router_address, royalty_bps)
-    bind = contract(w3, artifacts["RoyaltyRouter"], router_address).functions.bindRegistry(registry_address)
-    if send({"to": router_address, "data": bind._encode_transaction_data()})["status"] != 1:
-        raise ChainError("binding the router to the registry failed")
-    return Deployment(chain_id=int(w3.eth.chain_id), router=router_address, registry=registry_address, block=block)
+
+def _create(w3: Web3, send: Send, art: Artifact, *args: Any) -> tuple[str, int]:
+    """Create `art` with constructor `args`: its address and the block."""
+    data = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(*args).data_in_transaction
+    receipt = send({"data": data})
+    if receipt["status"] != 1 or receipt["contractAddress"] is None:
+        raise ChainError(f"deploying {art.name} failed in transaction {receipt['transactionHash']!r}")
+    return Web3.to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"])
 
 
 def contract(w3: Web3, artifact: Artifact, address: str) -> Contract:

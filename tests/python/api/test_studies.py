@@ -324,3 +324,152 @@ def test_the_service_includes_the_studies_routes(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path))  # routes only: the lifespan (and its chain) is not started
     paths = set(app.openapi()["paths"])
     assert {"/studies", "/studies/{study_id}/ratings", "/studies/{study_id}/next", "/ontology/reviews"} <= paths
+
+
+# ---------------------------------------------------------------------- attestation on chain
+# These need the chain: the anvil-backed `api` fixture of conftest.py (demo mode on), one app for
+# the module. build() rates works 10-12 (13 is restricted), so the fixture's chain gets 13 works.
+
+def _chain_lab(api: Any) -> Lab:
+    from core.cid import from_text
+    from core.types import PPM
+
+    chain = api.state.chain
+    reg = chain.registry.functions
+    missing = 13 - int(reg.workCount().call())
+    if missing > 0:
+        protocol = (True, False, True, True, True, False, 0, 0, 1)
+        batch = [(api.community, from_text(bytes_cid(f"attested song {i}".encode())), b"", protocol, [(api.keys[2].address, PPM)])
+                 for i in range(missing)]
+        chain.send(reg.registerHeritageWorks(batch), api.keys[1].address)
+    return Lab(api.client, api.state.settings, api.state.store)
+
+
+def _closed(lab: Lab) -> Study:
+    study = build(lab)
+    for rater, value in zip(sorted(study.raters), (4, 2), strict=True):
+        rate_everything(lab, study, rater, value)
+    assert lab.client.post(f"/studies/{study.study_id}/close", headers=bearer(study.researcher)).status_code == 200
+    return study
+
+
+def _sent(api: Any) -> tuple[int, int]:
+    """(attestations on chain, block number): a refusal leaves both unchanged."""
+    chain = api.state.chain
+    return int(chain.attestations.functions.attestationCount().call()), int(chain.w3.eth.block_number)
+
+
+def test_a_closed_study_is_attested_on_chain_and_verified(api: Any) -> None:
+    lab = _chain_lab(api)
+    study = build(lab)
+    h, path = bearer(study.researcher), f"/studies/{study.study_id}/attestation"
+    for rater, value in zip(sorted(study.raters), (4, 2), strict=True):
+        rate_everything(lab, study, rater, value)
+    before = _sent(api)
+    early = lab.client.post(path, headers=h)
+    assert (early.status_code, early.json()["code"]) == (409, "wrong-study-state") and "close it first" in early.json()["detail"]
+    assert _sent(api) == before
+    lab.client.post(f"/studies/{study.study_id}/close", headers=h)
+    missing = lab.client.get(path, headers=h)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not-attested")
+
+    r = lab.client.post(path, headers=h)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["state"] == "anchored" and out["works"] == [10, 11, 12] and out["attester"] == api.state.relayer
+    assert out["warning"] and "development key" in out["warning"]
+    assert _sent(api)[0] == before[0] + 1 == out["attestation_id"]
+    summary = b"".join(lab.blocks.cat(Cid(out["summary_cid"])))
+    stored = lab.client.post(f"/studies/{study.study_id}/results", headers=h).json()
+    assert stored["cid"] == out["results_cid"] and json.loads(summary) == stored["attestation"]
+
+    again = lab.client.post(path, headers=h)
+    assert (again.status_code, again.json()["code"], again.json()["attestation_id"]) == (409, "already-attested",
+                                                                                          out["attestation_id"])
+    v = lab.client.get(path, headers=h)
+    assert v.status_code == 200, v.text
+    verdict = v.json()
+    assert verdict["verified"] and verdict["results_cid"] == out["results_cid"]
+    (only,) = verdict["attestations"]
+    assert only["ok"] and only["attestation_id"] == out["attestation_id"]
+    assert [c["check"] for c in only["checks"]] == ["results", "summary", "summary-of-results", "works", "summary-of-study"]
+    rater = bearer(next(iter(study.raters.values())))
+    assert lab.client.get(path, headers=rater).json()["code"] == "not-permitted"
+
+
+def test_an_attester_signs_the_draft_and_the_service_relays_it(api: Any) -> None:
+    from eth_account import Account
+
+    lab = _chain_lab(api)
+    study = _closed(lab)
+    h, path = bearer(study.researcher), f"/studies/{study.study_id}/attestation"
+    w3 = api.state.chain.w3
+    wallet, stranger = Account.create(), Account.create()
+    for who in (wallet, stranger):
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": who.address,
+                                                                     "value": 10**18}))
+    before = _sent(api)
+    r = lab.client.post(path, json={"attester": wallet.address}, headers=h)
+    assert r.status_code == 200, r.text
+    draft = r.json()
+    assert draft["state"] == "draft" and draft["attestation_id"] is None and draft["warning"] is None
+    tx = draft["transaction"]
+    assert tx["to"] == api.state.chain.attestations.address and tx["chainId"] == 31337
+    assert _sent(api) == before
+
+    def signed(key: Any, **change: Any) -> str:
+        return str(key.sign_transaction({**tx, **change}).raw_transaction.to_0x_hex())
+
+    other = lab.client.post("/studies", json={"title": "Another"}).json()
+    refusals = [
+        ({"signed": signed(wallet, data=tx["data"][:-2] + "00")}, 400, "wrong-transaction"),
+        ({"signed": signed(wallet, to=api.state.chain.registry.address)}, 400, "wrong-transaction"),
+        ({"signed": signed(wallet, chainId=1)}, 400, "wrong-chain"),
+        ({"signed": "0x1234"}, 400, "transaction-malformed"),
+        ({"signed": signed(stranger, nonce=w3.eth.get_transaction_count(stranger.address)), "attester": wallet.address}, 401,
+         "signature-invalid"),
+    ]
+    for body, status, code in refusals:
+        bad = lab.client.post(path, json=body, headers=h)
+        assert (bad.status_code, bad.json()["code"]) == (status, code), bad.text
+        assert _sent(api) == before
+    assert lab.client.post(f"/studies/{other['study_id']}/attestation", headers=bearer(other["researcher_token"])
+                           ).json()["code"] == "wrong-study-state"
+
+    r = lab.client.post(path, json={"signed": signed(wallet)}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["attester"] == wallet.address and r.json()["warning"] is None
+    assert _sent(api)[0] == before[0] + 1
+    again = lab.client.post(path, json={"signed": signed(wallet)}, headers=h)
+    assert (again.status_code, again.json()["code"]) == (409, "already-attested")
+    verdict = lab.client.get(path, headers=h).json()
+    assert verdict["verified"] and [a["attester"] for a in verdict["attestations"]] == [wallet.address]
+
+
+def test_without_demo_mode_the_service_only_drafts(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = _chain_lab(api)
+    study = _closed(lab)
+    h, path = bearer(study.researcher), f"/studies/{study.study_id}/attestation"
+    monkeypatch.setattr(api.state.settings, "api_demo", False)
+    before = _sent(api)
+    r = lab.client.post(path, headers=h)
+    assert (r.status_code, r.json()["code"]) == (400, "attester-missing")
+    relayer = lab.client.post(path, json={"attester": api.state.relayer}, headers=h)  # unlocked, but not signed for here
+    assert relayer.status_code == 200 and relayer.json()["state"] == "draft" and relayer.json()["transaction"]["data"]
+    assert _sent(api) == before
+
+
+def test_a_study_of_no_registered_work_has_nothing_to_attest(api: Any) -> None:
+    lab = _chain_lab(api)
+    r = lab.client.post("/studies", json={"title": "Unregistered songs"})
+    sid, h = r.json()["study_id"], bearer(r.json()["researcher_token"])
+    lab.client.post(f"/studies/{sid}/pieces", json={"cid": piece_cid(40), "condition": "m"}, headers=h)
+    lab.client.post(f"/studies/{sid}/criteria", json={"name": "q", "scale": {"min": 1, "max": 3}}, headers=h)
+    lab.client.post(f"/studies/{sid}/open", headers=h)
+    lab.client.post(f"/studies/{sid}/close", headers=h)
+    before = _sent(api)
+    r = lab.client.post(f"/studies/{sid}/attestation", headers=h)
+    assert (r.status_code, r.json()["code"]) == (409, "nothing-to-attest") and "work_id" in r.json()["detail"]
+    assert lab.client.get(f"/studies/{sid}/attestation", headers=h).json()["code"] == "not-attested"
+    assert lab.client.post(f"/studies/{sid}/attestation", headers={}).json()["code"] == "token-missing"
+    assert _sent(api) == before

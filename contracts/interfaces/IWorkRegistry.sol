@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title The heritage registry as StudyAttestations reads it
+/// @notice Work ids run from 1 to `workCount()` and a registered work is never removed, so an id
+///         in that range names a work that exists.
+interface IWorkRegistry {
+    /// @notice Number of registered works; ids run from 1 to this number.
+    function workCount() external view returns (uint256);
+}
