@@ -2,8 +2,9 @@
 opens a blind study, invited raters rate through their links, the researcher reads and stores the
 results; every refusal answers its problem code and leaves the study database unchanged.
 
-These routes need no chain, so the app here is the studies router on the real problem handlers
-with the settings and the content store given directly (no anvil)."""
+Most of these routes need no chain, so their app is the studies router on the real problem
+handlers with the settings and the content store given directly (no anvil); the attestation
+tests at the end use the anvil-backed service of conftest.py."""
 
 from __future__ import annotations
 
