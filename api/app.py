@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import problems
-from api.routes import demo, reads, simulations, studies, transactions, writes
+from api.routes import demo, reads, simulations, studies, transactions, visual, writes
 from api.state import ApiState
 from core.config import Settings
 
@@ -60,6 +60,6 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Heritage Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
     app.add_middleware(WriteLimits)
-    for module in (reads, writes, transactions, simulations, demo, studies):
+    for module in (reads, writes, transactions, simulations, demo, studies, visual):
         app.include_router(module.router)
     return app

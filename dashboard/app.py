@@ -18,6 +18,8 @@ def pages() -> list[st.Page]:
         st.Page("views/provenance.py", title="Provenance explorer", icon=":material/account_tree:"),
         st.Page("views/catalogue.py", title="Catalogue", icon=":material/library_music:"),
         st.Page("views/simulation.py", title="Simulation", icon=":material/science:"),
+        st.Page("views/piece.py", title="Piece", icon=":material/graphic_eq:"),
+        st.Page("views/listening.py", title="Listening room", icon=":material/headphones:"),
     ]
 
 

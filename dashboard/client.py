@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self, TypedDict, cast
+from urllib.parse import quote
 
 import httpx
 
@@ -19,6 +20,7 @@ from dashboard.schema import Audit, Community, CommunityPage, Health, Job, Linea
 DEFAULT_URL = "http://127.0.0.1:8000"
 ENV_URL = "HERITAGE_API_URL"
 PAGE = 500  # the API's largest page
+VISUAL_TIMEOUT = 180.0  # s: the first look at a long recording runs pYIN over it (later looks come from the API's cache)
 
 
 def api_url() -> str:
@@ -78,10 +80,12 @@ class ApiClient:
         self._http.close()
 
     # ------------------------------------------------------------------ transport
-    def _send(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> httpx.Response:
+    def _send(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+              headers: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = self._http.request(method, path, params=query, json=json)
+            response = self._http.request(method, path, params=query, json=json, headers=headers,
+                                          timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
         except httpx.TimeoutException as err:
             raise ApiUnavailable(self.base_url, f"no answer to {method} {path} in time: {type(err).__name__}") from err
         except httpx.TransportError as err:
@@ -161,6 +165,61 @@ class ApiClient:
     def simulation_table(self, job_id: str, name: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self._json(f"/simulations/{job_id}/tables/{name}"))
 
+    # ------------------------------------------------------------------ visualisation
+    def traditions(self) -> list[Grid]:
+        """The traditions whose tuning grids the visualisation can draw."""
+        return cast(list[Grid], self._json("/visual/traditions"))
+
+    def visual(self, work_id: int, *, tradition: str | None = None, tonic_hz: float | None = None,
+               columns: int | None = None) -> Visual:
+        """A recording's waveform, spectrogram, pitch against a tuning grid, band amplitudes and fractal dimension."""
+        params = {"tradition": tradition, "tonic_hz": tonic_hz, "columns": columns}
+        return cast(Visual, self._send("GET", f"/works/{work_id}/visual", params=params, timeout=VISUAL_TIMEOUT).json())
+
+    # ------------------------------------------------------------------ listening studies
+    def study(self, study_id: str, token: str) -> Study:
+        """A study as its researcher sees it (a researcher token)."""
+        return cast(Study, self._send("GET", _study(study_id), headers=_bearer(token)).json())
+
+    def next_piece(self, study_id: str, token: str) -> NextPiece:
+        """A rater's next piece, progress and criteria (a rater token)."""
+        return cast(NextPiece, self._send("GET", _study(study_id, "next"), headers=_bearer(token)).json())
+
+    def rate(self, study_id: str, token: str, piece: str, values: dict[str, int]) -> RatingsStored:
+        """A rater's ratings of one piece: all stored, or none."""
+        return cast(RatingsStored, self._send("POST", _study(study_id, "ratings"), headers=_bearer(token),
+                                              json={"piece": piece, "values": values}).json())
+
+    def study_results(self, study_id: str, token: str, *, membership: str | None = None) -> Results:
+        """Per criterion and condition n, mean ± SD, approval, ICC(2,1)/ICC(2,k); restricted works'
+        ratings only with a member token of their community (`membership`)."""
+        headers = _bearer(token) | ({"X-Heritage-Membership": membership} if membership else {})
+        return cast(Results, self._send("GET", _study(study_id, "results"), headers=headers).json())
+
+    def study_table(self, study_id: str, token: str, layout: str, *, criteria: list[str] | None = None,
+                    membership: str | None = None) -> StudyTable:
+        """A seed study's table (authenticity | criteria | satisfaction) rebuilt from this study."""
+        headers = _bearer(token) | ({"X-Heritage-Membership": membership} if membership else {})
+        return cast(StudyTable, self._send("GET", _study(study_id, "tables", layout), params={"criteria": criteria or None},
+                                           headers=headers).json())
+
+    def invite(self, study_id: str, token: str, *, valid_for_s: int | None = None) -> Invitation:
+        """Invite an anonymous rater: a signed token for a link."""
+        body = {} if valid_for_s is None else {"valid_for_s": valid_for_s}
+        return cast(Invitation, self._send("POST", _study(study_id, "invitations"), headers=_bearer(token), json=body).json())
+
+    def store_results(self, study_id: str, token: str) -> Snapshot:
+        """Store the public analysis by CID; the summary to attest on chain."""
+        return cast(Snapshot, self._send("POST", _study(study_id, "results"), headers=_bearer(token)).json())
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _study(study_id: str, *parts: str) -> str:
+    return "/".join(["/studies", quote(study_id, safe=""), *parts])
+
 
 def _problem(method: str, path: str, response: httpx.Response) -> ApiProblem:
     """The error an unsuccessful answer becomes; a body that is not a problem document still reads well."""
@@ -175,3 +234,189 @@ def _problem(method: str, path: str, response: httpx.Response) -> ApiProblem:
     if response.status_code >= 500 and code == "http-error":
         detail += "; the service failed: see its log"
     return ApiProblem(method, path, response.status_code, code, detail)
+
+
+# ---------------------------------------------------------------------- answers of /visual and /studies
+# (the TypedDicts of the other routes are in schema.py)
+class Degree(TypedDict):
+    name: str
+    cents: float
+
+
+class Grid(TypedDict):
+    tradition: str | None
+    title: str
+    tonic_hz: float
+    period_cents: float
+    degrees: list[Degree]
+
+
+class Waveform(TypedDict):
+    times_s: list[float]
+    minimum: list[float]
+    maximum: list[float]
+
+
+class Spectrogram(TypedDict):
+    times_s: list[float]
+    mel_hz: list[float]
+    db: list[list[float]]  # (mel bands × times), dB relative to the loudest bin
+    n_fft: int
+    hop_length: int
+    top_db: float
+
+
+class Pitch(TypedDict):
+    times_s: list[float]
+    f0_hz: list[float | None]
+    voiced_probability: list[float]
+    frame_length: int
+    hop_length: int
+    fmin_hz: float
+    fmax_hz: float
+    cents: list[float | None]
+    degree: list[int | None]
+    deviation_cents: list[float | None]
+    voiced_share: float
+    median_abs_deviation_cents: float | None
+
+
+class Band(TypedDict):
+    low_hz: float
+    high_hz: float
+    centre_hz: float
+    label: str
+
+
+class Bands(TypedDict):
+    times_s: list[float]
+    bands: list[Band]
+    db: list[list[float]]  # (bands × times), dB relative to full scale
+    filter: str
+
+
+class Fractal(TypedDict):
+    times_s: list[float]
+    katz: list[float | None]
+    higuchi: list[float | None]
+    frame_length: int
+    hop_length: int
+    kmax: int
+
+
+class Visual(TypedDict):
+    work_id: int
+    content_cid: str
+    cached: bool
+    sample_rate: int
+    source_rate: int
+    duration_s: float
+    analysed_s: float
+    columns: int
+    grid: Grid
+    waveform: Waveform
+    spectrogram: Spectrogram
+    pitch: Pitch
+    bands: Bands
+    fractal: Fractal
+
+
+class Scale(TypedDict):
+    min: int
+    max: int
+    labels: list[str]
+
+
+class Criterion(TypedDict):
+    name: str
+    prompt: str
+    scale: Scale
+    approval_threshold: int | None
+
+
+class StudyPiece(TypedDict):
+    cid: str
+    condition: str
+    work_id: int | None
+    reference: bool
+    restricted_community_id: int | None
+
+
+class Study(TypedDict):
+    study_id: str
+    title: str
+    instructions: str
+    blind: bool
+    randomise: bool
+    state: str  # draft | open | closed
+    created_at: str
+    pieces: list[StudyPiece]
+    criteria: list[Criterion]
+    raters: int
+    ratings: int
+
+
+class PieceView(TypedDict):
+    cid: str
+    work_id: int | None  # null in a blind study
+    condition: str | None  # null in a blind study
+
+
+class NextPiece(TypedDict):
+    study_id: str
+    title: str
+    instructions: str
+    done: int
+    total: int
+    position: int | None
+    piece: PieceView | None
+    criteria: list[Criterion]
+    references: list[PieceView]
+
+
+class RatingsStored(TypedDict):
+    study_id: str
+    piece: str
+    values: dict[str, int]
+    rated_at: str
+
+
+class PieceRow(TypedDict):
+    cid: str
+    work_id: int | None
+    condition: str
+    criterion: str
+    n: int
+    mean: float | None
+    sd: float | None
+    approval: float | None
+
+
+class Results(TypedDict):
+    analysis: dict[str, Any]  # listening.analysis.StudyAnalysis as JSON
+    cid: str
+    pieces: list[PieceRow]
+    withheld_pieces: int
+
+
+class StudyTable(TypedDict):
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str
+    markdown: str
+
+
+class Invitation(TypedDict):
+    study_id: str
+    rater_id: str
+    kind: str
+    token: str
+    link: str
+    expires: str
+
+
+class Snapshot(TypedDict):
+    cid: str
+    size: int
+    attestation: dict[str, Any]

@@ -1,5 +1,6 @@
 """End to end in headless Chromium: `streamlit run dashboard/app.py` against the running API, every
-page opened from the sidebar, real content waited for on each, and a screenshot of each saved.
+page opened from the sidebar (the listening room from a study's signed links), real content waited
+for on each, and a screenshot of each saved.
 
 The screenshots go to the test's tmp folder; with UPDATE_SCREENSHOTS=1 they are also copied to
 docs/screenshots/. Debian's chromium and chromedriver are used as installed (selenium-manager
@@ -25,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.python.dashboard.conftest import REPO, Service
 from tests.python.dashboard.services import BIN, free_port, start, stop, wait_for
+from tests.python.dashboard.test_pages import make_study
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -159,6 +161,55 @@ def test_every_page_shows_real_content_in_chromium(dashboard: str, browser: WebD
     until(browser, lambda d: "Table 2" in d.find_element(By.TAG_NAME, "body").text, "Table 2")
     assert css(browser, "[data-testid='stForm']"), "no scenario form"
     shots.append(screenshot(browser, tmp_path, "simulation.png"))
+
+    for path in shots:
+        assert path.stat().st_size > 20_000, f"{path.name} looks empty"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for path in shots:
+            shutil.copyfile(path, SCREENSHOTS / path.name)
+
+
+def pick(driver: WebDriver, question: str, option: str) -> None:
+    """Click `option` (its label's text) in the radio group whose label starts with the criterion `question`."""
+    group = next(g for g in css(driver, "[data-testid='stRadio']") if g.text.startswith(question))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", group)
+    next(lab for lab in group.find_elements(By.CSS_SELECTOR, "label") if lab.text.strip() == option).click()
+
+
+def test_a_piece_and_the_listening_room_in_chromium(dashboard: str, browser: WebDriver, http: httpx.Client, service: Service,
+                                                    tmp_path: Path) -> None:
+    shots = []
+    browser.get(dashboard)
+    until(browser, lambda d: any(a.text.strip().endswith("Piece") for a in css(d, "[data-testid='stSidebarNav'] a")), "the sidebar")
+    open_page(browser, "Piece")
+    until(browser, lambda d: bool(css(d, "input[role='combobox'][aria-label='Work']")), "the work selector")
+    choose(browser, "Work", f"#{service.audio_work} ")
+    until(browser, lambda d: bool(css(d, "audio")) and "Pitch against the tuning grid" in d.find_element(By.TAG_NAME, "body").text,
+          "the audio player and the pitch section", timeout=90)
+    until(browser, lambda d: len(css(d, "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")) >= 6,
+          "the waveform, pitch, deviation, band and two fractal-dimension charts")
+    until(browser, lambda d: bool(css(d, "[data-testid='stImage'] img")), "the spectrogram")
+    assert "no endpoint for embedding maps" in browser.find_element(By.TAG_NAME, "body").text
+    shots.append(screenshot(browser, tmp_path, "piece.png"))
+
+    lab = make_study(http, service, raters=3, rated=2)
+    browser.get(f"{dashboard}/listening?study={lab.study_id}&token={lab.researcher}")
+    until(browser, lambda d: any(h.text == "Test tones" for h in css(d, "h2")), "the study's results")
+    until(browser, lambda d: len(css(d, "[data-testid='stDataFrame']")) >= 2 and len(css(d, "[data-testid='stTable']")) >= 1,
+          "the tables of results")
+    shots.append(screenshot(browser, tmp_path, "study_results.png"))
+
+    browser.get(f"{dashboard}/listening?study={lab.study_id}&token={lab.raters[2]}")
+    until(browser, lambda d: bool(css(d, "audio")) and len(css(d, "[data-testid='stRadio']")) == 4, "the first piece and its questions")
+    for question, option in (("authenticity", "4 · mostly"), ("overall", "3"), ("performance", "3"), ("visualisation", "2")):
+        pick(browser, question, option)
+    shots.append(screenshot(browser, tmp_path, "listening.png"))
+    css(browser, "[data-testid='stFormSubmitButton'] button")[0].click()
+    until(browser, lambda d: "Your ratings of piece 1 are stored" in d.find_element(By.TAG_NAME, "body").text
+          and any(h.text == "Piece 2 of 3" for h in css(d, "h3")), "the ratings stored and the next piece")
+    auth = {"Authorization": f"Bearer {lab.researcher}"}
+    assert http.get(f"/studies/{lab.study_id}", headers=auth).json()["ratings"] == 2 * 3 * 4 + 4
 
     for path in shots:
         assert path.stat().st_size > 20_000, f"{path.name} looks empty"

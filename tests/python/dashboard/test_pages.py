@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.python.dashboard.conftest import Service
-from tests.python.dashboard.services import free_port
+from tests.python.dashboard.services import free_port, tone_wav
 
 APP = Path(__file__).resolve().parents[3] / "dashboard" / "app.py"
 PAGES = ["views/overview.py", "views/provenance.py", "views/catalogue.py", "views/simulation.py"]
@@ -184,3 +185,217 @@ def test_an_unreachable_api_is_a_message_not_a_traceback(page: str, monkeypatch:
     assert not at.exception
     messages = [e.value for e in at.error]
     assert any("Cannot reach the Heritage Ledger API" in m and "heritage api" in m for m in messages), messages
+
+
+# ---------------------------------------------------------------------- the piece page and the listening room
+NEW_PAGES = ["views/piece.py", "views/listening.py"]
+CRITERIA: list[dict[str, Any]] = [
+    {"name": "authenticity", "prompt": "How authentic does the piece sound?",
+     "scale": {"min": 1, "max": 5, "labels": ["not at all", "slightly", "somewhat", "mostly", "fully"]}},
+    {"name": "overall", "prompt": "Overall quality", "scale": {"min": 1, "max": 5}},
+    {"name": "performance", "prompt": "Are you satisfied with the performance?", "scale": {"min": 1, "max": 4},
+     "approval_threshold": 3},
+    {"name": "visualisation", "prompt": "Are you satisfied with its visualisation?", "scale": {"min": 1, "max": 4},
+     "approval_threshold": 3},
+]
+# Two raters' ratings of the three pieces on each criterion (pieces in the order added), varied so that the ICCs exist.
+RATINGS = {"authenticity": [[5, 3, 1], [4, 3, 2]], "overall": [[4, 3, 2], [5, 2, 2]], "performance": [[4, 3, 1], [4, 2, 1]],
+           "visualisation": [[3, 2, 1], [4, 3, 2]]}
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A listening study made through the API: its researcher's token, raters' tokens and the pieces' CIDs."""
+
+    study_id: str
+    researcher: str
+    raters: list[str]
+    pieces: list[str]
+
+
+def tone_cid(http: httpx.Client, hz: float) -> str:
+    r = http.post("/content", files={"file": (f"tone-{hz:g}.wav", tone_wav(hz=hz), "audio/wav")})
+    assert r.status_code == 201, r.text
+    return str(r.json()["cid"])
+
+
+def make_study(http: httpx.Client, service: Service, *, raters: int = 3, rated: int = 0, state: str = "open",
+               valid_for_s: int = 3600) -> Lab:
+    """A blind study of the audio work and two tones on four criteria, opened (and closed when asked), with
+    `raters` invited by link, the first `rated` of whom have rated every piece (RATINGS)."""
+    audio = http.get(f"/works/{service.audio_work}").json()["content_cid"]
+    pieces = [audio, tone_cid(http, 523.25), tone_cid(http, 587.33)]
+    r = http.post("/studies", json={"title": "Test tones", "instructions": "Listen with headphones; rate each piece once."})
+    assert r.status_code == 201, r.text
+    study, token = r.json()["study_id"], r.json()["researcher_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for cid, condition in zip(pieces, ["original", "model A", "model B"], strict=True):
+        assert http.post(f"/studies/{study}/pieces", json={"cid": cid, "condition": condition}, headers=auth).status_code == 201
+    for c in CRITERIA:
+        assert http.post(f"/studies/{study}/criteria", json=c, headers=auth).status_code == 201
+    assert http.post(f"/studies/{study}/open", headers=auth).status_code == 200
+    tokens = []
+    for _ in range(raters):
+        r = http.post(f"/studies/{study}/invitations", json={"valid_for_s": valid_for_s}, headers=auth)
+        assert r.status_code == 201, r.text
+        tokens.append(str(r.json()["token"]))
+    for i in range(rated):
+        for j, cid in enumerate(pieces):
+            values = {name: rows[i][j] for name, rows in RATINGS.items()}
+            r = http.post(f"/studies/{study}/ratings", json={"piece": cid, "values": values},
+                          headers={"Authorization": f"Bearer {tokens[i]}"})
+            assert r.status_code == 201, r.text
+    if state == "closed":
+        assert http.post(f"/studies/{study}/close", headers=auth).status_code == 200
+    return Lab(study, token, tokens, pieces)
+
+
+def open_study(api_url: str, monkeypatch: pytest.MonkeyPatch, study: str, token: str) -> AppTest:
+    """The listening room opened with the link `?study=…&token=…`."""
+    monkeypatch.setenv("HERITAGE_API_URL", api_url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(NEW_PAGES[1])
+    at.query_params["study"] = study
+    at.query_params["token"] = token
+    return at.run()
+
+
+def test_piece_shows_a_recording_against_a_tuning_grid(open_page: Open, service: Service, http: httpx.Client) -> None:
+    at = open_page(NEW_PAGES[0])
+    at.selectbox(key="piece_work").set_value(service.audio_work).run()
+    ok(at)
+    assert at.header[0].value.startswith(f"#{service.audio_work} A test tone")
+    assert len(elements(at, "audio")) == 1
+    shown = {m.label: m.value for m in at.metric}
+    assert "**Grid:** 12-tone equal temperament" in texts(at) and shown["Tonic"] == "440 Hz"
+    v = http.get(f"/works/{service.audio_work}/visual").json()
+    assert shown["Median |deviation|"] == f"{v['pitch']['median_abs_deviation_cents']:.1f} cents"
+    specs = [e.proto.spec for e in elements(at, "vega_lite_chart")]
+    assert len(specs) == 6  # waveform, pitch, deviation, bands, Katz, Higuchi
+    assert any('"deviation (cents)"' in s and '"strokeDash"' in s for s in specs), "no pitch contour over grid lines"
+    assert any('"Katz"' in s for s in specs) and any('"Higuchi"' in s for s in specs)
+    assert elements(at, "image"), "no spectrogram"
+    assert any("no endpoint for embedding maps" in i.value for i in at.info)
+    assert any("Neither the work's content" in i.value for i in at.info), "a WAV heritage work has no score"
+
+    at.selectbox(key="piece_tradition").set_value("javanese_slendro").run()
+    ok(at)
+    slendro = http.get("/visual/traditions").json()
+    grid = next(g for g in slendro if g["tradition"] == "javanese_slendro")
+    assert f"**Grid:** {grid['title']}" in texts(at)
+    assert {m.label: m.value for m in at.metric}["Tonic"] == f"{grid['tonic_hz']:g} Hz"
+    assert any(f"period {grid['period_cents']:g} cents" in c.value for c in at.caption)
+
+
+def test_piece_engraves_a_score_and_says_what_is_not_audio(open_page: Open, service: Service) -> None:
+    at = open_page(NEW_PAGES[0])
+    at.selectbox(key="piece_work").set_value(1).run()  # the demo's first work: an ABC score
+    ok(at)
+    assert any("not a recording" in i.value for i in at.info)
+    assert not elements(at, "audio") and not elements(at, "vega_lite_chart")
+    assert elements(at, "image"), "the score was not engraved"
+    assert any("Engraved with verovio" in c.value for c in at.caption)
+    at.selectbox(key="piece_work").set_value(service.midi_work).run()
+    ok(at)
+    assert any("Neither the work's content" in i.value for i in at.info)
+
+
+def test_a_rater_rates_a_piece_and_moves_on(api_url: str, monkeypatch: pytest.MonkeyPatch, http: httpx.Client,
+                                            service: Service) -> None:
+    lab = make_study(http, service, raters=1)
+    at = ok(open_study(api_url, monkeypatch, lab.study_id, lab.raters[0]))
+    assert at.header[0].value == "Test tones" and "headphones" in texts(at)
+    assert at.subheader[0].value == "Piece 1 of 3" and len(elements(at, "audio")) == 1
+    assert [r.label.split("**")[1] for r in at.radio] == [c["name"] for c in CRITERIA]
+    assert at.radio[0].options == ["1 · not at all", "2 · slightly", "3 · somewhat", "4 · mostly", "5 · fully"]
+    at.radio[0].set_value(4)
+    at.button[0].click().run()  # three questions left open: refused, nothing stored
+    ok(at)
+    assert any("still open" in w.value for w in at.warning)
+    auth = {"Authorization": f"Bearer {lab.researcher}"}
+    assert http.get(f"/studies/{lab.study_id}", headers=auth).json()["ratings"] == 0
+    for radio, value in zip(at.radio, [4, 3, 3, 2], strict=True):
+        radio.set_value(value)
+    at.button[0].click().run()
+    ok(at)
+    assert any("Your ratings of piece 1 are stored" in s.value for s in at.success)
+    assert at.subheader[0].value == "Piece 2 of 3" and all(r.value is None for r in at.radio)
+    assert http.get(f"/studies/{lab.study_id}", headers=auth).json()["ratings"] == 4
+
+
+def test_a_second_rating_of_a_piece_is_refused_and_said_so(api_url: str, monkeypatch: pytest.MonkeyPatch, http: httpx.Client,
+                                                          service: Service) -> None:
+    lab = make_study(http, service, raters=1)
+    at = ok(open_study(api_url, monkeypatch, lab.study_id, lab.raters[0]))
+    shown = http.get(f"/studies/{lab.study_id}/next", params={"token": lab.raters[0]}).json()["piece"]["cid"]
+    r = http.post(f"/studies/{lab.study_id}/ratings", json={"piece": shown, "values": {"authenticity": 2}},
+                  headers={"Authorization": f"Bearer {lab.raters[0]}"})  # the same rater, in another tab
+    assert r.status_code == 201
+    for radio in at.radio:
+        radio.set_value(3)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("already rated this piece" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("case", ["expired", "invalid", "closed", "done"])
+def test_the_listening_room_explains_a_link_it_cannot_open(case: str, api_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                           http: httpx.Client, service: Service) -> None:
+    lab = make_study(http, service, raters=1, rated=1 if case == "done" else 0, state="closed" if case == "closed" else "open",
+                     valid_for_s=1 if case == "expired" else 3600)
+    token = lab.raters[0] + ("x" if case == "invalid" else "")
+    if case == "expired":
+        time.sleep(1.5)
+    at = open_study(api_url, monkeypatch, lab.study_id, token)
+    assert not at.exception
+    errors, infos = [e.value for e in at.error], [i.value for i in at.info]
+    if case == "expired":
+        assert any("Your invitation has expired" in e for e in errors), errors
+    elif case == "invalid":
+        assert any("This link is not valid" in e for e in errors), errors
+    elif case == "closed":
+        assert any("not taking ratings" in i and "closed" in i for i in infos), infos
+    else:
+        assert any("rated every piece" in s.value for s in at.success)
+        assert not at.radio
+
+
+def test_the_researcher_sees_means_iccs_approval_and_the_seed_tables(api_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                                      http: httpx.Client, service: Service) -> None:
+    lab = make_study(http, service, raters=2, rated=2)
+    at = ok(open_study(api_url, monkeypatch, lab.study_id, lab.researcher))
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["State"], shown["Pieces"], shown["Raters"], shown["Ratings"]) == ("open", "3", "2", "24")
+    results = http.get(f"/studies/{lab.study_id}/results", headers={"Authorization": f"Bearer {lab.researcher}"}).json()
+    per_criterion = at.dataframe[0].value.set_index("criterion")
+    for c in results["analysis"]["criteria"]:
+        icc = c["reliability"]["icc2_k"]
+        assert per_criterion.loc[c["name"], "ICC(2,k)"].startswith(f"{icc['value']:.2f} [{icc['ci_low']:.2f}, {icc['ci_high']:.2f}]")
+        assert per_criterion.loc[c["name"], "mean ± SD"] == f"{c['summary']['mean']:.2f} ± {c['summary']['sd']:.2f}"
+    assert per_criterion.loc["performance", "approval"] == "50.0 % (≥ 3)"
+    assert per_criterion.loc["authenticity", "ICC(2,k)"].endswith(" †")  # 3 pieces × 2 raters: the lower bound is 7.5
+    conditions = at.dataframe[1].value
+    assert set(conditions["condition"]) == {"original", "model A", "model B"}
+    titles = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert titles[:3] == ["**Authenticity (1–5) per condition**", "**Ratings per model (mean ± SD)**", "**Satisfaction**"]
+    satisfaction = at.table[2].value
+    assert list(satisfaction["Question"]) == ["performance", "visualisation"]
+    assert list(satisfaction["Approval"]) == ["50.00%", "50.00%"]
+
+
+@pytest.mark.parametrize("page", NEW_PAGES)
+def test_the_new_pages_with_the_api_down_say_so(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERITAGE_API_URL", f"http://127.0.0.1:{free_port()}")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page(page)
+    at.query_params.update({"study": "s-0123", "token": "a.b"})
+    at.run()
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert any("Cannot reach the Heritage Ledger API" in m and "heritage api" in m for m in messages), messages
+
+
+def test_the_listening_room_without_a_link_asks_for_one(open_page: Open) -> None:
+    at = ok(open_page(NEW_PAGES[1]))
+    assert any("Open the link you were sent" in i.value for i in at.info)
+    assert [t.label for t in at.text_input] == ["Study", "Token"]

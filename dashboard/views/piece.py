@@ -1,0 +1,304 @@
+"""Piece: one work seen several ways — its recording as a waveform, a log-mel spectrogram, its pitch
+against a tradition's tuning grid (the deviation in cents from the nearest degree), octave-band
+amplitudes and the short-time fractal dimension (Katz and Higuchi), its score engraved with
+verovio, and its place on the embedding map. The features come from `GET /works/{id}/visual`."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+import verovio
+from matplotlib.figure import Figure
+
+from dashboard.client import ApiClient, ApiProblem, Bands, Content, Fractal, Grid, Pitch, Spectrogram, Visual, Waveform
+from dashboard.media import MediaKind, classify
+from dashboard.schema import Work, WorkDetail
+from dashboard.ui import api_session, short
+
+# Media types verovio engraves (a manifest's renditions are keyed by media type). No bare string
+# literals in a page script: Streamlit's "magic" would print them on the page.
+SCORE_TYPES = ("application/vnd.recordare.musicxml+xml", "text/vnd.abc", "text/x-kern", "application/mei+xml")
+DEVIATION_SCALE = 50.0  # cents: the colour scale of the pitch plot runs from −50 (flat) to +50 (sharp)
+TICKS_HZ = (125, 250, 500, 1000, 2000, 4000, 8000)
+
+
+@st.cache_data(ttl=300, show_spinner="Analysing the recording (the first look at a long one takes a while)…")
+def visual(base_url: str, work_id: int, tradition: str | None, tonic_hz: float | None) -> Visual:
+    with ApiClient(base_url) as api:
+        return api.visual(work_id, tradition=tradition, tonic_hz=tonic_hz)
+
+
+@st.cache_data(max_entries=32, show_spinner="Engraving the score…")
+def engrave(data: bytes, page_width: int = 2100) -> list[str]:
+    """The score's pages as SVG (verovio reads MusicXML, ABC, Humdrum and MEI); none when it cannot read it."""
+    verovio.enableLog(verovio.LOG_ERROR)
+    toolkit = verovio.toolkit()
+    toolkit.setOptions({"pageWidth": page_width, "scale": 40, "adjustPageHeight": True, "breaks": "auto", "footer": "none"})
+    if not toolkit.loadData(data.decode("utf-8", errors="replace")):
+        return []
+    return [str(toolkit.renderToSVG(p)) for p in range(1, min(toolkit.getPageCount(), 6) + 1)]
+
+
+# ---------------------------------------------------------------------- charts (pure: frames and charts)
+def waveform_chart(w: Waveform) -> alt.Chart:
+    frame = pd.DataFrame({"time (s)": w["times_s"], "min": w["minimum"], "max": w["maximum"]})
+    chart: alt.Chart = (alt.Chart(frame, height=160).mark_area(opacity=0.8)
+                        .encode(x=alt.X("time (s):Q"),
+                                y=alt.Y("min:Q", title="amplitude (full scale)", scale=alt.Scale(domain=[-1, 1])),
+                                y2="max:Q", tooltip=["time (s)", "min", "max"]))
+    return chart
+
+
+def spectrogram_figure(s: Spectrogram) -> Figure:
+    """The log-mel spectrogram as an image: rows are mel bands (labelled in Hz), columns times."""
+    fig = Figure(figsize=(11, 3.2), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    times, rows = s["times_s"], len(s["mel_hz"])
+    image = ax.imshow(s["db"], origin="lower", aspect="auto", cmap="magma", vmin=-s["top_db"], vmax=0,
+                      extent=(times[0], times[-1], 0, rows), interpolation="nearest")
+    ticks = [(min(range(rows), key=lambda i: abs(s["mel_hz"][i] - hz)), hz) for hz in TICKS_HZ if hz <= s["mel_hz"][-1]]
+    ax.set_yticks([i + 0.5 for i, _ in ticks], [f"{hz / 1000:g}k" if hz >= 1000 else str(hz) for _, hz in ticks])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz, mel scale)")
+    fig.colorbar(image, ax=ax, label="dB re. loudest bin", pad=0.01)
+    return fig
+
+
+def grid_lines(grid: Grid, low: float, high: float) -> pd.DataFrame:
+    """Every degree of the grid, in every period, between low and high cents above the tonic."""
+    period = grid["period_cents"]
+    rows = [{"cents": d["cents"] + p * period, "degree": d["name"]}
+            for p in range(math.floor(low / period) - 1, math.floor(high / period) + 2) for d in grid["degrees"]
+            if low <= d["cents"] + p * period <= high]
+    return pd.DataFrame(rows, columns=["cents", "degree"])
+
+
+def pitch_frame(p: Pitch, grid: Grid) -> pd.DataFrame:
+    """One row per voiced frame: time, Hz, cents above the tonic, nearest degree and deviation."""
+    names = [d["name"] for d in grid["degrees"]]
+    rows = [{"time (s)": t, "Hz": hz, "cents": c, "degree": names[d] if d is not None else None, "deviation (cents)": dev}
+            for t, hz, c, d, dev in zip(p["times_s"], p["f0_hz"], p["cents"], p["degree"], p["deviation_cents"], strict=True)
+            if c is not None]
+    return pd.DataFrame(rows, columns=["time (s)", "Hz", "cents", "degree", "deviation (cents)"])
+
+
+def deviation_colour(field: str, *, legend: bool) -> alt.Color:
+    scale = alt.Scale(scheme="redblue", domain=[-DEVIATION_SCALE, DEVIATION_SCALE], reverse=True, clamp=True)
+    return alt.Color(f"{field}:Q", scale=scale, title="deviation (cents)", legend=alt.Legend() if legend else None)
+
+
+def pitch_chart(voiced: pd.DataFrame, grid: Grid) -> alt.LayerChart:
+    """The contour in cents above the tonic over the grid's degrees (dashed lines, named), each
+    frame's dot coloured by its deviation from the nearest degree (white on the degree)."""
+    low, high = float(voiced["cents"].min()) - 60, float(voiced["cents"].max()) + 60
+    lines = grid_lines(grid, low, high)
+    start = float(voiced["time (s)"].min())
+    x = alt.X("time (s):Q")
+    y = alt.Y("cents:Q", title=f"cents above the tonic ({grid['tonic_hz']:g} Hz)", scale=alt.Scale(domain=[low, high]))
+    rules = alt.Chart(lines).mark_rule(strokeDash=[4, 3], color="#888", opacity=0.7).encode(y=y, tooltip=["degree", "cents"])
+    names = alt.Chart(lines).mark_text(align="left", dx=3, dy=-6, color="#555").encode(y=y, x=alt.datum(start), text="degree:N")
+    contour = alt.Chart(voiced).mark_line(color="#999", strokeWidth=0.8).encode(x=x, y=y)
+    dots = (alt.Chart(voiced).mark_circle(size=30, opacity=1, stroke="#333", strokeWidth=0.6)
+            .encode(x=x, y=y, color=deviation_colour("deviation (cents)", legend=True),
+                    tooltip=["time (s)", alt.Tooltip("Hz:Q", format=".1f"), alt.Tooltip("cents:Q", format=".1f"), "degree",
+                             alt.Tooltip("deviation (cents):Q", format="+.1f")]))
+    return alt.LayerChart(layer=[rules, names, contour, dots]).properties(height=300)
+
+
+def deviation_chart(voiced: pd.DataFrame) -> alt.LayerChart:
+    """Each frame's deviation in cents from its nearest degree, over time: red sharp, blue flat; the
+    axis spans at least ±10 cents, so a few cents read as a few cents."""
+    reach = max(10.0, 1.1 * float(voiced["deviation (cents)"].abs().max()))
+    y = alt.Y("deviation (cents):Q", title="deviation (cents)", scale=alt.Scale(domain=[-reach, reach]))
+    zero = alt.Chart(pd.DataFrame({"deviation (cents)": [0.0]})).mark_rule(color="#888").encode(y=y)
+    bars = (alt.Chart(voiced).mark_bar(width=2)
+            .encode(x=alt.X("time (s):Q"), y=y,
+                    color=alt.condition("datum['deviation (cents)'] > 0", alt.value("#c0392b"), alt.value("#2c6fbb")),
+                    tooltip=["time (s)", "degree", alt.Tooltip("deviation (cents):Q", format="+.1f")]))
+    return alt.LayerChart(layer=[zero, bars]).properties(height=170)
+
+
+def bands_frame(b: Bands) -> pd.DataFrame:
+    return pd.DataFrame([{"time (s)": t, "band": band["label"], "dBFS": v} for band, row in zip(b["bands"], b["db"], strict=True)
+                         for t, v in zip(b["times_s"], row, strict=True)])
+
+
+def bands_chart(b: Bands) -> alt.Chart:
+    order = [band["label"] for band in b["bands"]]
+    chart: alt.Chart = (alt.Chart(bands_frame(b), height=260).mark_line(strokeWidth=1.2)
+                        .encode(x=alt.X("time (s):Q"), y=alt.Y("dBFS:Q", title="RMS level (dB re. full scale)",
+                                                               scale=alt.Scale(domainMin=-100, clamp=True)),
+                                color=alt.Color("band:N", sort=order, scale=alt.Scale(scheme="viridis"), title="octave band"),
+                                tooltip=["band", "time (s)", alt.Tooltip("dBFS:Q", format=".1f")]))
+    return chart
+
+
+def fractal_frame(f: Fractal) -> pd.DataFrame:
+    series = (("Katz", f["katz"]), ("Higuchi", f["higuchi"]))
+    return pd.DataFrame([{"time (s)": t, "method": name, "dimension": v} for name, values in series
+                         for t, v in zip(f["times_s"], values, strict=True) if v is not None],
+                        columns=["time (s)", "method", "dimension"])
+
+
+def fractal_chart(frame: pd.DataFrame, method: str, colour: str) -> alt.Chart:
+    chart: alt.Chart = (alt.Chart(frame[frame["method"] == method], title=method, height=200).mark_line(color=colour)
+                        .encode(x=alt.X("time (s):Q"), y=alt.Y("dimension:Q", title="fractal dimension", scale=alt.Scale(zero=False)),
+                                tooltip=["time (s)", alt.Tooltip("dimension:Q", format=".3f")]))
+    return chart
+
+
+# ---------------------------------------------------------------------- sections
+def pick_work(api: ApiClient) -> Work | None:
+    """The work chosen in the selector (kept in the URL as ?work=ID so a link can name it)."""
+    works = api.all_works()
+    if not works:
+        st.info("The catalogue is empty: register a heritage work first (`heritage demo` makes a sample catalogue).")
+        return None
+    by_id = {w["work_id"]: w for w in works}
+    ids = sorted(by_id)
+    asked = st.query_params.get("work", "")
+    default = int(asked) if asked.isdigit() and int(asked) in by_id else ids[0]
+    chosen: int = st.selectbox("Work", ids, index=ids.index(default), key="piece_work",
+                               format_func=lambda i: f"#{i} · {by_id[i]['kind']} · {by_id[i]['status']}")
+    st.query_params["work"] = str(chosen)
+    return by_id[chosen]
+
+
+def pick_grid(api: ApiClient) -> tuple[str | None, float | None]:
+    """The tuning grid and the tonic the pitch is measured against."""
+    grids = {g["tradition"]: g for g in api.traditions() if g["tradition"]}
+    left, right = st.columns([2, 1])
+    tradition: str | None = left.selectbox(
+        "Tuning grid", [None, *grids], key="piece_tradition",
+        format_func=lambda t: "12-tone equal temperament" if t is None else f"{grids[t]['title']} ({t})")
+    default = 440.0 if tradition is None else grids[tradition]["tonic_hz"]
+    tonic = right.number_input("Tonic (Hz)", min_value=1.0, max_value=20000.0, value=None, key="piece_tonic",
+                               placeholder=f"{default:g} (the grid's reference)")
+    return tradition, None if tonic is None else float(tonic)
+
+
+def show_features(v: Visual) -> None:
+    cut = f" (the first {v['analysed_s']:g} s analysed)" if v["analysed_s"] < v["duration_s"] else ""
+    st.caption(f"{v['duration_s']:g} s recorded at {v['source_rate']:,} Hz{cut}, analysed at {v['sample_rate']:,} Hz; "
+               f"every series at most {v['columns']:,} columns.")
+    st.subheader("Waveform")
+    st.altair_chart(waveform_chart(v["waveform"]), width="stretch")
+    st.subheader("Log-mel spectrogram")
+    s = v["spectrogram"]
+    st.pyplot(spectrogram_figure(s), width="stretch")
+    st.caption(f"{len(s['mel_hz'])} mel bands; STFT of {s['n_fft']} samples every {s['hop_length']} (Hann), power pooled "
+               f"to the columns, in dB relative to the loudest bin, floored {s['top_db']:g} dB below it.")
+    show_pitch(v["pitch"], v["grid"])
+    st.subheader("Band amplitudes")
+    st.altair_chart(bands_chart(v["bands"]), width="stretch")
+    st.caption(f"RMS level of each octave band (base-2 centres, edges at centre/√2 and centre·√2; the top band a high-pass "
+               f"to Nyquist). {v['bands']['filter']}.")
+    show_fractal(v["fractal"])
+
+
+def show_pitch(p: Pitch, grid: Grid) -> None:
+    st.subheader("Pitch against the tuning grid")
+    voiced = pitch_frame(p, grid)
+    degrees = ", ".join(f"{d['name']} ({d['cents']:g})" for d in grid["degrees"])
+    st.markdown(f"**Grid:** {grid['title']} — degrees in cents above the tonic: {degrees}")
+    cols = st.columns(3)
+    cols[0].metric("Tonic", f"{grid['tonic_hz']:g} Hz")
+    cols[1].metric("Voiced frames", f"{100 * p['voiced_share']:.0f} %")
+    mad = p["median_abs_deviation_cents"]
+    cols[2].metric("Median |deviation|", "—" if mad is None else f"{mad:.1f} cents")
+    if voiced.empty:
+        st.info("pYIN found no pitched frame in this recording (percussion, noise or silence): there is no contour to "
+                "measure against the grid.")
+        return
+    st.altair_chart(pitch_chart(voiced, grid), width="stretch")
+    st.altair_chart(deviation_chart(voiced), width="stretch")
+    st.caption(f"f0 by pYIN ({p['fmin_hz']:g}–{p['fmax_hz']:g} Hz, frames of {p['frame_length']} samples every "
+               f"{p['hop_length']}); its values lie on 10-cent bins. Dashed lines: the grid's degrees (period "
+               f"{grid['period_cents']:g} cents). Colour: deviation from the nearest degree, blue flat, red sharp.")
+
+
+def show_fractal(f: Fractal) -> None:
+    st.subheader("Fractal dimension per frame")
+    frame = fractal_frame(f)
+    if frame.empty:
+        st.info("Every frame is flat (silence): the fractal dimension is undefined.")
+        return
+    katz, higuchi = st.columns(2)
+    katz.altair_chart(fractal_chart(frame, "Katz", "#d62728"), width="stretch")
+    higuchi.altair_chart(fractal_chart(frame, "Higuchi", "#1f77b4"), width="stretch")
+    st.caption(f"Frames of {f['frame_length']} samples every {f['hop_length']}. Katz: log10(n) / (log10(n) + log10(d/L)) with "
+               "L the summed amplitude steps, d the largest distance from the frame's first sample, n the number of steps "
+               "(1 for a straight line; not bounded by 2). Higuchi: the slope of ln L(k) against ln(1/k) for k = 1 … "
+               f"{f['kmax']} (1 for a smooth curve, 2 for white noise).")
+
+
+def score_source(api: ApiClient, work: WorkDetail, content: Content | None, kind: MediaKind | None) -> bytes | None:
+    """The work's score: its content when that is one, else a score among its manifest's renditions."""
+    if content is not None and kind is not None and kind.presentation == "score" and kind.media_type in SCORE_TYPES:
+        return content.data
+    renditions = (work["manifest"] or {}).get("renditions") or {}
+    for media, cid in renditions.items():
+        if media in SCORE_TYPES:
+            return api.content(str(cid)).data
+    return None
+
+
+def show_score(api: ApiClient, work: WorkDetail, content: Content | None, kind: MediaKind | None) -> None:
+    st.subheader("Score")
+    data = score_source(api, work, content, kind)
+    if data is None:
+        st.info("Neither the work's content nor its manifest's renditions hold a score (MusicXML, ABC, Humdrum or MEI).")
+        return
+    pages = engrave(data)
+    if not pages:
+        st.warning("verovio could not read this score; the catalogue page offers it as text.")
+        return
+    for page in pages:
+        st.image(page, width="stretch")
+    st.caption(f"Engraved with verovio {verovio.toolkit().getVersion()} ({len(pages)} page{'s' if len(pages) > 1 else ''}).")
+
+
+def show_map() -> None:
+    st.subheader("Place on the embedding map")
+    st.info("The API has no endpoint for embedding maps yet: `heritage embedding map` writes its maps to "
+            "reports/embedding.md on the machine that runs it. Once the service answers a work's coordinates, "
+            "this section will place the piece among its neighbours.", icon=":material/scatter_plot:")
+
+
+def main() -> None:
+    st.title("Piece")
+    st.caption("A work's recording seen several ways, its score and its place among the others.")
+    with api_session() as api:
+        work = pick_work(api)
+        if work is None:
+            return
+        detail = api.work(work["work_id"])
+        st.header(f"#{work['work_id']} {(detail['manifest'] or {}).get('title') or '(no public title)'}")
+        cid = work["content_cid"]
+        if not cid:
+            st.info("Restricted work: its content is not public (only a salted commitment is on the chain), so there is "
+                    "nothing to show.", icon=":material/lock:")
+            return
+        content = api.content(cid)
+        kind = classify(content.data, content.media_type)
+        st.caption(f"`{short(cid, 16)}` · {kind.media_type} · {len(content.data):,} bytes")
+        if kind.presentation == "audio":
+            st.audio(content.data, format=kind.media_type)
+            tradition, tonic = pick_grid(api)
+            try:
+                show_features(visual(api.base_url, work["work_id"], tradition, tonic))
+            except ApiProblem as err:
+                if err.code not in ("not-audio", "audio-unusable"):
+                    raise
+                st.info(err.detail)
+        else:
+            st.info(f"The content is {kind.media_type}, not a recording: the waveform, spectrogram, pitch, bands and "
+                    "fractal dimension need audio.", icon=":material/graphic_eq:")
+        show_score(api, detail, content, kind)
+        show_map()
+
+
+main()
