@@ -830,5 +830,273 @@ def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG
     console.print(t)
 
 
+
+# ---------------------------------------------------------------------- generation
+generation_app = typer.Typer(help="Culturally constrained generation: a transformer over the microtonal lattice, decoded "
+                             "with the tradition's masks; its baselines and fidelity report.", no_args_is_help=True)
+app.add_typer(generation_app, name="generation")
+GENERATION_MODELS = Path("cache/models")
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[ProgressFn | None]:
+    """`_stages()`'s progress bars, or errors handled and no bars (for --json, whose output is the JSON alone)."""
+    if quiet:
+        with _errors():
+            yield None
+    else:
+        with _stages() as say:
+            yield say
+
+
+def _han_sources(data_dir: Path) -> Any:
+    """Each Han song's protocol flags from the chain (songs whose work forbids ML use are left out)."""
+    from dataclasses import asdict
+
+    from chain.derive import protocol_sources
+    from ml.data.corpora import essen
+    from ml.data.training import Source
+
+    with _chain(data_dir) as c:
+        flags = {s.cid: s for s in protocol_sources(c, [p.cid for p in essen(("Chinese Han",))])}
+
+    def source(piece: Any) -> Source:
+        return Source(**asdict(flags[piece.cid]))
+
+    return source
+
+
+def _generation_config(*, epochs: int, layers: int, width: int, heads: int, block: int, **kw: Any) -> Any:
+    from ml.generation.experiment import GenerationExperimentConfig, ModelSize
+    from ml.generation.train import TrainConfig
+
+    return GenerationExperimentConfig(size=ModelSize(n_layer=layers, n_head=heads, n_embd=width, block_size=block),
+                                      train=TrainConfig(epochs=epochs, batch_size=32, lr=3e-3), **kw)
+
+
+@generation_app.command("train")
+def generation_train(epochs: int = typer.Option(6, min=1, help="Training epochs (the best validation epoch is kept)."),
+                     layers: int = typer.Option(3, min=1, help="Transformer blocks."),
+                     width: int = typer.Option(64, min=8, help="Embedding width (a multiple of --heads)."),
+                     heads: int = typer.Option(4, min=1, help="Attention heads."),
+                     block: int = typer.Option(256, min=16, help="Context length in tokens."),
+                     models: Path = typer.Option(GENERATION_MODELS, help="Where generation-conditioned.pt and "
+                                                                         "generation-unconditioned.pt go."),
+                     protocols: bool = typer.Option(True, help="Leave out songs whose registered work forbids ML use "
+                                                               "(asks the chain in --data-dir; starts it if needed)."),
+                     data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Train the conditioned and the unconditioned lattice transformer on the Essen Han songs the
+    protocols allow (split 70/15/15 by piece), and save both (`heritage generate` reads the first)."""
+    from ml.generation.experiment import MODEL_FILES, prepare, train_models
+
+    cfg = _generation_config(epochs=epochs, layers=layers, width=width, heads=heads, block=block)
+    with _progress(as_json) as say:
+        source = _han_sources(data_dir) if protocols else None
+        prep = prepare(cfg, source=source)
+        trained = train_models(prep, cfg, say=say, save_dir=models)
+    payload: dict[str, Any] = {name: {"path": str(models / MODEL_FILES[name]), "cid": file_cid(models / MODEL_FILES[name]),
+                      "parameters": m.trained.net.n_params(), "train_seconds": round(m.trained.train_seconds, 1),
+                      "best_epoch": m.trained.best_epoch, "val_perplexity": m.facts["val_perplexity"]}
+               for name, m in trained.items()}
+    payload["corpus"] = prep.corpus
+    payload["refused"] = len(prep.refused)
+    text = "\n".join(f"{name}: {v['path']} ({v['parameters']:,} parameters, {v['train_seconds']} s, best epoch {v['best_epoch']}, "
+                     f"validation perplexity {v['val_perplexity']:.2f})" for name, v in payload.items() if name in MODEL_FILES)
+    _emit(as_json, payload, text + f"\n{prep.corpus['pieces']} songs encoded, {len(prep.refused)} refused by their protocols; "
+                                   "`heritage generation evaluate` writes the report, `heritage generate` makes a piece")
+
+
+@generation_app.command("evaluate")
+def generation_evaluate(pieces: int = typer.Option(24, min=2, help="Held-out songs conditioning one piece per row."),
+                        seconds: float = typer.Option(30.0, min=2.0, help="Length of every piece."),
+                        bpm: float = typer.Option(80.0, min=20.0, help="Beats per minute."),
+                        audio_pieces: int = typer.Option(3, min=0, help="Pieces per row whose modal error is also tracked "
+                                                                        "from audio (about 12 s each)."),
+                        other_pieces: int = typer.Option(6, min=0, help="Pieces per row for each tradition without a corpus."),
+                        models: Path = typer.Option(GENERATION_MODELS, help="The models `generation train` saved; trained "
+                                                                            "here (same sizes as its defaults) when missing."),
+                        epochs: int = typer.Option(6, min=1, help="Epochs, when the models must be trained."),
+                        out: Path = typer.Option(Path("reports"), help="Where generation.md/.json/.png go."),
+                        protocols: bool = typer.Option(True, help="Leave out songs whose registered work forbids ML use."),
+                        data_dir: Path = DataOpt) -> None:
+    """Generate from held-out songs with both networks, retrieve the archive baseline, measure
+    everything against the training songs and write the seed's Table 1 per tradition."""
+    from ml.generation.experiment import MODEL_FILES, run, write_report
+    from ml.generation.train import load
+
+    cfg = _generation_config(epochs=epochs, layers=3, width=64, heads=4, block=256, pieces=pieces, seconds=seconds, bpm=bpm,
+                             audio_pieces=audio_pieces, other_pieces=other_pieces)
+    with _stages() as say:
+        source = _han_sources(data_dir) if protocols else None
+        paths = {name: models / f for name, f in MODEL_FILES.items()}
+        saved = {name: load(p) for name, p in paths.items()} if all(p.exists() for p in paths.values()) else None
+        write_report(run(cfg, say=say, source=source, models=saved, save_dir=models), out)
+    console.print((out / "generation.md").read_text())
+
+
+@app.command()
+def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/generation/traditions/<id>.yaml`)."),
+             conditioned_on: list[int] = typer.Option(..., "--conditioned-on", help="A registered work (ABC, MusicXML or "
+                                                                                    "MIDI) to condition on; repeat."),
+             mode: str | None = typer.Option(None, help="The mode (default: the first work's, else the tradition's first)."),
+             cycle: str | None = typer.Option(None, help="The rhythmic cycle (default: the first work's metre, else the first)."),
+             seconds: float = typer.Option(30.0, min=1.0, help="Length of the piece."),
+             bpm: float = typer.Option(80.0, min=20.0, help="Beats per minute."),
+             seed: int = typer.Option(0, help="Sampling seed: the same seed, model and works give the same piece."),
+             prompt_bars: int = typer.Option(2, min=0, help="Opening cycles of each work that start the piece."),
+             temperature: float = typer.Option(1.0, min=0.05, help="Sampling temperature."),
+             instrument: str = typer.Option("flute", help="GM instrument of the rendering (ml.data.render.INSTRUMENTS)."),
+             model: Path = typer.Option(GENERATION_MODELS / "generation-conditioned.pt", help="A conditioned model "
+                                                                                          "`generation train` saved."),
+             out: Path = typer.Option(Path("generated"), help="Where the .mid, .wav and .json go."),
+             audio_metrics: bool = typer.Option(True, help="Also track the WAV's pitch for the audio modal error."),
+             register: bool = typer.Option(True, "--register/--no-register",
+                                           help="Store the piece by CID and register it as a derivative of the works."),
+             upstream_ppm: int = typer.Option(200_000, min=0, max=1_000_000,
+                                              help="Share of every payment routed to the conditioning works, ppm."),
+             sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Generate a piece in TRADITION conditioned on registered works: their protocols are checked first
+    (a work that forbids ML use, or is restricted, refuses it before anything is read or generated),
+    their opening cycles prompt the conditioned network, the tradition's masks hold on every token;
+    write MIDI (exact microtonal pitch bends), WAV and the metrics, and register the MIDI (the WAV as
+    its rendition) as a derivative of the works. A consent-required work leaves it pending."""
+    from ml.generation.tradition import load_tradition
+    from ml.generation.train import load
+
+    with _errors():
+        saved = load(model)
+        if not saved.trained.conditioned:
+            raise InputError(f"{model} is the unconditioned baseline: give the conditioned model (generation-conditioned.pt)")
+        t = load_tradition(tradition)
+        if mode is not None:
+            t.mode(mode)
+        if cycle is not None:
+            t.cycle(cycle)
+    with _chain(data_dir) as c, _errors():
+        cids = _conditioning_cids(c, conditioned_on)
+        data = {w: b"".join(open_store(c.settings).cat(cid)) for w, cid in cids.items()}
+        result = _generate_piece(saved, t, data, cids, mode=mode, cycle=cycle, seconds=seconds, bpm=bpm, seed=seed,
+                                 prompt_bars=prompt_bars, temperature=temperature, instrument=instrument, out=out,
+                                 audio_metrics=audio_metrics)
+        payload: dict[str, Any] = {k: v for k, v in result.items() if k != "register"}
+        text = (f"{payload['bars']} cycles of {payload['cycle']} in {payload['tradition']} ({payload['mode'] or 'no mode'}), "
+                f"{payload['notes']} notes → {payload['midi']}, {payload['wav']} ({payload['renderer']}), {payload['metrics_file']}")
+        if register:
+            from chain.derive import register_output
+
+            r = result["register"]
+            d = register_output(c, open_store(c.settings), content=Path(payload["midi"]),
+                                renditions={"audio/wav": Path(payload["wav"])}, model_file=model,
+                                architecture="generation/lattice-transformer", made_from=list(cids.values()),
+                                operator=_sender(c, sender), title=r["title"], description=r["description"],
+                                parameters=r["parameters"], seed=seed, metrics=r["metrics"], upstream_ppm=upstream_ppm)
+            payload.update({"work": d.model_work, "existing": d.existing, "pending": d.pending, "manifest_cid": d.manifest_cid,
+                            "parents": sorted(conditioned_on), "parts": list(d.parts),
+                            "awaiting": [{"work": a.work, "community": a.community} for a in d.awaiting]})
+            text += (f"\nregistered as work {d.model_work}" + (" (already registered)" if d.existing else "") +
+                     f", a derivative of works {sorted(conditioned_on)}" +
+                     "".join(f"\nawaiting consent: `heritage derivative approve {a.work} --community {a.community}` by its "
+                             "stewards" for a in d.awaiting))
+    _emit(as_json, payload, text)
+
+
+def _conditioning_cids(c: Chain, works: Sequence[int]) -> dict[int, Any]:
+    """The content CID of each conditioning work, after checking that every one may be used by a model:
+    InputError naming each refused work (restricted, or its protocol forbids ML use) before anything is read."""
+    from chain.derive import protocol_sources
+    from core.types import Cid
+
+    reg = c.registry.functions
+    count = int(reg.workCount().call())
+    refusals, cids = [], {}
+    for w in dict.fromkeys(works):
+        if not 1 <= w <= count:
+            raise InputError(f"work {w} does not exist: `heritage work list` shows the registered works")
+        view = reg.workOf(w).call()
+        if int(view[1]) == 3 or not bytes(view[5]):
+            refusals.append(f"work {w}: restricted (secret/sacred), never read")
+            continue
+        cids[w] = Cid(to_text(bytes(view[5])))
+    for w, source in zip(list(cids), protocol_sources(c, list(cids.values())), strict=True):
+        if source.restricted:
+            refusals.append(f"work {w}: restricted (secret/sacred), never read")
+        elif not source.ml_allowed:
+            refusals.append(f"work {w}: its community's protocol forbids machine-learning use (or derivatives)")
+    if refusals:
+        raise InputError("nothing was generated or sent: " + "; ".join(refusals) +
+                         ". Condition on works whose communities allow machine-learning use")
+    return cids
+
+
+def _generate_piece(saved: Any, t: Any, data: Mapping[int, bytes], cids: Mapping[int, Any], *, mode: str | None,
+                    cycle: str | None, seconds: float, bpm: float, seed: int, prompt_bars: int, temperature: float,
+                    instrument: str, out: Path, audio_metrics: bool) -> dict[str, Any]:
+    """Encode the works, generate, write MIDI/WAV/JSON; the payload and what registration needs."""
+    import soundfile as sf  # type: ignore[import-untyped]
+
+    from ml.data.render import soundfonts
+    from ml.generation.decode import SampleConfig
+    from ml.generation.experiment import Reference, bars_for, generate_ours, piece_metrics, span
+    from ml.generation.lattice import encode_content, han_corpus, micro_notes
+    from ml.generation.microtonal import render_additive, render_fluidsynth, write_microtonal_midi
+
+    pieces = [encode_content(data[w], tradition=t, cycle=cycle, cid=str(cids[w])) for w in data]
+    mode = mode or next((p.mode for p in pieces if p.mode), None) or t.modes[0].name
+    cycle = cycle or pieces[0].cycle
+    context = next((p.context for p in pieces if p.context), None)
+    bars = bars_for(seconds, bpm=bpm, beats=t.cycle(cycle).beats)
+    prompt = [p.first_bars(prompt_bars) for p in pieces if p.cycle == cycle] if prompt_bars else []
+    while prompt and sum(-(-p.total_ticks // p.cycle_ticks) for p in prompt) >= bars:
+        prompt.pop()
+    facts = saved.facts
+    own = facts.get("tradition") == t.id
+    rate = (float(facts["ornament_rate"][0]), float(facts["ornament_rate"][1])) if own and "ornament_rate" in facts else None
+    g, constraints = generate_ours(saved, tradition=t, mode=mode, cycle=cycle, context=context, bars=bars, prompt=prompt,
+                                   seed=seed, sample=SampleConfig(temperature=temperature), ornament_rate=rate)
+    notes = micro_notes(g.piece, t, bpm=bpm)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{t.id}-{'-'.join(map(str, data))}-seed{seed}"
+    mid, wav, metrics_file = out / f"{stem}.mid", out / f"{stem}.wav", out / f"{stem}.metrics.json"
+    write_microtonal_midi(notes, mid, program=instrument, tonic_hz=t.tonic_hz)
+    fonts = soundfonts()
+    try:
+        y = render_fluidsynth(notes, program=instrument, soundfont=fonts[0].path, tonic_hz=t.tonic_hz)
+        renderer = f"FluidSynth, {fonts[0].name}, {instrument}"
+    except (IndexError, HeritageError):
+        y = render_additive(notes, tonic_hz=t.tonic_hz)
+        renderer = "additive synthesis (no FluidSynth or soundfont)"
+    sf.write(wav, y, 22050, subtype="PCM_16")
+    prompt_cycles = g.prompt_ticks // g.piece.cycle_ticks
+    measured = span(g.piece, skip_bars=prompt_cycles, bars=bars)
+    reference = None
+    if own:
+        from ml.data.corpora import essen
+
+        learned = set(saved.learned_from)
+        reference = Reference.build(han_corpus([p for p in essen(("Chinese Han",)) if p.cid in learned], tradition=t).pieces,
+                                    tradition=t, limit=150)
+    metrics = piece_metrics(measured, tradition=t, mode=mode, reference=reference, bpm=bpm)
+    if audio_metrics:
+        from ml.metrics.fidelity import modal_error_audio
+
+        spans = [(n.onset, n.onset + n.duration) for n in notes]
+        metrics["modal_error_audio_cents"] = modal_error_audio(y, sample_rate=22050, tradition=t, mode=mode, spans=spans).mean_abs_cents
+    measured_from = prompt_cycles + 1
+    metrics_file.write_text(json.dumps({"metrics": metrics, "measured_cycles": [measured_from, bars], "renderer": renderer,
+                                        "constraints": constraints.describe(), "tokens": list(g.tokens)}, indent=1))
+    parameters = {"tradition": t.id, "mode": mode, "cycle": cycle, "seconds": seconds, "bpm": bpm, "bars": bars,
+                  "prompt_bars": prompt_bars, "temperature": temperature, "constraints": constraints.describe(),
+                  "conditioning": list(g.tokens[1:5]), "renderer": renderer}
+    return {"tradition": t.id, "mode": mode, "cycle": cycle, "bars": bars, "notes": len(notes), "midi": str(mid), "wav": str(wav),
+            "metrics_file": str(metrics_file), "renderer": renderer, "midi_cid": file_cid(mid), "wav_cid": file_cid(wav),
+            "metrics": metrics, "conditioned_on": {str(w): str(c) for w, c in cids.items()},
+            "register": {"title": f"{t.id} piece conditioned on works {', '.join(map(str, data))} (seed {seed})",
+                         "description": f"Generated by the lattice transformer (maker.model_cid) in {t.id}, mode {mode}, cycle "
+                                        f"{cycle}, {bars} cycles at {bpm:g} bpm, prompted by the opening cycles of the conditioning "
+                                        f"works and decoded under the tradition's masks; metrics measured on cycles {measured_from}–"
+                                        f"{bars}. Renditions hold the WAV ({renderer}).",
+                         "parameters": parameters,
+                         "metrics": {k: float(v) for k, v in metrics.items() if v is not None}}}
+
 if __name__ == "__main__":
     app()

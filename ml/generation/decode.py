@@ -1,0 +1,267 @@
+"""Sampling lattice tokens from the network, with the tradition's constraints as masks on the logits.
+
+`generate` samples one token at a time (temperature, optional top-k, a seeded torch.Generator: the
+same inputs and seed give the same piece), on one thread: a step is a few tiny matrix products, for
+which intra-op threads cost more than they give (on two busy cores a step took 40× longer with two).
+With `Constraints`, each step's logits are masked so that only tokens the tradition allows can be drawn:
+
+- **tuning**: pitch tokens only on the degrees of the mode (all the tuning's degrees without a
+  mode; passing degrees with `passing=True`), within the lattice's octaves;
+- **intervals**: a pitch whose melodic interval from the previous sounding note (rests skipped) is
+  not `Tradition.interval_allowed` (max leap in steps and cents, allowed steps) is masked;
+- **cycles**: a duration that would carry an event across the next cycle boundary is masked;
+  `<bar>` is allowed only at a boundary and is then the only choice; the piece has exactly
+  `bars` cycles and ends on a boundary (`<eos>` is masked until then and then forced); a tie
+  only opens a cycle and only after a sounding note;
+- **ornaments**: an ornament token not in the tradition's inventory is masked, and so is any
+  ornament that would lift the running rate (ornaments per note so far, this note included) above
+  `ornament_rate`'s maximum. Below the minimum nothing is forced: a piece may end with fewer
+  ornaments than the tradition's pieces show (the report gives each piece's rate).
+
+The grammar (a pitch, rest or tie, then its ornament, then one or more durations) is part of the
+cycle mask. Without constraints (`constraints=None`: the unconditioned baseline) nothing is masked;
+sampling stops at `<eos>`, once the durations reach the target length, or at `max_tokens`, and
+`lattice.from_tokens` reads whatever came out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import torch
+
+from core.errors import InputError, ModelError
+from ml.generation.lattice import (
+    BAR,
+    BOS,
+    COND_KINDS,
+    EOS,
+    MAX_DEGREES,
+    OCTAVES,
+    REST,
+    TICKS_PER_BEAT,
+    TIE,
+    LatticePiece,
+    Vocabulary,
+    from_tokens,
+    lattice_cents,
+    parse_pitch,
+)
+from ml.generation.model import LatticeGpt
+from ml.generation.tradition import Tradition
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """The masks' settings: the tradition, its mode (None: all degrees) and cycle, the number of cycles
+    the piece has, which masks are on, and the (min, max) ornaments per note (None: no rate mask)."""
+
+    tradition: Tradition
+    cycle: str
+    bars: int
+    mode: str | None = None
+    tuning: bool = True
+    passing: bool = False
+    intervals: bool = True
+    ornament_rate: tuple[float, float] | None = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if self.bars < 1:
+            raise InputError(f"a piece has at least one cycle, got bars={self.bars}")
+        self.tradition.cycle(self.cycle)
+        if self.mode is not None:
+            self.tradition.mode(self.mode)
+
+    @property
+    def cycle_ticks(self) -> int:
+        return self.tradition.cycle(self.cycle).beats * TICKS_PER_BEAT
+
+    def describe(self) -> dict[str, object]:
+        """Plain values for a manifest or report."""
+        return {"tradition": self.tradition.id, "mode": self.mode, "cycle": self.cycle, "bars": self.bars, "tuning": self.tuning,
+                "passing_degrees": self.passing, "intervals": self.intervals, "cycle_boundaries": True,
+                "ornament_rate": list(self.ornament_rate) if self.ornament_rate else None}
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    temperature: float = 1.0
+    top_k: int | None = None
+    max_tokens: int = 4096
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A sampled piece: all its tokens (prefix included), the piece read from them, how many ticks
+    of it the prompt gave (0 without one), and whether `max_tokens` cut it short."""
+
+    tokens: tuple[str, ...]
+    piece: LatticePiece
+    prompt_ticks: int
+    truncated: bool
+
+
+def generate(net: LatticeGpt, vocab: Vocabulary, *, prefix: Sequence[str], tradition: Tradition, cycle: str, target_ticks: int,
+             constraints: Constraints | None, seed: int, sample: SampleConfig = SampleConfig()) -> Generated:
+    """Sample a piece after `prefix` (<bos>, the conditioning tokens if the network has them, and any
+    prompt: `<bar>`-led body tokens of the conditioning works). With constraints, the piece has
+    `constraints.bars` cycles (the prompt's included) and every mask of the module docstring holds;
+    without, sampling stops once the durations reach `target_ticks`."""
+    if not prefix or prefix[0] != BOS:
+        raise InputError("a prefix starts with <bos>")
+    if sample.temperature <= 0:
+        raise InputError(f"temperature must be > 0, got {sample.temperature}")
+    ids = vocab.ids(prefix)
+    keep = 1 + sum(1 for t in prefix[1:5] if t.split(":", 1)[0] in COND_KINDS)  # <bos> and conditioning stay in view
+    state = _State(vocab, constraints, tradition)
+    for token in prefix[keep:]:
+        state.feed(token)
+    prompt_ticks = state.total
+    gen = torch.Generator().manual_seed(seed)
+    block = net.cfg.block_size
+    net.eval()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a step is a few tiny products: intra-op threads cost more than they give (module doc)
+    try:
+        ids, truncated = _sample_loop(net, vocab, ids, state, keep=keep, block=block, n_prefix=len(prefix),
+                                      target_ticks=target_ticks, constraints=constraints, sample=sample, gen=gen)
+    finally:
+        torch.set_num_threads(threads)
+    tokens = vocab.decode(ids)
+    ticks = tradition.cycle(cycle).beats * TICKS_PER_BEAT
+    head = from_tokens(tokens[1:keep], tradition=tradition.id, cycle=cycle, cycle_ticks=ticks)  # the conditioning only
+    piece = from_tokens(tokens[keep:], tradition=tradition.id, cycle=cycle, cycle_ticks=ticks)
+    piece = replace(piece, mode=constraints.mode if constraints is not None else head.mode, context=head.context)
+    return Generated(tuple(tokens), piece, prompt_ticks, truncated)
+
+
+def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _State, *, keep: int, block: int, n_prefix: int,
+                 target_ticks: int, constraints: Constraints | None, sample: SampleConfig,
+                 gen: torch.Generator) -> tuple[list[int], bool]:
+    """Sample until <eos>, the length or max_tokens; the ids and whether max_tokens cut it short."""
+    truncated = False
+    with torch.inference_mode():
+        while True:
+            if len(ids) - n_prefix >= sample.max_tokens:
+                truncated = True
+                break
+            if constraints is None and state.total >= target_ticks and state.phase != "need_dur":
+                break
+            window = ids if len(ids) <= block else ids[:keep] + ids[len(ids) - (block - keep):]
+            logits = net(torch.tensor([window]))[0, -1] / sample.temperature  # (V,)
+            if constraints is not None:
+                allowed = state.allowed()  # (V,)
+                if not bool(allowed.any()):
+                    raise ModelError(f"no token is allowed after {vocab.decode(ids[-6:])}: the constraints contradict each other")
+                logits = logits.masked_fill(~allowed, float("-inf"))
+            if sample.top_k is not None:
+                kth = torch.topk(logits, min(sample.top_k, logits.numel())).values[-1]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            choice = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=gen).item())
+            ids.append(choice)
+            token = vocab.tokens[choice]
+            if token == EOS:
+                break
+            state.feed(token)
+    return ids, truncated
+
+
+class _State:
+    """Where the sampler is in the grammar and the cycle, and the masks that follow (module docstring).
+    Fed every body token (prompt and sampled); tolerant of any token when there are no constraints."""
+
+    def __init__(self, vocab: Vocabulary, constraints: Constraints | None, tradition: Tradition) -> None:
+        self.vocab, self.c, self.tradition = vocab, constraints, tradition
+        self.phase = "start"  # start | event | need_dur | need_dur_no_orn | after_dur
+        self.pos = self.total = self.bars = self.notes = self.ornaments = 0
+        self.prev_pitch: int | None = None  # index into self.pitch_ids of the last sounding note
+        self.sounding = False
+        v = len(vocab)
+        self.pitch_ids = vocab.of_kind("p:")
+        self.duration = {i: int(vocab.tokens[i][2:]) for i in vocab.of_kind("d:")}
+        if constraints is None:
+            return
+        self.cycle_ticks = constraints.cycle_ticks
+        legal, table = _pitch_tables(constraints.tradition, constraints.mode, constraints.tuning, constraints.passing,
+                                     constraints.intervals, tuple(vocab.tokens[i] for i in self.pitch_ids))
+        self.legal = torch.zeros(v, dtype=torch.bool)
+        self.legal[[i for i, ok in zip(self.pitch_ids, legal, strict=True) if ok]] = True
+        self.follows = torch.zeros(len(self.pitch_ids), v, dtype=torch.bool)  # row: previous pitch → allowed next ids
+        for row, allowed in enumerate(table):
+            self.follows[row, [i for i, ok in zip(self.pitch_ids, allowed, strict=True) if ok]] = True
+        inventory = set(constraints.tradition.ornament_names())
+        self.ornament_ids = [i for i in vocab.of_kind("orn:") if vocab.tokens[i][4:] in inventory]
+        self.special = {t: vocab.index[t] for t in (BAR, EOS, REST, TIE)}
+        self.empty = torch.zeros(v, dtype=torch.bool)
+
+    def feed(self, token: str) -> None:
+        if token == BAR:
+            self.bars += 1
+            self.pos, self.phase = 0, "event"
+        elif token.startswith("p:"):
+            self.phase = "need_dur"
+            self.notes += 1
+            self.prev_pitch = self.vocab.index[token] if token in self.vocab.index else None
+            self.sounding = True
+        elif token in (REST, TIE):
+            self.phase = "need_dur_no_orn"
+            if token == REST:
+                self.sounding = False
+        elif token.startswith("orn:"):
+            self.ornaments += 1
+            self.phase = "need_dur_no_orn"
+        elif token.startswith("d:"):
+            ticks = int(token[2:])
+            self.pos += ticks
+            self.total += ticks
+            self.phase = "after_dur"
+
+    def allowed(self) -> torch.Tensor:
+        """(V,) bool: the tokens the constraints allow next."""
+        assert self.c is not None
+        out = self.empty.clone()
+        room = self.cycle_ticks - self.pos
+        if self.phase == "start":
+            out[self.special[BAR]] = True
+            return out
+        if self.phase in ("need_dur", "need_dur_no_orn", "after_dur"):
+            out[[i for i, d in self.duration.items() if d <= room]] = True
+            if self.phase == "need_dur" and self._ornament_fits():
+                out[self.ornament_ids] = True
+        if self.phase in ("event", "after_dur"):
+            if room == 0:
+                out[self.special[EOS] if self.bars >= self.c.bars else self.special[BAR]] = True
+                return out
+            out |= self.legal if self.prev_pitch is None else self.legal & self.follows[self.pitch_ids.index(self.prev_pitch)]
+            out[self.special[REST]] = True
+            if self.pos == 0 and self.sounding and self.bars > 1:
+                out[self.special[TIE]] = True
+        return out
+
+    def _ornament_fits(self) -> bool:
+        assert self.c is not None
+        if not self.ornament_ids:
+            return False
+        if self.c.ornament_rate is None:
+            return True
+        return (self.ornaments + 1) / max(self.notes, 1) <= self.c.ornament_rate[1] + 1e-12
+
+
+@lru_cache(maxsize=64)
+def _pitch_tables(tradition: Tradition, mode: str | None, tuning: bool, passing: bool, intervals: bool,
+                  tokens: tuple[str, ...]) -> tuple[tuple[bool, ...], tuple[tuple[bool, ...], ...]]:
+    """Per pitch token: legal on this tuning (and mode), and per pair: the interval allowed."""
+    n = len(tradition.degrees)
+    if n > MAX_DEGREES:
+        raise InputError(f"tradition {tradition.id} has {n} degrees per period; the lattice holds {MAX_DEGREES}")
+    names = {d.name for d in tradition.scale_degrees(mode)} if tuning else {d.name for d in tradition.degrees}
+    if tuning and passing:
+        names |= {d.name for d in tradition.degrees if d.role == "passing"}
+    points = [parse_pitch(t) for t in tokens]
+    legal = tuple(d < n and o in OCTAVES and tradition.degrees[d].name in names for o, d in points)
+    cents = [lattice_cents(tradition, octave=o, degree=d) if d < n else 0.0 for o, d in points]
+    table = tuple(tuple(not intervals or (legal[i] and legal[j] and tradition.interval_allowed(cents[i], cents[j], mode=mode))
+                        for j in range(len(points))) for i in range(len(points)))
+    return legal, table
