@@ -212,6 +212,14 @@ class ApiClient:
         """Store the public analysis by CID; the summary to attest on chain."""
         return cast(Snapshot, self._send("POST", _study(study_id, "results"), headers=_bearer(token)).json())
 
+    def attest(self, study_id: str, token: str) -> dict[str, Any]:
+        """Anchor a closed study's results on chain (the service signs in demo mode; otherwise a draft)."""
+        return cast(dict[str, Any], self._send("POST", _study(study_id, "attestation"), headers=_bearer(token), json={}).json())
+
+    def attestations(self, study_id: str, token: str) -> dict[str, Any]:
+        """Every attestation of the study's results, each re-checked against the store and the chain."""
+        return cast(dict[str, Any], self._send("GET", _study(study_id, "attestation"), headers=_bearer(token)).json())
+
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

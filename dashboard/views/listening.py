@@ -273,6 +273,42 @@ def show_researcher(api: ApiClient, study: Study, token: str) -> None:
         store.markdown(f"Stored as `{snap['cid']}` ({snap['size']:,} bytes); the summary to attest on chain:")
         store.json(snap["attestation"], expanded=False)
     st.caption(f"The analysis as shown has CID `{results['cid']}` (canonical JSON).")
+    show_attestation(api, study, token)
+
+
+def show_attestation(api: ApiClient, study: Study, token: str) -> None:
+    """Anchor the closed study's results on chain, and each attestation's checks."""
+    st.subheader("On chain")
+    if study["state"] != "closed":
+        st.caption("A study's results are anchored once it is closed: an attestation stays on chain for good.")
+        return
+    if st.button("Anchor the results on chain", icon=":material/link:"):
+        try:
+            done = api.attest(study["study_id"], token)
+        except ApiProblem as err:
+            refusal(err)
+        else:
+            if done["state"] == "anchored":
+                st.success(f"Attestation {done['attestation_id']} in block {done['block']}, linking works {done['works']}.")
+                if done.get("warning"):
+                    st.caption(done["warning"])
+            else:
+                st.info("The service holds no key for you: sign this transaction with the attester's wallet and POST it back "
+                        f"to /studies/{study['study_id']}/attestation as `signed`.")
+                st.json(done["transaction"], expanded=False)
+    try:
+        found = api.attestations(study["study_id"], token)
+    except ApiProblem as err:
+        if err.code == "not-attested":
+            st.caption("No attestation of these results yet.")
+        else:
+            refusal(err)
+        return
+    for a in found["attestations"]:
+        mark = "verified" if a["ok"] else "**does not verify**"
+        st.markdown(f"Attestation {a['attestation_id']} by `{a['attester']}`: {mark} — results `{short(a['results_cid'])}`, "
+                    f"works {a['works']}")
+        st.dataframe(pd.DataFrame(a["checks"]), hide_index=True, width="stretch")
 
 
 def main() -> None:

@@ -229,8 +229,9 @@ def make_study(http: httpx.Client, service: Service, *, raters: int = 3, rated: 
     assert r.status_code == 201, r.text
     study, token = r.json()["study_id"], r.json()["researcher_token"]
     auth = {"Authorization": f"Bearer {token}"}
-    for cid, condition in zip(pieces, ["original", "model A", "model B"], strict=True):
-        assert http.post(f"/studies/{study}/pieces", json={"cid": cid, "condition": condition}, headers=auth).status_code == 201
+    for cid, condition, work in zip(pieces, ["original", "model A", "model B"], [service.audio_work, None, None], strict=True):
+        body = {"cid": cid, "condition": condition} | ({"work_id": work} if work else {})  # the tones are not registered
+        assert http.post(f"/studies/{study}/pieces", json=body, headers=auth).status_code == 201
     for c in CRITERIA:
         assert http.post(f"/studies/{study}/criteria", json=c, headers=auth).status_code == 201
     assert http.post(f"/studies/{study}/open", headers=auth).status_code == 200
@@ -381,6 +382,28 @@ def test_the_researcher_sees_means_iccs_approval_and_the_seed_tables(api_url: st
     satisfaction = at.table[2].value
     assert list(satisfaction["Question"]) == ["performance", "visualisation"]
     assert list(satisfaction["Approval"]) == ["50.00%", "50.00%"]
+
+
+def test_the_researcher_anchors_a_closed_studys_results_on_chain_and_sees_them_verified(
+        api_url: str, monkeypatch: pytest.MonkeyPatch, http: httpx.Client, service: Service) -> None:
+    lab = make_study(http, service, raters=2, rated=2, state="closed")
+    at = ok(open_study(api_url, monkeypatch, lab.study_id, lab.researcher))
+    assert any("No attestation of these results yet" in c.value for c in at.caption)
+    button = next(b for b in at.button if b.label == "Anchor the results on chain")
+    at = ok(button.click().run())
+    assert any("Attestation" in m.value and "linking works" in m.value for m in at.success), [m.value for m in at.success]
+    verdict = [m.value for m in at.markdown if m.value.startswith("Attestation ")]
+    assert verdict and "verified" in verdict[0] and "does not verify" not in verdict[0]
+    checks = at.dataframe[-1].value
+    assert checks["ok"].all()
+
+
+def test_an_open_study_is_not_anchored(api_url: str, monkeypatch: pytest.MonkeyPatch, http: httpx.Client,
+                                       service: Service) -> None:
+    lab = make_study(http, service, raters=1, rated=1)
+    at = ok(open_study(api_url, monkeypatch, lab.study_id, lab.researcher))
+    assert not any(b.label == "Anchor the results on chain" for b in at.button)
+    assert any("anchored once it is closed" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("page", NEW_PAGES)
