@@ -7,10 +7,12 @@ study. `FeatureConfig` holds every constant, so a model's manifest can record th
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 import librosa
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from core.errors import InputError
 
@@ -70,6 +72,17 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray
 
 
 def logmel_patches(y: np.ndarray, *, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """One log-mel patch per 3-s segment of `y`: shape (k, n_mels, patch_frames) = (k, 128, 128)."""
+    """One log-mel patch per 3-s segment of `y`: shape (k, n_mels, patch_frames) = (k, 128, 128).
+
+    BLAS runs on one thread here: the mel projection is small, and OpenBLAS's second thread,
+    spinning after it, took a core from the torch model that scores the patches next — end to end
+    a 30-s clip through the ensemble took about twice features plus models measured apart
+    (benchmarks/classification_inference.py)."""
     segs = segments(y, cfg=cfg)  # (k, 66150)
-    return np.stack([logmel(s, cfg=cfg)[:, : cfg.patch_frames] for s in segs])
+    with _blas().limit(limits=1, user_api="blas"):
+        return np.stack([logmel(s, cfg=cfg)[:, : cfg.patch_frames] for s in segs])
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
