@@ -6,6 +6,7 @@ verovio, and its place on the embedding map. The features come from `GET /works/
 from __future__ import annotations
 
 import math
+import threading
 
 import altair as alt
 import pandas as pd
@@ -31,15 +32,23 @@ def visual(base_url: str, work_id: int, tradition: str | None, tonic_hz: float |
         return api.visual(work_id, tradition=tradition, tonic_hz=tonic_hz)
 
 
+_VEROVIO = threading.Lock()  # verovio's toolkits share global state; Streamlit may run two sessions' scripts at once
+
+
+class _Unreadable(Exception):
+    """verovio could not read the score (raised, not returned, so that st.cache_data does not keep the failure)."""
+
+
 @st.cache_data(max_entries=32, show_spinner="Engraving the score…")
 def engrave(data: bytes, page_width: int = 2100) -> list[str]:
-    """The score's pages as SVG (verovio reads MusicXML, ABC, Humdrum and MEI); none when it cannot read it."""
-    verovio.enableLog(verovio.LOG_ERROR)
-    toolkit = verovio.toolkit()
-    toolkit.setOptions({"pageWidth": page_width, "scale": 40, "adjustPageHeight": True, "breaks": "auto", "footer": "none"})
-    if not toolkit.loadData(data.decode("utf-8", errors="replace")):
-        return []
-    return [str(toolkit.renderToSVG(p)) for p in range(1, min(toolkit.getPageCount(), 6) + 1)]
+    """The score's pages as SVG (verovio reads MusicXML, ABC, Humdrum and MEI); _Unreadable when it cannot read it."""
+    with _VEROVIO:
+        verovio.enableLog(verovio.LOG_ERROR)
+        toolkit = verovio.toolkit()
+        toolkit.setOptions({"pageWidth": page_width, "scale": 40, "adjustPageHeight": True, "breaks": "auto", "footer": "none"})
+        if not toolkit.loadData(data.decode("utf-8", errors="replace")):
+            raise _Unreadable(toolkit.getLog()[:300])
+        return [str(toolkit.renderToSVG(p)) for p in range(1, min(toolkit.getPageCount(), 6) + 1)]
 
 
 # ---------------------------------------------------------------------- charts (pure: frames and charts)
@@ -252,9 +261,10 @@ def show_score(api: ApiClient, work: WorkDetail, content: Content | None, kind: 
     if data is None:
         st.info("Neither the work's content nor its manifest's renditions hold a score (MusicXML, ABC, Humdrum or MEI).")
         return
-    pages = engrave(data)
-    if not pages:
-        st.warning("verovio could not read this score; the catalogue page offers it as text.")
+    try:
+        pages = engrave(data)
+    except _Unreadable as err:
+        st.warning(f"verovio could not read this score ({err or 'no reason given'}); the catalogue page offers it as text.")
         return
     for page in pages:
         st.image(page, width="stretch")

@@ -294,7 +294,7 @@ def test_piece_engraves_a_score_and_says_what_is_not_audio(open_page: Open, serv
     ok(at)
     assert any("not a recording" in i.value for i in at.info)
     assert not elements(at, "audio") and not elements(at, "vega_lite_chart")
-    assert elements(at, "image"), "the score was not engraved"
+    assert elements(at, "image"), ("the score was not engraved", [w.value for w in at.warning], [i.value for i in at.info])
     assert any("Engraved with verovio" in c.value for c in at.caption)
     at.selectbox(key="piece_work").set_value(service.midi_work).run()
     ok(at)
