@@ -46,9 +46,27 @@ def engrave(data: bytes, page_width: int = 2100) -> list[str]:
         verovio.enableLog(verovio.LOG_ERROR)
         toolkit = verovio.toolkit()
         toolkit.setOptions({"pageWidth": page_width, "scale": 40, "adjustPageHeight": True, "breaks": "auto", "footer": "none"})
-        if not toolkit.loadData(data.decode("utf-8", errors="replace")):
+        text = data.decode("utf-8", errors="replace")
+        if text.lstrip().startswith(("X:", "%abc")):
+            text = _abc_as_musicxml(text)
+        if not toolkit.loadData(text):
             raise _Unreadable(toolkit.getLog()[:300])
         return [str(toolkit.renderToSVG(p)) for p in range(1, min(toolkit.getPageCount(), 6) + 1)]
+
+
+def _abc_as_musicxml(text: str) -> str:
+    """ABC through music21 (read as ABC 2.1, where an accidental carries through the bar) to MusicXML:
+    verovio's own ABC reader failed intermittently on the demo's Essen songs."""
+    from music21 import converter
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    if "%abc-" not in text:
+        text = "%abc-2.1\n" + text
+    try:
+        score = converter.parse(text, format="abc")
+        return bytes(GeneralObjectExporter(score).parse()).decode("utf-8")
+    except Exception as err:  # music21 raises many types for text it cannot read
+        raise _Unreadable(f"music21 could not read the ABC: {err}") from err
 
 
 # ---------------------------------------------------------------------- charts (pure: frames and charts)
