@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -45,6 +46,7 @@ def engrave(data: bytes, page_width: int = 2100) -> list[str]:
     with _VEROVIO:
         verovio.enableLog(verovio.LOG_ERROR)
         toolkit = verovio.toolkit()
+        toolkit.setResourcePath(str(Path(verovio.__file__).parent / "data"))  # absolute: never relative to the cwd
         toolkit.setOptions({"pageWidth": page_width, "scale": 40, "adjustPageHeight": True, "breaks": "auto", "footer": "none"})
         text = data.decode("utf-8", errors="replace")
         if text.lstrip().startswith(("X:", "%abc")):
