@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mido  # type: ignore[import-untyped]
 import numpy as np
@@ -197,12 +198,18 @@ def write_midi(
     end = max(n.onset + n.duration for n in notes) + TAIL_SECONDS * tempi[-1][1] / 60
     timed.append((_tick(end), 3, mido.MetaMessage("end_of_track")))
 
+    save_timed(timed, path, ticks_per_beat=_PPQ)
+
+
+def save_timed(timed: Sequence[tuple[int, int, Any]], path: Path, *, ticks_per_beat: int) -> None:
+    """Write (absolute tick, order at that tick, mido message) events as a one-track MIDI file, in
+    time order (ties broken by `order`), each message's delta time from the one before."""
     track = mido.MidiTrack()
     now = 0
     for tick, _order, message in sorted(timed, key=lambda t: (t[0], t[1])):
         track.append(message.copy(time=tick - now))
         now = tick
-    midi = mido.MidiFile(type=0, ticks_per_beat=_PPQ)
+    midi = mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat)
     midi.tracks.append(track)
     midi.save(path)
 

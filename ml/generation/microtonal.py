@@ -37,6 +37,7 @@ from ml.data.render import (
     TAIL_SECONDS,
     program_number,
     render_midi_file,
+    save_timed,
 )
 
 BEND_RANGE_SEMITONES = 2
@@ -173,14 +174,7 @@ def write_microtonal_midi(
         free_at[channel] = off
     end = max(t for t, _, _ in timed) + _tick(TAIL_SECONDS)
     timed.append((end, 3, mido.MetaMessage("end_of_track")))
-    track = mido.MidiTrack()
-    now = 0
-    for tick, _order, message in sorted(timed, key=lambda t: (t[0], t[1])):
-        track.append(message.copy(time=tick - now))
-        now = tick
-    midi = mido.MidiFile(type=0, ticks_per_beat=_PPQ)
-    midi.tracks.append(track)
-    midi.save(path)
+    save_timed(timed, path, ticks_per_beat=_PPQ)
 
 
 def render_fluidsynth(
