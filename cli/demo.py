@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,6 +25,7 @@ from chain.errors import ContractRevert
 from core.blockstore import open_store
 from core.cid import from_text, to_text
 from core.config import Settings
+from core.errors import InputError
 from core.manifest import (
     DerivativeManifest,
     HeritageManifest,
@@ -38,7 +40,6 @@ from core.manifest import (
 )
 from core.types import ETH, PPM, Cid
 from ml.data.abc import Tune, music21_corpus_dir, read_collection
-from ml.generation.markov import MarkovModel
 
 EMPTY32 = b"\0" * 32
 
@@ -59,6 +60,22 @@ COMMUNITIES = (
 CREATOR, PAYER = 9, 0
 
 
+def revoice(midi: Path, out: Path, *, program: str, tempo_scale: float) -> None:
+    """The same MIDI file played by another GM instrument at `tempo_scale` times the tempo (the remix)."""
+    import mido  # type: ignore[import-untyped]
+
+    from ml.data.render import program_number
+
+    f = mido.MidiFile(midi)
+    for track in f.tracks:
+        for i, msg in enumerate(track):
+            if msg.type == "program_change":
+                track[i] = msg.copy(program=program_number(program))
+            elif msg.type == "set_tempo":
+                track[i] = msg.copy(tempo=round(msg.tempo / tempo_scale))
+    f.save(out)
+
+
 def protocol(*, consent: bool = False, ml: bool = True, floor: int = 100_000, labels: int = 0) -> tuple[Any, ...]:
     return (True, consent, True, ml, True, False, floor, labels, 1)
 
@@ -70,6 +87,7 @@ class Demo:
         self.store = open_store(settings)
         self.chain: Chain | None = None
         self.paid_total = 0
+        self.generated = ""
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -137,6 +155,54 @@ class Demo:
         self.c.send(reg.registerDerivative(params), self.acct(CREATOR))
         return int(reg.workCount().call())
 
+    def machine_piece(self, works: list[int]) -> tuple[int, Path, bytes, bytes]:
+        """A small lattice transformer trained on exactly the Irish works it derives from (those that
+        encode on the `irish_traditional` lattice), a 20-s piece decoded under the tradition's masks,
+        rendered and registered through `chain.derive.register_output` (model CID, parameters hash and
+        metrics in the manifest). Returns the work, a re-voiced MIDI for the remix, the model CID and
+        the parameters hash (for the refused-registration check)."""
+        from chain.derive import register_output
+        from core.types import Cid
+        from ml.generation.lattice import NotEncodable, encode_content
+        from ml.generation.piece import PieceSettings, fit_on_works, make_piece
+        from ml.generation.tradition import load_tradition
+
+        reg = self.c.registry.functions
+        t = load_tradition("irish_traditional")
+        cids = {w: Cid(to_text(bytes(reg.workOf(w).call()[5]))) for w in works}
+        data = {w: b"".join(self.store.cat(cid)) for w, cid in cids.items()}
+        pieces = {}
+        for w in works:
+            try:
+                pieces[w] = encode_content(data[w], tradition=t, cid=str(cids[w]))
+            except NotEncodable:
+                continue  # a tune whose barlines fall off the metre's cycle: not learned from, not credited
+        cycle = max({p.cycle for p in pieces.values()}, key=lambda c: sum(p.cycle == c for p in pieces.values()))
+        used = [w for w, p in pieces.items() if p.cycle == cycle]
+        out = self.settings.data_dir / "generated"
+        model_file = out / "demo-irish-lattice.pt"
+        saved = fit_on_works([pieces[w] for w in used], tradition=t, path=model_file)
+        settings = PieceSettings(cycle=cycle, seconds=20.0, bpm=100.0, seed=7, prompt_bars=1, instrument="flute")
+        result = make_piece(saved, t, {w: data[w] for w in used}, {w: cids[w] for w in used}, settings=settings, out=out,
+                            reference_pieces=[pieces[w] for w in used])
+        r = result["register"]
+        d = register_output(self.c, self.store, content=Path(result["midi"]), renditions={"audio/wav": Path(result["wav"])},
+                            model_file=model_file, architecture="generation/lattice-transformer",
+                            made_from=[str(cids[w]) for w in used], operator=self.acct(CREATOR), title=r["title"],
+                            description=r["description"], parameters=r["parameters"], seed=settings.seed,
+                            metrics=r["metrics"], upstream_ppm=200_000)
+        if d.model_work is None:  # the Irish protocol asks no consent; a changed protocol would leave it pending
+            raise InputError(f"the generated piece awaits consent from {[a.community for a in d.awaiting]}: approve it and rerun")
+        remix = out / "demo-irish-remix.mid"
+        revoice(Path(result["midi"]), remix, program="bagpipe", tempo_scale=0.75)
+        self.generated = (f"Machine-made: work {d.model_work}, {result['bars']} cycles of {cycle} in {t.id} ({result['mode']}) "
+                          f"by a lattice transformer trained on works {used} only (training loss "
+                          f"{saved.facts['train_loss']:.2f} nats/token); {result['midi']}, {result['wav']} ({result['renderer']}); "
+                          "modal error " + ", ".join(f"{k} {v:.2f}" for k, v in r["metrics"].items() if k.startswith("modal")) + ".")
+        model_cid = from_text(self.store.put_file(model_file))
+        params_hash = hashlib.sha256(json.dumps(r["parameters"], sort_keys=True).encode()).digest()
+        return d.model_work, remix, model_cid, params_hash
+
     def pay(self, work: int, wei: int, ref: str) -> None:
         usage = hashlib.sha256(ref.encode()).digest()
         now = self.c.w3.eth.get_block("latest")["timestamp"]
@@ -183,23 +249,11 @@ class Demo:
                 if reg.consentNeeded(arrangement, ids[0]).call():
                     self.c.send(reg.approveDerivative(arrangement, ids[0]), self.acct(steward))
 
-            progress.update(task, advance=1, description="a machine-made melody from Irish tunes")
-            model = MarkovModel.train([t.text for t in irish[:5]], metre="6/8", key="G")
-            model_cid = from_text(self.store.put_bytes(model.to_json()))
-            seed = 7
-            melody = model.generate(seed=seed, title="Markov air on five Irish tunes")
-            params_hash = hashlib.sha256(json.dumps({"seed": seed, "max_notes": 48}).encode()).digest()
-            generated = self.derivative(
-                melody.encode(),
-                "Markov air on five Irish tunes",
-                ModelMaker(model_cid=to_text(model_cid), architecture="markov-abc-1", seed=seed,
-                           parameters={"max_notes": 48}, operator=self.acct(CREATOR),
-                           inputs=tuple(to_text(bytes(reg.workOf(w).call()[5])) for w in w_irish[:5])),
-                w_irish[:5], [40_000] * 5, model_cid, params_hash,
-            )
+            progress.update(task, advance=1, description="a machine-made piece from Irish tunes (lattice transformer)")
+            generated, remix_midi, model_cid, params_hash = self.machine_piece(w_irish)
             remix = self.derivative(
-                melody.replace("T:", "T:Remix of ", 1).encode(),
-                "Remix of the Markov air", PersonMaker(address=self.acct(CREATOR)),
+                remix_midi.read_bytes(),
+                "Remix of the generated Irish piece, re-voiced for uilleann pipes", PersonMaker(address=self.acct(CREATOR)),
                 [generated, arrangement], [150_000, 150_000],
             )
             for steward in COMMUNITIES[0].stewards[:2]:  # the remix descends from a Shaanxi song too
@@ -308,6 +362,7 @@ class Demo:
             f"dismissal: {escrowed / 10**18:.4f} ETH; gas used by {len(self.c.gas_used)} transactions: "
             f"{sum(self.c.gas_used):,}."
         )
+        self.console.print(self.generated)
         self.console.print(
             f"Where to look next: blocks in {self.settings.blocks_dir}, anvil state in {self.settings.anvil_state}, "
             f"addresses in {self.settings.deployments_dir}; contracts/README.md for the rules and gas figures."

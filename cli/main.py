@@ -1028,75 +1028,21 @@ def _conditioning_cids(c: Chain, works: Sequence[int]) -> dict[int, Any]:
     return cids
 
 
-def _generate_piece(saved: Any, t: Any, data: Mapping[int, bytes], cids: Mapping[int, Any], *, mode: str | None,
-                    cycle: str | None, seconds: float, bpm: float, seed: int, prompt_bars: int, temperature: float,
-                    instrument: str, out: Path, audio_metrics: bool) -> dict[str, Any]:
-    """Encode the works, generate, write MIDI/WAV/JSON; the payload and what registration needs."""
-    import soundfile as sf  # type: ignore[import-untyped]
+def _generate_piece(saved: Any, t: Any, data: Mapping[int, bytes], cids: Mapping[int, Any], *, out: Path,
+                    **settings: Any) -> dict[str, Any]:
+    """`ml.generation.piece.make_piece`, with the corpus metrics measured against the Essen Han songs the
+    model learned from when the model is the Han model and the piece is in its tradition."""
+    from ml.generation.piece import PieceSettings, make_piece
 
-    from ml.data.render import soundfonts
-    from ml.generation.decode import SampleConfig
-    from ml.generation.experiment import Reference, bars_for, generate_ours, piece_metrics, span
-    from ml.generation.lattice import encode_content, han_corpus, micro_notes
-    from ml.generation.microtonal import render_additive, render_fluidsynth, write_microtonal_midi
-
-    pieces = [encode_content(data[w], tradition=t, cycle=cycle, cid=str(cids[w])) for w in data]
-    mode = mode or next((p.mode for p in pieces if p.mode), None) or t.modes[0].name
-    cycle = cycle or pieces[0].cycle
-    context = next((p.context for p in pieces if p.context), None)
-    bars = bars_for(seconds, bpm=bpm, beats=t.cycle(cycle).beats)
-    prompt = [p.first_bars(prompt_bars) for p in pieces if p.cycle == cycle] if prompt_bars else []
-    while prompt and sum(-(-p.total_ticks // p.cycle_ticks) for p in prompt) >= bars:
-        prompt.pop()
-    facts = saved.facts
-    own = facts.get("tradition") == t.id
-    rate = (float(facts["ornament_rate"][0]), float(facts["ornament_rate"][1])) if own and "ornament_rate" in facts else None
-    g, constraints = generate_ours(saved, tradition=t, mode=mode, cycle=cycle, context=context, bars=bars, prompt=prompt,
-                                   seed=seed, sample=SampleConfig(temperature=temperature), ornament_rate=rate)
-    notes = micro_notes(g.piece, t, bpm=bpm)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{t.id}-{'-'.join(map(str, data))}-seed{seed}"
-    mid, wav, metrics_file = out / f"{stem}.mid", out / f"{stem}.wav", out / f"{stem}.metrics.json"
-    write_microtonal_midi(notes, mid, program=instrument, tonic_hz=t.tonic_hz)
-    fonts = soundfonts()
-    try:
-        y = render_fluidsynth(notes, program=instrument, soundfont=fonts[0].path, tonic_hz=t.tonic_hz)
-        renderer = f"FluidSynth, {fonts[0].name}, {instrument}"
-    except (IndexError, HeritageError):
-        y = render_additive(notes, tonic_hz=t.tonic_hz)
-        renderer = "additive synthesis (no FluidSynth or soundfont)"
-    sf.write(wav, y, 22050, subtype="PCM_16")
-    prompt_cycles = g.prompt_ticks // g.piece.cycle_ticks
-    measured = span(g.piece, skip_bars=prompt_cycles, bars=bars)
     reference = None
-    if own:
+    if saved.facts.get("tradition") == t.id == "chinese_pentatonic":
         from ml.data.corpora import essen
+        from ml.generation.lattice import han_corpus
 
         learned = set(saved.learned_from)
-        reference = Reference.build(han_corpus([p for p in essen(("Chinese Han",)) if p.cid in learned], tradition=t).pieces,
-                                    tradition=t, limit=150)
-    metrics = piece_metrics(measured, tradition=t, mode=mode, reference=reference, bpm=bpm)
-    if audio_metrics:
-        from ml.metrics.fidelity import modal_error_audio
+        reference = han_corpus([p for p in essen(("Chinese Han",)) if p.cid in learned], tradition=t).pieces
+    return make_piece(saved, t, data, cids, settings=PieceSettings(**settings), out=out, reference_pieces=reference)
 
-        spans = [(n.onset, n.onset + n.duration) for n in notes]
-        metrics["modal_error_audio_cents"] = modal_error_audio(y, sample_rate=22050, tradition=t, mode=mode, spans=spans).mean_abs_cents
-    measured_from = prompt_cycles + 1
-    metrics_file.write_text(json.dumps({"metrics": metrics, "measured_cycles": [measured_from, bars], "renderer": renderer,
-                                        "constraints": constraints.describe(), "tokens": list(g.tokens)}, indent=1))
-    parameters = {"tradition": t.id, "mode": mode, "cycle": cycle, "seconds": seconds, "bpm": bpm, "bars": bars,
-                  "prompt_bars": prompt_bars, "temperature": temperature, "constraints": constraints.describe(),
-                  "conditioning": list(g.tokens[1:5]), "renderer": renderer}
-    return {"tradition": t.id, "mode": mode, "cycle": cycle, "bars": bars, "notes": len(notes), "midi": str(mid), "wav": str(wav),
-            "metrics_file": str(metrics_file), "renderer": renderer, "midi_cid": file_cid(mid), "wav_cid": file_cid(wav),
-            "metrics": metrics, "conditioned_on": {str(w): str(c) for w, c in cids.items()},
-            "register": {"title": f"{t.id} piece conditioned on works {', '.join(map(str, data))} (seed {seed})",
-                         "description": f"Generated by the lattice transformer (maker.model_cid) in {t.id}, mode {mode}, cycle "
-                                        f"{cycle}, {bars} cycles at {bpm:g} bpm, prompted by the opening cycles of the conditioning "
-                                        f"works and decoded under the tradition's masks; metrics measured on cycles {measured_from}–"
-                                        f"{bars}. Renditions hold the WAV ({renderer}).",
-                         "parameters": parameters,
-                         "metrics": {k: float(v) for k, v in metrics.items() if v is not None}}}
 
 if __name__ == "__main__":
     app()

@@ -341,17 +341,19 @@ def micro_notes(piece: LatticePiece, tradition: Tradition, *, bpm: float, writte
 
 
 def cycle_for_metre(tradition: Tradition, metre: str) -> Cycle | None:
-    """The first cycle of the tradition whose length in quarter notes is the metre's bar (M: 2/4 →
-    a 2-beat cycle of quarter notes), among cycles with a notated beat unit; None for free metre or no match."""
+    """The tradition's cycle for a notated metre: the first whose beats and beat unit are the metre's
+    own (M: 6/8 → six eighth notes, M: 3/4 → three quarters), else the first whose length in quarter
+    notes is the metre's bar (M: 2/4 → a 2-beat cycle of quarter notes), among cycles with a notated
+    beat unit; None for free metre or no match."""
     m = re.fullmatch(r"(\d+)/(\d+)", metre)
     if m is None or int(m.group(2)) == 0:
         return None
-    bar = 4 * int(m.group(1)) / int(m.group(2))
-    for c in tradition.cycles:
-        unit = BEAT_UNITS.get(c.beat_unit)
-        if unit is not None and abs(c.beats * unit - bar) < 1e-9:
-            return c
-    return None
+    count, unit_ql = int(m.group(1)), 4 / int(m.group(2))
+    notated = [(c, BEAT_UNITS[c.beat_unit]) for c in tradition.cycles if c.beat_unit in BEAT_UNITS]
+    exact = [c for c, unit in notated if c.beats == count and abs(unit - unit_ql) < 1e-9]
+    same_length = [c for c, unit in notated if abs(c.beats * unit - count * unit_ql) < 1e-9]
+    found = exact or same_length
+    return found[0] if found else None
 
 
 class NotEncodable(InputError):

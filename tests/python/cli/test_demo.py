@@ -17,6 +17,10 @@ def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "every check passed" in " ".join(first.output.split())
     assert "RegistryMachineLearningNotAllowed" in " ".join(first.output.split())
+    # The machine maker is the lattice transformer, trained on the Irish works it derives from.
+    assert "in irish_traditional" in " ".join(first.output.split())
+    piece = json.loads(next((tmp_path / "generated").glob("irish_traditional-*.metrics.json")).read_text())
+    assert piece["metrics"]["modal_error_cents"] == 0.0 and piece["constraints"]["tradition"] == "irish_traditional"
     second = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)])
     assert second.exit_code == 0, second.output
     assert (tmp_path / "deployments" / "31337.json").exists()
