@@ -18,9 +18,12 @@ For each of `pieces` held-out test songs (the first by CID) — the *conditionin
 
 Every row is measured on the same span — cycles `prompt_bars + 1` … the target length, so the
 prompt's real notes never count for ours — with `piece_metrics` against the training songs
-(`Reference`). Traditions without a corpus get the unconditioned and ours rows only (the network
-trained on the Han songs, through their lattice and masks; conditioning tokens the network never
-saw are `?`); metrics that need a corpus, the archive and the reference rows are marked not measurable.
+(`Reference`). Traditions with songs in the local corpora (`LOCAL_CORPORA`: the Essen Irish songs for
+`irish_traditional`) get all four rows the same way, the networks still the Han-trained ones: held-out
+songs of that corpus condition, the rest are the reference. Traditions without a corpus get the
+unconditioned and ours rows only (the network trained on the Han songs, through their lattice and
+masks; conditioning tokens the network never saw are `?`); metrics that need a corpus, the archive and
+the reference rows are marked not measurable.
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ from ml.generation.lattice import (
     HAN,
     TICKS_PER_BEAT,
     LatticePiece,
+    NotEncodable,
     Vocabulary,
     body_tokens,
     condition_tokens,
+    encode_abc,
     han_corpus,
     micro_notes,
     timed_notes,
@@ -371,6 +376,64 @@ def _archive(test: Sequence[LatticePiece], train_songs: Sequence[Piece], songs: 
     return [int(i) for i in d.argmin(axis=1)]
 
 
+LOCAL_CORPORA: dict[str, tuple[str, ...]] = {"irish_traditional": ("Irish",)}
+"""Traditions besides the networks' own with melodies in the local corpora (Essen collections whose songs
+encode on the tradition's lattice): their sections get the reference and archive rows and the corpus
+metrics, measured against the songs not held out. The networks never learned from them."""
+
+
+@dataclass(frozen=True)
+class LocalCorpus:
+    pieces: tuple[LatticePiece, ...]
+    """The songs that encode, sorted by CID."""
+    songs: Mapping[str, Piece]
+    songs_read: int
+
+
+def local_corpus(tid: str) -> LocalCorpus:
+    """The Essen songs of LOCAL_CORPORA[tid] on the tradition's lattice (songs that do not encode are left out)."""
+    t = load_tradition(tid)
+    songs = sorted(essen(LOCAL_CORPORA[tid]), key=lambda p: p.cid)
+    pieces = []
+    for song in songs:
+        try:
+            pieces.append(encode_abc(song.abc, tradition=t, cid=song.cid, title=song.title))
+        except NotEncodable:
+            continue
+    return LocalCorpus(tuple(pieces), {s.cid: s for s in songs}, len(songs))
+
+
+def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticePiece], *, tradition: Tradition,
+                      models: Mapping[str, SavedGenerator], reference: Reference, cfg: GenerationExperimentConfig,
+                      sample: SampleConfig, ornament_rate: tuple[float, float] | None, tell: Progress,
+                      ) -> tuple[dict[str, list[dict[str, float | None]]], dict[str, list[str]]]:
+    """The four rows (module docstring) for each conditioning song in `chosen`, `archive[i]` its retrieved
+    neighbour; every row measured on the same cycles against `reference`. Also the first piece's tokens."""
+    rows: dict[str, list[dict[str, float | None]]] = {arm: [] for arm in ARMS}
+    examples: dict[str, list[str]] = {}
+    stage = f"generating and measuring ({tradition.id})"
+    for i, piece in enumerate(chosen):
+        tell(stage, i, len(chosen))
+        bars = bars_for(cfg.seconds, bpm=cfg.bpm, beats=tradition.cycle(piece.cycle).beats)
+        lend = min(cfg.prompt_bars, bars - 1)  # the prompt leaves at least one cycle to generate
+        ours, _ = generate_ours(models["conditioned"], tradition=tradition, mode=piece.mode, cycle=piece.cycle,
+                                context=piece.context, bars=bars, prompt=[piece.first_bars(lend)] if lend else [],
+                                seed=cfg.seed + i, sample=sample, ornament_rate=ornament_rate)
+        plain = generate_unconditioned(models["unconditioned"], tradition=tradition, cycle=piece.cycle, bars=bars,
+                                       seed=cfg.seed + i, sample=sample)
+        outputs = {"reference": piece, "archive": archive[i], "unconditioned": plain.piece, "ours": ours.piece}
+        for arm, out in outputs.items():
+            own = bars_for(cfg.seconds, bpm=cfg.bpm, beats=out.cycle_ticks // TICKS_PER_BEAT)
+            measured = span(out, skip_bars=lend, bars=own)
+            mode = out.mode if arm == "archive" else piece.mode
+            rows[arm].append(piece_metrics(measured, tradition=tradition, mode=mode, reference=reference,
+                                           audio=i < cfg.audio_pieces, bpm=cfg.bpm))
+        if i == 0:
+            examples = {"ours": list(ours.tokens[:80]), "unconditioned": list(plain.tokens[:80])}
+    tell(stage, len(chosen), len(chosen))
+    return rows, examples
+
+
 def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source: Callable[[Piece], Source] | None = None,
         models: Mapping[str, SavedGenerator] | None = None, save_dir: Path | None = None) -> dict[str, Any]:
     """Prepare, train (or use `models`, which must come from the same split), generate and measure;
@@ -390,34 +453,30 @@ def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source:
     test = sorted(prep.test, key=lambda p: p.cid or "")
     chosen = test[: cfg.pieces]
     nearest = _archive(test, [prep.songs[p.cid or ""] for p in prep.train], prep.songs)
-    rows: dict[str, list[dict[str, float | None]]] = {arm: [] for arm in ARMS}
-    examples: dict[str, list[str]] = {}
-    for i, piece in enumerate(chosen):
-        tell("generating and measuring (Han)", i, len(chosen))
-        beats = han.cycle(piece.cycle).beats
-        bars = bars_for(cfg.seconds, bpm=cfg.bpm, beats=beats)
-        lend = min(cfg.prompt_bars, bars - 1)  # the prompt leaves at least one cycle to generate
-        ours, _ = generate_ours(models["conditioned"], tradition=han, mode=piece.mode, cycle=piece.cycle, context=piece.context,
-                                bars=bars, prompt=[piece.first_bars(lend)] if lend else [], seed=cfg.seed + i, sample=sample,
-                                ornament_rate=(float(rate[0]), float(rate[1])))
-        plain = generate_unconditioned(models["unconditioned"], tradition=han, cycle=piece.cycle, bars=bars, seed=cfg.seed + i,
-                                       sample=sample)
-        outputs = {"reference": piece, "archive": test[nearest[i]], "unconditioned": plain.piece, "ours": ours.piece}
-        for arm, out in outputs.items():
-            own = bars_for(cfg.seconds, bpm=cfg.bpm, beats=out.cycle_ticks // TICKS_PER_BEAT)
-            measured = span(out, skip_bars=lend, bars=own)
-            mode = out.mode if arm == "archive" else piece.mode
-            rows[arm].append(piece_metrics(measured, tradition=han, mode=mode, reference=reference,
-                                           audio=i < cfg.audio_pieces, bpm=cfg.bpm))
-        if i == 0:
-            examples = {"ours": list(ours.tokens[:80]), "unconditioned": list(plain.tokens[:80])}
-    tell("generating and measuring (Han)", len(chosen), len(chosen))
+    rows, examples = _conditioned_rows(chosen, [test[i] for i in nearest[: len(chosen)]], tradition=han, models=models,
+                                       reference=reference, cfg=cfg, sample=sample,
+                                       ornament_rate=(float(rate[0]), float(rate[1])), tell=tell)
     results = {HAN: {arm: mean_metrics(r) for arm, r in rows.items()}}
     per_piece = {HAN: rows}
     others: dict[str, Any] = {}
     for tid in (t for t in traditions() if t != HAN) if cfg.other_pieces else ():
         t = load_tradition(tid)
-        o_rows: dict[str, list[dict[str, float | None]]] = {"unconditioned": [], "ours": []}
+        others[tid] = {"modes": [m.name for m in t.modes], "cycles": [c.name for c in t.cycles]}
+        if tid in LOCAL_CORPORA:
+            local = local_corpus(tid)
+            k = min(cfg.pieces, len(local.pieces) // 2)
+            if k >= 2:
+                held, rest = local.pieces[:k], local.pieces[k:]
+                near = _archive(held, [local.songs[p.cid or ""] for p in rest], local.songs)
+                o_rows, _ = _conditioned_rows(held, [held[i] for i in near], tradition=t, models=models,
+                                              reference=Reference.build(rest, tradition=t, limit=cfg.reference_pieces),
+                                              cfg=cfg, sample=sample, ornament_rate=None, tell=tell)
+                results[tid] = {arm: mean_metrics(r) for arm, r in o_rows.items()}
+                per_piece[tid] = o_rows
+                others[tid]["corpus"] = {"collections": list(LOCAL_CORPORA[tid]), "songs": local.songs_read,
+                                         "encoded": len(local.pieces), "measured": k, "reference_songs": len(rest)}
+                continue
+        o_rows = {"unconditioned": [], "ours": []}
         for i in range(cfg.other_pieces):
             tell(f"generating and measuring ({tid})", i, cfg.other_pieces)
             mode = t.modes[i % len(t.modes)].name
@@ -432,7 +491,6 @@ def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source:
                                                  bpm=cfg.bpm))
         results[tid] = {arm: mean_metrics(r) for arm, r in o_rows.items()}
         per_piece[tid] = o_rows
-        others[tid] = {"modes": [m.name for m in t.modes], "cycles": [c.name for c in t.cycles]}
     return {
         "config": {**asdict(cfg)},
         "split_id": prep.split_id, "corpus": prep.corpus, "refused": len(prep.refused), "protocols_checked": source is not None,
@@ -520,11 +578,26 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
     for tid, results in report["results"].items():
         if tid == HAN:
             continue
+        facts = report["other_traditions"][tid]
+        local = facts.get("corpus")
+        if local:
+            lines += ["", f"## Table 1: {tid} ({', '.join(local['collections'])} songs of the Essen collection; networks "
+                          "trained on Han songs only)", "",
+                      f"{local['encoded']} of the {local['songs']} songs encode on this tradition's lattice; the first "
+                      f"{local['measured']} by CID condition one piece per row (reference = that song, archive = the nearest "
+                      f"other of them), and the corpus metrics compare with the other {local['reference_songs']}. Both "
+                      "networks are the Han-trained ones: ours decodes on this lattice under its masks, prompted by the "
+                      "song's opening cycles, with conditioning tokens it never saw (`?`); the unconditioned network's "
+                      "degree indices are read on this tuning. This measures how far the masks and a prompt carry a "
+                      "network into a repertoire it never learned.", "",
+                      *_table(results, TABLE_1, has_corpus=True), "", *_table(results, CHECKS, has_corpus=True), "",
+                      *_changes(results)]
+            continue
         lines += ["", f"## {tid} (no corpus)", "",
                   f"No melodies of this tradition are in the local corpora: archive and reference rows are unavailable and the "
                   f"corpus metrics not measurable. Both networks are the Han-trained ones; ours decodes on this tradition's "
-                  f"lattice with its masks (modes {', '.join(report['other_traditions'][tid]['modes'])}; cycles "
-                  f"{', '.join(report['other_traditions'][tid]['cycles'])}), its conditioning tokens `?`; the unconditioned "
+                  f"lattice with its masks (modes {', '.join(facts['modes'])}; cycles "
+                  f"{', '.join(facts['cycles'])}), its conditioning tokens `?`; the unconditioned "
                   "network's degree indices are read on this tuning (an index beyond it folds into the next period).", "",
                   *_table(results, TABLE_1, has_corpus=False), "", *_table(results, CHECKS, has_corpus=False)]
     lines += ["", "## Notes", "", *NOTES]

@@ -13,6 +13,7 @@ from ml.data.corpora import Piece, essen
 from ml.data.training import Source
 from ml.generation.experiment import (
     ARMS,
+    LOCAL_CORPORA,
     GenerationExperimentConfig,
     ModelSize,
     Reference,
@@ -46,7 +47,13 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
         assert han["ours"][name] == 0.0
     assert han["ours"]["ends_on_cycle"] == 1.0 and han["ours"]["rhythm_dtw"] is not None
     for tid in traditions():
-        if tid != HAN:
+        if tid in LOCAL_CORPORA:  # a local corpus: all four rows, the corpus metrics against its other songs
+            assert set(report["results"][tid]) == set(ARMS)
+            assert report["results"][tid]["ours"]["rhythm_dtw"] is not None
+            assert report["results"][tid]["ours"]["off_mode_share"] == 0.0
+            local = report["other_traditions"][tid]["corpus"]
+            assert local["measured"] + local["reference_songs"] == local["encoded"] <= local["songs"]
+        elif tid != HAN:
             assert set(report["results"][tid]) == {"unconditioned", "ours"}
             assert report["results"][tid]["ours"]["rhythm_dtw"] is None  # no corpus to compare with
     refused = {p.cid for p in essen(("Chinese Han",)) if p.cid[-1] in "abc"}
@@ -57,6 +64,7 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
     md = paths[1].read_text()
     assert "## Table 1: chinese_pentatonic" in md and "| archive (no corpus) | unavailable" in md
     assert "not measurable (no corpus)" in md and paths[2].stat().st_size > 0
+    assert "## Table 1: irish_traditional (Irish songs of the Essen collection; networks trained on Han songs only)" in md
     assert json.loads(paths[0].read_text())["split_id"] == report["split_id"]
 
 
