@@ -1,0 +1,182 @@
+"""The MIDI-GAN's baselines: an LSTM and a small causal Transformer, autoregressive over the same
+step tokens (`rolls`: REST, HOLD, onset of pitch p), one token per sixteenth-note step.
+
+Each reads `<bos>` (an extra id, `vocab_size`) and the roll's first T − 1 tokens and predicts all T
+(teacher forcing, next-token cross-entropy). The LSTM: token embedding → `layers` LSTM layers →
+linear head. The Transformer: `ml.generation.model.LatticeGpt` (token and learned position
+embeddings, pre-norm causal self-attention blocks, tied head) with a block of T tokens. Training, as
+`ml.generation.train` trains: AdamW with gradient clipping (a linear warm-up over the first tenth of
+the steps, then cosine decay), the loss on the validation rolls after every epoch, and the weights of
+the best validation epoch kept. Sampling: T steps from `<bos>` at temperature 1 (`<bos>` itself never
+drawn), nothing masked — a HOLD with nothing sounding is read as a rest by `rolls.tokens_to_roll`
+(and counted in the report).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+from torch.nn import functional as F
+
+from core.errors import InputError
+from ml.generation.midigan.rolls import Tokens
+from ml.generation.model import GptConfig, LatticeGpt
+
+Kind = Literal["lstm", "transformer"]
+
+
+@dataclass(frozen=True)
+class LmConfig:
+    kind: Kind
+    vocab_size: int
+    """Step tokens (REST, HOLD, onsets); the networks add `<bos>`."""
+    steps: int = 80
+    width: int = 64
+    layers: int = 2
+    heads: int = 4
+    dropout: float = 0.1
+
+    @property
+    def bos(self) -> int:
+        return self.vocab_size
+
+
+@dataclass(frozen=True)
+class LmTrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    clip_grad: float = 1.0
+    seed: int = 0
+
+
+class LstmLm(nn.Module):
+    def __init__(self, cfg: LmConfig) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(cfg.vocab_size + 1, cfg.width)
+        self.lstm = nn.LSTM(cfg.width, cfg.width, num_layers=cfg.layers, batch_first=True,
+                            dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.head = nn.Linear(cfg.width, cfg.vocab_size + 1)
+
+    def step(self, idx: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None,
+             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """idx (B, T) → logits (B, T, V + 1) and the LSTM state after them."""
+        h, state = self.lstm(self.emb(idx), state)  # (B, T, W)
+        return self.head(h), state
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.step(idx)[0]
+
+
+def build(cfg: LmConfig) -> nn.Module:
+    """The network of `cfg.kind`, freshly initialised (the caller seeds torch)."""
+    if cfg.kind == "lstm":
+        return LstmLm(cfg)
+    if cfg.kind == "transformer":
+        return LatticeGpt(GptConfig(vocab_size=cfg.vocab_size + 1, block_size=cfg.steps, n_layer=cfg.layers, n_head=cfg.heads,
+                                    n_embd=cfg.width, dropout=cfg.dropout))
+    raise InputError(f"unknown baseline {cfg.kind!r}: choose lstm or transformer")
+
+
+@dataclass
+class TrainedLm:
+    net: nn.Module
+    cfg: LmConfig
+    losses: tuple[float, ...] = ()
+    val_losses: tuple[float, ...] = ()
+    """Per epoch, nats per step token."""
+    best_epoch: int = 0
+    train_seconds: float = 0.0
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.net.parameters())
+
+
+def _inputs(tokens: torch.Tensor, bos: int) -> torch.Tensor:
+    """(B, T) rolls → (B, T) inputs: <bos> and the first T − 1 tokens."""
+    return torch.cat([torch.full((tokens.shape[0], 1), bos, dtype=torch.long), tokens[:, :-1]], dim=1)
+
+
+def train(rolls: Tokens, val_rolls: Tokens, cfg: LmConfig, tcfg: LmTrainConfig = LmTrainConfig(),
+          progress: Callable[[int, int], None] | None = None) -> TrainedLm:
+    """Fit the network (module docstring); progress(epoch, epochs) after each epoch."""
+    if rolls.ndim != 2 or rolls.shape[1] != cfg.steps or not len(rolls):
+        raise InputError(f"training rolls of shape {rolls.shape}: expected (N ≥ 1, {cfg.steps}) step tokens")
+    torch.manual_seed(tcfg.seed)
+    net = build(cfg)
+    data, val = torch.from_numpy(np.asarray(rolls, dtype=np.int64)), torch.from_numpy(np.asarray(val_rolls, dtype=np.int64))
+    opt = torch.optim.AdamW(net.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    batches = math.ceil(len(data) / tcfg.batch_size)
+    total_steps, warm = max(tcfg.epochs * batches, 1), max(1, tcfg.epochs * batches // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * s / total_steps)))
+    gen = torch.Generator().manual_seed(tcfg.seed)
+    losses, val_losses = [], []
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    t0 = time.perf_counter()
+    for epoch in range(tcfg.epochs):
+        net.train()
+        order = torch.randperm(len(data), generator=gen)
+        total = 0.0
+        for i in range(0, len(data), tcfg.batch_size):
+            y = data[order[i: i + tcfg.batch_size]]  # (B, T)
+            logits = net(_inputs(y, cfg.bos))  # (B, T, V + 1)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(net.parameters(), tcfg.clip_grad)
+            opt.step()
+            sched.step()
+            total += loss.item() * len(y)
+        losses.append(total / len(data))
+        val_losses.append(mean_loss(net, val, cfg) if len(val) else losses[-1])
+        if best is None or val_losses[-1] < best[0]:
+            best = (val_losses[-1], epoch + 1, copy.deepcopy(net.state_dict()))
+        if progress is not None:
+            progress(epoch + 1, tcfg.epochs)
+    if best is not None:
+        net.load_state_dict(best[2])
+    net.eval()
+    return TrainedLm(net, cfg, tuple(losses), tuple(val_losses), best[1] if best else 0, time.perf_counter() - t0)
+
+
+def mean_loss(net: nn.Module, rolls: torch.Tensor, cfg: LmConfig, batch_size: int = 256) -> float:
+    """Mean next-token cross-entropy (nats per step) over rolls (N, T)."""
+    net.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for i in range(0, len(rolls), batch_size):
+            y = rolls[i: i + batch_size]
+            logits = net(_inputs(y, cfg.bos))
+            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+    return total / max(rolls.numel(), 1)
+
+
+def sample(net: nn.Module, cfg: LmConfig, n: int, *, seed: int, temperature: float = 1.0) -> Tokens:
+    """n rolls of cfg.steps tokens (n, T), drawn one step at a time from <bos> (module docstring)."""
+    if not temperature > 0:
+        raise InputError(f"temperature must be > 0, got {temperature}")
+    gen = torch.Generator().manual_seed(seed)
+    net.eval()
+    out = torch.full((n, cfg.steps + 1), cfg.bos, dtype=torch.long)  # (n, 1 + T): <bos> then the steps
+    state: tuple[torch.Tensor, torch.Tensor] | None = None
+    with torch.inference_mode():
+        for s in range(cfg.steps):
+            if isinstance(net, LstmLm):
+                logits, state = net.step(out[:, s: s + 1], state)  # (n, 1, V + 1)
+            else:
+                logits = net(out[:, : s + 1])  # (n, s + 1, V + 1)
+            last = logits[:, -1, :] / temperature  # (n, V + 1)
+            last[:, cfg.bos] = -math.inf
+            out[:, s + 1] = torch.multinomial(last.softmax(dim=-1), 1, generator=gen).squeeze(1)
+    tokens: NDArray[np.int64] = out[:, 1:].numpy().astype(np.int64)
+    return tokens
