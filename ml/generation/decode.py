@@ -13,6 +13,11 @@ With `Constraints`, each step's logits are masked so that only tokens the tradit
   `<bar>` is allowed only at a boundary and is then the only choice; the piece has exactly
   `bars` cycles and ends on a boundary (`<eos>` is masked until then and then forced); a tie
   only opens a cycle and only after a sounding note;
+- **cadence** (`cadence=True` and a mode with a final): the piece ends on the mode's final, the
+  degree the mode is named after: a duration that would end the piece is masked while the last
+  sounding note is another degree, unless no other duration fits (then the piece ends where it must),
+  and an event starting in the piece's last beat is the final (or a rest after it) where the interval
+  from the last note allows one;
 - **ornaments**: an ornament token not in the tradition's inventory is masked, and so is any
   ornament that would lift the running rate (ornaments per note so far, this note included) above
   `ornament_rate`'s maximum. Below the minimum nothing is forced: a piece may end with fewer
@@ -66,6 +71,7 @@ class Constraints:
     passing: bool = False
     intervals: bool = True
     ornament_rate: tuple[float, float] | None = (0.0, 0.0)
+    cadence: bool = True
 
     def __post_init__(self) -> None:
         if self.bars < 1:
@@ -82,7 +88,13 @@ class Constraints:
         """Plain values for a manifest or report."""
         return {"tradition": self.tradition.id, "mode": self.mode, "cycle": self.cycle, "bars": self.bars, "tuning": self.tuning,
                 "passing_degrees": self.passing, "intervals": self.intervals, "cycle_boundaries": True,
-                "ornament_rate": list(self.ornament_rate) if self.ornament_rate else None}
+                "ornament_rate": list(self.ornament_rate) if self.ornament_rate else None,
+                "cadence": self.final if self.cadence else None}
+
+    @property
+    def final(self) -> str | None:
+        """The degree the piece must end on: the mode's final (None without a mode or a final)."""
+        return self.tradition.mode(self.mode).final if self.mode is not None else None
 
 
 @dataclass(frozen=True)
@@ -178,6 +190,7 @@ class _State:
         self.pos = self.total = self.bars = self.notes = self.ornaments = 0
         self.prev_pitch: int | None = None  # index into self.pitch_ids of the last sounding note
         self.sounding = False
+        self.final_ids: set[int] | None = None
         v = len(vocab)
         self.pitch_ids = vocab.of_kind("p:")
         self.duration = {i: int(vocab.tokens[i][2:]) for i in vocab.of_kind("d:")}
@@ -193,6 +206,11 @@ class _State:
             self.follows[row, [i for i, ok in zip(self.pitch_ids, allowed, strict=True) if ok]] = True
         inventory = set(constraints.tradition.ornament_names())
         self.ornament_ids = [i for i in vocab.of_kind("orn:") if vocab.tokens[i][4:] in inventory]
+        final = constraints.final if constraints.cadence else None
+        names = [d.name for d in constraints.tradition.degrees]
+        self.final_ids = None if final is None else {
+            i for i in self.pitch_ids if parse_pitch(vocab.tokens[i])[1] < len(names)
+            and names[parse_pitch(vocab.tokens[i])[1]] == final}
         self.special = {t: vocab.index[t] for t in (BAR, EOS, REST, TIE)}
         self.empty = torch.zeros(v, dtype=torch.bool)
 
@@ -227,15 +245,28 @@ class _State:
             out[self.special[BAR]] = True
             return out
         if self.phase in ("need_dur", "need_dur_no_orn", "after_dur"):
-            out[[i for i, d in self.duration.items() if d <= room]] = True
+            fits = [i for i, d in self.duration.items() if d <= room]
+            if self.final_ids is not None and self.bars >= self.c.bars and self.prev_pitch not in self.final_ids:
+                shorter = [i for i in fits if self.duration[i] < room]  # not the end yet: the final must come
+                # After a duration, a new event (the final) is the way on; a note that must have one falls back.
+                fits = shorter if shorter or self.phase == "after_dur" else fits
+            out[fits] = True
             if self.phase == "need_dur" and self._ornament_fits():
                 out[self.ornament_ids] = True
         if self.phase in ("event", "after_dur"):
             if room == 0:
                 out[self.special[EOS] if self.bars >= self.c.bars else self.special[BAR]] = True
                 return out
-            out |= self.legal if self.prev_pitch is None else self.legal & self.follows[self.pitch_ids.index(self.prev_pitch)]
-            out[self.special[REST]] = True
+            pitches = self.legal if self.prev_pitch is None else self.legal & self.follows[self.pitch_ids.index(self.prev_pitch)]
+            rest = True
+            if self.final_ids is not None and self.bars >= self.c.bars and room <= TICKS_PER_BEAT:
+                # The last beat belongs to the final, if the interval from the last note allows it.
+                finals = pitches.clone()
+                finals[[i for i in self.pitch_ids if i not in self.final_ids]] = False
+                if bool(finals.any()):
+                    pitches, rest = finals, self.prev_pitch in self.final_ids
+            out |= pitches
+            out[self.special[REST]] = rest
             if self.pos == 0 and self.sounding and self.bars > 1:
                 out[self.special[TIE]] = True
         return out

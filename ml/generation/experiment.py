@@ -600,7 +600,11 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
                   f"{', '.join(facts['cycles'])}), its conditioning tokens `?`; the unconditioned "
                   "network's degree indices are read on this tuning (an index beyond it folds into the next period).", "",
                   *_table(results, TABLE_1, has_corpus=False), "", *_table(results, CHECKS, has_corpus=False)]
-    lines += ["", "## Notes", "", *NOTES]
+    trained = ", ".join(f"{name} {len(m['losses'])} epochs in {m['train_seconds'] / 60:.0f} min (best {m['best_epoch']})"
+                        for name, m in report["models"].items())
+    lines += ["", "## Notes", "", *NOTES,
+              f"- Trained here on two shared CPU cores ({trained}): the networks are small (175k parameters); the figures "
+              "compare arms of one run, not the seed's models."]
     paths[1].write_text("\n".join(lines) + "\n")
     _plot(han, paths[2])
     return paths
@@ -631,8 +635,6 @@ NOTES = [
     "early (its measured length is in the checks table), and nothing keeps its notes inside cycles or its <bar> tokens "
     "on boundaries. The reference and archive rows are real songs, some shorter than the target. 'Ends on the mode's "
     "final' is measured at the end of the measured span, so a real song longer than it is cut before its final.",
-    "- Trained here in a few minutes on two shared cores (6 epochs, validation loss still falling at the last one): "
-    "the networks are small and under-trained; the figures compare arms of one run, not the seed's models.",
     "- Rhythm DTW and structural edit distance are means over the reference songs (training split, first by CID); PPL is "
     "per event under an add-0.1 bigram of (degree, octave, duration) events fitted on the training songs, a reference "
     "model independent of both networks. UPC counts pitch classes after projecting each pitch to the nearest 12-TET key.",

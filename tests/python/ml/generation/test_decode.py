@@ -23,6 +23,7 @@ from ml.generation.lattice import (
     body_tokens,
     condition_tokens,
     han_corpus,
+    lattice_cents,
     timed_notes,
 )
 from ml.generation.model import GptConfig, LatticeGpt
@@ -81,6 +82,12 @@ def _check(g: Generated, c: Constraints, *, skip_ticks: int = 0) -> None:
             assert e.octave in OCTAVES and t.degrees[e.degree].name in allowed
     for first, second in itertools.pairwise(notes):
         assert t.interval_allowed(first.cents, second.cents, mode=c.mode), (first, second)
+    played = [e for e in piece.events if e.kind == "note"]
+    if c.final is not None and c.cadence and played:  # ends on the mode's final, where an allowed interval reaches it
+        cents = [lattice_cents(t, octave=e.octave, degree=e.degree) for e in played]
+        finals = [lattice_cents(t, octave=o, degree=d) for o in OCTAVES for d, x in enumerate(t.degrees) if x.name == c.final]
+        reachable = len(played) < 2 or any(t.interval_allowed(cents[-2], f, mode=c.mode) for f in finals)
+        assert t.degrees[played[-1].degree].name == c.final or not reachable, (t.degrees[played[-1].degree].name, c.final)
     labels = [n.ornament for n in notes]
     assert all(o is None or o in t.ornament_names() for o in labels)
     if c.ornament_rate is not None:
