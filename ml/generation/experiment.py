@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -73,6 +73,9 @@ from ml.metrics.fidelity import (
     rhythm_dtw_to_corpus,
 )
 from ml.metrics.pianoroll import empty_beat_rate, groove_consistency, used_pitch_classes
+
+if TYPE_CHECKING:
+    from ml.generation.multimodal import SavedMultimodal
 
 ARMS = ("reference", "archive", "unconditioned", "ours")
 MODEL_FILES = {"conditioned": "generation-conditioned.pt", "unconditioned": "generation-unconditioned.pt"}
@@ -435,9 +438,11 @@ def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticeP
 
 
 def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source: Callable[[Piece], Source] | None = None,
-        models: Mapping[str, SavedGenerator] | None = None, save_dir: Path | None = None) -> dict[str, Any]:
+        models: Mapping[str, SavedGenerator] | None = None, save_dir: Path | None = None,
+        multimodal: SavedMultimodal | None = None, multimodal_cache: Path = Path("cache/multimodal")) -> dict[str, Any]:
     """Prepare, train (or use `models`, which must come from the same split), generate and measure;
-    returns the report (write it with `write_report`)."""
+    returns the report (write it with `write_report`). With `multimodal` (trained on the same split), the
+    Han archive row retrieves by its fused audio + symbolic + context embedding instead of symbolic features."""
     tell = say or (lambda stage, done, total: None)
     prep = prepare(cfg, source=source)
     if models is None:
@@ -452,7 +457,18 @@ def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source:
     rate = tuple(models["conditioned"].facts.get("ornament_rate", (0.0, 0.0)))
     test = sorted(prep.test, key=lambda p: p.cid or "")
     chosen = test[: cfg.pieces]
-    nearest = _archive(test, [prep.songs[p.cid or ""] for p in prep.train], prep.songs)
+    if multimodal is not None:
+        from ml.generation.multimodal import archive_neighbour
+
+        if multimodal.split_id != prep.split_id:
+            raise InputError(f"the multimodal model was trained on another split ({multimodal.split_id[:12]}…, here "
+                             f"{prep.split_id[:12]}…): train it again with `heritage generation multimodal` on the same protocols")
+        nearest = archive_neighbour(multimodal, test, songs=prep.songs, cache_dir=multimodal_cache,
+                                    tick=lambda d, t: tell("embedding the held-out songs (multimodal)", d, t))
+        archive_by = "multimodal embedding: fused audio + symbolic + context, cosine"
+    else:
+        nearest = _archive(test, [prep.songs[p.cid or ""] for p in prep.train], prep.songs)
+        archive_by = "symbolic features, standardised, Euclidean"
     rows, examples = _conditioned_rows(chosen, [test[i] for i in nearest[: len(chosen)]], tradition=han, models=models,
                                        reference=reference, cfg=cfg, sample=sample,
                                        ornament_rate=(float(rate[0]), float(rate[1])), tell=tell)
@@ -496,7 +512,8 @@ def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source:
         "split_id": prep.split_id, "corpus": prep.corpus, "refused": len(prep.refused), "protocols_checked": source is not None,
         "pieces": {"train": len(prep.train), "validation": len(prep.validation), "test": len(prep.test), "measured": len(chosen)},
         "models": {name: _model_facts(m) for name, m in models.items()},
-        "ornament_rate_observed": list(rate), "results": results, "per_piece": per_piece, "other_traditions": others,
+        "archive_by": archive_by, "ornament_rate_observed": list(rate), "results": results, "per_piece": per_piece,
+        "other_traditions": others,
         "examples": examples,
     }
 
@@ -562,8 +579,9 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
         f"{report['pieces']['measured']} held-out songs condition one piece per row; every row is measured on cycles "
         f"{cfg['prompt_bars'] + 1}… of a {cfg['seconds']:g}-s piece at {cfg['bpm']:g} beats per minute (the prompt's real cycles "
         "never count). Definitions: `ml/metrics` and `ml/generation/experiment.py`; rows: reference = the conditioning song "
-        "itself, archive = the nearest other held-out song (symbolic features), unconditioned = the same network size trained "
-        "without conditioning tokens, sampled without masks, ours = conditioned network + masks.",
+        "itself, archive = the nearest other held-out song (" + report.get("archive_by", "symbolic features") + "), "
+        "unconditioned = the same network size trained without conditioning tokens, sampled without masks, ours = "
+        "conditioned network + masks.",
         "",
         "| network | parameters | epochs (best) | training time | validation PPL (tokens) |",
         "|---|---|---|---|---|",

@@ -1,9 +1,11 @@
 """One generated piece from registered works: the path `heritage generate` and the demo share.
 
-`make_piece` encodes the conditioning works on the tradition's lattice, prompts the conditioned
-network with their opening cycles, decodes under every mask, writes the MIDI (exact microtonal pitch
-bends), a WAV (FluidSynth, or additive synthesis when no soundfont is installed) and the metrics, and
-returns what registration needs (`chain.derive.register_output`).
+`make_piece` encodes the conditioning works on the tradition's lattice (a work that is a recording
+instead lends the mode, cycle and genre that the multimodal model infers from its audio,
+`ml.generation.multimodal.infer_conditioning`), prompts the conditioned network with the scores'
+opening cycles, decodes under every mask, writes the MIDI (exact microtonal pitch bends), a WAV
+(FluidSynth, or additive synthesis when no soundfont is installed) and the metrics, and returns what
+registration needs (`chain.derive.register_output`).
 
 `fit_on_works` trains a small conditioned network on exactly the works a piece will derive from, so
 that its royalties flow to everything it learned from: the demo's machine maker. It has no held-out
@@ -16,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cid import file_cid
 from core.errors import HeritageError, InputError
@@ -28,6 +30,9 @@ from ml.generation.microtonal import render_additive, render_fluidsynth, write_m
 from ml.generation.model import GptConfig
 from ml.generation.tradition import Tradition
 from ml.generation.train import SavedGenerator, TrainConfig, save, train
+
+if TYPE_CHECKING:
+    from ml.generation.multimodal import Conditioning, SavedMultimodal
 
 SAMPLE_RATE = 22050
 
@@ -47,27 +52,86 @@ class PieceSettings:
     audio_metrics: bool = True
 
 
-def encode_works(data: Mapping[int, bytes], cids: Mapping[int, Cid], *, tradition: Tradition,
-                 cycle: str | None = None) -> list[LatticePiece]:
-    """Each work's content (ABC, MusicXML or MIDI) on the tradition's lattice, in `data`'s order."""
-    return [encode_content(data[w], tradition=tradition, cycle=cycle, cid=str(cids[w])) for w in data]
+def recording_suffix(data: bytes) -> str | None:
+    """The file suffix of audio that libsndfile reads (".wav", ".flac", ".ogg", ".mp3", ".aiff"); None
+    for anything else (a score)."""
+    import io
+
+    import soundfile as sf  # type: ignore[import-untyped]
+
+    try:
+        info = sf.info(io.BytesIO(data))
+    except (RuntimeError, sf.LibsndfileError):
+        return None
+    return {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac", "OGG": ".ogg", "MP3": ".mp3", "AIFF": ".aiff"}.get(info.format, ".wav")
+
+
+def is_recording(data: bytes) -> bool:
+    """Whether the bytes are audio (`recording_suffix`), not a score."""
+    return recording_suffix(data) is not None
+
+
+def split_works(data: Mapping[int, bytes], cids: Mapping[int, Cid], *, tradition: Tradition, cycle: str | None = None,
+                ) -> tuple[dict[int, LatticePiece], list[int]]:
+    """The works that are scores, on the lattice, and the works that are recordings (module docstring).
+    A work that is neither raises the score reader's InputError."""
+    scores: dict[int, LatticePiece] = {}
+    recordings: list[int] = []
+    for w in data:
+        if is_recording(data[w]):
+            recordings.append(w)
+        else:
+            scores[w] = encode_content(data[w], tradition=tradition, cycle=cycle, cid=str(cids[w]))
+    return scores, recordings
+
+
+def recording_conditioning(model: SavedMultimodal, data: Mapping[int, bytes], recordings: Sequence[int], *,
+                           tradition: Tradition) -> dict[int, Conditioning]:
+    """Each recording's conditioning labels (mode, cycle, genre), inferred by the multimodal model from its audio."""
+    import tempfile
+
+    from ml.generation.multimodal import infer_conditioning
+
+    if model.tradition != tradition.id:
+        raise InputError(f"the multimodal model knows {model.tradition}, not {tradition.id}: a recording conditions a piece "
+                         f"only in a tradition the model was trained on (`heritage generation multimodal`)")
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="heritage-recording-") as tmp:
+        for w in recordings:
+            path = Path(tmp) / f"work-{w}{recording_suffix(data[w])}"
+            path.write_bytes(data[w])
+            out[w] = infer_conditioning(model, audio=path)
+    return out
 
 
 def make_piece(saved: SavedGenerator, tradition: Tradition, data: Mapping[int, bytes], cids: Mapping[int, Cid], *,
                settings: PieceSettings, out: Path, reference_pieces: Sequence[LatticePiece] | None = None,
-               ) -> dict[str, Any]:
+               multimodal: SavedMultimodal | None = None) -> dict[str, Any]:
     """Generate from the works (module docstring); write `<tradition>-<works>-seed<seed>.mid/.wav/.metrics.json`
-    in `out`. The corpus metrics compare with `reference_pieces` (None: not measured). Returns the payload
-    and, under "register", the title, description, parameters and metrics for the manifest."""
-    import soundfile as sf  # type: ignore[import-untyped]
+    in `out`. The corpus metrics compare with `reference_pieces` (None: not measured). A work that is a
+    recording conditions through `multimodal` (its inferred mode, cycle and genre; it lends no prompt);
+    InputError when a recording comes without that model. Returns the payload and, under "register", the
+    title, description, parameters and metrics for the manifest."""
+    import soundfile as sf
 
     from ml.data.render import soundfonts
 
     t, s = tradition, settings
-    pieces = encode_works(data, cids, tradition=t, cycle=s.cycle)
-    mode = s.mode or next((p.mode for p in pieces if p.mode), None) or t.modes[0].name
-    cycle = s.cycle or pieces[0].cycle
-    context = next((p.context for p in pieces if p.context), None)
+    scores, recordings = split_works(data, cids, tradition=t, cycle=s.cycle)
+    heard: dict[int, Conditioning] = {}
+    if recordings:
+        if multimodal is None:
+            raise InputError(f"work(s) {', '.join(map(str, recordings))} are recordings: conditioning on a recording needs "
+                             "the multimodal model that infers its mode, cycle and genre; train it with `heritage generation "
+                             "multimodal` (or condition on scores)")
+        heard = recording_conditioning(multimodal, data, recordings, tradition=t)
+    pieces = list(scores.values())
+    labels = [c.labels for c in heard.values()]
+    mode = (s.mode or next((p.mode for p in pieces if p.mode), None) or next((x["mode"] for x in labels if x["mode"]), None)
+            or t.modes[0].name)
+    cycle = (s.cycle or (pieces[0].cycle if pieces else None) or next((x["cycle"] for x in labels if x["cycle"]), None)
+             or t.cycles[0].name)
+    context = next((p.context for p in pieces if p.context), None) or next((x["genre"] for x in labels if x["genre"]), None)
     bars = bars_for(s.seconds, bpm=s.bpm, beats=t.cycle(cycle).beats)
     prompt = [p.first_bars(s.prompt_bars) for p in pieces if p.cycle == cycle] if s.prompt_bars else []
     while prompt and sum(-(-p.total_ticks // p.cycle_ticks) for p in prompt) >= bars:
@@ -105,11 +169,15 @@ def make_piece(saved: SavedGenerator, tradition: Tradition, data: Mapping[int, b
                                         "constraints": constraints.describe(), "tokens": list(g.tokens)}, indent=1))
     parameters = {"tradition": t.id, "mode": mode, "cycle": cycle, "seconds": s.seconds, "bpm": s.bpm, "bars": bars,
                   "prompt_bars": s.prompt_bars, "temperature": s.temperature, "constraints": constraints.describe(),
-                  "conditioning": list(g.tokens[1:5]), "renderer": renderer}
+                  "conditioning": list(g.tokens[1:5]), "renderer": renderer,
+                  "recordings": {str(w): {"views": list(c.views), "labels": dict(c.labels),
+                                          "confidence": {k: round(v.confidence, 4) for k, v in c.inferred.items()}}
+                                 for w, c in heard.items()}}
     works = ", ".join(map(str, data))
     return {"tradition": t.id, "mode": mode, "cycle": cycle, "bars": bars, "notes": len(notes), "midi": str(mid), "wav": str(wav),
             "metrics_file": str(metrics_file), "renderer": renderer, "midi_cid": file_cid(mid), "wav_cid": file_cid(wav),
             "metrics": metrics, "conditioned_on": {str(w): str(c) for w, c in cids.items()},
+            "recordings": parameters["recordings"],
             "register": {"title": f"{t.id} piece conditioned on works {works} (seed {s.seed})",
                          "description": f"Generated by the lattice transformer (maker.model_cid) in {t.id}, mode {mode}, cycle "
                                         f"{cycle}, {bars} cycles at {s.bpm:g} bpm, prompted by the opening cycles of the "
