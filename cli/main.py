@@ -1026,7 +1026,8 @@ def generation_multimodal(songs: int | None = typer.Option(None, min=20, help="U
 @app.command()
 def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/generation/traditions/<id>.yaml`)."),
              conditioned_on: list[int] = typer.Option(..., "--conditioned-on", help="A registered work (ABC, MusicXML or "
-                                                                                    "MIDI) to condition on; repeat."),
+                                                                                    "MIDI; or a recording, heard through "
+                                                                                    "--multimodal) to condition on; repeat."),
              mode: str | None = typer.Option(None, help="The mode (default: the first work's, else the tradition's first)."),
              cycle: str | None = typer.Option(None, help="The rhythmic cycle (default: the first work's metre, else the first)."),
              seconds: float = typer.Option(30.0, min=1.0, help="Length of the piece."),
@@ -1073,6 +1074,10 @@ def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/genera
         payload: dict[str, Any] = {k: v for k, v in result.items() if k != "register"}
         text = (f"{payload['bars']} cycles of {payload['cycle']} in {payload['tradition']} ({payload['mode'] or 'no mode'}), "
                 f"{payload['notes']} notes → {payload['midi']}, {payload['wav']} ({payload['renderer']}), {payload['metrics_file']}")
+        for w, heard in payload.get("recordings", {}).items():
+            text += f"\nwork {w} is a recording: the multimodal model hears " + ", ".join(
+                f"{k} {v} ({heard['confidence'][k]:.0%})" if k in heard["confidence"] else f"{k} {v}"
+                for k, v in heard["labels"].items() if v)
         if register:
             from chain.derive import register_output
 
