@@ -1041,7 +1041,7 @@ def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/genera
              out: Path = typer.Option(Path("generated"), help="Where the .mid, .wav and .json go."),
              multimodal: Path = typer.Option(GENERATION_MODELS / "multimodal.pt",
                                              help="The multimodal model (`generation multimodal`) that infers a recorded "
-                                                  "work's mode, cycle and genre; read only when a work is a recording."),
+                                                  "work's mode and genre; read only when a work is a recording."),
              audio_metrics: bool = typer.Option(True, help="Also track the WAV's pitch for the audio modal error."),
              register: bool = typer.Option(True, "--register/--no-register",
                                            help="Store the piece by CID and register it as a derivative of the works."),

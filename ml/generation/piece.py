@@ -1,7 +1,7 @@
 """One generated piece from registered works: the path `heritage generate` and the demo share.
 
 `make_piece` encodes the conditioning works on the tradition's lattice (a work that is a recording
-instead lends the mode, cycle and genre that the multimodal model infers from its audio,
+instead lends the mode and genre that the multimodal model infers from its audio,
 `ml.generation.multimodal.infer_conditioning`), prompts the conditioned network with the scores'
 opening cycles, decodes under every mask, writes the MIDI (exact microtonal pitch bends), a WAV
 (FluidSynth, or additive synthesis when no soundfont is installed) and the metrics, and returns what
@@ -109,7 +109,8 @@ def make_piece(saved: SavedGenerator, tradition: Tradition, data: Mapping[int, b
                multimodal: SavedMultimodal | None = None) -> dict[str, Any]:
     """Generate from the works (module docstring); write `<tradition>-<works>-seed<seed>.mid/.wav/.metrics.json`
     in `out`. The corpus metrics compare with `reference_pieces` (None: not measured). A work that is a
-    recording conditions through `multimodal` (its inferred mode, cycle and genre; it lends no prompt);
+    recording conditions through `multimodal` (its inferred mode and genre; it lends no prompt, and the
+    cycle is `settings.cycle`, a score's, or the tradition's first);
     InputError when a recording comes without that model. Returns the payload and, under "register", the
     title, description, parameters and metrics for the manifest."""
     import soundfile as sf
@@ -129,8 +130,8 @@ def make_piece(saved: SavedGenerator, tradition: Tradition, data: Mapping[int, b
     labels = [c.labels for c in heard.values()]
     mode = (s.mode or next((p.mode for p in pieces if p.mode), None) or next((x["mode"] for x in labels if x["mode"]), None)
             or t.modes[0].name)
-    cycle = (s.cycle or (pieces[0].cycle if pieces else None) or next((x["cycle"] for x in labels if x["cycle"]), None)
-             or t.cycles[0].name)
+    # Not the cycle heard in a recording: nearest centroid falls below the majority class there (reports/multimodal.md).
+    cycle = s.cycle or (pieces[0].cycle if pieces else None) or t.cycles[0].name
     context = next((p.context for p in pieces if p.context), None) or next((x["genre"] for x in labels if x["genre"]), None)
     bars = bars_for(s.seconds, bpm=s.bpm, beats=t.cycle(cycle).beats)
     prompt = [p.first_bars(s.prompt_bars) for p in pieces if p.cycle == cycle] if s.prompt_bars else []
