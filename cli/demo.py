@@ -198,7 +198,9 @@ class Demo:
         self.generated = (f"Machine-made: work {d.model_work}, {result['bars']} cycles of {cycle} in {t.id} ({result['mode']}) "
                           f"by a lattice transformer trained on works {used} only (training loss "
                           f"{saved.facts['train_loss']:.2f} nats/token); {result['midi']}, {result['wav']} ({result['renderer']}); "
-                          "modal error " + ", ".join(f"{k} {v:.2f}" for k, v in r["metrics"].items() if k.startswith("modal")) + ".")
+                          f"modal error {r['metrics']['modal_error_cents']:.2f} cents from the notes"
+                          + (f", {r['metrics']['modal_error_audio_cents']:.2f} from the audio" if "modal_error_audio_cents"
+                             in r["metrics"] else "") + ".")
         model_cid = from_text(self.store.put_file(model_file))
         params_hash = hashlib.sha256(json.dumps(r["parameters"], sort_keys=True).encode()).digest()
         return d.model_work, remix, model_cid, params_hash

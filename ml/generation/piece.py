@@ -196,7 +196,7 @@ class SmallModel:
     n_head: int = 2
     n_embd: int = 32
     block_size: int = 128
-    epochs: int = 40
+    epochs: int = 100
     batch_size: int = 16
     lr: float = 3e-3
     seed: int = 0
