@@ -944,7 +944,7 @@ def generation_evaluate(pieces: int = typer.Option(24, min=2, help="Held-out son
 
 
 @generation_app.command("midigan")
-def generation_midigan(gan_steps: int = typer.Option(1200, min=1, help="GAN generator updates (each after --n-critic critic "
+def generation_midigan(gan_steps: int = typer.Option(3000, min=1, help="GAN generator updates (each after --n-critic critic "
                                                                        "updates on batches of 64 rolls)."),
                        n_critic: int = typer.Option(5, min=1, help="Critic updates per generator update (WGAN-GP: 5)."),
                        epochs: int = typer.Option(12, min=1, help="Epochs of the LSTM and Transformer baselines (the best "
@@ -968,7 +968,7 @@ def generation_midigan(gan_steps: int = typer.Option(1200, min=1, help="GAN gene
     similarity-matching term, and LSTM and Transformer baselines, on 80-step sixteenth-note piano rolls
     of the Essen Han songs; sample each and report PPL (reference trigram), UPC, GC and EBR against the
     held-out rolls, with training and sampling times (reports/midigan.md). With the defaults it takes
-    about 15–20 minutes on two shared CPU cores, most of it the GAN (about 0.7 s a generator step)."""
+    about 25 minutes on two CPU cores, most of it the GAN (about 0.45 s a generator step)."""
     from dataclasses import replace
 
     from ml.generation.midigan.experiment import MODEL_FILES, MidiganConfig, load, run, write_report
