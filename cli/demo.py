@@ -11,7 +11,6 @@ registered already is found and reused.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from core.manifest import (
     HeritageManifest,
     Label,
     Manifest,
-    ModelMaker,
     Parent,
     PersonMaker,
     Recording,
@@ -139,8 +137,8 @@ class Demo:
             ids.extend(range(first, first + len(batch)))
         return ids
 
-    def derivative(self, content_text: bytes, title: str, maker: PersonMaker | ModelMaker, parents: list[int],
-                   ppms: list[int], model_cid: bytes = b"", params_hash: bytes = EMPTY32) -> int:
+    def derivative(self, content_text: bytes, title: str, maker: PersonMaker, parents: list[int], ppms: list[int]) -> int:
+        """A person's derivative (machine-made ones go through `chain.derive.register_output`)."""
         reg = self.c.registry.functions
         content = from_text(self.store.put_bytes(content_text))
         existing = reg.workByContent(content).call()
@@ -151,7 +149,7 @@ class Demo:
             parents=tuple(Parent(work_id=w, ppm=p) for w, p in zip(parents, ppms, strict=True)),
         ))
         split = [(self.acct(CREATOR), PPM)]
-        params = (content, manifest_cid, parents, ppms, split, model_cid, params_hash, False)
+        params = (content, manifest_cid, parents, ppms, split, b"", EMPTY32, False)
         self.c.send(reg.registerDerivative(params), self.acct(CREATOR))
         return int(reg.workCount().call())
 
@@ -159,8 +157,8 @@ class Demo:
         """A small lattice transformer trained on exactly the Irish works it derives from (those that
         encode on the `irish_traditional` lattice), a 20-s piece decoded under the tradition's masks,
         rendered and registered through `chain.derive.register_output` (model CID, parameters hash and
-        metrics in the manifest). Returns the work, a re-voiced MIDI for the remix, the model CID and
-        the parameters hash (for the refused-registration check)."""
+        metrics in the manifest). Returns the work, a re-voiced MIDI for the remix, and the model CID and
+        parameters hash it was registered with (for the refused-registration check)."""
         from chain.derive import register_output
         from core.types import Cid
         from ml.generation.lattice import NotEncodable, encode_content
@@ -201,9 +199,8 @@ class Demo:
                           f"modal error {r['metrics']['modal_error_cents']:.2f} cents from the notes"
                           + (f", {r['metrics']['modal_error_audio_cents']:.2f} from the audio" if "modal_error_audio_cents"
                              in r["metrics"] else "") + ".")
-        model_cid = from_text(self.store.put_file(model_file))
-        params_hash = hashlib.sha256(json.dumps(r["parameters"], sort_keys=True).encode()).digest()
-        return d.model_work, remix, model_cid, params_hash
+        model_cid, params_hash = reg.machineProvenanceOf(d.model_work).call()  # as registered, not recomputed
+        return d.model_work, remix, bytes(model_cid), bytes(params_hash)
 
     def pay(self, work: int, wei: int, ref: str) -> None:
         usage = hashlib.sha256(ref.encode()).digest()
