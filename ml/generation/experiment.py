@@ -287,6 +287,13 @@ def vocabulary() -> Vocabulary:
     return Vocabulary.build(contexts=HAN_GENRES)
 
 
+def seen_conditions(pieces: Sequence[LatticePiece]) -> list[str]:
+    """The conditioning tokens the pieces carry, sorted: what a network trained on them has seen (a
+    model file's `seen_conditions`; `conditioning_prefix` turns any other into its kind's `?`)."""
+    return sorted({tok for p in pieces for tok in condition_tokens(tradition=p.tradition, mode=p.mode, cycle=p.cycle,
+                                                                   context=p.context)})
+
+
 def observed_ornament_rate(pieces: Sequence[LatticePiece], tradition: Tradition) -> tuple[float, float]:
     """(min, max) over pieces of ornaments per note."""
     rates = []
@@ -305,8 +312,7 @@ def train_models(prep: Prepared, cfg: GenerationExperimentConfig, *, say: Progre
     vocab = vocabulary()
     t = load_tradition(HAN)
     gpt = GptConfig(vocab_size=len(vocab), **asdict(cfg.size))
-    seen = sorted({tok for p in prep.train for tok in condition_tokens(tradition=p.tradition, mode=p.mode, cycle=p.cycle,
-                                                                       context=p.context)})
+    seen = seen_conditions(prep.train)
     facts = {"tradition": HAN, "corpus": prep.corpus, "ornament_rate": list(observed_ornament_rate(prep.train, t)),
              "seen_conditions": seen, "refused": len(prep.refused), "train_pieces": len(prep.train),
              "validation_pieces": len(prep.validation)}

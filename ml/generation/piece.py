@@ -24,8 +24,16 @@ from core.cid import file_cid
 from core.errors import HeritageError, InputError
 from core.types import Cid
 from ml.generation.decode import SampleConfig
-from ml.generation.experiment import Reference, bars_for, generate_ours, observed_ornament_rate, piece_metrics, span
-from ml.generation.lattice import LatticePiece, Vocabulary, condition_tokens, encode_content, micro_notes
+from ml.generation.experiment import (
+    Reference,
+    bars_for,
+    generate_ours,
+    observed_ornament_rate,
+    piece_metrics,
+    seen_conditions,
+    span,
+)
+from ml.generation.lattice import LatticePiece, Vocabulary, encode_content, micro_notes
 from ml.generation.microtonal import render_additive, render_fluidsynth, write_microtonal_midi
 from ml.generation.model import GptConfig
 from ml.generation.tradition import Tradition
@@ -72,20 +80,21 @@ def is_recording(data: bytes) -> bool:
 
 
 def split_works(data: Mapping[int, bytes], cids: Mapping[int, Cid], *, tradition: Tradition, cycle: str | None = None,
-                ) -> tuple[dict[int, LatticePiece], list[int]]:
-    """The works that are scores, on the lattice, and the works that are recordings (module docstring).
-    A work that is neither raises the score reader's InputError."""
+                ) -> tuple[dict[int, LatticePiece], dict[int, str]]:
+    """The works that are scores, on the lattice, and the works that are recordings, with their file
+    suffix (module docstring). A work that is neither raises the score reader's InputError."""
     scores: dict[int, LatticePiece] = {}
-    recordings: list[int] = []
+    recordings: dict[int, str] = {}
     for w in data:
-        if is_recording(data[w]):
-            recordings.append(w)
+        suffix = recording_suffix(data[w])
+        if suffix is not None:
+            recordings[w] = suffix
         else:
             scores[w] = encode_content(data[w], tradition=tradition, cycle=cycle, cid=str(cids[w]))
     return scores, recordings
 
 
-def recording_conditioning(model: SavedMultimodal, data: Mapping[int, bytes], recordings: Sequence[int], *,
+def recording_conditioning(model: SavedMultimodal, data: Mapping[int, bytes], recordings: Mapping[int, str], *,
                            tradition: Tradition) -> dict[int, Conditioning]:
     """Each recording's conditioning labels (mode, cycle, genre), inferred by the multimodal model from its audio."""
     import tempfile
@@ -97,8 +106,8 @@ def recording_conditioning(model: SavedMultimodal, data: Mapping[int, bytes], re
                          f"only in a tradition the model was trained on (`heritage generation multimodal`)")
     out = {}
     with tempfile.TemporaryDirectory(prefix="heritage-recording-") as tmp:
-        for w in recordings:
-            path = Path(tmp) / f"work-{w}{recording_suffix(data[w])}"
+        for w, suffix in recordings.items():
+            path = Path(tmp) / f"work-{w}{suffix}"
             path.write_bytes(data[w])
             out[w] = infer_conditioning(model, audio=path)
     return out
@@ -214,9 +223,8 @@ def fit_on_works(pieces: Sequence[LatticePiece], *, tradition: Tradition, size: 
                     n_embd=size.n_embd)
     cfg = TrainConfig(epochs=size.epochs, batch_size=size.batch_size, lr=size.lr, seed=size.seed)
     trained = train(own, own, vocab=vocab, gpt=gpt, cfg=cfg, conditioned=True)
-    seen = sorted({tok for p in own for tok in condition_tokens(tradition=p.tradition, mode=p.mode, cycle=p.cycle,
-                                                                context=p.context)})
-    facts = {"tradition": tradition.id, "ornament_rate": list(observed_ornament_rate(own, tradition)), "seen_conditions": seen,
+    facts = {"tradition": tradition.id, "ornament_rate": list(observed_ornament_rate(own, tradition)),
+             "seen_conditions": seen_conditions(own),
              "train_pieces": len(own), "validation_pieces": 0,
              "validation": "none: trained on the works it derives from only; the losses are training losses",
              "train_loss": min(trained.losses), "epochs": size.epochs}
