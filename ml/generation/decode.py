@@ -190,7 +190,7 @@ class _State:
         self.pos = self.total = self.bars = self.notes = self.ornaments = 0
         self.prev_pitch: int | None = None  # index into self.pitch_ids of the last sounding note
         self.sounding = False
-        self.final_ids: set[int] | None = None
+        self.final: torch.Tensor | None = None  # (V,) bool: the pitch tokens on the mode's final, when the cadence holds
         v = len(vocab)
         self.pitch_ids = vocab.of_kind("p:")
         self.duration = {i: int(vocab.tokens[i][2:]) for i in vocab.of_kind("d:")}
@@ -207,10 +207,11 @@ class _State:
         inventory = set(constraints.tradition.ornament_names())
         self.ornament_ids = [i for i in vocab.of_kind("orn:") if vocab.tokens[i][4:] in inventory]
         final = constraints.final if constraints.cadence else None
-        names = [d.name for d in constraints.tradition.degrees]
-        self.final_ids = None if final is None else {
-            i for i in self.pitch_ids if parse_pitch(vocab.tokens[i])[1] < len(names)
-            and names[parse_pitch(vocab.tokens[i])[1]] == final}
+        if final is not None:
+            names = [d.name for d in constraints.tradition.degrees]
+            degrees = {i: parse_pitch(vocab.tokens[i])[1] for i in self.pitch_ids}
+            self.final = torch.zeros(v, dtype=torch.bool)
+            self.final[[i for i, d in degrees.items() if d < len(names) and names[d] == final]] = True
         self.special = {t: vocab.index[t] for t in (BAR, EOS, REST, TIE)}
         self.empty = torch.zeros(v, dtype=torch.bool)
 
@@ -246,7 +247,7 @@ class _State:
             return out
         if self.phase in ("need_dur", "need_dur_no_orn", "after_dur"):
             fits = [i for i, d in self.duration.items() if d <= room]
-            if self.final_ids is not None and self.bars >= self.c.bars and self.prev_pitch not in self.final_ids:
+            if self.final is not None and self.bars >= self.c.bars and not self._on_final():
                 shorter = [i for i in fits if self.duration[i] < room]  # not the end yet: the final must come
                 # After a duration, a new event (the final) is the way on; a note that must have one falls back.
                 fits = shorter if shorter or self.phase == "after_dur" else fits
@@ -259,17 +260,20 @@ class _State:
                 return out
             pitches = self.legal if self.prev_pitch is None else self.legal & self.follows[self.pitch_ids.index(self.prev_pitch)]
             rest = True
-            if self.final_ids is not None and self.bars >= self.c.bars and room <= TICKS_PER_BEAT:
+            if self.final is not None and self.bars >= self.c.bars and room <= TICKS_PER_BEAT:
                 # The last beat belongs to the final, if the interval from the last note allows it.
-                finals = pitches.clone()
-                finals[[i for i in self.pitch_ids if i not in self.final_ids]] = False
+                finals = pitches & self.final
                 if bool(finals.any()):
-                    pitches, rest = finals, self.prev_pitch in self.final_ids
+                    pitches, rest = finals, self._on_final()
             out |= pitches
             out[self.special[REST]] = rest
             if self.pos == 0 and self.sounding and self.bars > 1:
                 out[self.special[TIE]] = True
         return out
+
+    def _on_final(self) -> bool:
+        """Whether the last sounding note is on the mode's final."""
+        return self.final is not None and self.prev_pitch is not None and bool(self.final[self.prev_pitch])
 
     def _ornament_fits(self) -> bool:
         assert self.c is not None
