@@ -43,6 +43,7 @@ from ml.data.render import SoundFont
 from ml.generation.lattice import LatticePiece, Vocabulary, body_tokens, micro_notes
 from ml.generation.microtonal import A4_HZ, render_fluidsynth
 from ml.generation.tradition import Tradition
+from ml.representation.maps import mfcc_stats
 
 FEATURE_VERSION = 2
 """Bumped when the rendering or the features change, so old cache entries are not read."""
@@ -168,9 +169,8 @@ def clip_features(y: np.ndarray, *, sample_rate: int, settings: AudioSettings) -
     close = chroma[:, -max(1, chroma.shape[1] // 4):]
     profiles = np.stack([chroma.mean(axis=1), close.mean(axis=1)])  # (2, 12)
     profiles /= np.maximum(profiles.max(axis=1, keepdims=True), 1e-9)
-    m = librosa.feature.mfcc(y=x, sr=sample_rate, n_mfcc=settings.n_mfcc)  # (n_mfcc, frames)
-    stats = np.concatenate([m.mean(axis=1), m.std(axis=1)])
-    return log_mel[:, : settings.frames].astype(np.float32), profiles.astype(np.float32), stats.astype(np.float32)
+    stats = mfcc_stats(x, sample_rate, n_mfcc=settings.n_mfcc)  # the embedding maps' baseline, (2·n_mfcc,)
+    return log_mel[:, : settings.frames].astype(np.float32), profiles.astype(np.float32), stats
 
 
 def cache_key(cid: str, *, instrument: str, bpm: float, soundfont: SoundFont, settings: AudioSettings) -> str:

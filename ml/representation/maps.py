@@ -98,9 +98,9 @@ def audio(items: Sequence[Item], font: SoundFont, cfg: MapConfig, cache_dir: Pat
     return out
 
 
-def mfcc_stats(y: np.ndarray, sr: int) -> np.ndarray:
-    """The baseline: mean and deviation over frames of 20 MFCCs → (40,)."""
-    m = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20)
+def mfcc_stats(y: np.ndarray, sr: int, *, n_mfcc: int = 20) -> np.ndarray:
+    """The baseline: mean and deviation over frames of `n_mfcc` MFCCs → (2·n_mfcc,) float32."""
+    m = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)
     return np.concatenate([m.mean(axis=1), m.std(axis=1)]).astype(np.float32)
 
 
