@@ -42,7 +42,7 @@ import numpy as np
 from core.errors import InputError
 from core.types import Progress
 from ml.data.corpora import HAN_GENRES, Piece, essen
-from ml.data.splits import split
+from ml.data.splits import Split, split
 from ml.data.training import Refusal, Source, training_set
 from ml.generation.decode import Constraints, Generated, SampleConfig, generate
 from ml.generation.lattice import (
@@ -267,19 +267,30 @@ class Prepared:
     songs: Mapping[str, Piece]
 
 
-def prepare(cfg: GenerationExperimentConfig, *, source: Callable[[Piece], Source] | None = None) -> Prepared:
-    """The protocol-filtered, encoded Han songs split by piece (module docstring)."""
+def han_songs(*, songs: int | None, source: Callable[[Piece], Source] | None = None) -> tuple[list[Piece], tuple[Refusal, ...]]:
+    """The Essen Han songs by CID, those whose protocols refuse ML use left out (with `source`), the first
+    `songs` of them (None: all), and the refusals. The generation experiment and the MIDI-GAN share it."""
     han = sorted(essen(("Chinese Han",)), key=lambda p: p.cid)
     refused: tuple[Refusal, ...] = ()
     if source is not None:
         ts = training_set(han, source=source)
         han, refused = list(ts.items), ts.refused
-    han = han[: cfg.songs]
+    return han[:songs], refused
+
+
+def split_pieces(pieces: Sequence[LatticePiece], *, seed: int) -> Split[LatticePiece]:
+    """Encoded songs split 70/15/15 by piece, stratified by mode: one split for every generation model
+    trained on the same songs and seed. InputError for fewer than 10 songs."""
+    if len(pieces) < 10:
+        raise InputError(f"only {len(pieces)} Han songs could be encoded: too few to train and test on; use more songs")
+    return split(list(pieces), label=lambda p: p.mode or "?", group=lambda p: p.cid or "", cid=lambda p: p.cid or "", seed=seed)
+
+
+def prepare(cfg: GenerationExperimentConfig, *, source: Callable[[Piece], Source] | None = None) -> Prepared:
+    """The protocol-filtered, encoded Han songs split by piece (module docstring)."""
+    han, refused = han_songs(songs=cfg.songs, source=source)
     corpus = han_corpus(han)
-    if len(corpus.pieces) < 10:
-        raise InputError(f"only {len(corpus.pieces)} Han songs could be encoded: too few to train and test on")
-    s = split(list(corpus.pieces), label=lambda p: p.mode or "?", group=lambda p: p.cid or "", cid=lambda p: p.cid or "",
-              seed=cfg.seed)
+    s = split_pieces(corpus.pieces, seed=cfg.seed)
     return Prepared(s.train, s.validation, s.test, s.split_id, corpus.summary(), refused, {p.cid: p for p in han})
 
 

@@ -44,9 +44,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import InputError
-from ml.data.corpora import Piece, essen
-from ml.data.splits import split
-from ml.data.training import Source, training_set
+from ml.data.corpora import Piece
+from ml.data.training import Source
+from ml.generation.experiment import han_songs, split_pieces
 from ml.generation.lattice import BEAT_UNITS, HAN, TICKS_PER_BEAT, LatticePiece, han_corpus, timed_notes
 from ml.generation.tradition import Tradition, load_tradition
 
@@ -206,12 +206,8 @@ def channels(tokens: Tokens, *, pitches: int) -> NDArray[np.float32]:
 
 def prepare(cfg: RollConfig, *, cache_dir: Path | None = None, source: Callable[[Piece], Source] | None = None) -> Rolls:
     """The rolls of each split (module docstring), from the cache when it holds them."""
-    han = sorted(essen(("Chinese Han",)), key=lambda p: p.cid)
-    refused = 0
-    if source is not None:
-        ts = training_set(han, source=source)
-        han, refused = list(ts.items), len(ts.refused)
-    han = han[: cfg.songs]
+    han, refusals = han_songs(songs=cfg.songs, source=source)
+    refused = len(refusals)
     key = hashlib.sha256(json.dumps({"version": CACHE_VERSION, "cfg": asdict(cfg), "songs": [p.cid for p in han]},
                                     sort_keys=True).encode()).hexdigest()
     path = cache_dir / f"rolls-{key[:24]}.npz" if cache_dir is not None else None
@@ -226,10 +222,7 @@ def prepare(cfg: RollConfig, *, cache_dir: Path | None = None, source: Callable[
 def _build(han: Sequence[Piece], cfg: RollConfig, *, refused: int) -> Rolls:
     tradition = load_tradition(HAN)
     corpus = han_corpus(han, tradition=tradition)
-    if len(corpus.pieces) < 10:
-        raise InputError(f"only {len(corpus.pieces)} Han songs could be encoded: too few to train and test on; use more songs")
-    s = split(list(corpus.pieces), label=lambda p: p.mode or "?", group=lambda p: p.cid or "", cid=lambda p: p.cid or "",
-              seed=cfg.seed)
+    s = split_pieces(corpus.pieces, seed=cfg.seed)  # the lattice experiment's own split
     counts = {"quantised": 0, "folded": 0, "lost": 0, "notes": 0, "too_short": 0}
     parts: dict[str, Tokens] = {}
     for name, pieces in s.parts().items():
