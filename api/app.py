@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import problems
-from api.routes import demo, reads, simulations, studies, transactions, visual, writes
+from api import openapi, problems
+from api.limits import BodyLimit
+from api.routes import claims, demo, reads, simulations, studies, transactions, visual, writes
 from api.state import ApiState
 from core.config import Settings
 
@@ -60,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Heritage Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
     app.add_middleware(WriteLimits)
-    for module in (reads, writes, transactions, simulations, demo, studies, visual):
+    app.add_middleware(BodyLimit, limit=settings.api_max_json_bytes)  # outermost: nothing reads a body past the limit
+    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual):
         app.include_router(module.router)
+    openapi.install(app)
     return app

@@ -45,9 +45,18 @@ class Job:
         return asdict(self)
 
 
+class QueueFull(HeritageError):
+    """The job queue is full: the client should retry later."""
+
+    def __init__(self, queued: int, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{queued} jobs are waiting already (settings: api_max_queued_jobs); retry in {retry_after_s} s")
+
+
 class JobManager:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, max_queued: int = 16) -> None:
         self.root = root
+        self.max_queued = max_queued
         root.mkdir(parents=True, exist_ok=True)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -63,6 +72,10 @@ class JobManager:
 
     def submit(self, kind: str, params: dict[str, Any], work: Work) -> Job:
         job = Job(uuid.uuid4().hex[:16], kind, params)
+        with self._lock:
+            queued = sum(j.status == "queued" for j in self._jobs.values())
+            if queued >= self.max_queued:
+                raise QueueFull(queued, 30)
         (self.root / job.job_id).mkdir()
         with self._lock:
             self._jobs[job.job_id] = job

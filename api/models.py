@@ -57,7 +57,8 @@ class Work(BaseModel):
     status: Literal["pending", "active", "restricted", "rejected", "none"]
     commercial: bool
     model_cid: str | None = Field(description="CID of the model that made it, when machine-made.")
-    disputed: bool
+    disputed: bool = Field(description="Its own share is escrowed by an open claim.")
+    claim: int | None = Field(default=None, description="That claim's id (GET /claims/{id}).")
     payments: int
     paid_wei: int
 
@@ -161,6 +162,8 @@ class ProtocolIn(BaseModel):
     floor_ppm: int = Field(default=100_000, ge=0, le=1_000_000, description="Share every derivative must route upstream.")
     labels: int = Field(default=0, ge=0, lt=2**64, description="Local Contexts label bitmap (contracts/README.md).")
     labels_version: int = Field(default=1, ge=0, lt=2**16)
+    season: int = Field(default=0, ge=0, lt=2**32, description="startMonth<<24|startDay<<16|endMonth<<8|endDay (UTC) "
+                        "in which derivatives may register; 0 all year (chain.types.season_window).")
 
 
 class RecipientIn(BaseModel):
@@ -172,7 +175,7 @@ class HeritageDraftIn(BaseModel):
     """A heritage work to register: the content must be uploaded (POST /content) first."""
 
     model_config = ConfigDict(extra="forbid")
-    community_id: int = Field(ge=1)
+    community_id: int = Field(ge=1, le=2**256 - 1)
     steward: str = Address
     content_cid: str
     title: str = Field(min_length=1, max_length=300)
@@ -206,14 +209,46 @@ class Draft(BaseModel):
 
 class ApproveDraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    community_id: int = Field(ge=1)
+    community_id: int = Field(ge=1, le=2**256 - 1)
     steward: str = Address
 
 
-class ResolveDraftIn(BaseModel):
+class WithdrawClaimDraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    upheld: bool
     steward: str = Address
+
+
+class ClaimDraftIn(BaseModel):
+    """A claim on a work, raised by a steward of the claimant community with the bond."""
+
+    model_config = ConfigDict(extra="forbid")
+    work_id: int = Field(ge=1)
+    community_id: int = Field(ge=1)
+    claimant: str = Address
+    heritage_work_id: int = Field(default=0, ge=0, description="Omission claim: the community's heritage work left out.")
+    claimed_ppm: int = Field(default=0, ge=0, le=1_000_000, description="Omission or contested heritage: the share claimed.")
+    evidence_cid: str | None = Field(default=None, description="CID of the evidence (POST /content first).")
+
+
+class VoteDraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member: str = Address
+    uphold: bool
+
+
+class ClaimOut(BaseModel):
+    dispute_id: int
+    work_id: int
+    community_id: int
+    kind: str
+    status: str
+    heritage_work_id: int | None
+    claimed_ppm: int
+    claimant: str
+    owner: str
+    deadline: int
+    bond_wei: int
+    arbitrator_case: int
 
 
 class Relayed(BaseModel):

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_abi.exceptions import EncodingError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import Web3ValidationError
 
+from api.jobs import QueueFull
 from chain.errors import ContractRevert, ErrorDecoder
+from chain.journal import NodeRefusal, refusal_of
 from core.errors import ChainError, ContentStoreError, HeritageError, InputError
 from listening import errors as listening
 
@@ -63,9 +67,10 @@ LISTENING: tuple[tuple[type[listening.ListeningError], int, str], ...] = (
 class Problem(Exception):
     """An answer with an HTTP status, a stable code, and a detail that says what to do."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.extra = status, code, detail, extra
+        self.headers = headers
 
 
 def response(request: Request, status: int, code: str, detail: str, headers: dict[str, str] | None = None,
@@ -83,11 +88,30 @@ def refusal(decoder: ErrorDecoder, err: Exception, what: str) -> Exception:
         return revert
     if isinstance(err, ChainError):
         return err
-    return Problem(409, "transaction-refused", f"{what} would revert: {err}")
+    named = refusal_of(err)  # the node's own refusal (insufficient funds, a value out of range, …)
+    if named.code != "transaction-refused":
+        return named
+    return Problem(409, "transaction-refused", f"{what} would revert: {str(err)[:300]}")
+
+
+# The node's refusals of a transaction (chain/journal.py: refusal_of), by code.
+NODE_REFUSALS: dict[str, int] = {
+    "transaction-replayed": 409, "nonce-too-low": 409, "nonce-too-high": 409, "insufficient-funds": 409,
+    "fee-too-low": 409, "gas-too-low": 400, "gas-too-high": 400, "amount-out-of-range": 422, "transaction-refused": 409,
+    "too-many-in-flight": 429,
+}
+RETRY_AFTER_S = 2
+"""What a 503 (the node is down; the service is reconnecting or restarting it) tells a client."""
 
 
 def from_error(err: HeritageError) -> Problem:
     """The problem a platform error becomes."""
+    if isinstance(err, NodeRefusal):
+        status = NODE_REFUSALS.get(err.code, 409)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 429 else None
+        return Problem(status, err.code, str(err), headers=headers)
+    if isinstance(err, QueueFull):
+        return Problem(429, "job-queue-full", str(err), headers={"Retry-After": str(err.retry_after_s)})
     if isinstance(err, ContractRevert):
         status, code = REVERTS.get(err.name, (409, "contract-refused"))
         return Problem(status, code, str(err), contract_error=err.name)
@@ -102,19 +126,28 @@ def from_error(err: HeritageError) -> Problem:
     if isinstance(err, ContentStoreError):
         return Problem(422 if "does not match" in str(err) else 502, "content-store", str(err))
     if isinstance(err, ChainError):
-        return Problem(503 if "answer" in str(err) else 409, "chain-unavailable" if "answer" in str(err) else "chain-refused", str(err))
+        if "answer" in str(err):
+            return Problem(503, "chain-unavailable", str(err), headers={"Retry-After": str(RETRY_AFTER_S)})
+        return Problem(409, "chain-refused", str(err))
     return Problem(500, "internal", str(err))
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return response(request, exc.status, exc.code, exc.detail, **exc.extra)
+        return response(request, exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(HeritageError)
     async def _heritage(request: Request, exc: HeritageError) -> JSONResponse:
         p = from_error(exc)
-        return response(request, p.status, p.code, p.detail, **p.extra)
+        return response(request, p.status, p.code, p.detail, headers=p.headers, **p.extra)
+
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        return response(request, 422, "value-out-of-range", f"a number does not fit the contract's type ({type(exc).__name__}: "
+                        f"{str(exc)[:300]}); see /docs for each field's range")
+
+    for kind in (Web3ValidationError, EncodingError, OverflowError):
+        app.add_exception_handler(kind, _out_of_range)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -125,6 +158,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        code = {400: "body-unreadable", 404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         detail = "no such resource; /docs lists them" if exc.status_code == 404 else str(exc.detail)
-        return response(request, exc.status_code, code, detail)
+        return response(request, exc.status_code, code, detail, headers=dict(exc.headers or {}) or None)

@@ -58,9 +58,12 @@ class ApiState:
         self.relayer = self.chain.accounts()[0]
         self.domain = Domain(self.chain.deployment.chain_id, self.chain.w3.to_checksum_address(self.chain.deployment.registry))
         self.limiter = RateLimiter(settings.api_writes_per_minute)
-        self.jobs = JobManager(settings.data_dir / "jobs")
+        self.jobs = JobManager(settings.data_dir / "jobs", max_queued=settings.api_max_queued_jobs)
         self._views: dict[str, bytes] = {}
         self._views_block = -1
+        from api.supervisor import Supervisor
+
+        self.supervisor = Supervisor(self)
 
     @property
     def demo(self) -> bool:
@@ -70,12 +73,14 @@ class ApiState:
         """The catalogue from the index; synced when older than the refresh interval or `fresh`."""
         with self._lock:
             if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
-                if self.chain.sync(self.index) or self.index.last_block() != self._catalogue.last_block:
+                if self.chain.sync(self.index) or self.index.last_block() != self._catalogue.last_block \
+                        or self.index.epoch() != self._catalogue.index_epoch:
                     self._catalogue = load(self.index, into=self._catalogue)
                 self._synced = time.monotonic()
             return self._catalogue
 
     def close(self) -> None:
+        self.supervisor.stop()
         self.jobs.stop()
         self.chain.close()
 

@@ -44,8 +44,8 @@ from ml.generation.experiment import (
 from ml.generation.lattice import TICKS_PER_BEAT, micro_notes
 from ml.generation.microtonal import write_microtonal_midi
 from ml.generation.model import GptConfig, LatticeGpt
-from ml.generation.tradition import load_tradition
 from ml.generation.train import SavedGenerator, TrainedGenerator, load
+from ml.tradition import load_tradition
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -4,7 +4,7 @@
         [--instruments flute violin] [--tonic-shifts 0 2.5 5 7.5] [--note-seconds 1.0]
         [--sample-rate 22050] [--out-dir benchmarks/results]
 
-For each tradition file (ml/generation/traditions/*.yaml, all by default): the exact scale of its
+For each tradition file (ml/tradition/files/*.yaml, all by default): the exact scale of its
 tuning (every degree over one period and the closing tonic, cents from the file, at the file's
 tonic reference in Hz, moved by each of --tonic-shifts cents) is rendered as separate notes of
 --note-seconds, 0.1 s apart,
@@ -45,8 +45,8 @@ from rich.table import Table
 from core.errors import InputError
 from ml.data.render import soundfonts
 from ml.generation.microtonal import PLUCKED, SUSTAINED, MicroNote, hz_to_cents, render_additive, render_fluidsynth, scale_notes
-from ml.generation.tradition import load_tradition, traditions
 from ml.metrics.pitch import note_pitches, track_pitch
+from ml.tradition import load_tradition, traditions
 
 RESULTS = Path(__file__).parent / "results"
 BAND = (65.0, 2093.0)  # Hz: the default of ml.metrics.modal_error_audio, independent of any tonic
@@ -127,7 +127,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--traditions", nargs="+", default=None, help="tradition ids (default: every file in ml/generation/traditions)")
+    parser.add_argument("--traditions", nargs="+", default=None, help="tradition ids (default: every file in ml/tradition/files)")
     parser.add_argument("--instruments", nargs="+", default=["flute", "violin"], help="GM instruments for FluidSynth")
     parser.add_argument("--tonic-shifts", nargs="+", type=float, default=[0.0, 2.5, 5.0, 7.5], help="cents added to the tonic")
     parser.add_argument("--note-seconds", type=float, default=1.0, help="length of each scale note in s (default 1.0)")

@@ -29,6 +29,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+DEV_ACCOUNTS = 13
+"""Development accounts the embedded anvil unlocks: the demo uses 0-9, the dispute committee
+(HERITAGE_ARBITRATORS unset) is made of `ARBITRATOR_ACCOUNTS`."""
+ARBITRATOR_ACCOUNTS = (10, 11, 12)
+
+
 def stop_process(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
     """SIGTERM `proc` (a node saves its state on it), wait up to `timeout` seconds, then kill it."""
     if proc.poll() is None:
@@ -64,6 +70,7 @@ class Anvil:
         log_file: Path | None = None,
         gas_limit: int | None = None,
         prune_history: int | None = None,
+        keep_fds: tuple[int, ...] = (),
     ) -> None:
         self.state_file = state_file
         self.port = port or free_port()
@@ -72,6 +79,7 @@ class Anvil:
         self.log_file = log_file
         self.gas_limit = gas_limit
         self.prune_history = prune_history
+        self.keep_fds = keep_fds  # inherited by the node, e.g. the data directory's lock (chain/nodelock.py)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -86,6 +94,7 @@ class Anvil:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--chain-id", str(self.chain_id),
+            "--accounts", str(DEV_ACCOUNTS),
             "--silent",
         ]
         if self.gas_limit is not None:
@@ -98,7 +107,8 @@ class Anvil:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_term_with_parent)
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_term_with_parent,
+                                      pass_fds=self.keep_fds)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -111,6 +121,14 @@ class Anvil:
             time.sleep(0.05)
         self.stop()
         raise ChainError(f"anvil did not answer on {self.url} within {timeout:.0f} s")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def alive(self) -> bool:
+        """The process is running (a node killed from outside is reaped here, never a zombie)."""
+        return self._proc is not None and self._proc.poll() is None
 
     def is_up(self) -> bool:
         request = urllib.request.Request(

@@ -29,18 +29,19 @@ from typing import Any
 from hexbytes import HexBytes
 from web3 import Web3
 
+from chain import gateway as gw
+from chain.calls import Call
 from chain.client import Chain
 from core.blockstore import ContentStore
 from core.cid import CHUNK_SIZE, RAW, SHA2_256, bytes_cid, from_text, to_text
 from core.errors import ChainError, HeritageError, InputError
-from core.types import Cid, WorkId
+from core.types import Cid, WorkId, WorkStatus
 
 # Limits of contracts/StudyAttestations.sol.
 MAX_ATTESTED_WORKS = 64
 MAX_PAGE = 100
 MAX_SUMMARY_BYTES = CHUNK_SIZE
 """A summary of one raw block, so that its SHA-256 (the hash on chain) is its CID's digest."""
-RESTRICTED = 3  # WorkStatus.Restricted
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class Prepared:
     summary_cid: Cid
     summary_hash: bytes
     works: tuple[WorkId, ...]
-    call: Any
-    """The contract call `attest(resultsCid, summaryHash, works)` (web3 ContractFunction)."""
+    call: Call
+    """The contract call `attest(resultsCid, summaryHash, works)`."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def prepare_attestation(chain: Chain, store: ContentStore, *, results_cid: str, 
     summary_hash = hashlib.sha256(summary).digest()
     stored = store.put_bytes(summary)
     assert stored == summary_cid(summary_hash), "a summary of one block has the raw CID of its SHA-256"
-    call = chain.attestations.functions.attest(from_text(results_cid), summary_hash, list(ids))
+    call = Call(chain.attestations.functions.attest(from_text(results_cid), summary_hash, list(ids)))
     return Prepared(Cid(results_cid), stored, summary_hash, ids, call)
 
 
@@ -123,9 +124,13 @@ def attest_study(chain: Chain, store: ContentStore, *, results_cid: str, summary
     """Anchor the stored results `results_cid` and the hash of their `summary` on chain, linked to
     the registered `works`, sent by `sender` (who is named the attester). Checks everything first
     (`prepare_attestation`); a contract refusal raises its named error."""
-    prepared = prepare_attestation(chain, store, results_cid=results_cid, summary=summary, works=works)
-    receipt = chain.send(prepared.call, sender)
-    return anchored(chain, receipt)
+    return send_attestation(chain, prepare_attestation(chain, store, results_cid=results_cid, summary=summary, works=works),
+                            sender)
+
+
+def send_attestation(chain: Chain, prepared: Prepared, sender: str) -> Attestation:
+    """Send a prepared attestation from `sender` (an unlocked account or the signing key's)."""
+    return anchored(chain, chain.send(prepared.call.fn, sender))
 
 
 def anchored(chain: Chain, receipt: Any) -> Attestation:
@@ -265,12 +270,12 @@ def _works(works: Sequence[int]) -> tuple[WorkId, ...]:
 
 
 def _registered(chain: Chain, works: tuple[WorkId, ...]) -> None:
-    count = int(chain.registry.functions.workCount().call())
+    count = gw.work_count(chain)
     for w in works:
         if not 1 <= w <= count:
             raise InputError(f"no work {w} is registered (ids run from 1 to {count}): link only registered works; "
                              "a piece that is not registered has no work_id")
-        if int(chain.router.functions.statusOf(w).call()) == RESTRICTED:
+        if gw.status_of(chain, w) == WorkStatus.RESTRICTED:
             raise InputError(f"work {w} is restricted (secret/sacred): its ratings are shown only to its community, so an "
                              "attestation may not link it; mark its piece restricted_community_id and store the results again")
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chain import gateway as gw
 from chain.client import Chain
 from core.blockstore import ContentStore
-from core.cid import to_text
 from core.errors import HeritageError
 from core.manifest import DerivativeManifest, from_bytes
-from core.types import Cid, Progress
-
-KINDS = {1: "heritage", 2: "derivative"}
-STATUSES = {1: "pending", 2: "active", 3: "restricted", 4: "rejected"}
+from core.types import ETH, Cid, Progress, Wei, WorkKind, WorkStatus
 
 
 @dataclass
@@ -42,13 +40,13 @@ class WorkAudit:
 
 
 def audit_work(chain: Chain, store: ContentStore, work_id: int) -> WorkAudit:
-    reg = chain.registry.functions
-    kind, status, _, _, _, content, _, manifest_cid = reg.workOf(work_id).call()
-    result = WorkAudit(work_id, KINDS.get(kind, "?"), STATUSES.get(status, "?"), "")
-    if not content:
+    view = gw.work(chain, work_id)
+    result = WorkAudit(work_id, "?" if view.kind == WorkKind.NONE else view.kind.label,
+                       "?" if view.status == WorkStatus.NONE else view.status.label, "")
+    cid = view.content_cid
+    if cid is None:
         result.verdicts.append(Verdict("content", True, "restricted: only a salted commitment is public"))
         return result
-    cid = to_text(bytes(content))
     result.content_cid = cid
     try:
         data = b"".join(store.cat(cid))
@@ -57,27 +55,27 @@ def audit_work(chain: Chain, store: ContentStore, work_id: int) -> WorkAudit:
                                        else "stored bytes do NOT hash to the on-chain CID"))
     except HeritageError as err:
         result.verdicts.append(Verdict("content", False, str(err)))
-    roots = [int(r) for r in reg.rootsOf(work_id).call()]
+    roots = [int(r) for r in gw.roots_of(chain, work_id)]
     result.roots = roots
-    if manifest_cid:
-        parents = [int(p) for p in chain.router.functions.parentsOf(work_id).call()[0]] if kind == 2 else []
-        result.verdicts.append(_manifest_verdict(store, to_text(bytes(manifest_cid)), cid, parents))
-    resolved = all(KINDS.get(reg.workOf(r).call()[0]) == "heritage" for r in roots)
+    derivative = view.kind == WorkKind.DERIVATIVE
+    if view.manifest_cid is not None:
+        parents = [int(p.work) for p in gw.parents_of(chain, work_id)] if derivative else []
+        result.verdicts.append(_manifest_verdict(store, view.manifest_cid, cid, parents))
+    resolved = all(gw.work(chain, r).kind == WorkKind.HERITAGE for r in roots)
     result.verdicts.append(Verdict("lineage", resolved, f"resolves to heritage roots {roots}" if resolved
                                    else f"roots {roots} are not all heritage works"))
-    if kind == 2:
+    if derivative:
         problems = []
-        model_cid, _ = reg.machineProvenanceOf(work_id).call()
+        model_made = bool(gw.provenance_of(chain, work_id).model)
         for r in roots:
-            p = reg.protocolOf(r).call()
-            if p[5]:
+            p = gw.protocol_of(chain, r)
+            if p.restricted:
                 problems.append(f"root {r} is restricted")
-            if not p[0]:
+            if not p.derivatives_allowed:
                 problems.append(f"root {r} now forbids derivatives")
-            if model_cid and not p[3]:
+            if model_made and not p.ml_allowed:
                 problems.append(f"root {r} now forbids ML use")
-        pending = int(reg.pendingConsentsOf(work_id).call())
-        if pending and status == 2:
+        if gw.pending_consents_of(chain, work_id) and view.status == WorkStatus.ACTIVE:
             problems.append("active although consents are missing")
         result.verdicts.append(Verdict("protocols", not problems, "; ".join(problems) or
                                        "every root's protocol is honoured"))
@@ -99,14 +97,21 @@ def _manifest_verdict(store: ContentStore, manifest_cid: Cid, content_cid: str, 
 
 def audit_catalogue(chain: Chain, store: ContentStore,
                     progress: Progress | None = None) -> tuple[dict[str, object], list[WorkAudit]]:
-    """Audit every work, with `summarise`'s summary."""
-    total = int(chain.registry.functions.workCount().call())
+    """Audit every work, with `summarise`'s summary, and the index against the chain (the last
+    entry, work 0 of kind "index"; `index_ok` in the summary)."""
+    from chain.indexaudit import audit_index
+
+    total = gw.work_count(chain)
     results = []
     for w in range(1, total + 1):
         results.append(audit_work(chain, store, w))
         if progress is not None:
             progress("auditing", w, total)
-    return summarise(results), results
+    summary = summarise(results)
+    index = audit_index(chain)  # the index answers every read: it must say what the chain says
+    summary["index_ok"] = index.ok
+    summary["index"] = [f"{v.check}: {'ok' if v.ok else 'MISMATCH'}: {v.detail}" for v in index.verdicts]
+    return summary, [*results, index]
 
 
 def summarise(results: list[WorkAudit]) -> dict[str, object]:
@@ -116,3 +121,23 @@ def summarise(results: list[WorkAudit]) -> dict[str, object]:
     public = sum(1 for r in results if r.content_cid)
     return {"works": len(results), "ok": sum(r.ok for r in results),
             "provenance_traceability": traceable / public if public else 1.0}
+
+
+@dataclass(frozen=True)
+class Solvency:
+    """What the router holds in ETH and what it owes: every unwithdrawn credit plus escrow."""
+
+    held: Wei
+    owed: Wei
+
+    @property
+    def ok(self) -> bool:
+        return self.held == self.owed
+
+
+def router_solvency(chain: Chain, accounts: Sequence[str]) -> Solvency:
+    """The router's ETH against the credits of `accounts` (every account ever credited, for the check
+    to be exact) and the escrow of every work: equal when the router holds exactly what it owes."""
+    owed = sum(int(gw.balance_of(chain, a, ETH)) for a in accounts)
+    owed += sum(int(gw.escrow_of(chain, w, ETH)) for w in range(1, gw.work_count(chain) + 1))
+    return Solvency(gw.router_holdings(chain), Wei(owed))

@@ -14,9 +14,7 @@ from typing import Any
 from chain.indexer import Index
 from core.cid import to_text
 from core.errors import InputError
-from core.types import ETH
-
-STATUS = ("none", "pending", "active", "restricted", "rejected")
+from core.types import ETH, WorkStatus
 
 
 def _cid(hex_value: str) -> str | None:
@@ -52,6 +50,9 @@ class WorkRow:
     commercial: bool = False
     model_cid: str | None = None
     disputed: bool = False
+    """Its own share is escrowed by an open claim (the router's EscrowHeld … HoldEnded)."""
+    claim: int | None = None
+    """The open claim (HeritageDisputes id) holding it; None when there is none."""
     payments: int = 0
     paid_wei: int = 0
 
@@ -67,6 +68,8 @@ class Catalogue:
     pending_models: dict[int, str] = field(default_factory=dict)
     """Model CIDs whose MachineProvenanceRecorded came before the work's DerivativeRegistered
     (the registry emits it first)."""
+    index_epoch: int = 0
+    """The index's rollback count this was folded at: after a rollback it is folded afresh."""
 
     def work(self, work_id: int) -> WorkRow:
         if work_id not in self.works:
@@ -114,8 +117,11 @@ def load(index: Index, into: Catalogue | None = None) -> Catalogue:
     """Fold the indexed events into the catalogue; with `into`, only the events of blocks after
     `into.last_block` are folded onto a copy of it (the API refreshes this way after every write).
     Rows are replaced, never changed in place, so a catalogue handed out is never altered."""
-    cat = Catalogue({}, {}, -1) if into is None else \
-        Catalogue(dict(into.communities), dict(into.works), into.last_block, dict(into.pending_models))
+    epoch = index.epoch()
+    if into is not None and into.index_epoch != epoch:
+        into = None  # the index rolled back under it: blocks it folded may be gone
+    cat = Catalogue({}, {}, -1, index_epoch=epoch) if into is None else \
+        Catalogue(dict(into.communities), dict(into.works), into.last_block, dict(into.pending_models), epoch)
     for e in index.events(after_block=cat.last_block):
         _fold(cat, e)
     cat.last_block = index.last_block()
@@ -146,7 +152,7 @@ def _fold(cat: Catalogue, e: dict[str, Any]) -> None:
             e["work_id"], "derivative", a["registrant"], e["block"], e["timestamp"],
             content_cid=_cid(a["contentCid"]), manifest_cid=_cid(a["manifestCid"]),
             parents=[int(p) for p in a["parents"]], parent_ppms=[int(p) for p in a["parentPpms"]],
-            roots=[int(r) for r in a["roots"]], status=STATUS[int(a["status"])], commercial=bool(a["commercial"]),
+            roots=[int(r) for r in a["roots"]], status=WorkStatus(int(a["status"])).label, commercial=bool(a["commercial"]),
             model_cid=cat.pending_models.pop(e["work_id"], None),
         )
     elif name == "MachineProvenanceRecorded" and e["work_id"] not in works:
@@ -156,9 +162,11 @@ def _fold(cat: Catalogue, e: dict[str, Any]) -> None:
         if name == "MachineProvenanceRecorded":
             works[w.work_id] = replace(w, model_cid=_cid(a["modelCid"]))
         elif name == "StatusChanged":
-            works[w.work_id] = replace(w, status=STATUS[int(a["status"])])
-        elif name in ("DisputeRaised", "DisputeResolved"):
-            works[w.work_id] = replace(w, disputed=name == "DisputeRaised")
+            works[w.work_id] = replace(w, status=WorkStatus(int(a["status"])).label)
+        elif name == "EscrowHeld":
+            works[w.work_id] = replace(w, disputed=True, claim=int(a["disputeId"]))
+        elif name == "HoldEnded":
+            works[w.work_id] = replace(w, disputed=False, claim=None)
         elif name == "Paid":
             eth = int(a["amount"]) if a["token"].lower() == ETH.lower() else 0
             works[w.work_id] = replace(w, payments=w.payments + 1, paid_wei=w.paid_wei + eth)

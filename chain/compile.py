@@ -21,7 +21,8 @@ from core.paths import CONTRACTS_DIR, REPO_ROOT, SOLC_WRAPPER
 
 OZ_PREFIX = "@openzeppelin/contracts/"
 OZ_DIR = REPO_ROOT / "node_modules" / "@openzeppelin" / "contracts"
-DEPLOYABLE = ("RoyaltyRouter", "HeritageRegistry", "StudyAttestations")
+DEPLOYABLE = ("RoyaltyRouter", "ProtocolRules", "HeritageGovernance", "HeritageRegistry", "CommitteeArbitrator",
+              "HeritageDisputes", "RoyaltyReceiver", "StudyAttestations")
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},

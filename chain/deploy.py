@@ -1,10 +1,11 @@
-"""Deploy the router and registry, bind them, deploy the study attestations bound to the registry,
-and record the addresses per chain id."""
+"""Deploy contracts v2 in the documented order (contracts/README.md, tests/sol/utils/Fixture.sol):
+router, protocol rules, governance, registry, router.bindRegistry, committee arbitrator, disputes,
+router.bindDisputes, study attestations; and record the addresses per chain id."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from core.errors import ChainError
 DEFAULT_ROYALTY_BPS = 500
 
 
+V2_FIELDS = ("governance", "rules", "disputes", "arbitrator")
+"""Addresses a v2 deployment records; a deployments/<chainId>.json without them is of contracts v1."""
+
+
 @dataclass(frozen=True)
 class Deployment:
     chain_id: int
@@ -28,12 +33,29 @@ class Deployment:
     attestations: str | None = None
     """StudyAttestations; None in a deployment recorded before it existed (`Chain.attestations`
     deploys it on first use)."""
+    governance: str = ""
+    """HeritageGovernance: the registry delegates its governance functions to it (call them at
+    the registry's address)."""
+    rules: str = ""
+    disputes: str = ""
+    arbitrator: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block}
+        out: dict[str, Any] = {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block,
+                               "governance": self.governance, "rules": self.rules, "disputes": self.disputes,
+                               "arbitrator": self.arbitrator}
         if self.attestations is not None:
             out["attestations"] = self.attestations
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        """From deployments/<chainId>.json; ValueError for a v1 file (without the v2 addresses)."""
+        missing = [k for k in V2_FIELDS if not data.get(k)]
+        if missing:
+            raise ValueError(f"it records contracts v1 (no {', '.join(missing)})")
+        return cls(chain_id=int(data["chainId"]), router=data["router"], registry=data["registry"], block=int(data["block"]),
+                   attestations=data.get("attestations"), **{k: str(data[k]) for k in V2_FIELDS})
 
 
 def deploy(
@@ -43,19 +65,35 @@ def deploy(
     sender: str | None = None,
     signer: Sender | None = None,
     royalty_bps: int = DEFAULT_ROYALTY_BPS,
+    arbitrators: Sequence[str],
 ) -> Deployment:
-    """Deploy RoyaltyRouter and HeritageRegistry, bind them, and deploy StudyAttestations over the
-    registry: from `sender` (an unlocked account), or with transactions signed locally by `signer`
-    (a node with no unlocked accounts)."""
+    """Deploy contracts v2 in order: RoyaltyRouter, ProtocolRules, HeritageGovernance(router, rules,
+    bps), HeritageRegistry(router, rules, governance, bps), router.bindRegistry, CommitteeArbitrator
+    (`arbitrators`, 1-16 distinct members), HeritageDisputes(registry, router, arbitrator),
+    router.bindDisputes, StudyAttestations(registry); from `sender` (an unlocked account), or with
+    transactions signed locally by `signer` (a node with no unlocked accounts)."""
+    if not 1 <= len(set(a.lower() for a in arbitrators)) == len(arbitrators) <= 16:
+        raise ChainError(f"the dispute committee needs 1-16 distinct members, not {list(arbitrators)}: set "
+                         "HERITAGE_ARBITRATORS to their comma-separated addresses")
     send = _sender(w3, sender, signer)
     router_address, block = _create(w3, send, artifacts["RoyaltyRouter"])
-    registry_address, _ = _create(w3, send, artifacts["HeritageRegistry"], router_address, royalty_bps)
-    bind = contract(w3, artifacts["RoyaltyRouter"], router_address).functions.bindRegistry(registry_address)
-    if send({"to": router_address, "data": bind._encode_transaction_data()})["status"] != 1:
-        raise ChainError("binding the router to the registry failed")
+    rules, _ = _create(w3, send, artifacts["ProtocolRules"])
+    governance, _ = _create(w3, send, artifacts["HeritageGovernance"], router_address, rules, royalty_bps)
+    registry_address, _ = _create(w3, send, artifacts["HeritageRegistry"], router_address, rules, governance, royalty_bps)
+    router = contract(w3, artifacts["RoyaltyRouter"], router_address)
+    _call(send, router_address, router.functions.bindRegistry(registry_address), "binding the router to the registry")
+    arbitrator, _ = _create(w3, send, artifacts["CommitteeArbitrator"], [Web3.to_checksum_address(a) for a in arbitrators])
+    disputes, _ = _create(w3, send, artifacts["HeritageDisputes"], registry_address, router_address, arbitrator)
+    _call(send, router_address, router.functions.bindDisputes(disputes), "binding the router to the disputes contract")
     attestations, _ = _create(w3, send, artifacts["StudyAttestations"], registry_address)
     return Deployment(chain_id=int(w3.eth.chain_id), router=router_address, registry=registry_address, block=block,
-                      attestations=attestations)
+                      attestations=attestations, governance=governance, rules=rules, disputes=disputes,
+                      arbitrator=arbitrator)
+
+
+def _call(send: Send, to: str, fn: Any, what: str) -> None:
+    if send({"to": to, "data": fn._encode_transaction_data()})["status"] != 1:
+        raise ChainError(f"{what} failed")
 
 
 def deploy_attestations(w3: Web3, artifacts: dict[str, Artifact], registry: str, *, sender: str | None = None,

@@ -18,9 +18,9 @@ registered ones are arranged in a tree under the model:
 - Shares: the model routes `upstream_ppm` to its parents, each parent weighted by the number of
   works under it; a part routes the whole (1,000,000 ppm) on to its members the same way, and
   keeps only rounding dust. So every learned-from work receives about `upstream_ppm / n` of each
-  payment. The contract's floor (`RegistryFloorNotMet`) applies to a derivative's *total*
-  upstream share against the largest `floorPpm` of its heritage roots: `upstream_ppm` must reach
-  it; parts route everything and always do.
+  payment. The contract's floor (`RegistryFloorNotMet`) applies per heritage root: each root's
+  *effective* share of a payment to the model (and to every part) must reach its `floorPpm`, so
+  `upstream_ppm / n` must reach the largest floor among n learned-from works.
 
 Everything is checked before anything is sent: protocols (ML use, derivatives, restricted,
 commercial), parents' status, the floor and the contract's limits (MAX_PARENTS,
@@ -37,7 +37,6 @@ convert (`Source(**dataclasses.asdict(s))`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,12 +44,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from chain import gateway as gw
 from chain.client import Chain
+from chain.types import DerivativeParams, Protocol, Recipient, parameters_hash
 from core.blockstore import ContentStore
 from core.cid import from_text, to_text
 from core.errors import ChainError, InputError
 from core.manifest import DerivativeManifest, Manifest, ModelMaker, Parent, PersonMaker, make, to_bytes
-from core.types import PPM, Cid, CommunityId, Ppm, WorkId
+from core.types import PPM, Cid, CommunityId, Ppm, WorkId, WorkStatus
 
 # Limits of contracts/libraries/HeritageTypes.sol.
 MAX_PARENTS = 8
@@ -59,8 +60,9 @@ MAX_ROUTE_NODES = 64
 MAX_ROOTS = 16
 DEFAULT_UPSTREAM_PPM = Ppm(200_000)
 PART_KIND = "heritage-ledger/training-set-part"
-PENDING, ACTIVE = 1, 2  # WorkStatus
-STATUS = {0: "unknown", 1: "pending consent", 2: "active", 3: "restricted", 4: "rejected"}
+
+def _describe(status: WorkStatus) -> str:
+    return {WorkStatus.NONE: "unknown", WorkStatus.PENDING: "pending consent"}.get(status, status.label)
 
 
 @dataclass(frozen=True)
@@ -116,20 +118,6 @@ class Derived:
 
 
 @dataclass(frozen=True)
-class _Protocol:
-    derivatives: bool
-    consent: bool
-    commercial: bool
-    ml: bool
-    restricted: bool
-    floor: int
-
-    @classmethod
-    def of(cls, raw: Sequence[Any]) -> _Protocol:
-        return cls(bool(raw[0]), bool(raw[1]), bool(raw[2]), bool(raw[3]), bool(raw[5]), int(raw[6]))
-
-
-@dataclass(frozen=True)
 class _Leaf:
     work: WorkId
     cid: Cid
@@ -156,34 +144,35 @@ class _Part:
 
 
 class _View:
-    """Cached reads of the registry and router."""
+    """Cached reads of the registry and router (chain.gateway)."""
 
     def __init__(self, chain: Chain) -> None:
-        self.reg, self.router = chain.registry.functions, chain.router.functions
+        self.chain = chain
         self._roots: dict[int, tuple[WorkId, ...]] = {}
-        self._protocols: dict[int, _Protocol] = {}
+        self._protocols: dict[int, Protocol] = {}
 
     def work_by(self, cid: str) -> WorkId | None:
-        return WorkId(w) if (w := int(self.reg.workByContent(from_text(cid)).call())) else None
+        return gw.work_by_content(self.chain, cid)
 
     def roots(self, work: WorkId) -> tuple[WorkId, ...]:
         if work not in self._roots:
-            self._roots[work] = tuple(WorkId(int(r)) for r in self.reg.rootsOf(work).call())
+            self._roots[work] = gw.roots_of(self.chain, work)
         return self._roots[work]
 
-    def protocol(self, root: WorkId) -> _Protocol:
+    def protocol(self, root: WorkId) -> Protocol:
         if root not in self._protocols:
-            self._protocols[root] = _Protocol.of(self.reg.protocolOf(root).call())
+            self._protocols[root] = gw.protocol_of(self.chain, root)
         return self._protocols[root]
 
-    def node(self, work: WorkId) -> tuple[int, int, int]:
-        """(status, depth, route size) in the router."""
-        status, depth, route, _, _ = self.router.nodeOf(work).call()
-        return int(status), int(depth), int(route)
+    def status(self, work: WorkId) -> WorkStatus:
+        return gw.node_of(self.chain, work).status
+
+    def parents(self, work: WorkId) -> list[WorkId]:
+        return [p.work for p in gw.parents_of(self.chain, work)]
 
     def awaiting(self, work: WorkId) -> list[Consent]:
-        communities = {CommunityId(int(self.reg.workOf(r).call()[2])) for r in self.roots(work) if self.protocol(r).consent}
-        return [Consent(work, c) for c in sorted(communities) if self.reg.consentNeeded(work, c).call()]
+        communities = {gw.work(self.chain, r).community for r in self.roots(work) if self.protocol(r).consent_required}
+        return [Consent(work, c) for c in sorted(communities) if gw.consent_needed(self.chain, work, c)]
 
 
 def protocol_sources(chain: Chain, cids: Iterable[str]) -> tuple[ProtocolSource, ...]:
@@ -199,9 +188,34 @@ def protocol_sources(chain: Chain, cids: Iterable[str]) -> tuple[ProtocolSource,
             out.append(ProtocolSource(Cid(cid)))
             continue
         protocols = [view.protocol(r) for r in view.roots(work)]
-        out.append(ProtocolSource(Cid(cid), ml_allowed=all(p.ml and p.derivatives for p in protocols),
+        out.append(ProtocolSource(Cid(cid), ml_allowed=all(p.ml_allowed and p.derivatives_allowed for p in protocols),
                                   restricted=any(p.restricted for p in protocols), work_id=work))
     return tuple(out)
+
+
+def conditioning_cids(chain: Chain, works: Sequence[int]) -> dict[int, Cid]:
+    """The content CID of each work a model is to be conditioned on (or read), by work id, after
+    checking that every one may be used by a model: InputError naming each refused work (restricted,
+    or a root's protocol forbids ML use or derivatives) before anything is read."""
+    count = gw.work_count(chain)
+    refusals, cids = [], {}
+    for w in dict.fromkeys(works):
+        if not 1 <= w <= count:
+            raise InputError(f"work {w} does not exist: `heritage work list` shows the registered works")
+        view = gw.work(chain, w)
+        if view.status == WorkStatus.RESTRICTED or view.content_cid is None:
+            refusals.append(f"work {w}: restricted (secret/sacred), never read")
+            continue
+        cids[w] = view.content_cid
+    for w, source in zip(list(cids), protocol_sources(chain, list(cids.values())), strict=True):
+        if source.restricted:
+            refusals.append(f"work {w}: restricted (secret/sacred), never read")
+        elif not source.ml_allowed:
+            refusals.append(f"work {w}: its community's protocol forbids machine-learning use (or derivatives)")
+    if refusals:
+        raise InputError("nothing was generated or sent: " + "; ".join(refusals) +
+                         ". Condition on works whose communities allow machine-learning use")
+    return cids
 
 
 def register_model(chain: Chain, store: ContentStore, *, model_file: Path, architecture: str,
@@ -280,12 +294,11 @@ def _derive(chain: Chain, store: ContentStore, *, content: Cid, model_cid: Cid, 
         parents=tuple(Parent(work_id=w, ppm=p) for w, p in zip(_known(parents), _shares(upstream_ppm, weights), strict=True)),
         description=description(len(unregistered)), renditions=dict(renditions) if renditions else None,
     )
-    params_hash = hashlib.sha256(json.dumps({"seed": seed, **params}, sort_keys=True).encode()).digest()
     work = run.register(content, manifest, _known(parents), weights, upstream_ppm, model_cid=from_text(model_cid),
-                        params_hash=params_hash, commercial=commercial)
-    status = view.node(work)[0]
-    return Derived(content, work, _manifest_of(view, work), tuple(run.parts), status == PENDING,
-                   tuple(run.awaiting + (view.awaiting(work) if status == PENDING else [])), unregistered)
+                        params_hash=parameters_hash(params, seed), commercial=commercial)
+    pending = view.status(work) == WorkStatus.PENDING
+    return Derived(content, work, _manifest_of(view, work), tuple(run.parts), pending,
+                   tuple(run.awaiting + (view.awaiting(work) if pending else [])), unregistered)
 
 
 def _check(view: _View, works: Mapping[Cid, WorkId], *, upstream_ppm: int, commercial: bool) -> tuple[_Leaf | _Part, ...]:
@@ -295,21 +308,22 @@ def _check(view: _View, works: Mapping[Cid, WorkId], *, upstream_ppm: int, comme
     leaves: list[_Leaf] = []
     consent: set[WorkId] = set()
     for cid, work in sorted(works.items(), key=lambda kv: kv[1]):
-        status, depth, route = view.node(work)
-        if status != ACTIVE:
-            raise InputError(f"work {work} ({cid}) is {STATUS.get(status, status)} and cannot be a parent: "
-                             + ("wait for its communities' consent and run this again" if status == PENDING
+        node = gw.node_of(view.chain, work)
+        status, depth, route = node.status, node.depth, node.route_size
+        if status != WorkStatus.ACTIVE:
+            raise InputError(f"work {work} ({cid}) is {_describe(status)} and cannot be a parent: "
+                             + ("wait for its communities' consent and run this again" if status == WorkStatus.PENDING
                                 else "train again without it"))
         for root in view.roots(work):
             p = view.protocol(root)
             reason = ("restricted (secret/sacred): no derivative may exist" if p.restricted else
-                      "its community does not allow derivatives" if not p.derivatives else
-                      "its community does not allow machine-learning use" if not p.ml else
-                      "its community does not allow commercial use: register as non-commercial" if commercial and not p.commercial
-                      else None)
+                      "its community does not allow derivatives" if not p.derivatives_allowed else
+                      "its community does not allow machine-learning use" if not p.ml_allowed else
+                      "its community does not allow commercial use: register as non-commercial"
+                      if commercial and not p.commercial_allowed else None)
             if reason is not None:
                 refusals.append(Refusal(work, cid, reason + ("" if root == work else f" (heritage root {root})")))
-            if p.consent:
+            if p.consent_required:
                 consent.add(work)
         leaves.append(_Leaf(work, cid, depth, route))
     if refusals:
@@ -318,19 +332,44 @@ def _check(view: _View, works: Mapping[Cid, WorkId], *, upstream_ppm: int, comme
     if len(roots) > MAX_ROOTS:
         raise InputError(f"the works the model learned from descend from {len(roots)} heritage works; a derivative may "
                          f"descend from at most {MAX_ROOTS} (MAX_ROOTS): train on works of fewer heritage roots")
-    floor_root = max(roots, key=lambda r: view.protocol(r).floor)
-    floor = view.protocol(floor_root).floor
-    if not max(floor, len(leaves)) <= upstream_ppm <= PPM:
-        raise InputError(f"upstream_ppm {upstream_ppm} is out of range: it must be at least {floor} ppm, the floor of "
-                         f"heritage work {floor_root}'s protocol (and 1 ppm per registered work, {len(leaves)}), and at "
-                         f"most {PPM}")
+    if not len(leaves) <= upstream_ppm <= PPM:
+        raise InputError(f"upstream_ppm {upstream_ppm} is out of range: at least 1 ppm per registered work "
+                         f"({len(leaves)}) and at most {PPM}")
     leaves.sort(key=lambda leaf: leaf.work not in consent)
     plan = _plan(leaves)
+    _check_floors(view, plan, upstream_ppm)
     depth, route = 1 + max(n.depth for n in plan), 1 + sum(n.route for n in plan)
     if depth > MAX_LINEAGE_DEPTH or route > MAX_ROUTE_NODES:
         raise InputError(f"the model's lineage would be {depth} deep with {route} works on a payment's route; the chain "
                          f"allows {MAX_LINEAGE_DEPTH} and {MAX_ROUTE_NODES}: train on fewer or shallower works")
     return plan
+
+
+def _check_floors(view: _View, plan: Sequence[_Leaf | _Part], upstream_ppm: int) -> None:
+    """Every heritage root must receive at least its protocol's floor of a payment to each
+    derivative above it (the model and every part), its effective share computed as the registry
+    does (ProtocolRules.mergeRootShares: share × root share / PPM, rounded down, summed over paths)."""
+    def merged(nodes: Sequence[_Leaf | _Part], total: int) -> dict[WorkId, int]:
+        out: dict[WorkId, int] = {}
+        for node, share in zip(nodes, _shares(total, [n.weight for n in nodes]), strict=True):
+            below = ({s.work: int(s.ppm) for s in gw.root_shares_of(view.chain, node.work)} if isinstance(node, _Leaf)
+                     else merged(node.members, PPM))
+            for root, ppm in below.items():
+                out[root] = out.get(root, 0) + share * ppm // PPM
+        return out
+
+    def check(nodes: Sequence[_Leaf | _Part], total: int) -> None:
+        for root, effective in sorted(merged(nodes, total).items()):
+            floor = view.protocol(root).floor_ppm
+            if effective < floor:
+                raise InputError(f"heritage work {root} would receive {effective} ppm of each payment; it must receive at "
+                                 f"least {floor} ppm, the floor of heritage work {root}'s protocol, through every "
+                                 "generation: raise upstream_ppm or train on fewer works")
+        for node in nodes:
+            if isinstance(node, _Part):
+                check(node.members, PPM)
+
+    check(plan, upstream_ppm)
 
 
 def _plan(leaves: Sequence[_Leaf]) -> tuple[_Leaf | _Part, ...]:
@@ -397,11 +436,11 @@ class _Run:
                             "has at most 8 parents); routes every payment on to them.",
             )
             work = self.register(content, manifest, ids, weights, PPM)
-        elif sorted(int(p) for p in self.view.router.parentsOf(work).call()[0]) != sorted(ids):
+        elif sorted(self.view.parents(work)) != sorted(ids):
             raise ChainError(f"training-set part {content} is registered as work {work} with other parents than its "
                              "members: it was not registered by this service; report it")
         self.parts.append(work)
-        if self.view.node(work)[0] != ACTIVE:
+        if self.view.status(work) != WorkStatus.ACTIVE:
             self.blocked = True
             self.awaiting.extend(self.view.awaiting(work))
             return None
@@ -410,12 +449,10 @@ class _Run:
     def register(self, content: Cid, manifest: Manifest, parents: Sequence[WorkId], weights: Sequence[int], upstream: int, *,
                  model_cid: bytes = b"", params_hash: bytes = b"\0" * 32, commercial: bool = False) -> WorkId:
         manifest_cid = from_text(self.store.put_bytes(to_bytes(manifest)))
-        params = (from_text(content), manifest_cid, list(parents), _shares(upstream, weights), [(self.operator, PPM)],
-                  model_cid, params_hash, commercial)
-        self.chain.send(self.chain.registry.functions.registerDerivative(params), self.operator)
-        work = self.view.work_by(content)
-        assert work is not None, "registerDerivative succeeded but the content is not registered"
-        return work
+        params = DerivativeParams(from_text(content), manifest_cid, tuple(parents),
+                                  tuple(Ppm(p) for p in _shares(upstream, weights)), (Recipient(self.operator, PPM),),
+                                  model_cid, params_hash, commercial)
+        return gw.register_derivative(self.chain, params, sender=self.operator)
 
 
 def _known(works: Sequence[WorkId | None]) -> list[WorkId]:
@@ -423,12 +460,13 @@ def _known(works: Sequence[WorkId | None]) -> list[WorkId]:
 
 
 def _content_of(view: _View, work: WorkId) -> Cid:
-    return to_text(bytes(view.reg.workOf(work).call()[5]))
+    cid = gw.work(view.chain, work).content_cid
+    assert cid is not None, "a training-set part is public content"
+    return cid
 
 
 def _manifest_of(view: _View, work: WorkId) -> Cid | None:
-    raw = bytes(view.reg.workOf(work).call()[7])
-    return to_text(raw) if raw else None
+    return gw.work(view.chain, work).manifest_cid
 
 
 def _existing(view: _View, model: WorkId, model_cid: Cid, works: Mapping[Cid, WorkId], inputs: Sequence[Cid]) -> Derived:
@@ -437,15 +475,15 @@ def _existing(view: _View, model: WorkId, model_cid: Cid, works: Mapping[Cid, Wo
     then, perhaps registered since) is unregistered for this model."""
     parts: list[WorkId] = []
     reached: set[WorkId] = set()
-    frontier = [WorkId(int(p)) for p in view.router.parentsOf(model).call()[0]]
+    frontier = view.parents(model)
     while frontier:
         work = frontier.pop(0)
         if work in works.values():
             reached.add(work)
         elif work not in parts:
             parts.append(work)
-            frontier.extend(WorkId(int(p)) for p in view.router.parentsOf(work).call()[0])
-    pending = view.node(model)[0] == PENDING
+            frontier.extend(view.parents(work))
+    pending = view.status(model) == WorkStatus.PENDING
     unregistered = tuple(c for c in inputs if works.get(c) not in reached)
     return Derived(model_cid, model, _manifest_of(view, model), tuple(sorted(parts)), pending,
                    tuple(view.awaiting(model)) if pending else (), unregistered, existing=True)

@@ -13,6 +13,13 @@ so no nonce is lost (a gap would stall every later transaction) or used twice.
 
 Batched sends put many `eth_sendRawTransaction` calls into one JSON-RPC batch request; web3.py 8
 refuses to batch sends, so this speaks JSON-RPC over HTTP itself.
+
+A node's pool is not a queue of unlimited length: geth keeps 16 executable transactions per
+account by default (`--txpool.accountslots`) and anvil, handed thousands at once, stalls. So
+`Sender.submit` (and `transact_many`, which builds on it) keeps at most `window` transactions of
+its account in flight and sends the next as receipts arrive (chain/window.py). It also repairs
+what a real node does to transactions: one not mined within `stuck_s` is replaced (same nonce,
+fees raised by 12.5 %), one the node forgot is sent again, and a nonce gap is named.
 """
 
 from __future__ import annotations
@@ -20,16 +27,22 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
+from hexbytes import HexBytes
 from web3 import Web3
 
 from core.errors import ChainError
+
+if TYPE_CHECKING:
+    from chain.journal import Journal
+    from chain.window import Outcome
 
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 """The public development mnemonic anvil funds by default: for the embedded node only."""
@@ -49,6 +62,18 @@ class NonceManager:
         self.w3 = w3
         self._lock = threading.Lock()
         self._next: dict[str, int] = {}
+        self._flying: dict[str, set[int]] = {}
+
+    def flying(self, address: str, nonce: int, *, done: bool = False) -> None:
+        """Note a nonce sent and not yet mined (or, `done`, mined), whichever submit sent it."""
+        with self._lock:
+            nonces = self._flying.setdefault(address, set())
+            (nonces.discard if done else nonces.add)(nonce)
+
+    def in_flight(self, address: str) -> frozenset[int]:
+        """The account's nonces sent by any submit of this process and not yet mined."""
+        with self._lock:
+            return frozenset(self._flying.get(address, ()))
 
     def take(self, address: str, count: int = 1) -> int:
         """Reserve `count` consecutive nonces and return the first."""
@@ -58,6 +83,11 @@ class NonceManager:
             first = self._next[address]
             self._next[address] = first + count
             return first
+
+    def resync(self, address: str) -> None:
+        """Forget the account's next nonce: the next `take` asks the node (after a nonce-too-low)."""
+        with self._lock:
+            self._next.pop(address, None)
 
     def failed(self, address: str, nonce: int) -> None:
         """A transaction with `nonce` was refused by the node (never entered its pool)."""
@@ -84,11 +114,19 @@ class Fees:
         return cls(max_fee_per_gas=2 * base + tip, max_priority_fee_per_gas=tip)
 
 
+DEFAULT_WINDOW = 16
+"""Transactions in flight per account: geth's default executable slots per account; anvil mines
+a window of this size in one block without stalling."""
+
+
 class Sender:
     """Signs with `account` and sends through the node at `url`."""
 
     def __init__(self, w3: Web3, url: str, account: LocalAccount, *, nonces: NonceManager | None = None,
-                 timeout_s: float = 60.0, confirmations: int = 0) -> None:
+                 timeout_s: float = 60.0, confirmations: int = 0, journal: Journal | None = None,
+                 window: int = DEFAULT_WINDOW, stuck_s: float | None = None) -> None:
+        if window < 1:
+            raise ChainError(f"a transaction window of {window} sends nothing: set HERITAGE_TX_WINDOW to 1 or more")
         self.w3 = w3
         self.url = url
         self.account = account
@@ -98,6 +136,14 @@ class Sender:
         self.confirmations = confirmations
         self._ids = itertools.count(1)
         self._http = requests.Session()
+        self.journal = journal
+        """With a journal, every signed transaction is journalled before it is sent (chain/journal.py)."""
+        self.window = window
+        """At most this many of the account's transactions in flight in `submit`."""
+        self.stuck_s = stuck_s if stuck_s is not None else min(30.0, timeout_s / 4)
+        """A transaction not mined this long is looked at: replaced, re-sent or reported (chain/window.py)."""
+        self.last_outcome: Outcome | None = None
+        """What the last `submit` did: sent, replaced, re-sent, the most in flight at once."""
 
     # ------------------------------------------------------------------ building
     def sign(self, to: str | None, data: bytes | str, *, gas: int, value: int = 0, nonce: int, fees: Fees) -> bytes:
@@ -108,12 +154,15 @@ class Sender:
         }
         if to is None:
             del tx["to"]
+        return self.sign_dict(tx)
+
+    def sign_dict(self, tx: dict[str, Any]) -> bytes:
         return bytes(self.account.sign_transaction(tx).raw_transaction)
 
     # ------------------------------------------------------------------ JSON-RPC
-    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """One HTTP request with many JSON-RPC calls; results in call order. An error in any
-        call raises ChainError naming it (the others have been processed by the node)."""
+    def rpc_answers(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any] | None]:
+        """One HTTP request with many JSON-RPC calls; each call's answer object (with `result` or
+        `error`; None if the node gave none), in call order."""
         if not calls:
             return []
         ids = [next(self._ids) for _ in calls]
@@ -125,10 +174,17 @@ class Sender:
             response.raise_for_status()
         except requests.RequestException as exc:
             raise ChainError(f"the node at {self.url} did not answer ({exc}); is it running? `heritage chain status`") from exc
-        by_id = {item["id"]: item for item in response.json()}
+        answer = response.json()
+        if isinstance(answer, dict):  # a node that refuses the whole batch answers with one error object
+            raise ChainError(f"the node at {self.url} refused a JSON-RPC batch: {answer.get('error', answer)}")
+        by_id = {item.get("id"): item for item in answer}
+        return [by_id.get(i) for i in ids]
+
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """One HTTP request with many JSON-RPC calls; results in call order. An error in any
+        call raises ChainError naming it (the others have been processed by the node)."""
         out = []
-        for i, (method, _) in zip(ids, calls, strict=True):
-            item = by_id.get(i)
+        for (method, _), item in zip(calls, self.rpc_answers(calls), strict=True):
             if item is None or "error" in item:
                 raise ChainError(f"{method} failed: {item.get('error') if item else 'no answer'}")
             out.append(item["result"])
@@ -137,6 +193,13 @@ class Sender:
     def send_raw(self, raws: Sequence[bytes], *, first_nonce: int | None = None, batch: int = 500) -> list[str]:
         """Send signed transactions in JSON-RPC batches; returns their hashes."""
         hashes: list[str] = []
+        if self.journal is not None:
+            from chain.journal import intent_of
+
+            for raw in raws:
+                tx = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+                self.journal.append(raw, sender=self.account.address, nonce=int(tx["nonce"]),
+                                    intent=intent_of(tx.get("to"), tx.get("data", b""), int(tx.get("value", 0))))
         for lo in range(0, len(raws), batch):
             chunk = raws[lo:lo + batch]
             try:
@@ -171,14 +234,30 @@ class Sender:
                     raise ChainError(f"block {last} not {self.confirmations} deep within {self.timeout_s} s")
                 time.sleep(poll_s)
         out = [receipts[h] for h in hashes]
+        if self.journal is not None:
+            for h, r in zip(hashes, out, strict=True):
+                self.journal.mark(h, int(r["blockNumber"], 16), int(r["transactionIndex"], 16))
         for h, r in zip(hashes, out, strict=True):
             if int(r["status"], 16) != 1:
                 raise ChainError(f"transaction {h} reverted; replay it with `cast run {h}` to see why")
         return out
 
-    def transact_many(self, to: str | None, datas: Sequence[bytes | str], *, gas: int, value: int = 0) -> list[dict[str, Any]]:
-        """Sign, batch-send and await one transaction per `datas` entry, nonces reserved at once."""
+    def submit(self, raws: Iterable[bytes]) -> list[dict[str, Any]]:
+        """Send signed transactions of this account through the window (at most `window` in
+        flight, the next sent as receipts arrive; stuck ones replaced, dropped ones re-sent) and
+        return their receipts in order. `raws` may be a generator: it is drawn as the window opens."""
+        from chain.window import run_window
+
+        return run_window(self, raws)
+
+    def transact_many(self, to: str | None, datas: Iterable[bytes | str], *, gas: int, value: int = 0) -> list[dict[str, Any]]:
+        """Sign, send through the window and await one transaction per `datas` entry. Nonces are
+        taken as each is signed (`datas` may be a generator that is still producing)."""
         fees = Fees.current(self.w3)
-        first = self.nonces.take(self.account.address, len(datas))
-        raws = [self.sign(to, d, gas=gas, value=value, nonce=first + i, fees=fees) for i, d in enumerate(datas)]
-        return self.wait(self.send_raw(raws, first_nonce=first))
+
+        def signed() -> Iterator[bytes]:
+            for d in datas:
+                nonce = self.nonces.take(self.account.address)
+                yield self.sign(to, d, gas=gas, value=value, nonce=nonce, fees=fees)
+
+        return self.submit(signed())

@@ -34,7 +34,9 @@ abstract contract CommunityStewardship {
         uint256 indexed communityId, address[] stewards, uint256 threshold, address treasury, uint256 epoch
     );
     /// @notice A steward approved `subject`; `count` approvals so far in this epoch.
-    event ApprovalRecorded(uint256 indexed communityId, bytes32 indexed subject, address indexed steward, uint256 count);
+    event ApprovalRecorded(
+        uint256 indexed communityId, bytes32 indexed subject, address indexed steward, uint256 count
+    );
 
     /// @notice No community has this id.
     error RegistryUnknownCommunity(uint256 communityId);
@@ -108,6 +110,21 @@ abstract contract CommunityStewardship {
         return _isSteward[communityId][account];
     }
 
+    /// @notice How many stewards' approvals the community needs (k of k-of-n).
+    function thresholdOf(uint256 communityId) external view returns (uint256) {
+        return _community(communityId).threshold;
+    }
+
+    /// @notice The community's treasury.
+    function treasuryOf(uint256 communityId) external view returns (address) {
+        return _community(communityId).treasury;
+    }
+
+    /// @notice The community's steward epoch; it advances at every steward change.
+    function stewardEpochOf(uint256 communityId) external view returns (uint256) {
+        return _community(communityId).epoch;
+    }
+
     /// @notice Approvals counted so far for `subject` in the community's current epoch.
     function approvalsOf(uint256 communityId, bytes32 subject) external view returns (uint256) {
         return _approvalCount[_approvalKey(communityId, subject)];
@@ -120,6 +137,10 @@ abstract contract CommunityStewardship {
 
     function _treasuryOf(uint256 communityId) internal view returns (address) {
         return _community(communityId).treasury;
+    }
+
+    function _thresholdOf(uint256 communityId) internal view returns (uint256) {
+        return _community(communityId).threshold;
     }
 
     function _requireSteward(uint256 communityId, address account) internal view {

@@ -60,6 +60,8 @@ contract StudyAttestations {
     error StudyAttestationsTooManyWorks(uint256 count, uint256 max);
     /// @notice No registered work has this id.
     error StudyAttestationsUnknownWork(uint256 workId);
+    /// @notice The work is restricted (secret/sacred): it is not to be studied in public.
+    error StudyAttestationsWorkRestricted(uint256 workId);
     /// @notice Works must be given in strictly ascending order (so none twice).
     error StudyAttestationsWorksNotAscending(uint256 previous, uint256 workId);
     /// @notice The summary hash is zero: hash the summary's bytes (SHA-256).
@@ -79,7 +81,8 @@ contract StudyAttestations {
     /// @param resultsCid binary CIDv1 (raw or dag-pb, sha2-256) of the full results; anything
     ///        else (an empty one included) reverts `CidUnsupported`
     /// @param summaryHash SHA-256 of the summary's bytes; must not be zero
-    /// @param works ids of registered works, strictly ascending, 1 to MAX_ATTESTED_WORKS of them
+    /// @param works ids of registered, unrestricted works, strictly ascending, 1 to
+    ///        MAX_ATTESTED_WORKS of them (a restricted work reverts `StudyAttestationsWorkRestricted`)
     /// @return id the attestation's id; ids run from 1 to `attestationCount()`
     function attest(bytes calldata resultsCid, bytes32 summaryHash, uint256[] calldata works)
         external
@@ -107,6 +110,7 @@ contract StudyAttestations {
                 revert StudyAttestationsUnknownWork(workId);
             }
             if (workId <= previous) revert StudyAttestationsWorksNotAscending(previous, workId);
+            if (_registry.isRestricted(workId)) revert StudyAttestationsWorkRestricted(workId);
             previous = workId;
             // Checked just above: workId <= type(uint32).max.
             r.works.push(uint32(workId));

@@ -36,8 +36,16 @@ class Settings(BaseSettings):
         description="Compiled contracts, keyed by a hash of the sources, compiler and settings: safe to share "
         "between data directories, so a new one does not pay for a solc-js run.",
     )
+    arbitrators: str = Field(
+        default="", description="Comma-separated addresses of the dispute committee (CommitteeArbitrator, 1-16 "
+        "distinct members) deployed with the contracts; when unset on the embedded anvil, development accounts "
+        "10, 11 and 12 (never a steward, creator or payer of the demo).",
+    )
     confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
+    tx_window: int = Field(default=16, ge=1, description="Transactions in flight per account (geth keeps 16 per account).")
+    tx_stuck_s: float | None = Field(default=None, gt=0, description="Seconds before an unmined transaction is replaced "
+                                     "with higher fees or re-sent; default: a quarter of tx_timeout_s, at most 30.")
     api_demo: bool = Field(
         default=False, description="Let the API sign with the embedded anvil's development accounts (POST /demo/sign). "
         "Only on chain id 31337; every answer that used it says so. Never on a real chain.",
@@ -48,6 +56,8 @@ class Settings(BaseSettings):
                  "text/xml", "text/vnd.abc", "text/plain", "image/png", "image/jpeg", "application/json"),
         description="Content types POST /content accepts; an entry ending in '/' accepts the whole family.",
     )
+    api_max_json_bytes: int = Field(default=2**20, gt=0, description="Largest JSON request body, bytes (413 above).")
+    api_max_queued_jobs: int = Field(default=16, gt=0, description="Jobs that may wait in the queue (429 above).")
     api_writes_per_minute: int = Field(default=600, gt=0, description="Write requests one client address may make a minute.")
     api_signature_ttl_s: int = Field(default=3600, gt=0, description="Deadline the API proposes for a signature, seconds.")
     api_index_refresh_s: float = Field(default=0.5, ge=0, description="How stale the API's catalogue may be, seconds.")
@@ -55,6 +65,11 @@ class Settings(BaseSettings):
         default=None, description="Key (16+ bytes) that signs listening-study invitations and credentials; when unset, "
         "a random key is made once and kept in data_dir/listening/secret.",
     )
+
+    @property
+    def arbitrator_addresses(self) -> tuple[str, ...]:
+        """`arbitrators` split on commas, blanks dropped."""
+        return tuple(a.strip() for a in self.arbitrators.split(",") if a.strip())
 
     @property
     def blocks_dir(self) -> Path:

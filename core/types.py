@@ -1,6 +1,7 @@
 """Distinct types for identifiers and units. Money and shares are integers, never floats."""
 
 from collections.abc import Callable
+from enum import IntEnum
 from typing import NewType
 
 Cid = NewType("Cid", str)
@@ -19,3 +20,35 @@ ETH = Address("0x0000000000000000000000000000000000000000")
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) → None: how long work reports progress (command line, API jobs)."""
+
+
+class WorkKind(IntEnum):
+    """A work's kind, as the registry's `WorkKind` enum numbers it."""
+
+    NONE = 0
+    HERITAGE = 1
+    DERIVATIVE = 2
+
+    @property
+    def label(self) -> str:
+        """The word the catalogue, the audit and the API use: none, heritage or derivative."""
+        return self.name.lower()
+
+
+class WorkStatus(IntEnum):
+    """A work's lifecycle in the router, as the contracts' `WorkStatus` enum numbers it: only
+    active works can be paid or be parents."""
+
+    NONE = 0
+    PENDING = 1
+    """Consent required by a root community and not yet given."""
+    ACTIVE = 2
+    RESTRICTED = 3
+    """Secret/sacred: a salted hash commitment only; never paid, never a parent."""
+    REJECTED = 4
+    """A consenting community refused it."""
+
+    @property
+    def label(self) -> str:
+        """The word the catalogue, the audit and the API use: none, pending, active, restricted, rejected."""
+        return self.name.lower()

@@ -54,6 +54,7 @@ class Work(TypedDict):
     commercial: bool
     model_cid: str | None
     disputed: bool
+    claim: int | None
     payments: int
     paid_wei: int
 

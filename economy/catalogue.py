@@ -9,23 +9,24 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
 
 import numpy as np
-from hexbytes import HexBytes
 from web3 import Web3
 
-from chain.abi import Encoder, EventDecoder
+from chain import calls
+from chain import gateway as gw
 from chain.catalogue import load
 from chain.client import Chain
 from chain.sender import Sender, dev_account
+from chain.types import EMPTY_HASH, DerivativeParams, HeritageParams, Protocol, everything_to
 from core.blockstore import ContentStore
 from core.cid import from_text, to_text
+from core.types import CommunityId, Ppm, WorkId
 from economy.scenario import CatalogueSpec
 from ml.data.abc import Tune, music21_corpus_dir, read_collection
 
 STEWARD, CREATOR = 1, 2  # dev accounts that sign for every simulated community / creator
-OPEN = (True, False, True, True, True, False, 100_000, 0, 1)
+OPEN = Protocol()  # derivatives, commercial and ML use allowed; no consent; a 10 % floor
 
 
 def account(label: str) -> str:
@@ -90,7 +91,6 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
     """Register the communities, heritage works and derivatives of `spec` (reusing what a
     previous run registered: content already on chain is found by its CID)."""
     rng = np.random.default_rng(seed)
-    reg = chain.registry.functions
     steward = chain.accounts()[STEWARD]
     songs = regions(spec)
     names = list(songs)
@@ -101,8 +101,8 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
     community_ids = []
     for name, treasury in zip(names, treasuries, strict=True):
         if name not in known:
-            chain.send(reg.registerCommunity(name, [steward], 1, treasury), steward)
-            known[name] = int(reg.communityCount().call())
+            known[name] = gw.register_community(chain, name=name, stewards=[steward], threshold=1, treasury=treasury,
+                                                sender=steward)
         community_ids.append(known[name])
 
     items: list[Item] = []
@@ -113,19 +113,19 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
             if content in by_content:
                 items.append(Item(by_content[content], ci, "heritage", (), tune.title))
                 continue
-            batch.append((community_ids[ci], from_text(content), b"", OPEN, [(treasuries[ci], 1_000_000)]))
+            batch.append(HeritageParams(CommunityId(community_ids[ci]), from_text(content), b"", OPEN,
+                                        everything_to(treasuries[ci])))
             pending.append(tune.title)
         if batch:
-            base = int(reg.workCount().call()) + 1
-            chain.send(reg.registerHeritageWorks(batch), steward)
-            items.extend(Item(base + k, ci, "heritage", (), t) for k, t in enumerate(pending))
+            ids = gw.register_heritage_batch(chain, batch, sender=steward)  # everything to the treasury: registered at once
+            items.extend(Item(w, ci, "heritage", (), t) for w, t in zip(ids, pending, strict=True) if w is not None)
 
     heritage = list(items)
     creators = [account(f"creator:{i}") for i in range(max(1, int(len(heritage) * spec.derivative_share) // 4))]
     lo, hi = spec.upstream_ppm
     model = from_text(store.put_bytes(b"simulated model weights"))
     planned: list[tuple[str, Item, tuple[int, ...], int]] = []
-    calls: list[bytes] = []
+    to_register: list[DerivativeParams] = []
     for d in range(int(len(heritage) * spec.derivative_share)):
         first = heritage[int(rng.integers(len(heritage)))]
         parents: list[Item] = [first]
@@ -141,18 +141,23 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
         who = creators[maker]
         planned.append((content, first, tuple(p.work_id for p in parents), maker))
         if content not in by_content:
-            params = (from_text(content), b"", [p.work_id for p in parents], ppms, [(who, 1_000_000)],
-                      model if machine else b"", hashlib.sha256(text.encode()).digest() if machine else b"\0" * 32, False)
-            calls.append(Encoder(cast(Any, chain.registry.abi)).calldata("registerDerivative", params))
-    # One JSON-RPC batch of signed transactions; the new ids come from their DerivativeRegistered events.
+            params = DerivativeParams(from_text(content), b"", tuple(WorkId(p.work_id) for p in parents),
+                                      tuple(Ppm(p) for p in ppms), everything_to(who), model if machine else b"",
+                                      hashlib.sha256(text.encode()).digest() if machine else EMPTY_HASH)
+            to_register.append(params)
+    # Two JSON-RPC batches of signed transactions: the commitments (commit–reveal), mined before the
+    # registrations are sent; the new ids come from their DerivativeRegistered events.
     sender = chain.signer or Sender(chain.w3, str(chain.w3.provider.endpoint_uri), dev_account(CREATOR),  # type: ignore[attr-defined]
                                     timeout_s=chain.settings.tx_timeout_s)
-    decoder = EventDecoder(cast(Any, chain.registry.abi))
-    for receipt in sender.transact_many(chain.registry.address, calls, gas=1_500_000) if calls else []:
-        for log in receipt["logs"]:
-            decoded = decoder.decode([HexBytes(t) for t in log["topics"]], HexBytes(log["data"]))
-            if decoded is not None and decoded[0] == "DerivativeRegistered":
-                by_content[to_text(bytes(decoded[1]["contentCid"]))] = int(decoded[1]["workId"])
+    registrant = sender.account.address
+    commits = [calls.commit_calldata(chain, registrant, p.content, p.salt) for p in to_register]
+    if commits:
+        sender.transact_many(chain.registry.address, commits, gas=100_000)
+    encoded = [calls.derivative_calldata(chain, p) for p in to_register]
+    for receipt in sender.transact_many(chain.registry.address, encoded, gas=1_500_000) if encoded else []:
+        for name, args in calls.receipt_events(chain, receipt):
+            if name == "DerivativeRegistered":
+                by_content[to_text(bytes(args["contentCid"]))] = int(args["workId"])
     for d, (cid_text, first_parent, parent_ids, maker) in enumerate(planned):
         items.append(Item(by_content[cid_text], first_parent.community, "derivative", parent_ids, f"derivative {d}", maker))
     return Catalogue(names, community_ids, treasuries, creators, items)

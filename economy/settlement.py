@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from eth_utils.crypto import keccak
 
-from chain.abi import Encoder
+from chain import calls
 from chain.client import Chain
 from chain.sender import Fees, Sender, dev_account
 from core.errors import ChainError
@@ -163,7 +163,6 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
     w3 = chain.w3
     sender = chain.signer or Sender(w3, str(w3.provider.endpoint_uri), dev_account(PAYER),  # type: ignore[attr-defined]
                                     timeout_s=chain.settings.tx_timeout_s)
-    encoder = Encoder(cast(Any, chain.router.abi))
     credited_at = np.full(items.size, np.nan)
     pays = _Retrier(spec.retries, backoff_s)  # payment transactions: the on-chain failure rate
     retried_reads = _Retrier(spec.retries, backoff_s)  # reads around them
@@ -194,7 +193,7 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
         for lo in range(0, len(entries), spec.max_entries_per_tx):
             chunk = entries[lo:lo + spec.max_entries_per_tx]
             refs = [hashlib.sha256(f"{b.close}:{w}:{t}".encode()).digest() for w, _, t, _ in chunk]
-            data = encoder.calldata("payBatch", [c[0] for c in chunk], [c[1] for c in chunk], refs, [c[2] for c in chunk])
+            data = calls.pay_batch_calldata(chain, [c[0] for c in chunk], [c[1] for c in chunk], refs, [c[2] for c in chunk])
             value = sum(c[1] for c in chunk)
             submit = max(int(b.close + spec.submit_minutes * 60), last_ts + 1)
             gas = min(80_000 + 120_000 * len(chunk), 29_000_000)
@@ -207,8 +206,9 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
                 receipt = sender.rpc_batch([("eth_getTransactionReceipt", [tx_hash])])[0]
                 if receipt is None:
                     w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
-                    sender.send_raw([raw])  # the same signed transaction each time: its nonce makes a resend harmless
-                    receipt = sender.wait([tx_hash])[0]
+                    # The same signed transaction each time (its nonce makes a resend harmless), through the
+                    # send window: replaced with higher fees if it sticks, sent again if the node drops it.
+                    receipt = sender.submit([raw])[0]
                 block = sender.rpc_batch([("eth_getBlockByNumber", [receipt["blockNumber"], False])])[0]
                 return receipt, int(block["timestamp"], 16)
             try:
@@ -225,7 +225,7 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
         if progress is not None:
             progress(int(b.rows.size))
     settled = ~np.isnan(credited_at)
-    payouts = reads(lambda: _payouts_from_chain(chain, sender, encoder, cat, start_block, epoch_end_blocks))
+    payouts = reads(lambda: _payouts_from_chain(chain, sender, cat, start_block, epoch_end_blocks))
     roots_ok = reads(lambda: _traceable_items(chain, cat))
     traceable = float((settled & roots_ok[items]).sum() / max(items.size, 1))
     return Settled("onchain", (credited_at[settled] - times[settled]) / DAY, payouts, traceable, int(items.size),
@@ -236,15 +236,15 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
                           "paid_wei": int(settled.sum()) * price})
 
 
-def _payouts_from_chain(chain: Chain, sender: Sender, encoder: Encoder, cat: Catalogue, start_block: int,
+def _payouts_from_chain(chain: Chain, sender: Sender, cat: Catalogue, start_block: int,
                         epoch_end_blocks: dict[int, int]) -> pd.DataFrame:
     """Credits per holder per epoch: the router's balance at each epoch's last settlement block
     minus the balance at the previous one (historical eth_calls, one JSON-RPC batch per block)."""
     holders = [(t, "community", i) for i, t in enumerate(cat.treasuries)] + [(c, "creator", i) for i, c in enumerate(cat.creators)]
-    calls = [{"to": chain.router.address, "data": "0x" + encoder.calldata("balanceOf", ETH, h).hex()} for h, _, _ in holders]
+    reads = [{"to": chain.router.address, "data": "0x" + calls.balance_of_calldata(chain, h, ETH).hex()} for h, _, _ in holders]
 
     def balances(block: int) -> list[int]:
-        return [int(r, 16) for r in sender.rpc_batch([("eth_call", [c, hex(block)]) for c in calls])]
+        return [int(r, 16) for r in sender.rpc_batch([("eth_call", [c, hex(block)]) for c in reads])]
     previous = balances(start_block)
     rows: list[tuple[int, str, str, int, float]] = []
     for epoch in sorted(epoch_end_blocks):

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -27,3 +28,39 @@ def read_saved(path: Path, *, what: str, formats: tuple[str, ...], command: str)
                          f"give a file `{command}` wrote")
     saved: dict[str, Any] = d
     return saved
+
+
+def write_saved(obj: dict[str, Any], path: Path) -> None:
+    """torch.save `obj` to `path` so the bytes, hence the CID, depend on the contents alone.
+
+    `torch.save(obj, path)` names the archive's inner folder after the file (`a.pt` holds
+    `a/data.pkl`), so the same weights saved as a.pt and b.pt have different CIDs; saved through a
+    buffer the folder is always `archive/`. Written to a temporary file and renamed, so a reader
+    never sees half a model."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+
+
+T = TypeVar("T")
+_LOADED: dict[tuple[str, str, int, int], Any] = {}
+
+
+def cached(path: Path, loader: Callable[[Path], T]) -> T:
+    """loader(path), read once per process and kept; read again if the file's size or modification
+    time changes. Keyed by the loader too, so two readers of one file do not mix."""
+    st = path.stat() if path.exists() else None
+    if st is None:
+        return loader(path)  # the loader says what is missing
+    key = (f"{loader.__module__}.{loader.__qualname__}", str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _LOADED:
+        for old in [k for k in _LOADED if k[:2] == key[:2]]:
+            del _LOADED[old]
+        _LOADED[key] = loader(path)
+    value: T = _LOADED[key]
+    return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import State
+from api.limits import check_typed_data
 from api.models import DemoSigned, DemoSignIn
 from api.problems import Problem
 from chain.sender import dev_account
@@ -29,8 +30,15 @@ def demo_sign(state: State, body: DemoSignIn) -> DemoSigned:
         raise Problem(409, "demo-unavailable", f"{account.address} is not one of this node's development accounts")
     if (body.typed_data is None) == (body.transaction is None):
         raise Problem(400, "invalid-request", "send exactly one of typed_data and transaction")
-    if body.typed_data is not None:
-        return DemoSigned(address=account.address, signature="0x" + sign(body.typed_data, account.key).hex(), warning=WARNING)
-    tx = dict(body.transaction or {})
-    signed = account.sign_transaction(tx)
+    try:
+        if body.typed_data is not None:
+            check_typed_data(body.typed_data)
+            return DemoSigned(address=account.address, signature="0x" + sign(body.typed_data, account.key).hex(), warning=WARNING)
+        signed = account.sign_transaction(dict(body.transaction or {}))
+    except Problem:
+        raise
+    except Exception as err:  # eth_account raises several types for an incomplete or malformed document
+        what = "typed_data" if body.typed_data is not None else "transaction"
+        raise Problem(400, f"{what.replace('_', '-')}-malformed", f"cannot sign this {what} ({type(err).__name__}: "
+                      f"{str(err)[:200]}); send a draft's {what} unchanged") from err
     return DemoSigned(address=account.address, raw=signed.raw_transaction.to_0x_hex(), warning=WARNING)

@@ -33,9 +33,10 @@ from api.models import (
     WorkPage,
 )
 from api.problems import Problem
+from chain import gateway as gw
 from chain.audit import audit_work
 from core.cid import from_text
-from core.errors import ContentStoreError, InputError
+from core.errors import ChainError, ContentStoreError, InputError
 from core.manifest import from_bytes
 from core.types import ETH, Cid
 
@@ -132,23 +133,15 @@ def _lineage(state: State, work_id: int) -> Lineage:
 @router.get("/works/{work_id}/protocol", response_model=list[ProtocolOut],
             summary="The cultural protocol of a heritage work, or of each heritage root of a derivative")
 def protocol(state: State, work_id: int) -> list[ProtocolOut]:
-    cat = state.catalogue()
-    out = []
-    for root in cat.work(work_id).roots:
-        p = state.chain.registry.functions.protocolOf(root).call()
-        out.append(ProtocolOut(work_id=root, **dict(zip(PROTOCOL_KEYS, p, strict=True))))
-    return out
+    roots = state.catalogue().work(work_id).roots
+    return [ProtocolOut(work_id=root, **gw.protocol_of(state.chain, root).as_dict()) for root in roots]
 
 
 @router.get("/works/{work_id}/split", response_model=SplitOut, summary="Who receives a work's own share, in ppm")
 def split(state: State, work_id: int) -> SplitOut:
     state.catalogue().work(work_id)
-    rows = state.chain.router.functions.splitOf(work_id).call()
-    return SplitOut(work_id=work_id, recipients=[{"account": str(a), "ppm": int(p)} for a, p in rows])
-
-
-PROTOCOL_KEYS = ("derivatives_allowed", "consent_required", "commercial_allowed", "ml_allowed", "attribution_required",
-                 "restricted", "floor_ppm", "labels", "labels_version")
+    rows = gw.split_of(state.chain, work_id)
+    return SplitOut(work_id=work_id, recipients=[{"account": r.account, "ppm": int(r.ppm)} for r in rows])
 
 
 @router.get("/works/{work_id}/payments", response_model=list[Payment], summary="Payments to a work, oldest first")
@@ -174,7 +167,7 @@ def balance(state: State, account: str, token: Annotated[str, Query(description=
     if not (Web3.is_address(account) and Web3.is_address(token)):
         raise Problem(400, "invalid-address", f"{account!r} or {token!r} is not an Ethereum address (0x and 40 hex digits)")
     acct, tok = Web3.to_checksum_address(account), Web3.to_checksum_address(token)
-    wei = int(state.chain.router.functions.balanceOf(tok, acct).call())
+    wei = gw.balance_of(state.chain, acct, tok)
     return Balance(account=acct, token=tok, amount=str(wei))
 
 
@@ -187,7 +180,10 @@ def content(state: State, cid: str) -> StreamingResponse:
         raise Problem(400, "invalid-cid", f"{cid!r} is not a CIDv1 in base32 ({err})") from err
     if not state.store.has(Cid(cid)):
         raise Problem(404, "unknown-content", f"no content {cid} in this store; upload it with POST /content")
-    media = state.view(f"media-type:{cid}", lambda: _media_type(state, cid).encode()).decode()  # once per index block
+    try:
+        media = state.view(f"media-type:{cid}", lambda: _media_type(state, cid).encode()).decode()  # once per index block
+    except ChainError:  # the node is down: the content needs no chain, only its media type does
+        media = "application/octet-stream"
     blocks = state.store.cat(Cid(cid))
     first = next(blocks, b"")  # a corrupt first block is a clean error, not a broken stream
 

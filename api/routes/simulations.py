@@ -87,12 +87,14 @@ def _job(state: State, job_id: str) -> Any:
 
 def _file(state: State, job_id: str, name: str) -> Path:
     job = _job(state, job_id)
+    if job.kind != "simulation":
+        raise Problem(404, "not-a-simulation", f"job {job_id} is a {job.kind} job; its result is in GET /jobs/{job_id}")
     if job.status != "done":
         raise Problem(409, "job-not-done", f"job {job_id} is {job.status}; poll GET /jobs/{job_id} until it is done")
     out = (state.jobs.folder(job_id) / "out").resolve()
     path = (out / name).resolve()
     if path.parent != out or not path.is_file():
-        names = sorted(p.name for p in out.iterdir())
+        names = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
         raise Problem(404, "unknown-file", f"no file {name!r} in the results; there are: {', '.join(names)}")
     return path
 

@@ -40,7 +40,16 @@ from api.problems import Problem, refusal
 from api.routes.demo import WARNING as DEMO_WARNING
 from api.routes.transactions import _dry_run, _unsigned
 from api.state import ApiState
-from chain.attest import Attestation, AttestationVerdict, Check, Prepared, anchored, find_attestations, prepare_attestation
+from chain.attest import (
+    Attestation,
+    AttestationVerdict,
+    Check,
+    Prepared,
+    anchored,
+    find_attestations,
+    prepare_attestation,
+    send_attestation,
+)
 from chain.attest import verify_attestation as verify_on_chain
 from core.cid import bytes_cid
 from core.types import Cid, CommunityId, WorkId
@@ -442,8 +451,8 @@ def _relay_signed(state: ApiState, prepared: Prepared, body: AttestIn) -> Attest
                       "the draft this endpoint answered, unchanged") from err
     if int(tx.get("chainId", -1)) != state.domain.chain_id:
         raise Problem(400, "wrong-chain", f"signed for chain {tx.get('chainId')}, this is chain {state.domain.chain_id}")
-    if (Web3.to_checksum_address(tx["to"]) != prepared.call.address or int(tx["value"]) != 0
-            or HexBytes(tx["data"]) != HexBytes(prepared.call._encode_transaction_data())):
+    if (Web3.to_checksum_address(tx["to"]) != prepared.call.to or int(tx["value"]) != 0
+            or HexBytes(tx["data"]) != HexBytes(prepared.call.data)):
         raise Problem(400, "wrong-transaction", "the signed transaction is not this study's attestation (another contract, "
                       "function or arguments): ask for a new draft and sign it unchanged")
     if body.attester is not None and sender != Web3.to_checksum_address(body.attester):
@@ -451,16 +460,11 @@ def _relay_signed(state: ApiState, prepared: Prepared, body: AttestIn) -> Attest
                       "sign with the attester's key")
     _refuse_repeat(state, prepared, sender)
     try:
-        state.chain.w3.eth.call({"from": sender, "to": prepared.call.address, "data": HexBytes(tx["data"])})
+        state.chain.w3.eth.call({"from": sender, "to": prepared.call.to, "data": HexBytes(tx["data"])})
     except Exception as err:  # web3 raises several types for a revert
         raise refusal(state.chain.decoder, err, "StudyAttestations.attest") from err
-    try:
-        tx_hash = state.chain.w3.eth.send_raw_transaction(raw)
-    except ValueError as err:  # the node's refusal: nonce too low (a replay), fee too low, …
-        text = str(err)
-        raise Problem(409, "transaction-replayed" if "nonce" in text.lower() else "transaction-refused",
-                      f"the node refused it: {text}") from err
-    receipt = state.chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=state.settings.tx_timeout_s)
+    receipt = state.chain.relay(raw)  # journalled first; the node's refusals are named (chain/journal.py)
+    tx_hash = HexBytes(receipt["transactionHash"])
     if receipt["status"] != 1:
         raise Problem(409, "transaction-failed", f"the attestation failed on chain in {tx_hash.to_0x_hex()}; check the gas limit")
     return anchored(state.chain, receipt)
@@ -491,7 +495,7 @@ def attest(state: State, store: StoreDep, secret: Secret, token: Token, study_id
         attester = Web3.to_checksum_address(attester)
         _refuse_repeat(state, prepared, attester)
         if attester.lower() in unlocked:
-            a = anchored(state.chain, state.chain.send(prepared.call, unlocked[attester.lower()]))
+            a = send_attestation(state.chain, prepared, unlocked[attester.lower()])
             return _anchored_out(study_id, a, warning=DEMO_WARNING)
     response.status_code = 200
     draft = _unsigned(state, _dry_run(state, prepared.call, attester), attester)

@@ -1,10 +1,10 @@
 """Unsigned transactions for a user's wallet to sign (then POST /transactions relays them):
-propose a derivative (its manifest stored here first), pay a work, withdraw a balance."""
+propose a derivative (its manifest stored here first, its commitment sent by the service),
+pay a work, withdraw a balance."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -13,19 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
 from api.deps import State
+from api.limits import UINT16_MAX, UINT64_MAX, UINT256_MAX
 from api.models import Address
 from api.problems import Problem, refusal
 from api.state import ApiState
+from chain import calls
+from chain import gateway as gw
+from chain.types import DerivativeParams, everything_to, parameters_hash
 from core.cid import from_text
 from core.errors import InputError
 from core.manifest import DerivativeManifest, Recording, make, to_bytes
-from core.types import ETH, PPM, Cid
+from core.types import ETH, Cid, Ppm, Wei, WorkId
 
 router = APIRouter(tags=["writes"])
 
 
 class ParentIn(BaseModel):
-    work_id: int = Field(ge=1)
+    work_id: int = Field(ge=1, le=UINT256_MAX)
     ppm: int = Field(gt=0, le=1_000_000, description="Share of each payment routed to this parent.")
 
 
@@ -38,7 +42,7 @@ class DerivativeDraftIn(BaseModel):
     commercial: bool = False
     model_cid: str | None = Field(default=None, description="CID of the model that made it (machine-made).")
     model_architecture: str | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), le=UINT64_MAX)
     parameters: dict[str, str] = {}
     media_type: str | None = Field(default=None, max_length=100, description="The content's media type, as uploaded.")
 
@@ -46,8 +50,8 @@ class DerivativeDraftIn(BaseModel):
 class PaymentDraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     payer: str = Address
-    work_id: int = Field(ge=1)
-    amount_wei: int = Field(gt=0)
+    work_id: int = Field(ge=1, le=UINT256_MAX)
+    amount_wei: int = Field(gt=0, le=UINT256_MAX)
     usage_ref: str = Field(default="", max_length=200, description="Off-chain usage reference (hashed on chain).")
 
 
@@ -62,7 +66,7 @@ class CommunityDraftIn(BaseModel):
     sender: str = Address
     name: str = Field(min_length=1, max_length=200)
     stewards: list[str] = Field(min_length=1, description="Steward addresses (0x…), distinct.")
-    threshold: int = Field(ge=1, description="Approvals needed among the stewards (k of n).")
+    threshold: int = Field(ge=1, le=UINT16_MAX, description="Approvals needed among the stewards (k of n; uint16).")
     treasury: str = Address
 
 
@@ -71,14 +75,8 @@ class TxDraft(BaseModel):
     manifest_cid: str | None = None
 
 
-def _unsigned(state: ApiState, fn: Any, sender: str, value: int = 0) -> dict[str, Any]:
-    w3 = state.chain.w3
-    gas = int(fn.estimate_gas({"from": sender, "value": value}) * 1.2) + 10_000
-    base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
-    tip = 10**9
-    return {"type": 2, "chainId": state.domain.chain_id, "to": fn.address, "data": fn._encode_transaction_data(),
-            "value": value, "gas": gas, "nonce": int(w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending")),
-            "maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base + tip}
+def _unsigned(state: ApiState, call: calls.Call, sender: str) -> dict[str, Any]:
+    return calls.unsigned_transaction(state.chain, call, sender)
 
 
 def _checked(state: ApiState, cid: str) -> bytes:
@@ -96,9 +94,9 @@ def community_draft(state: State, body: CommunityDraftIn) -> TxDraft:
     sender = Web3.to_checksum_address(body.sender)
     if not all(Web3.is_address(a) for a in body.stewards):
         raise Problem(400, "invalid-address", "every steward must be an address, 0x and 40 hex digits")
-    fn = state.chain.registry.functions.registerCommunity(body.name, [Web3.to_checksum_address(a) for a in body.stewards],
-                                                          body.threshold, Web3.to_checksum_address(body.treasury))
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, fn, sender), sender))
+    call = calls.register_community(state.chain, name=body.name, stewards=body.stewards, threshold=body.threshold,
+                                    treasury=body.treasury)
+    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, sender), sender))
 
 
 @router.post("/derivatives/drafts", response_model=TxDraft, summary="Store a derivative's manifest; its registration to sign")
@@ -114,15 +112,19 @@ def derivative_draft(state: State, body: DerivativeDraftIn) -> TxDraft:
     if body.model_cid:
         maker = {"type": "model", "model_cid": body.model_cid, "architecture": body.model_architecture or "unspecified",
                  "seed": body.seed, "parameters": body.parameters, "operator": creator}
-        params_hash = hashlib.sha256(json.dumps({"seed": body.seed, **body.parameters}, sort_keys=True).encode()).digest()
+        params_hash = parameters_hash(body.parameters, body.seed)
     manifest = make(DerivativeManifest, title=body.title, content_cid=body.content_cid, maker=maker,
                     parents=tuple({"work_id": p.work_id, "ppm": p.ppm} for p in body.parents),
                     recording=Recording(media_type=body.media_type) if body.media_type else None)
     manifest_cid = state.store.put_bytes(to_bytes(manifest))
-    params = (content, from_text(manifest_cid), [p.work_id for p in body.parents], [p.ppm for p in body.parents],
-              [(creator, PPM)], model, params_hash, body.commercial)
-    fn = state.chain.registry.functions.registerDerivative(params)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, fn, creator), creator), manifest_cid=manifest_cid)
+    params = DerivativeParams(content, from_text(manifest_cid), tuple(WorkId(p.work_id) for p in body.parents),
+                              tuple(Ppm(p.ppm) for p in body.parents), everything_to(creator), model, params_hash,
+                              body.commercial)
+    # Commit–reveal: the service commits for the creator now (mined before this answers), so the
+    # registration the wallet signs lands in a later block.
+    gw.commit_registration(state.chain, creator, params.content, params.salt, sender=state.relayer)
+    call = calls.register_derivative(state.chain, params)
+    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, creator), creator), manifest_cid=manifest_cid)
 
 
 @router.post("/payments/drafts", response_model=TxDraft, summary="A payment to a work, to sign")
@@ -130,21 +132,21 @@ def payment_draft(state: State, body: PaymentDraftIn) -> TxDraft:
     payer = Web3.to_checksum_address(body.payer)
     state.catalogue().work(body.work_id)
     ref = hashlib.sha256((body.usage_ref or f"api-{time.time_ns()}").encode()).digest()
-    fn = state.chain.router.functions.pay(body.work_id, ref, int(time.time()))
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, fn, payer, body.amount_wei), payer, body.amount_wei))
+    call = calls.pay(state.chain, WorkId(body.work_id), Wei(body.amount_wei), usage_ref=ref, usage_time=int(time.time()))
+    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, payer), payer))
 
 
 @router.post("/withdrawals/drafts", response_model=TxDraft, summary="A withdrawal of an account's balance, to sign")
 def withdrawal_draft(state: State, body: WithdrawalDraftIn) -> TxDraft:
     account = Web3.to_checksum_address(body.account)
-    fn = state.chain.router.functions.withdraw(Web3.to_checksum_address(body.token))
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, fn, account), account))
+    call = calls.withdraw(state.chain, body.token)
+    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, account), account))
 
 
-def _dry_run(state: ApiState, fn: Any, sender: str, value: int = 0) -> Any:
-    """`fn` when it would succeed from `sender`; its named contract error otherwise."""
+def _dry_run(state: ApiState, call: calls.Call, sender: str) -> calls.Call:
+    """`call` when it would succeed from `sender`; its named contract error otherwise."""
     try:
-        fn.call({"from": sender, "value": value})
+        calls.dry_run(state.chain, call, sender)
     except Exception as err:  # web3 raises a custom-error or logic-error type
-        raise refusal(state.chain.decoder, err, f"{fn.fn_name} from {sender}") from err
-    return fn
+        raise refusal(state.chain.decoder, err, f"{call.name} from {sender}") from err
+    return call

@@ -31,7 +31,7 @@ from api.state import ApiState
 from core.errors import InputError
 from core.types import Cid
 from ml.data.audio import resample, to_mono
-from ml.generation.tradition import load_tradition, traditions
+from ml.tradition import load_tradition, traditions
 from ml.visual import features as fx
 
 router = APIRouter(tags=["visual"])

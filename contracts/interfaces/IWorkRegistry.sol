@@ -7,4 +7,7 @@ pragma solidity ^0.8.24;
 interface IWorkRegistry {
     /// @notice Number of registered works; ids run from 1 to this number.
     function workCount() external view returns (uint256);
+
+    /// @notice Whether the work is restricted (secret/sacred); reverts for an unknown id.
+    function isRestricted(uint256 workId) external view returns (bool);
 }

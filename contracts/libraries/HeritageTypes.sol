@@ -21,6 +21,13 @@ uint256 constant MAX_ROOTS = 16;
 uint256 constant MAX_STEWARDS = 16;
 /// @dev Distinct tokens a disputed work may hold in escrow at once.
 uint256 constant MAX_ESCROW_TOKENS = 8;
+/// @dev A registration commitment counts for this long after the block it was made in.
+uint256 constant MAX_COMMITMENT_AGE = 1 days;
+/// @dev A heritage registration waiting for k approvals holds its content for this long after
+///      its first approval; nobody else can register those bytes meanwhile.
+uint256 constant MAX_CLAIM_AGE = 7 days;
+/// @dev Content keys (keccak256 of a binary CID) one restricted work may reserve.
+uint256 constant MAX_RESERVED_KEYS = 8;
 
 enum WorkKind {
     None,
@@ -39,7 +46,10 @@ enum WorkStatus {
 
 /// @notice A community's cultural protocol for one heritage work. Fits in one storage slot.
 /// @dev `labels` is a bitmap of Local Contexts label types, bit i = label id i in
-///      contracts/README.md's table, read under `labelsVersion` of that table.
+///      contracts/README.md's table, read under `labelsVersion` of that table. `season` is the
+///      UTC window in which derivatives (and machine-learning use) may register:
+///      startMonth<<24 | startDay<<16 | endMonth<<8 | endDay, inclusive, may wrap the year end;
+///      0 = all year.
 struct Protocol {
     bool derivativesAllowed;
     bool consentRequired;
@@ -50,6 +60,7 @@ struct Protocol {
     uint32 floorPpm;
     uint64 labels;
     uint16 labelsVersion;
+    uint32 season;
 }
 
 /// @notice Who is owed what share of a work's own income.
@@ -65,6 +76,7 @@ struct HeritageParams {
     bytes manifestCid;
     Protocol protocol;
     Recipient[] split;
+    bytes32 salt; // of the registrant's commitment (`commitRegistration`)
 }
 
 /// @notice Arguments of a derivative registration.
@@ -79,4 +91,5 @@ struct DerivativeParams {
     bytes modelCid;
     bytes32 paramsHash;
     bool commercial;
+    bytes32 salt; // of the registrant's commitment (`commitRegistration`)
 }

@@ -16,8 +16,8 @@ The seed study (GTZAN) combined a CNN, an RNN and an LSTM, and fed CNN features 
 - Ensembles (`Ensemble`): soft voting, the mean of the members' class probabilities; stacking, a
   multinomial logistic regression on the members' probabilities concatenated, fitted on a
   validation set only — never on the members' own training predictions, which are over-confident.
-- `augment` (on log-mel, so it runs on cached features): same-class overlay, time stretch, pitch
-  shift approximated by a mel-axis shift, band emphasis (`AugmentConfig` documents each).
+- Augmentation lives in `ml.classification.mel_augment` (on log-mel, so it runs on cached features):
+  same-class overlay, time stretch, pitch shift approximated by a mel-axis shift, band emphasis.
 - `evaluate`: accuracy, macro-F1, recall per class and confusion (the fields of
   `symbolic.evaluate_task`'s "test"), and for an ensemble whether it beats its best member.
 - A clip longer than one segment is scored by the mean of its segments' probabilities (`clip_proba`).
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,12 +39,11 @@ from torch import nn
 from core.errors import InputError
 from ml.recognition.features import FeatureConfig
 from ml.recognition.transfer import svm
+from ml.runtime import seeded
+from ml.training_loop import fit
 
 Kind = Literal["cnn", "rnn", "lstm", "crnn"]
 KINDS: tuple[Kind, ...] = ("cnn", "rnn", "lstm", "crnn")
-AUGMENTATIONS = ("overlay", "stretch", "shift", "band")
-FLOOR_DB = -100.0
-"""`logmel`'s floor: augmented spectrograms are clipped to it."""
 
 
 @dataclass(frozen=True)
@@ -283,13 +281,13 @@ def train_model(kind: str, x: np.ndarray, y: Sequence[str], cfg: AudioModelConfi
         raise InputError(f"{cfg.n_mels} mel bands are too few for {len(cfg.cnn_channels)} pooling blocks: "
                          f"use fewer cnn_channels or at least {2 ** len(cfg.cnn_channels)} bands")
     _check_x(x, cfg, kind)
-    labels = _check_labels(y, len(x))
+    labels = check_labels(y, len(x))
     names = sorted(set(labels))
     if len(names) < 2:
         raise InputError(f"only one class ({names[0]!r}) in the training labels: give examples of at least two")
     mean = float(x.mean(dtype=np.float64))
     std = float(x.std(dtype=np.float64)) or 1.0
-    torch.manual_seed(cfg.seed)
+    gen = seeded(cfg.seed)
     trained = Trained(kind, _NETS[kind](len(names), cfg), cfg, names, mean, std)
     xt = trained._tensor(x)  # (N, n_mels, T)
     index = {lab: i for i, lab in enumerate(names)}
@@ -297,29 +295,16 @@ def train_model(kind: str, x: np.ndarray, y: Sequence[str], cfg: AudioModelConfi
     counts = torch.bincount(yt, minlength=len(names)).double()
     weight = (len(yt) / (len(names) * counts)).float() if cfg.balanced else None  # (classes,)
     opt = torch.optim.Adam(trained.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    t0 = time.perf_counter()
-    losses = []
-    trained.net.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(xt), generator=gen)
-        total = 0.0
-        for i in range(0, len(xt), cfg.batch):
-            b = order[i: i + cfg.batch]
-            if len(b) < 2:
-                continue  # BatchNorm cannot train on a batch of one: a lone last item sits this epoch out
-            loss = nn.functional.cross_entropy(trained.net(xt[b]), yt[b], weight=weight)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            nn.utils.clip_grad_norm_(trained.net.parameters(), cfg.clip_grad)
-            opt.step()
-            total += loss.item() * len(b)
-        losses.append(total / len(xt))
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-    trained.net.eval()
-    trained.train_seconds = time.perf_counter() - t0
-    trained.losses = tuple(losses)
+
+    def batch_loss(b: torch.Tensor) -> tuple[torch.Tensor, float] | None:
+        if len(b) < 2:
+            return None  # BatchNorm cannot train on a batch of one: a lone last item sits this epoch out
+        return nn.functional.cross_entropy(trained.net(xt[b]), yt[b], weight=weight), len(b)
+
+    fitted = fit(trained.net, batch_loss, items=len(xt), epochs=cfg.epochs, batch_size=cfg.batch, opt=opt, gen=gen,
+                 clip_grad=cfg.clip_grad, mean_over=len(xt), progress=progress)
+    trained.train_seconds = fitted.seconds
+    trained.losses = fitted.losses
     return trained
 
 
@@ -347,7 +332,7 @@ def cnn_svm(trained_cnn: Trained, x: np.ndarray, y: Sequence[str], *, folds: int
     examples, for the calibration folds (at most `folds`)."""
     from sklearn.calibration import CalibratedClassifierCV
 
-    labels = _check_labels(y, len(x))
+    labels = check_labels(y, len(x))
     fewest = min(Counter(labels).values())
     if fewest < 2 or len(set(labels)) < 2:
         raise InputError(f"the SVM needs two classes with at least two examples each (counts {dict(Counter(labels))}): "
@@ -402,7 +387,7 @@ class Ensemble:
         from sklearn.linear_model import LogisticRegression
 
         labels = _shared_labels(members)
-        y = _check_labels(y_val, len(x_val))
+        y = check_labels(y_val, len(x_val))
         if unknown := sorted(set(y) - set(labels)):
             raise InputError(f"validation labels {unknown} are not the members' classes: give labels they were trained on")
         if len(set(y)) < 2:
@@ -452,7 +437,7 @@ def evaluate(proba: np.ndarray, y_true: Sequence[str], labels: Sequence[str], *,
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
     classes = list(labels)
-    y = _check_labels(y_true, None)
+    y = check_labels(y_true, None)
     if np.ndim(proba) != 2 or np.shape(proba) != (len(y), len(classes)):
         raise InputError(f"probabilities of shape {np.shape(proba)}: give one row per true label and one column per class "
                          f"({len(y)}, {len(classes)})")
@@ -477,113 +462,6 @@ def evaluate(proba: np.ndarray, y_true: Sequence[str], labels: Sequence[str], *,
 
 
 # ----------------------------------------------------------------------------------------------
-# Augmentation (on log-mel, dB)
-# ----------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Ranges of the log-mel augmentations.
-
-    overlay: α·S₁ + (1 − α)·S₂ in the power domain (10^(dB/10)) of two different examples of one
-        class, α ~ U(alpha); back to dB, clipped at −100 dB. An example alone in its class is skipped.
-    stretch: the frame axis resampled (linear interpolation in dB) by a rate r, log-uniform in
-        `stretch` (r > 1 faster: fewer frames), then cut to T at a random offset, or looped to T.
-        Each frame's spectrum is kept, as a phase-vocoder stretch keeps it to first order.
-    shift: a cheap stand-in for librosa's pitch shift on the waveform: the mel axis shifted by k bands,
-        1 ≤ |k| ≤ `shift_bands`, the vacated edge filled with the edge band (not a circular roll,
-        which would wrap treble into bass). Above 1 kHz the Slaney mel bands of a 128-band, 22,050-Hz
-        set are about 2.15 to a semitone, so 4 bands ≈ 2 semitones; below 1 kHz bands are ~26 Hz
-        apart, so there the shift is a frequency offset, not a transposition.
-    band: a random band emphasised: a triangular window of half-width U{band_width} bands at a random
-        centre, scaled to a gain of ±U(band_gain_db) dB, added to the dB values (an equaliser boost/cut).
-    """
-
-    alpha: tuple[float, float] = (0.3, 0.7)
-    stretch: tuple[float, float] = (0.8, 1.25)
-    shift_bands: int = 4
-    band_width: tuple[int, int] = (2, 8)
-    band_gain_db: tuple[float, float] = (3.0, 6.0)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def augment(x: np.ndarray, y: Sequence[str], rng: np.random.Generator, kinds: Sequence[str] = AUGMENTATIONS, *,
-            cfg: AugmentConfig = AugmentConfig()) -> tuple[np.ndarray, list[str]]:
-    """Augmented copies of log-mel x (N, n_mels, T) in dB with labels y: for each kind in `kinds`
-    (`AUGMENTATIONS`), one copy of every example (overlay: of every example with a same-class
-    partner), in kind order. Returns (x′ (N′, n_mels, T) float32, labels (N′,)); the originals are
-    not included, so train on both. See AugmentConfig for what each kind does."""
-    if np.ndim(x) != 3 or len(x) == 0:
-        raise InputError(f"log-mel input of shape {np.shape(x)}: give (examples ≥ 1, n_mels, frames)")
-    labels = _check_labels(y, len(x))
-    if unknown := [k for k in kinds if k not in AUGMENTATIONS]:
-        raise InputError(f"unknown augmentation {unknown}; choose from {', '.join(AUGMENTATIONS)}")
-    xs: list[np.ndarray] = []
-    ys: list[str] = []
-    for kind in kinds:
-        if kind == "overlay":
-            pairs = _overlay_pairs(labels, rng)
-            if pairs:
-                i, j = np.array(pairs).T
-                alpha = rng.uniform(*cfg.alpha, size=len(i))[:, None, None]
-                power = alpha * 10 ** (x[i] / 10) + (1 - alpha) * 10 ** (x[j] / 10)
-                xs.append(np.maximum(10 * np.log10(np.maximum(power, 1e-30)), FLOOR_DB))
-                ys += [labels[k] for k in i]
-            continue
-        xs.append(np.stack([{"stretch": _stretch, "shift": _shift, "band": _band}[kind](s, rng, cfg) for s in x]))
-        ys += labels
-    n_mels, frames = x.shape[1:]
-    out = np.concatenate(xs).astype(np.float32) if xs else np.zeros((0, n_mels, frames), dtype=np.float32)
-    return out, ys
-
-
-def _overlay_pairs(labels: list[str], rng: np.random.Generator) -> list[tuple[int, int]]:
-    by_class: dict[str, list[int]] = {}
-    for i, lab in enumerate(labels):
-        by_class.setdefault(lab, []).append(i)
-    pairs = []
-    for i, lab in enumerate(labels):
-        partners = [j for j in by_class[lab] if j != i]
-        if partners:
-            pairs.append((i, int(rng.choice(partners))))
-    return pairs
-
-
-def _stretch(s: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    frames = s.shape[1]
-    rate = math.exp(rng.uniform(math.log(cfg.stretch[0]), math.log(cfg.stretch[1])))
-    length = max(1, round(frames / rate))
-    pos = np.linspace(0, frames - 1, length)  # (length,) source frame of each new frame
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, frames - 1)
-    resampled = s[:, lo] + (s[:, hi] - s[:, lo]) * (pos - lo)  # (n_mels, length)
-    if length >= frames:
-        start = int(rng.integers(0, length - frames + 1))
-        return np.asarray(resampled[:, start: start + frames])
-    return np.pad(resampled, ((0, 0), (0, frames - length)), mode="wrap")
-
-
-def _shift(s: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    k = int(rng.integers(1, cfg.shift_bands + 1)) * int(rng.choice([-1, 1]))
-    out = np.empty_like(s)
-    if k > 0:
-        out[k:], out[:k] = s[:-k], s[:1]
-    else:
-        out[:k], out[k:] = s[-k:], s[-1:]
-    return out
-
-
-def _band(s: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    n_mels = s.shape[0]
-    centre = int(rng.integers(0, n_mels))
-    half = int(rng.integers(cfg.band_width[0], cfg.band_width[1] + 1))
-    gain = rng.uniform(*cfg.band_gain_db) * rng.choice([-1.0, 1.0])
-    window = np.clip(1 - np.abs(np.arange(n_mels) - centre) / (half + 1), 0, None)  # (n_mels,), 1 at the centre
-    return np.asarray(np.maximum(s + gain * window[:, None], FLOOR_DB))
-
-
-# ----------------------------------------------------------------------------------------------
 # Input checks
 # ----------------------------------------------------------------------------------------------
 
@@ -604,7 +482,8 @@ def _check_x(x: np.ndarray, cfg: AudioModelConfig, kind: Kind) -> None:
                          "which floors silence at -100 dB")
 
 
-def _check_labels(y: Sequence[str], n: int | None) -> list[str]:
+def check_labels(y: Sequence[str], n: int | None) -> list[str]:
+    """The labels as strings; InputError unless there are some and, with `n`, exactly n."""
     labels = [str(lab) for lab in y]
     if n is not None and len(labels) != n:
         raise InputError(f"{len(labels)} labels for {n} examples: give exactly one label per example")

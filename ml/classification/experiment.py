@@ -8,7 +8,7 @@ by piece). Each piece is rendered once with an instrument drawn from `instrument
 so the instrument says nothing about the label — from the FluidR3 soundfont family; the test
 pieces are rendered again from the TimGM6mb family, samples the models never heard. A clip's
 3-s segments become 128 × 128 log-mel patches; the training patches are augmented (same-class
-overlay, stretch, mel shift, band emphasis: `audio.augment`).
+overlay, stretch, mel shift, band emphasis: `mel_augment.augment`).
 
 Members: CNN, RNN, LSTM, the GLU/SE CRNN, and the CNN's embedding into an SVM. Ensembles: soft
 voting (the mean of the members' probabilities) and stacking (a logistic regression on the
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from core.errors import InputError
 from core.types import Progress
@@ -37,18 +36,21 @@ from ml.classification.audio import (
     Ensemble,
     Member,
     Trained,
-    augment,
     clip_proba,
     cnn_svm,
     evaluate,
     train_model,
 )
+from ml.classification.mel_augment import augment
 from ml.classification.symbolic import MIN_FILES_TO_GROUP, TASKS, Task, _labelled, evaluate_task
 from ml.data.corpora import Piece
+from ml.data.preprocess import SILENCE, Prepared, PreprocessConfig, prepare, prepare_file
 from ml.data.render import SoundFont, both_families, render
 from ml.data.splits import split
-from ml.recognition.features import FeatureConfig, logmel_patches
-from ml.saved import read_saved
+from ml.recognition.dataset import TRIM_SLACK_S
+from ml.recognition.features import FeatureConfig, segment_patches
+from ml.runtime import DEFAULT_THREADS, report_lines, reproducible, run_record
+from ml.saved import read_saved, write_saved
 
 FORMAT = "heritage-ledger/audio-classifier/1"
 SAMPLE_RATE = 22_050
@@ -67,6 +69,8 @@ class ClassifyConfig:
     kinds: tuple[str, ...] = KINDS
     augment: bool = True
     seed: int = 0
+    threads: int = DEFAULT_THREADS
+    """torch and BLAS threads (`ml.runtime.reproducible`): the same count gives the same weights."""
 
 
 def _pick(cid: str, options: Sequence[str]) -> str:
@@ -91,21 +95,23 @@ def select(task: Task, cfg: ClassifyConfig) -> tuple[dict[str, list[tuple[Piece,
 
 def _clips(items: Sequence[tuple[Piece, str]], font: SoundFont, cfg: ClassifyConfig, cache_dir: Path,
            tick: Callable[[int, int], None]) -> list[np.ndarray]:
-    """Log-mel patches (segments, 128, 128) of every piece rendered with its instrument, cached."""
+    """Log-mel patches (segments, 128, 128) of every piece rendered with its instrument, through the
+    preprocessing path (silent segments left out), cached. Key version 3: loudness-normalised."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for i, (p, _) in enumerate(items):
         instrument = _pick(p.cid, cfg.instruments)
-        key = hashlib.sha256(json.dumps([p.cid, instrument, font.name, cfg.seconds, cfg.tempo_bpm, 2]).encode()).hexdigest()[:32]
+        key = hashlib.sha256(json.dumps([p.cid, instrument, font.name, cfg.seconds, cfg.tempo_bpm, 3]).encode()).hexdigest()[:32]
         path = cache_dir / f"{key}.npy"
         if path.exists():
             patches = np.load(path)
         else:
             y = render(p.abc, program=instrument, soundfont=font.path, tempo_bpm=cfg.tempo_bpm, sample_rate=SAMPLE_RATE)
-            y = y[: int(cfg.seconds * SAMPLE_RATE)]
-            if len(y) < 3 * SAMPLE_RATE:  # a very short tune: loop it to one segment
-                y = np.tile(y, int(np.ceil(3 * SAMPLE_RATE / max(len(y), 1))))[: 3 * SAMPLE_RATE]
-            patches = logmel_patches(y / (float(np.max(np.abs(y))) or 1.0)).astype(np.float16)
+            y = y[: int((cfg.seconds + TRIM_SLACK_S) * SAMPLE_RATE)]
+            least = int((3 + TRIM_SLACK_S) * SAMPLE_RATE)
+            if len(y) < least:  # a very short tune: loop it to one segment
+                y = np.tile(y, int(np.ceil(least / max(len(y), 1))))[:least]
+            patches = prepared_patches(prepare(y, sample_rate=SAMPLE_RATE)).astype(np.float16)
             np.save(path, patches)
         out.append(patches.astype(np.float32))
         tick(i + 1, len(items))
@@ -121,6 +127,8 @@ def run_task(task_name: str, cfg: ClassifyConfig, *, cache_dir: Path, say: Progr
     if task_name not in TASKS:
         raise InputError(f"unknown task {task_name!r}; choose one of {', '.join(TASKS)}")
     task = TASKS[task_name]
+    reproducible(threads=cfg.threads)
+    started = time.perf_counter()
     fonts = both_families("rendering")
     parts, grouped_by, split_id = select(task, cfg)
     clips: dict[str, list[np.ndarray]] = {}
@@ -180,7 +188,11 @@ def run_task(task_name: str, cfg: ClassifyConfig, *, cache_dir: Path, say: Progr
             "classes": names, "grouped_by": grouped_by, "split_id": split_id,
             "n": {k: len(v) for k, v in parts.items()}, "train_patches": len(x_train), "train_seconds": seconds,
             "results": results, "symbolic": {"model": "random_forest", **symbolic["test"]},
-            "stack_fitted_on": ensembles[1].fitted_on, "model_path": str(model_path) if model_path else None}
+            "stack_fitted_on": ensembles[1].fitted_on, "model_path": str(model_path) if model_path else None,
+            "wall_seconds": time.perf_counter() - started,
+            "run": run_record(settings={**asdict(cfg), "model": cfg.model.to_json(),
+                                        "preprocess": FeatureConfig().preprocess().to_json()},
+                              seeds={"split": cfg.seed, "models": cfg.model.seed, "augment": cfg.seed})}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,15 +201,23 @@ def run_task(task_name: str, cfg: ClassifyConfig, *, cache_dir: Path, say: Progr
 
 def save(path: Path, task: str, members: Sequence[Trained], *, learned_from: list[str]) -> None:
     """Write a task's neural members to `path` (tensors and plain values: `torch.load(weights_only=True)`
-    reads it). `heritage classify` soft-votes them."""
+    reads it) with the preprocessing they learned through. `heritage classify` soft-votes them."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "task": task, "learned_from": learned_from,
+    write_saved({"format": FORMAT, "task": task, "learned_from": learned_from, "preprocess": FeatureConfig().preprocess().to_json(),
                 "members": [{"kind": m.kind, "cfg": m.cfg.to_json(), "labels": m.labels, "mean": m.mean, "std": m.std,
                              "net": m.net.state_dict()} for m in members]}, path)
 
 
-def load(path: Path) -> tuple[str, Ensemble]:
-    """(task, soft-voting ensemble of the saved members); a missing or foreign file is an InputError."""
+@dataclass(frozen=True)
+class TaskModel:
+    task: str
+    ensemble: Ensemble
+    preprocess: PreprocessConfig
+
+
+def load(path: Path) -> TaskModel:
+    """A task's soft-voting ensemble of the saved members, with its preprocessing (a file saved
+    before the preprocessing path: `PreprocessConfig.legacy()`); a missing or foreign file is an InputError."""
     from ml.classification.audio import _NETS
 
     d = read_saved(path, what="classifier", formats=(FORMAT,), command="heritage classification evaluate")
@@ -208,18 +228,40 @@ def load(path: Path) -> tuple[str, Ensemble]:
         net.load_state_dict(m["net"])
         net.eval()
         members.append(Trained(m["kind"], net, cfg, list(m["labels"]), float(m["mean"]), float(m["std"])))
-    return str(d["task"]), Ensemble.soft_vote(members)
+    return TaskModel(str(d["task"]), Ensemble.soft_vote(members), PreprocessConfig.from_json(d.get("preprocess")))
 
 
-def classify(y: np.ndarray, models: Sequence[Path]) -> dict[str, dict[str, float]]:
-    """Label distribution of mono audio `y` (22,050 Hz) for each saved task model: the soft vote of
-    its members, averaged over the recording's 3-s segments."""
-    patches = logmel_patches(y / (float(np.max(np.abs(y))) or 1.0), cfg=FeatureConfig())
+def prepared_patches(prepared: Prepared) -> np.ndarray:
+    """Log-mel patches of a prepared recording's non-silent segments: (k', 128, 128)."""
+    return segment_patches(prepared.voiced, cfg=FeatureConfig())
+
+
+def classify_prepared(model: TaskModel, prepared: Prepared) -> dict[str, float]:
+    """The label distribution (most likely first) of a prepared recording: the soft vote of the
+    members, averaged over its non-silent 3-s segments; {"silence": 1.0} when every segment is silent."""
+    patches = prepared_patches(prepared)
+    if not len(patches):
+        return {SILENCE: 1.0}
+    p = clip_proba(model.ensemble, [patches])[0]
+    return {lab: float(v) for lab, v in sorted(zip(model.ensemble.labels, p, strict=True), key=lambda kv: -kv[1])}
+
+
+def classify(y: np.ndarray, models: Sequence[Path], *, sample_rate: int = SAMPLE_RATE) -> dict[str, dict[str, float]]:
+    """Label distribution of audio y ((n,) or (n, channels) at sample_rate Hz) for each saved task
+    model, each through its own preprocessing (see `classify_prepared`)."""
+    loaded = [load(p) for p in models]
+    return {m.task: classify_prepared(m, prepare(y, sample_rate=sample_rate, cfg=m.preprocess)) for m in loaded}
+
+
+def classify_file(path: Path, models: Sequence[Path]) -> dict[str, dict[str, float]]:
+    """`classify` of a recording on disk; each model is loaded once, the file decoded once per distinct preprocessing."""
+    loaded = [load(p) for p in models]
+    prepared: dict[PreprocessConfig, Prepared] = {}
     out = {}
-    for path in models:
-        task, ensemble = load(path)
-        p = clip_proba(ensemble, [patches])[0]
-        out[task] = {lab: float(v) for lab, v in sorted(zip(ensemble.labels, p, strict=True), key=lambda kv: -kv[1])}
+    for m in loaded:
+        if m.preprocess not in prepared:
+            prepared[m.preprocess] = prepare_file(path, cfg=m.preprocess)
+        out[m.task] = classify_prepared(m, prepared[m.preprocess])
     return out
 
 
@@ -259,7 +301,8 @@ def write_report(reports: Sequence[dict[str, Any]], out: Path) -> None:
         png = f"classification_audio_confusion_{r['task']}.png"
         last = ens[-1] if ens else next(iter(b))
         _confusion_png(np.array(b[last]["confusion"]), r["classes"], out / png, f"{r['task']}: {last}, test TimGM6mb")
-        lines += ["", f"![{r['task']} confusion]({png})", ""]
+        lines += ["", f"![{r['task']} confusion]({png})"]
+        lines += [*report_lines(r), ""]
     lines += ["## The seed's GTZAN figures beside ours", "",
               f"The seed reports CNN {GTZAN['CNN']:.2%} → CNN + SVM {GTZAN['CNN + SVM']:.2%} accuracy on GTZAN: ten Western "
               "popular genres, 1,000 30-s commercial recordings whose production, instrumentation and tempo differ by genre. "

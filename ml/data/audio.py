@@ -40,16 +40,37 @@ def load_audio(path: Path, *, sample_rate: int | None = 22050) -> tuple[NDArray[
     Returns (y, sr): y has shape (n,), float32 full scale ±1, channels averaged; sr in Hz.
 
     Raises InputError for a missing, empty, undecodable, sample-less or silent (peak below
-    −60 dBFS) file, or an extension other than those in AUDIO_FORMATS.
+    −60 dBFS) file, or an extension other than those in AUDIO_FORMATS. Models read recordings
+    through `ml.data.preprocess.prepare_file` instead, which also normalises and marks silence.
     """
+    if sample_rate is not None and sample_rate <= 0:
+        raise InputError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
+    data, rate = decode(path)
+    y = to_mono(data)
+    peak = float(np.max(np.abs(y)))
+    if not math.isfinite(peak):
+        raise InputError(f"audio {path} contains NaN or infinite samples: export it again as 16- or 24-bit PCM")
+    peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
+    if peak_dbfs < SILENCE_DBFS:
+        raise InputError(
+            f"audio {path} is silent (peak {peak_dbfs:.1f} dBFS, below {SILENCE_DBFS:.0f} dBFS): "
+            "check the recording level, or that the right file or channel was exported"
+        )
+    if sample_rate is None or sample_rate == rate:
+        return y, rate
+    return resample(y, orig_rate=rate, target_rate=sample_rate), sample_rate
+
+
+def decode(path: Path) -> tuple[NDArray[np.float32], int]:
+    """The samples of an audio file as they are: (data of shape (n, channels), float32 full scale ±1,
+    rate in Hz). InputError for a missing, empty, undecodable or sample-less file, or an extension
+    other than those in AUDIO_FORMATS; a silent file is returned, not refused."""
     fmt = AUDIO_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(
             f"audio {path}: unsupported extension {path.suffix or '(none)'!r}; convert it to FLAC or WAV "
             f"(e.g. `ffmpeg -i {path.name} {path.stem}.flac`); readable: {', '.join(sorted(AUDIO_FORMATS))}"
         )
-    if sample_rate is not None and sample_rate <= 0:
-        raise InputError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
     if not path.is_file():
         raise InputError(f"audio {path} does not exist: check the path")
     if path.stat().st_size == 0:
@@ -63,20 +84,7 @@ def load_audio(path: Path, *, sample_rate: int | None = 22050) -> tuple[NDArray[
         ) from exc
     if data.shape[0] == 0:
         raise InputError(f"audio {path} holds no samples: export the recording again")
-    y = to_mono(data)
-    peak = float(np.max(np.abs(y)))
-    if not math.isfinite(peak):
-        raise InputError(f"audio {path} contains NaN or infinite samples: export it again as 16- or 24-bit PCM")
-    peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
-    if peak_dbfs < SILENCE_DBFS:
-        raise InputError(
-            f"audio {path} is silent (peak {peak_dbfs:.1f} dBFS, below {SILENCE_DBFS:.0f} dBFS): "
-            "check the recording level, or that the right file or channel was exported"
-        )
-    rate = int(native_rate)
-    if sample_rate is None or sample_rate == rate:
-        return y, rate
-    return resample(y, orig_rate=rate, target_rate=sample_rate), sample_rate
+    return np.asarray(data, dtype=np.float32), int(native_rate)
 
 
 def to_mono(data: NDArray[np.floating]) -> NDArray[np.float32]:

@@ -55,7 +55,7 @@ from ml.generation.lattice import (
     parse_pitch,
 )
 from ml.generation.model import LatticeGpt
-from ml.generation.tradition import Tradition
+from ml.tradition import Tradition
 
 
 @dataclass(frozen=True)

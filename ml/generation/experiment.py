@@ -28,10 +28,8 @@ the reference rows are marked not measurable.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,46 +39,35 @@ import numpy as np
 
 from core.errors import InputError
 from core.types import Progress
-from ml.data.corpora import HAN_GENRES, Piece, essen
-from ml.data.splits import Split, split
-from ml.data.training import Refusal, Source, training_set
-from ml.generation.decode import Constraints, Generated, SampleConfig, generate
+from ml.data.corpora import Piece, essen
+from ml.data.training import Refusal, Source
+from ml.generation.decode import SampleConfig
+from ml.generation.evaluation import CORPUS_METRICS, Reference, mean_metrics, piece_metrics, span
+
+# The names below are imported `as` themselves because callers outside ml/ (benchmarks/generation_speed.py)
+# still import them from here; ml/ and cli/ import them from ml.generation.inference and .songs.
+from ml.generation.inference import MODEL_FILES as MODEL_FILES
+from ml.generation.inference import bars_for as bars_for
+from ml.generation.inference import generate_ours as generate_ours
+from ml.generation.inference import generate_unconditioned as generate_unconditioned
 from ml.generation.lattice import (
-    BOS,
     HAN,
     TICKS_PER_BEAT,
     LatticePiece,
     NotEncodable,
-    Vocabulary,
-    body_tokens,
-    condition_tokens,
     encode_abc,
     han_corpus,
-    micro_notes,
-    timed_notes,
 )
-from ml.generation.microtonal import render_additive
 from ml.generation.model import GptConfig
-from ml.generation.tradition import Tradition, load_tradition, traditions
-from ml.generation.train import SavedGenerator, TrainConfig, TrainedGenerator, save, train
-from ml.metrics.fidelity import (
-    edit_distance,
-    inter_onset_intervals,
-    modal_error_audio,
-    modal_error_symbols,
-    ornament_kl,
-    pattern_labels,
-    rhythm_dtw_to_corpus,
-)
-from ml.metrics.pianoroll import empty_beat_rate, groove_consistency, used_pitch_classes
+from ml.generation.songs import han_songs, observed_ornament_rate, seen_conditions, split_pieces
+from ml.generation.songs import vocabulary as vocabulary
+from ml.generation.train import SavedGenerator, TrainConfig, save, train
+from ml.tradition import Tradition, load_tradition, traditions
 
 if TYPE_CHECKING:
-    from ml.generation.multimodal import SavedMultimodal
+    from ml.representation.multimodal import SavedMultimodal
 
 ARMS = ("reference", "archive", "unconditioned", "ours")
-MODEL_FILES = {"conditioned": "generation-conditioned.pt", "unconditioned": "generation-unconditioned.pt"}
-STEPS_PER_BEAT = 4
-"""Piano-roll resolution for UPC, GC and EBR: sixteenth notes when the beat is a quarter."""
 
 
 @dataclass(frozen=True)
@@ -110,149 +97,6 @@ class GenerationExperimentConfig:
     seed: int = 0
 
 
-# --- The reference corpus and the metrics ---------------------------------------------------------
-
-
-def _event_symbols(piece: LatticePiece) -> list[str]:
-    return [f"{e.kind}:{e.octave}:{e.degree}/{e.ticks}" if e.kind == "note" else f"{e.kind}/{e.ticks}" for e in piece.events]
-
-
-def _bar_patterns(piece: LatticePiece) -> list[tuple[tuple[str, int, int, int], ...]]:
-    return [tuple((e.kind, e.octave, e.degree, e.ticks) for e in bar) for bar in piece.bars()]
-
-
-@dataclass(frozen=True)
-class Reference:
-    """What the corpus metrics compare a piece with: the tradition's (training) songs' IOIs in beats,
-    bar-pattern forms, per-note ornament labels, and an event bigram (pitch-degree and duration as one
-    symbol, add-`alpha` smoothing) as the perplexity's reference model."""
-
-    tradition: str
-    iois: tuple[np.ndarray, ...]
-    forms: tuple[tuple[tuple[tuple[str, int, int, int], ...], ...], ...]
-    ornaments: tuple[str, ...]
-    bigrams: Mapping[tuple[str, str], int]
-    unigrams: Mapping[str, int]
-    alpha: float = 0.1
-
-    @classmethod
-    def build(cls, pieces: Sequence[LatticePiece], *, tradition: Tradition, limit: int | None = None) -> Reference:
-        if not pieces:
-            raise InputError("the reference corpus is empty: a tradition without a corpus has no corpus metrics")
-        chosen = sorted(pieces, key=lambda p: p.cid or "")[:limit]
-        iois = tuple(_iois(p, tradition) for p in chosen)
-        bigrams: Counter[tuple[str, str]] = Counter()
-        unigrams: Counter[str] = Counter()
-        for p in pieces:
-            symbols = ["<s>", *_event_symbols(p)]
-            bigrams.update(itertools.pairwise(symbols))
-            unigrams.update(symbols[:-1])
-        labels = tuple(n.ornament or "none" for p in chosen for n in timed_notes(p, tradition))
-        return cls(tradition.id, tuple(x for x in iois if x.size), tuple(tuple(_bar_patterns(p)) for p in chosen), labels,
-                   dict(bigrams), dict(unigrams))
-
-    def log_probs(self, piece: LatticePiece) -> np.ndarray:
-        """Per-event natural log-probabilities under the bigram, shape (n_events,)."""
-        vocabulary = len({b for _, b in self.bigrams}) + 1  # seen symbols and one for the unseen
-        symbols = ["<s>", *_event_symbols(piece)]
-        return np.array([math.log((self.bigrams.get((a, b), 0) + self.alpha) / (self.unigrams.get(a, 0) + self.alpha * vocabulary))
-                         for a, b in itertools.pairwise(symbols)])
-
-
-def _iois(piece: LatticePiece, tradition: Tradition) -> np.ndarray:
-    return inter_onset_intervals([n.onset / TICKS_PER_BEAT for n in timed_notes(piece, tradition)])
-
-
-def span(piece: LatticePiece, *, skip_bars: int, bars: int) -> LatticePiece:
-    """Cycles skip_bars+1 … bars of the piece (events whose onset falls in them)."""
-    start, end = skip_bars * piece.cycle_ticks, bars * piece.cycle_ticks
-    kept = [e for onset, e in zip(piece.onsets, piece.events, strict=True) if start <= onset < end]
-    return LatticePiece(piece.tradition, piece.cycle, piece.cycle_ticks, tuple(kept), piece.mode, piece.context, piece.cid,
-                        piece.title)
-
-
-def piece_metrics(piece: LatticePiece, *, tradition: Tradition, mode: str | None, reference: Reference | None,
-                  audio: bool = False, bpm: float = 80.0) -> dict[str, float | None]:
-    """The fidelity metrics of one piece (None where not measurable). Modal error from symbols uses the
-    written cents against the degrees of `mode`; from audio (with `audio`) an additive render at the
-    tradition's tonic, tracked by `ml.metrics.pitch`. Corpus metrics (rhythm DTW, structural distance,
-    ornament KL, PPL) need `reference` of this tradition. Constraint checks: off-mode share, interval
-    violations, events crossing a cycle boundary, ending on a boundary, ornament rate, final degree."""
-    notes = timed_notes(piece, tradition)
-    out: dict[str, float | None] = dict.fromkeys(METRICS)
-    if not notes:
-        return out
-    written = [n.written_cents for n in notes]
-    out["modal_error_cents"] = modal_error_symbols(written, tradition=tradition, mode=mode).mean_abs_cents
-    if audio:
-        micro = micro_notes(piece, tradition, bpm=bpm, written=True)
-        y = render_additive(micro, tonic_hz=tradition.tonic_hz)
-        spans = [(m.onset, m.onset + m.duration) for m in micro]
-        out["modal_error_audio_cents"] = modal_error_audio(y, sample_rate=22050, tradition=tradition, mode=mode,
-                                                           spans=spans).mean_abs_cents
-    out["off_mode_share"] = float(np.mean(np.abs(tradition.deviations(written, mode=mode)) > 0.5))  # not on a degree of the mode
-    pairs = list(itertools.pairwise(written))
-    out["interval_violations"] = float(np.mean([not tradition.interval_allowed(a, b, mode=mode) for a, b in pairs])) if pairs else 0.0
-    c = piece.cycle_ticks
-    out["cycle_crossings"] = float(np.mean([o // c != (o + e.ticks - 1) // c for o, e in zip(piece.onsets, piece.events, strict=True)]))
-    out["ends_on_cycle"] = float(piece.total_ticks % piece.cycle_ticks == 0)
-    out["ornament_rate"] = sum(n.ornament is not None for n in notes) / len(notes)
-    out["length_s"] = piece.total_ticks / TICKS_PER_BEAT * 60.0 / bpm
-    final = tradition.mode(mode).final if mode else None
-    out["final_on_mode_final"] = float(tradition.nearest_degree(written[-1]).degree.name == final) if final else None
-    out.update(_roll_metrics(piece, notes))
-    if reference is not None and reference.tradition == tradition.id:
-        iois = _iois(piece, tradition)
-        out["rhythm_dtw"] = rhythm_dtw_to_corpus(iois, reference.iois) if iois.size else None
-        forms = _bar_patterns(piece)
-        out["structural_distance"] = float(np.mean([_form_distance(forms, list(ref)) for ref in reference.forms]))
-        inventory = (*tradition.ornament_names(), "none", "foreign")  # foreign: an ornament of another tradition's inventory
-        labels = [n.ornament if n.ornament in inventory else "none" if n.ornament is None else "foreign" for n in notes]
-        out["ornament_kl"] = ornament_kl(reference.ornaments, labels, inventory=inventory)
-        out["ppl"] = float(math.exp(-reference.log_probs(piece).mean()))
-    return out
-
-
-METRICS = ("modal_error_cents", "modal_error_audio_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "ppl",
-           "upc", "gc", "ebr", "off_mode_share", "interval_violations", "cycle_crossings", "ends_on_cycle", "ornament_rate",
-           "final_on_mode_final", "length_s")
-CORPUS_METRICS = ("rhythm_dtw", "ornament_kl", "structural_distance", "ppl")
-
-
-def _form_distance(a: Sequence[Any], b: Sequence[Any]) -> float:
-    """Normalised edit distance of the bar-pattern labels of the first min(len) bars of each."""
-    k = min(len(a), len(b))
-    if k == 0:
-        return 1.0
-    return edit_distance(pattern_labels(a[:k]), pattern_labels(b[:k]), normalise=True)
-
-
-def _roll_metrics(piece: LatticePiece, notes: Sequence[Any]) -> dict[str, float | None]:
-    """UPC, GC, EBR on a piano roll at STEPS_PER_BEAT (pitches projected to the nearest 12-TET key)."""
-    per_step = TICKS_PER_BEAT // STEPS_PER_BEAT
-    steps = max(1, -(-piece.total_ticks // per_step))
-    roll = np.zeros((steps, 128), dtype=np.int8)
-    onsets = np.zeros(steps, dtype=np.int8)
-    for n in notes:
-        key = int(np.clip(round(60 + n.written_cents / 100), 0, 127))
-        a, b = n.onset // per_step, max(n.onset // per_step + 1, (n.onset + n.ticks) // per_step)
-        roll[a:b, key] = 1
-        onsets[a] = 1
-    steps_per_bar = piece.cycle_ticks // per_step
-    gc = groove_consistency(roll, steps_per_bar=steps_per_bar, onsets=onsets) if steps >= 2 * steps_per_bar else None
-    return {"upc": used_pitch_classes(roll, steps_per_bar=steps_per_bar), "gc": gc,
-            "ebr": empty_beat_rate(roll, steps_per_beat=STEPS_PER_BEAT)}
-
-
-def mean_metrics(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
-    """The mean of each metric over the pieces that have it (None when none has)."""
-    out: dict[str, float | None] = {}
-    for name in METRICS:
-        values = [v for r in rows if (v := r.get(name)) is not None]
-        out[name] = float(np.mean(values)) if values else None
-    return out
-
-
 # --- Data, models and generation -------------------------------------------------------------------
 
 
@@ -267,52 +111,12 @@ class Prepared:
     songs: Mapping[str, Piece]
 
 
-def han_songs(*, songs: int | None, source: Callable[[Piece], Source] | None = None) -> tuple[list[Piece], tuple[Refusal, ...]]:
-    """The Essen Han songs by CID, those whose protocols refuse ML use left out (with `source`), the first
-    `songs` of them (None: all), and the refusals. The generation experiment and the MIDI-GAN share it."""
-    han = sorted(essen(("Chinese Han",)), key=lambda p: p.cid)
-    refused: tuple[Refusal, ...] = ()
-    if source is not None:
-        ts = training_set(han, source=source)
-        han, refused = list(ts.items), ts.refused
-    return han[:songs], refused
-
-
-def split_pieces(pieces: Sequence[LatticePiece], *, seed: int) -> Split[LatticePiece]:
-    """Encoded songs split 70/15/15 by piece, stratified by mode: one split for every generation model
-    trained on the same songs and seed. InputError for fewer than 10 songs."""
-    if len(pieces) < 10:
-        raise InputError(f"only {len(pieces)} Han songs could be encoded: too few to train and test on; use more songs")
-    return split(list(pieces), label=lambda p: p.mode or "?", group=lambda p: p.cid or "", cid=lambda p: p.cid or "", seed=seed)
-
-
 def prepare(cfg: GenerationExperimentConfig, *, source: Callable[[Piece], Source] | None = None) -> Prepared:
     """The protocol-filtered, encoded Han songs split by piece (module docstring)."""
     han, refused = han_songs(songs=cfg.songs, source=source)
     corpus = han_corpus(han)
     s = split_pieces(corpus.pieces, seed=cfg.seed)
     return Prepared(s.train, s.validation, s.test, s.split_id, corpus.summary(), refused, {p.cid: p for p in han})
-
-
-def vocabulary() -> Vocabulary:
-    return Vocabulary.build(contexts=HAN_GENRES)
-
-
-def seen_conditions(pieces: Sequence[LatticePiece]) -> list[str]:
-    """The conditioning tokens the pieces carry, sorted: what a network trained on them has seen (a
-    model file's `seen_conditions`; `conditioning_prefix` turns any other into its kind's `?`)."""
-    return sorted({tok for p in pieces for tok in condition_tokens(tradition=p.tradition, mode=p.mode, cycle=p.cycle,
-                                                                   context=p.context)})
-
-
-def observed_ornament_rate(pieces: Sequence[LatticePiece], tradition: Tradition) -> tuple[float, float]:
-    """(min, max) over pieces of ornaments per note."""
-    rates = []
-    for p in pieces:
-        notes = timed_notes(p, tradition)
-        if notes:
-            rates.append(sum(n.ornament is not None for n in notes) / len(notes))
-    return (min(rates), max(rates)) if rates else (0.0, 0.0)
 
 
 def train_models(prep: Prepared, cfg: GenerationExperimentConfig, *, say: Progress | None = None, save_dir: Path | None = None,
@@ -340,48 +144,6 @@ def train_models(prep: Prepared, cfg: GenerationExperimentConfig, *, say: Progre
             save(save_dir / MODEL_FILES[name], trained, learned_from=learned, split_id=prep.split_id, facts=model_facts)
         out[name] = SavedGenerator(trained, learned, prep.split_id, model_facts)
     return out
-
-
-def conditioning_prefix(model: TrainedGenerator, facts: Mapping[str, Any], *, tradition: str, mode: str | None, cycle: str,
-                        context: str | None) -> list[str]:
-    """<bos> and, for a conditioned network, the conditioning tokens, each one the network never saw in
-    training (`facts["seen_conditions"]`) replaced by its kind's `?`."""
-    if not model.conditioned:
-        return [BOS]
-    seen = set(facts.get("seen_conditions", ()))
-    tokens = condition_tokens(tradition=tradition, mode=mode, cycle=cycle, context=context)
-    return [BOS, *(t if t in seen else f"{t.split(':', 1)[0]}:?" for t in tokens)]
-
-
-def bars_for(seconds: float, *, bpm: float, beats: int) -> int:
-    """Cycles of `beats` beats that `seconds` at `bpm` fill (rounded up, at least one)."""
-    return max(1, math.ceil(seconds * bpm / 60.0 / beats - 1e-9))
-
-
-def generate_ours(saved: SavedGenerator, *, tradition: Tradition, mode: str | None, cycle: str, context: str | None, bars: int,
-                  prompt: Sequence[LatticePiece], seed: int, sample: SampleConfig = SampleConfig(),
-                  ornament_rate: tuple[float, float] | None = None, passing: bool = False) -> tuple[Generated, Constraints]:
-    """The conditioned network with every mask, after the conditioning tokens and the prompt pieces'
-    body tokens (each prompt piece already cut to the cycles it lends)."""
-    constraints = Constraints(tradition=tradition, cycle=cycle, bars=bars, mode=mode, passing=passing,
-                              ornament_rate=ornament_rate)
-    prefix = conditioning_prefix(saved.trained, saved.facts, tradition=tradition.id, mode=mode, cycle=cycle, context=context)
-    for p in prompt:
-        prefix += body_tokens(p)
-    prompt_bars = sum(-(-p.total_ticks // p.cycle_ticks) for p in prompt)
-    if prompt_bars >= bars:
-        raise InputError(f"the prompt fills {prompt_bars} cycles of the {bars} asked for: ask for more seconds or fewer prompt bars")
-    g = generate(saved.trained.net, saved.trained.vocab, prefix=prefix, tradition=tradition, cycle=cycle,
-                 target_ticks=bars * constraints.cycle_ticks, constraints=constraints, seed=seed, sample=sample)
-    return g, constraints
-
-
-def generate_unconditioned(saved: SavedGenerator, *, tradition: Tradition, cycle: str, bars: int, seed: int,
-                           sample: SampleConfig = SampleConfig()) -> Generated:
-    """The unconditioned network from <bos>, no masks, to the same length."""
-    ticks = bars * tradition.cycle(cycle).beats * TICKS_PER_BEAT
-    return generate(saved.trained.net, saved.trained.vocab, prefix=[BOS], tradition=tradition, cycle=cycle, target_ticks=ticks,
-                    constraints=None, seed=seed, sample=sample)
 
 
 def _archive(test: Sequence[LatticePiece], train_songs: Sequence[Piece], songs: Mapping[str, Piece]) -> list[int]:
@@ -475,7 +237,7 @@ def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source:
     test = sorted(prep.test, key=lambda p: p.cid or "")
     chosen = test[: cfg.pieces]
     if multimodal is not None:
-        from ml.generation.multimodal import archive_neighbour
+        from ml.representation.multimodal_query import archive_neighbour
 
         if multimodal.split_id != prep.split_id:
             raise InputError(f"the multimodal model was trained on another split ({multimodal.split_id[:12]}…, here "

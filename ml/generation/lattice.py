@@ -42,10 +42,10 @@ from functools import cached_property
 from typing import Any, Literal
 
 from core.errors import InputError
-from ml.classification.symbolic import read_melody
 from ml.data.corpora import HAN_GENRES, Piece, essen
+from ml.data.melody import read_melody
 from ml.generation.microtonal import A4_HZ, MicroNote
-from ml.generation.tradition import Cycle, Tradition, load_tradition, traditions
+from ml.tradition import Cycle, Tradition, load_tradition, traditions
 
 TICKS_PER_BEAT = 8
 """Time grid: ticks per beat of the cycle's beat unit (a 32nd note when the beat is a quarter)."""

@@ -2,7 +2,7 @@
 
 `make_piece` encodes the conditioning works on the tradition's lattice (a work that is a recording
 instead lends the mode and genre that the multimodal model infers from its audio,
-`ml.generation.multimodal.infer_conditioning`), prompts the conditioned network with the scores'
+`ml.representation.multimodal_query.infer_conditioning`), prompts the conditioned network with the scores'
 opening cycles, decodes under every mask, writes the MIDI (exact microtonal pitch bends), a WAV
 (FluidSynth, or additive synthesis when no soundfont is installed) and the metrics, and returns what
 registration needs (`chain.derive.register_output`).
@@ -24,23 +24,18 @@ from core.cid import file_cid
 from core.errors import HeritageError, InputError
 from core.types import Cid
 from ml.generation.decode import SampleConfig
-from ml.generation.experiment import (
-    Reference,
-    bars_for,
-    generate_ours,
-    observed_ornament_rate,
-    piece_metrics,
-    seen_conditions,
-    span,
-)
+from ml.generation.evaluation import Reference, piece_metrics, span
+from ml.generation.inference import bars_for, generate_ours
 from ml.generation.lattice import LatticePiece, Vocabulary, encode_content, micro_notes
 from ml.generation.microtonal import render_additive, render_fluidsynth, write_microtonal_midi
 from ml.generation.model import GptConfig
-from ml.generation.tradition import Tradition
+from ml.generation.songs import observed_ornament_rate, seen_conditions
 from ml.generation.train import SavedGenerator, TrainConfig, save, train
+from ml.tradition import Tradition
 
 if TYPE_CHECKING:
-    from ml.generation.multimodal import Conditioning, SavedMultimodal
+    from ml.representation.multimodal import SavedMultimodal
+    from ml.representation.multimodal_query import Conditioning
 
 SAMPLE_RATE = 22050
 
@@ -99,7 +94,7 @@ def recording_conditioning(model: SavedMultimodal, data: Mapping[int, bytes], re
     """Each recording's conditioning labels (mode, cycle, genre), inferred by the multimodal model from its audio."""
     import tempfile
 
-    from ml.generation.multimodal import infer_conditioning
+    from ml.representation.multimodal_query import infer_conditioning
 
     if model.tradition != tradition.id:
         raise InputError(f"the multimodal model knows {model.tradition}, not {tradition.id}: a recording conditions a piece "
@@ -232,3 +227,30 @@ def fit_on_works(pieces: Sequence[LatticePiece], *, tradition: Tradition, size: 
     if path is not None:
         save(path, trained, learned_from=learned, split_id="works", facts=facts)
     return SavedGenerator(trained, learned, "works", facts)
+
+
+def reference_pieces_for(saved: SavedGenerator, tradition: Tradition) -> Sequence[LatticePiece] | None:
+    """The corpus a piece's metrics are measured against: the Essen Han songs the model learned
+    from, when the model is the Han model and the piece is in its tradition; None (not measured)
+    otherwise."""
+    if not saved.facts.get("tradition") == tradition.id == "chinese_pentatonic":
+        return None
+    from ml.data.corpora import essen
+    from ml.generation.lattice import han_corpus
+
+    learned = set(saved.learned_from)
+    return han_corpus([p for p in essen(("Chinese Han",)) if p.cid in learned], tradition=tradition).pieces
+
+
+def make_piece_from_works(saved: SavedGenerator, tradition: Tradition, data: Mapping[int, bytes], cids: Mapping[int, Cid],
+                          *, settings: PieceSettings, out: Path, multimodal_path: Path) -> dict[str, Any]:
+    """`make_piece` as `heritage generate` runs it: the corpus metrics against `reference_pieces_for`,
+    and the multimodal model read from `multimodal_path` when a work is a recording (and the file
+    exists; without it `make_piece` says what to do)."""
+    heard = None
+    if any(is_recording(b) for b in data.values()) and multimodal_path.exists():
+        from ml.representation.multimodal import load as load_multimodal
+
+        heard = load_multimodal(multimodal_path)
+    return make_piece(saved, tradition, data, cids, settings=settings, out=out,
+                      reference_pieces=reference_pieces_for(saved, tradition), multimodal=heard)

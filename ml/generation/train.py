@@ -17,9 +17,7 @@ rates, losses, training time).
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +29,9 @@ from torch.nn import functional as F
 from core.errors import InputError
 from ml.generation.lattice import BAR, BOS, COND_KINDS, UNKNOWN, LatticePiece, Vocabulary, to_tokens
 from ml.generation.model import GptConfig, LatticeGpt
+from ml.runtime import seeded
 from ml.saved import read_saved
+from ml.training_loop import fit
 
 FORMAT = "heritage-generation-1"
 COMMAND = "heritage generation train"
@@ -108,47 +108,29 @@ def train(train_pieces: Sequence[LatticePiece], val_pieces: Sequence[LatticePiec
         raise InputError("no training pieces: the corpus or its protocol filter left nothing to learn from")
     if gpt.vocab_size != len(vocab):
         raise InputError(f"GptConfig.vocab_size {gpt.vocab_size} differs from the vocabulary's {len(vocab)} tokens")
-    torch.manual_seed(cfg.seed)
+    gen = seeded(cfg.seed)
     net = LatticeGpt(gpt)
     data = [vocab.ids(w) for w in windows(train_pieces, conditioned=conditioned, block_size=gpt.block_size)]
     val = [vocab.ids(w) for w in windows(val_pieces, conditioned=conditioned, block_size=gpt.block_size)]
     unknown = torch.tensor([vocab.index[f"{k}:{UNKNOWN}"] for k in COND_KINDS])  # (4,)
     keep = 1 + (len(COND_KINDS) if conditioned else 0)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
     steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
-    losses, val_losses = [], []
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
-    t0 = time.perf_counter()
-    for epoch in range(cfg.epochs):
-        net.train()
-        order = torch.randperm(len(data), generator=gen).tolist()
-        total = count = 0.0
-        for i in range(0, len(order), cfg.batch_size):
-            x, y = _batch([data[j] for j in order[i: i + cfg.batch_size]], keep=keep)  # (B, T), (B, T)
-            if conditioned and cfg.cond_dropout > 0:
-                drop = torch.rand(x.shape[0], len(COND_KINDS), generator=gen) < cfg.cond_dropout  # (B, 4)
-                x[:, 1:keep] = torch.where(drop, unknown.expand_as(drop), x[:, 1:keep])
-            logits = net(x)  # (B, T, V)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_grad)
-            opt.step()
-            sched.step()
-            n = int((y != -100).sum())
-            total, count = total + loss.item() * n, count + n
-        losses.append(total / max(count, 1))
-        val_losses.append(mean_loss(net, val, keep=keep) if val else losses[-1])
-        if best is None or val_losses[-1] < best[0]:
-            best = (val_losses[-1], epoch + 1, copy.deepcopy(net.state_dict()))
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-    assert best is not None
-    net.load_state_dict(best[2])
-    net.eval()
-    return TrainedGenerator(net, vocab, conditioned, tuple(losses), tuple(val_losses), best[1], time.perf_counter() - t0)
+
+    def batch_loss(b: torch.Tensor) -> tuple[torch.Tensor, float]:
+        x, y = _batch([data[j] for j in b.tolist()], keep=keep)  # (B, T), (B, T)
+        if conditioned and cfg.cond_dropout > 0:
+            drop = torch.rand(x.shape[0], len(COND_KINDS), generator=gen) < cfg.cond_dropout  # (B, 4)
+            x[:, 1:keep] = torch.where(drop, unknown.expand_as(drop), x[:, 1:keep])
+        logits = net(x)  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
+        return loss, int((y != -100).sum())
+
+    fitted = fit(net, batch_loss, items=len(data), epochs=cfg.epochs, batch_size=cfg.batch_size, opt=opt, gen=gen,
+                 sched=sched, clip_grad=cfg.clip_grad, validate=(lambda: mean_loss(net, val, keep=keep)) if val else None,
+                 keep_best=True, progress=progress)
+    return TrainedGenerator(net, vocab, conditioned, fitted.losses, fitted.val_losses, fitted.best_epoch, fitted.seconds)
 
 
 def mean_loss(net: LatticeGpt, sequences: Sequence[Sequence[int]], *, keep: int, batch_size: int = 32) -> float:

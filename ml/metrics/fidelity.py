@@ -35,9 +35,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from core.errors import InputError
-from ml.generation.microtonal import hz_to_cents
-from ml.generation.tradition import Tradition
 from ml.metrics.pitch import note_pitches, track_pitch
+from ml.tradition import Tradition, hz_to_cents
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """Training data for optical music recognition: engraved staff lines and their exact symbol sequences.
 
+(Over 600 lines on purpose: tokenising a tune and engraving it are one algorithm here — each engraved
+line is re-tokenised from the same private bar model (`_Bar`, `_bars`, `_line_part`) and checked
+against verovio's reading — so they stay in one module; the vocabulary (`ml.omr.tokens`), the MEI
+reader (`ml.omr.mei`) and the scanned looks (`ml.omr.augment`) live apart.)
+
 A tune (ABC text or a music21 score) becomes one grayscale image per staff line, each with the
 token sequence of what that line shows, then copies made to look scanned or photographed.
 
@@ -55,12 +60,10 @@ import copy
 import hashlib
 import io
 import json
-import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,35 +76,28 @@ from music21.musicxml.m21ToXml import GeneralObjectExporter
 from numpy.typing import NDArray
 from PIL import Image
 from pydantic import BaseModel
-from scipy import ndimage
 
 from core.errors import InputError
 from ml.data.corpora import Piece
 from ml.data.scores import as_score
+from ml.omr.augment import AugmentParams, apply_augment, augment_params
+from ml.omr.augment import augment as augment
+from ml.omr.mei import read_mei
+from ml.omr.tokens import (
+    ALTER_TEXT,
+    DOTS,
+    DURATION_TYPES,
+    key_alter,
+    key_token,
+)
+from ml.omr.tokens import BLANK as BLANK
+from ml.omr.tokens import VOCABULARY as VOCABULARY
+from ml.omr.tokens import Vocabulary as Vocabulary
+from ml.omr.tokens import build_vocabulary as build_vocabulary
 
-DURATION_TYPES = ("breve", "whole", "half", "quarter", "eighth", "16th", "32nd", "64th")
-"""Printed note and rest types, longest first."""
-DOTS = ("", "-dot", "-dotdot")
-BARLINES = ("bar", "bar-double", "bar-final", "bar-repeat-start", "bar-repeat-end", "bar-repeat-both")
-CLEFS = ("clef-G2", "clef-G1", "clef-G2-8vb", "clef-G2-8va", "clef-F4", "clef-F3", "clef-F4-8vb", "clef-C1", "clef-C2",
-         "clef-C3", "clef-C4", "clef-C5")
-TIMES = ("time-C", "time-C|", "time-2/2", "time-3/2", "time-4/2", "time-6/2", "time-1/4", "time-2/4", "time-3/4", "time-4/4",
-         "time-5/4", "time-6/4", "time-7/4", "time-8/4", "time-9/4", "time-12/4", "time-2/8", "time-3/8", "time-4/8", "time-5/8",
-         "time-6/8", "time-7/8", "time-8/8", "time-9/8", "time-10/8", "time-12/8", "time-3/16", "time-6/16", "time-9/16")
-OCTAVES = range(2, 7)
-"""Octaves of the note tokens in VOCABULARY: C2 (two ledger lines below the bass staff) to B6."""
-BLANK = "<blank>"
+# The `X as X` imports above re-export what callers outside ml/omr (benchmarks, tests) still import
+# from here; ml/omr itself imports them from ml.omr.tokens and ml.omr.augment.
 
-_STEPS = "CDEFGAB"
-_ALTER_TEXT = {-2: "bb", -1: "b", 0: "", 1: "#", 2: "##"}
-_TYPE_OF_MEI_DUR = {"breve": "breve", "1": "whole", "2": "half", "4": "quarter", "8": "eighth", "16": "16th", "32": "32nd",
-                    "64": "64th"}
-_MEI_ACCID_ALTER = {"s": 1, "f": -1, "n": 0, "x": 2, "ss": 2, "ff": -2}
-_MEI_OCTAVE = {(None, None): "", ("8", "below"): "-8vb", ("8", "above"): "-8va"}
-_MEI_RIGHT = {"single": "bar", "dbl": "bar-double", "end": "bar-final", "rptend": "bar-repeat-end", "rptboth": "bar-repeat-both"}
-_SHARP_ORDER = "FCGDAEB"
-_MEI = "{http://www.music-encoding.org/ns/mei}"
-_XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 _VEROVIO_SPACE_PX = 18.0
 """A staff space in verovio's SVG pixels at scale 100 (unit 9 × 2)."""
 DATASET_VERSION = 1
@@ -113,63 +109,6 @@ class UnsupportedTune(InputError):
 
 
 # ---------------------------------------------------------------- tokens
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """Token ↔ integer id, with the CTC blank at id 0."""
-
-    tokens: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if not self.tokens or self.tokens[0] != BLANK or len(set(self.tokens)) != len(self.tokens):
-            raise InputError(f"a vocabulary is {BLANK!r} followed by distinct tokens: build one with build_vocabulary()")
-
-    @cached_property
-    def ids(self) -> dict[str, int]:
-        return {t: i for i, t in enumerate(self.tokens)}
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def encode(self, tokens: Sequence[str]) -> list[int]:
-        """Ids of `tokens` (never 0, the blank)."""
-        ids = self.ids
-        unknown = sorted({t for t in tokens if t not in ids or t == BLANK})
-        if unknown:
-            raise InputError(f"tokens {unknown[:5]} are not in the vocabulary: add them with build_vocabulary(extra=...)")
-        return [ids[t] for t in tokens]
-
-    def decode(self, ids: Iterable[int], *, ctc: bool = False) -> list[str]:
-        """Tokens of `ids`; with `ctc`, a CTC path: repeats merged, then blanks dropped."""
-        out: list[str] = []
-        previous = -1
-        for i in ids:
-            if not 0 <= i < len(self.tokens):
-                raise InputError(f"id {i} is outside the vocabulary (0–{len(self.tokens) - 1}): "
-                                 "decode with the vocabulary that encoded it")
-            if ctc and (i == previous or i == 0):
-                previous = i
-                continue
-            previous = i
-            out.append(self.tokens[i])
-        return out
-
-
-def build_vocabulary(extra: Iterable[str] = ()) -> Vocabulary:
-    """The blank, then the fixed tokens (clefs, keys −7…+7, common metres, notes in OCTAVES with
-    0–2 accidentals in every type with 0–2 dots, rests, tuplets 2–9, tie, barlines), then `extra`
-    tokens not among them, sorted. The fixed part never changes order, so ids stay stable."""
-    durations = [t + d for t in DURATION_TYPES for d in DOTS]
-    fixed = [*CLEFS, *(f"key{n:+d}" if n else "key0" for n in range(-7, 8)), *TIMES,
-             *(f"note-{s}{a}{o}-{d}" for o in OCTAVES for s in _STEPS for a in _ALTER_TEXT.values() for d in durations),
-             *(f"rest-{d}" for d in durations), "tie", *(f"tuplet-{n}" for n in range(2, 10)), *BARLINES]
-    known = set(fixed)
-    return Vocabulary((BLANK, *fixed, *sorted({t for t in extra if t not in known and t != BLANK})))
-
-
-VOCABULARY = build_vocabulary()
-"""The fixed vocabulary (about 4,300 tokens); `build_dataset` keeps only lines it can encode."""
 
 
 def symbols(score: stream.Score | str) -> list[str]:
@@ -199,7 +138,7 @@ class _Bar:
 def _join(bars: Sequence[_Bar], *, first_line: bool) -> list[str]:
     """Tokens of `bars` printed as one line (the first line of the tune when `first_line`)."""
     head = bars[0]
-    out = [head.clef_token, *([_key_token(head.sharps)] if head.sharps else []),
+    out = [head.clef_token, *([key_token(head.sharps)] if head.sharps else []),
            *([head.time_token] if head.time_token and (first_line or head.time_changed) else [])]
     for i, b in enumerate(bars):
         if i:
@@ -214,10 +153,6 @@ def _join(bars: Sequence[_Bar], *, first_line: bool) -> list[str]:
     return out
 
 
-def _key_token(sharps: int) -> str:
-    return f"key{sharps:+d}" if sharps else "key0"
-
-
 def _duration_token(d: duration.Duration, what: str) -> str:
     if d.type not in DURATION_TYPES or len(d.components) != 1:
         raise UnsupportedTune(f"{what} lasts {d.quarterLength} quarters, which has no single printed type")
@@ -229,9 +164,9 @@ def _duration_token(d: duration.Duration, what: str) -> str:
 def _pitch_token(p: pitch.Pitch) -> str:
     """`F#4`, `Bb3`, `C5` from a music21 pitch; UnsupportedTune for microtones and triple accidentals."""
     alter = p.alter
-    if alter != int(alter) or int(alter) not in _ALTER_TEXT:
+    if alter != int(alter) or int(alter) not in ALTER_TEXT:
         raise UnsupportedTune(f"pitch {p.nameWithOctave} (alteration {alter}) is outside the vocabulary: no microtones")
-    return f"{p.step}{_ALTER_TEXT[int(alter)]}{p.octave}"
+    return f"{p.step}{ALTER_TEXT[int(alter)]}{p.octave}"
 
 
 def _clef_token(c: clef.Clef) -> str:
@@ -361,7 +296,7 @@ def _bars(part: stream.Part) -> list[_Bar]:
                 if s.isNonTraditional:
                     raise UnsupportedTune(f"{where} has a non-traditional key signature, which is not covered")
                 if i:
-                    changes.insert(0, _key_token(s.sharps))
+                    changes.insert(0, key_token(s.sharps))
                 current_key = s.sharps
             else:
                 if s.style.hideObjectOnPrint:
@@ -540,7 +475,7 @@ def _spell_accidentals(line: stream.Part) -> None:
             p = n.pitch
             alter = int(p.alter)
             tied = n.tie is not None and n.tie.type in ("stop", "continue")
-            expected = carried.get((p.step, p.implicitOctave), _key_alter(sharps, p.step))
+            expected = carried.get((p.step, p.implicitOctave), key_alter(sharps, p.step))
             if tied or alter == expected:
                 if p.accidental is not None:
                     p.accidental.displayStatus = False
@@ -551,12 +486,6 @@ def _spell_accidentals(line: stream.Part) -> None:
             p.accidental.displayStatus = True
             carried[(p.step, p.implicitOctave)] = alter
     line.streamStatus.accidentals = True
-
-
-def _key_alter(sharps: int, step: str) -> int:
-    if sharps > 0:
-        return 1 if step in _SHARP_ORDER[:sharps] else 0
-    return -1 if step in _SHARP_ORDER[::-1][:-sharps] else 0
 
 
 def _musicxml(part: stream.Part) -> str:
@@ -582,122 +511,6 @@ def _bars_per_system(svg: str) -> list[int]:
         elif counts:
             counts[-1] += 1
     return counts
-
-
-def read_mei(mei: str) -> list[str]:
-    """The tokens a reader of verovio's engraving sees, from its MEI: the clef, key and metre
-    printed, each note's pitch from its printed accidental, else the bar's earlier accidental on
-    that step and octave, else the key signature (a tied-to note keeps its pitch), durations,
-    ties, tuplet numbers and barlines. Anything else engraved (slurs, articulations, text, grace
-    notes, chords…) reads as `?<element>`, which no token sequence contains."""
-    return _MeiReader(ET.fromstring(mei)).read()
-
-
-class _MeiReader:
-    def __init__(self, root: ET.Element) -> None:
-        self.root = root
-        self.out: list[str] = []
-        self.sharps = 0
-        self.started = False  # a bar has been read
-        self.pitches: dict[str, str] = {}  # note xml:id → pitch name read
-        self.tie_starts: set[str] = set()
-        self.tied_to: dict[str, str] = {}  # tie end note → its start note
-        for t in root.iter(_MEI + "tie"):
-            start, end = t.get("startid", "").lstrip("#"), t.get("endid", "").lstrip("#")
-            self.tie_starts.add(start)
-            if end:
-                self.tied_to[end] = start
-
-    def read(self) -> list[str]:
-        score = self.root.find(f".//{_MEI}score")
-        if score is None:
-            return ["?score"]
-        self.walk(score)
-        return self.out
-
-    def walk(self, node: ET.Element) -> None:
-        for el in node:
-            tag = el.tag.removeprefix(_MEI)
-            if tag == "scoreDef":
-                self.signatures(el)
-            elif tag == "section":
-                self.walk(el)
-            elif tag == "measure":
-                self.measure(el)
-            elif tag not in ("expansion", "sb", "pb"):
-                self.out.append(f"?{tag}")
-
-    def signatures(self, node: ET.Element) -> None:
-        for el in node.iter():
-            tag = el.tag.removeprefix(_MEI)
-            if tag == "clef":
-                octave = _MEI_OCTAVE.get((el.get("dis"), el.get("dis.place")), "?")
-                self.out.append(f"clef-{el.get('shape')}{el.get('line')}{octave}" if not self.started else "?clef-change")
-            elif tag == "keySig":
-                sig = el.get("sig", "0")
-                self.sharps = 0 if sig == "0" else int(sig[:-1]) * (1 if sig[-1] == "s" else -1)
-                if self.sharps or self.started:
-                    self.out.append(_key_token(self.sharps))
-            elif tag == "meterSig" and el.get("visible") != "false":
-                sym = el.get("sym")
-                self.out.append({"common": "time-C", "cut": "time-C|"}.get(sym or "", f"time-{el.get('count')}/{el.get('unit')}"))
-
-    def measure(self, el: ET.Element) -> None:
-        if el.get("left") == "rptstart":
-            if self.started and self.out[-1] == "bar-repeat-end":
-                self.out[-1] = "bar-repeat-both"
-            else:
-                self.out.append("bar-repeat-start")
-        elif el.get("left") not in (None, "single", "invis"):
-            self.out.append(f"?left-{el.get('left')}")
-        self.started = True
-        for child in el:
-            tag = child.tag.removeprefix(_MEI)
-            if tag == "staff":
-                for layer in child:
-                    self.layer(layer, {})
-            elif tag != "tie":
-                self.out.append(f"?{tag}")  # slur, dir, harm, fermata, …
-        self.out.append(_MEI_RIGHT.get(el.get("right", "single"), f"?right-{el.get('right')}"))
-
-    def layer(self, node: ET.Element, carried: dict[tuple[str, str], int]) -> None:
-        """Read a layer (or a beam or tuplet in it); `carried`: the bar's accidentals so far."""
-        for el in node:
-            tag = el.tag.removeprefix(_MEI)
-            if tag == "beam":
-                self.layer(el, carried)
-            elif tag in ("space", "mSpace"):
-                continue  # verovio fills an incomplete bar (upbeat, last bar) with invisible space
-            elif tag == "tuplet":
-                self.out.append(f"tuplet-{el.get('num')}" if el.get("num.visible") != "false" else "?tuplet-without-number")
-                self.layer(el, carried)
-            elif tag in ("note", "rest") and el.get("grace") is None:
-                self.note(el, tag, carried)
-            else:
-                self.out.append(f"?{tag}")
-
-    def note(self, el: ET.Element, tag: str, carried: dict[tuple[str, str], int]) -> None:
-        dots = int(el.get("dots", "0"))
-        kind = _TYPE_OF_MEI_DUR.get(el.get("dur", ""), "?") + (DOTS[dots] if dots < len(DOTS) else "-?dots")
-        extra = [c.tag.removeprefix(_MEI) for c in el if c.tag != _MEI + "accid"]
-        self.out.extend(f"?{t}" for t in extra)  # articulations, lyrics, …
-        if tag == "rest":
-            self.out.append(f"rest-{kind}")
-            return
-        ident = el.get(_XML_ID, "")
-        if self.tied_to.get(ident) in self.pitches:
-            name = self.pitches[self.tied_to[ident]]
-        else:
-            step, octave = el.get("pname", "?").upper(), el.get("oct", "?")
-            accid = el.get("accid") or next((a.get("accid") for a in el.iter(_MEI + "accid") if a.get("accid")), None)
-            if accid is not None:
-                carried[(step, octave)] = _MEI_ACCID_ALTER.get(accid, 9)
-            alter = carried.get((step, octave), _key_alter(self.sharps, step))
-            name = f"{step}{_ALTER_TEXT.get(alter, '?')}{octave}"
-        self.pitches[ident] = name
-        self.out.append(f"note-{name}-{kind}")
-        if ident in self.tie_starts:
-            self.out.append("tie")
 
 
 def _first_difference(seen: Sequence[str], tokens: Sequence[str]) -> str:
@@ -754,92 +567,6 @@ def _staff_window(raster: NDArray[np.uint8], height_px: int, where: str) -> NDAr
     width = max(1, round(raster.shape[1] * height_px / size))
     with Image.fromarray(padded) as im:
         return np.asarray(im.resize((width, height_px), Image.Resampling.LANCZOS), dtype=np.uint8)
-
-
-# ---------------------------------------------------------------- augmentation
-
-
-@dataclass(frozen=True)
-class AugmentParams:
-    """One scan/photo look, drawn by `augment_params`; ranges at strength s (0–1):
-
-    rotation_deg: uniform ±2·s degrees (paper skew), about the centre, white fill.
-    blur_sigma_px: uniform 0–1.2·s pixels (Gaussian; focus, scanner optics).
-    light_gradient: uniform 0–0.4·s, the darkening at the dark edge of a linear gradient at
-        light_angle_deg (0–360); vignette: uniform 0–0.3·s, the darkening at the far corner of a
-        quadratic fall-off from vignette_centre (fractions of width and height, 0.2–0.8).
-    noise_sigma: uniform 0–12·s grey levels (Gaussian sensor noise, from noise_seed).
-    jpeg_quality: with probability ½ (when s > 0) uniform 95−60·s … 95, else None (no JPEG).
-    """
-
-    rotation_deg: float
-    blur_sigma_px: float
-    light_gradient: float
-    light_angle_deg: float
-    vignette: float
-    vignette_centre: tuple[float, float]
-    noise_sigma: float
-    noise_seed: int
-    jpeg_quality: int | None
-
-
-def augment_params(rng: np.random.Generator, *, strength: float = 1.0) -> AugmentParams:
-    """Draw one look (ranges in AugmentParams) from `rng`; the same rng state gives the same look."""
-    if not 0.0 <= strength <= 1.0:
-        raise InputError(f"augmentation strength {strength} is outside 0–1: 1 is the strongest look documented in AugmentParams")
-    s = strength
-    rotation = float(rng.uniform(-2.0 * s, 2.0 * s))
-    blur = float(rng.uniform(0.0, 1.2 * s))
-    gradient = float(rng.uniform(0.0, 0.4 * s))
-    angle = float(rng.uniform(0.0, 360.0))
-    vignette = float(rng.uniform(0.0, 0.3 * s))
-    centre = (float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)))
-    noise = float(rng.uniform(0.0, 12.0 * s))
-    noise_seed = int(rng.integers(0, 2**63 - 1))
-    use_jpeg = bool(rng.random() < 0.5)
-    quality = int(rng.integers(round(95 - 60 * s), 96))
-    return AugmentParams(rotation, blur, gradient, angle, vignette, centre, noise, noise_seed,
-                         quality if use_jpeg and s > 0 else None)
-
-
-def apply_augment(image: NDArray[np.uint8], params: AugmentParams) -> NDArray[np.uint8]:
-    """`image` (uint8, (H, W), 255 paper) made to look as `params` say; same shape and dtype."""
-    if image.ndim != 2 or image.dtype != np.uint8:
-        raise InputError(f"augment takes a grayscale uint8 image of shape (H, W), got {image.dtype} {image.shape}")
-    h, w = image.shape
-    out = image
-    if params.rotation_deg:
-        with Image.fromarray(image) as im:
-            out = np.asarray(im.rotate(params.rotation_deg, resample=Image.Resampling.BILINEAR, fillcolor=255), dtype=np.uint8)
-    x = out.astype(np.float64)  # (H, W), 0–255
-    if params.blur_sigma_px > 0:
-        x = ndimage.gaussian_filter(x, sigma=params.blur_sigma_px, mode="nearest")
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)  # (H, W) each
-    theta = math.radians(params.light_angle_deg)
-    along = (xx / max(w - 1, 1) - 0.5) * math.cos(theta) + (yy / max(h - 1, 1) - 0.5) * math.sin(theta)
-    gradient = (along - along.min()) / max(float(np.ptp(along)), 1e-9)  # 0 at the lit edge, 1 at the dark edge
-    cx, cy = params.vignette_centre
-    radius = ((xx / max(w - 1, 1) - cx) * w / max(w, h)) ** 2 + ((yy / max(h - 1, 1) - cy) * h / max(w, h)) ** 2
-    falloff = radius / max(float(radius.max()), 1e-9)
-    x = x * (1.0 - params.light_gradient * gradient) * (1.0 - params.vignette * falloff)
-    if params.noise_sigma > 0:
-        x = x + np.random.default_rng(params.noise_seed).normal(0.0, params.noise_sigma, size=x.shape)
-    out = np.clip(np.rint(x), 0, 255).astype(np.uint8)
-    if params.jpeg_quality is not None:
-        buffer = io.BytesIO()
-        with Image.fromarray(out) as im:
-            im.save(buffer, format="JPEG", quality=params.jpeg_quality)
-        buffer.seek(0)
-        with Image.open(buffer) as im:
-            out = np.asarray(im.convert("L"), dtype=np.uint8)
-    return out
-
-
-def augment(image: NDArray[np.uint8], rng: np.random.Generator, *, strength: float = 1.0) -> NDArray[np.uint8]:
-    """A scanned/photographed look for a staff image (uint8, (H, W)): rotation, blur, uneven
-    light, noise and maybe JPEG, drawn from `rng` (AugmentParams gives the ranges). Deterministic
-    given the rng's state; the shape and dtype are kept."""
-    return apply_augment(image, augment_params(rng, strength=strength))
 
 
 # ---------------------------------------------------------------- data set on disk

@@ -22,9 +22,10 @@ from core.errors import InputError
 from core.types import Progress
 from ml.data.corpora import essen
 from ml.data.splits import split
-from ml.omr.data import VOCABULARY, build_dataset
+from ml.omr.data import build_dataset
 from ml.omr.model import KINDS, OmrConfig, note_scores, symbol_error_rate, train
 from ml.omr.saved import save
+from ml.omr.tokens import VOCABULARY
 
 SEED_MODEL = "seed (Haar + contour refinement + SRU, focal CTC)"
 NAMES = {"seed": SEED_MODEL, "crnn": "plain CRNN (max-pool + BiLSTM, CTC)"}

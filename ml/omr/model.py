@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -38,7 +37,9 @@ from numpy.typing import NDArray
 from torch import nn
 
 from core.errors import InputError
-from ml.omr.data import VOCABULARY
+from ml.omr.tokens import VOCABULARY
+from ml.runtime import seeded
+from ml.training_loop import fit
 
 Kind = Literal["seed", "crnn"]
 KINDS: tuple[Kind, ...] = ("seed", "crnn")
@@ -348,36 +349,24 @@ def train(kind: str, images: Sequence[NDArray[np.uint8]], token_ids: Sequence[Se
         if needed > n:
             raise InputError(f"line {i} has {len(ids)} tokens but its image gives only {n} frames (width / {cfg.reduction}): "
                              "render it wider or cut it shorter")
-    torch.manual_seed(cfg.seed)
+    gen = seeded(cfg.seed)
     trained = TrainedOmr(kind, _NETS[kind](cfg), cfg)
     gamma = cfg.gamma if kind == "seed" else 0.0
     opt = torch.optim.Adam(trained.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
     lengths = torch.tensor(frames)  # (N,)
-    t0 = time.perf_counter()
-    losses = []
-    trained.net.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=gen).tolist()
-        total = 0.0
-        for i in range(0, len(order), cfg.batch):
-            b = order[i: i + cfg.batch]
-            width = max(frames[j] for j in b) * cfg.reduction
-            targets = torch.tensor([t for j in b for t in token_ids[j]])  # (ΣS,)
-            target_lengths = torch.tensor([len(token_ids[j]) for j in b])  # (B,)
-            lp = trained.net(x[b, :, :, :width])  # (T, B, vocab)
-            loss = focal_ctc_loss(lp, targets, lengths[b], target_lengths, gamma=gamma)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            nn.utils.clip_grad_norm_(trained.net.parameters(), cfg.clip_grad)
-            opt.step()
-            total += loss.item() * len(b)
-        losses.append(total / len(x))
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-    trained.net.eval()
-    trained.train_seconds = time.perf_counter() - t0
-    trained.losses = tuple(losses)
+
+    def batch_loss(batch: torch.Tensor) -> tuple[torch.Tensor, float]:
+        b = batch.tolist()
+        width = max(frames[j] for j in b) * cfg.reduction
+        targets = torch.tensor([t for j in b for t in token_ids[j]])  # (ΣS,)
+        target_lengths = torch.tensor([len(token_ids[j]) for j in b])  # (B,)
+        lp = trained.net(x[b, :, :, :width])  # (T, B, vocab)
+        return focal_ctc_loss(lp, targets, lengths[b], target_lengths, gamma=gamma), len(b)
+
+    fitted = fit(trained.net, batch_loss, items=len(x), epochs=cfg.epochs, batch_size=cfg.batch, opt=opt, gen=gen,
+                 clip_grad=cfg.clip_grad, progress=progress)
+    trained.train_seconds = fitted.seconds
+    trained.losses = fitted.losses
     return trained
 
 

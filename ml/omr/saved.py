@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from core.errors import InputError
-from ml.omr.data import VOCABULARY
 from ml.omr.model import _NETS, KINDS, Kind, OmrConfig, TrainedOmr
+from ml.omr.tokens import VOCABULARY
 from ml.saved import read_saved
 
 FORMAT = "heritage-omr-1"

@@ -44,8 +44,8 @@ from PIL import Image, UnidentifiedImageError
 from scipy import ndimage, signal
 
 from core.errors import InputError
-from ml.omr.data import VOCABULARY
 from ml.omr.model import TrainedOmr
+from ml.omr.tokens import VOCABULARY
 
 STAFF_SPACE_PX = 8.0
 """Staff space of the training lines (128 px high, a 16-space window): `ml.omr.data.render_lines`."""

@@ -30,6 +30,7 @@ from torch import nn
 
 from core.errors import InputError
 from ml.recognition.features import FeatureConfig, logmel
+from ml.training_loop import fit
 
 
 @dataclass(frozen=True)
@@ -127,26 +128,18 @@ class AutoencoderFeatures:
 
     def _train(self, x: torch.Tensor, y: torch.Tensor | None, epochs: int, *, supervised: bool) -> list[float]:
         assert self.net is not None
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.cfg.lr)
-        gen = torch.Generator().manual_seed(self.cfg.seed + int(supervised))
-        self.net.train()
-        history = []
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=gen)
-            total = 0.0
-            for i in range(0, len(x), self.cfg.batch):
-                b = order[i: i + self.cfg.batch]
-                _, recon, logits = self.net(x[b])
-                loss = nn.functional.mse_loss(recon, x[b])
-                if supervised and y is not None:
-                    loss = nn.functional.cross_entropy(logits, y[b]) + self.cfg.recon_weight * loss
-                opt.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                opt.step()
-                total += loss.item() * len(b)
-            history.append(total / len(x))
-        self.net.eval()
-        return history
+        net = self.net
+        opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr)
+        gen = torch.Generator().manual_seed(self.cfg.seed + int(supervised))  # the weights are already drawn
+
+        def batch_loss(b: torch.Tensor) -> tuple[torch.Tensor, float]:
+            _, recon, logits = net(x[b])
+            loss = nn.functional.mse_loss(recon, x[b])
+            if supervised and y is not None:
+                loss = nn.functional.cross_entropy(logits, y[b]) + self.cfg.recon_weight * loss
+            return loss, len(b)
+
+        return list(fit(net, batch_loss, items=len(x), epochs=epochs, batch_size=self.cfg.batch, opt=opt, gen=gen).losses)
 
     def _standardise(self, frames: np.ndarray) -> np.ndarray:
         return np.asarray((frames - self.mean) / self.scale, dtype=np.float32)

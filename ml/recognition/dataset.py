@@ -25,8 +25,12 @@ INSTRUMENTS_12 = ("sitar", "koto", "shamisen", "shanai", "pan flute", "bagpipe",
                   "harp", "marimba")
 """The task's instruments: the issue's eight (erhu-like bowed strings = GM fiddle) and four more."""
 SAMPLE_RATE = 22_050
-RENDER_VERSION = 2
-"""Part of every cached clip's key: 2 since ABC is read with ABC 2.1 accidentals (`parse_abc`)."""
+RENDER_VERSION = 3
+"""Part of every cached clip's key: 2 since ABC is read with ABC 2.1 accidentals (`parse_abc`); 3 since
+clips keep TRIM_SLACK_S more than `seconds`."""
+TRIM_SLACK_S = 0.5
+"""Kept beyond `seconds`, so the preprocessing path's trim of a quiet attack (`ml.data.preprocess`)
+still leaves whole `seconds` of segments: a 9-s clip gives three 3-s segments, not two."""
 BASE_TEMPO = 96.0
 """Quarter notes a minute before the ±15 % variation: the Essen songs carry no tempo marks."""
 
@@ -39,7 +43,7 @@ class Clip:
     family: str
     """Soundfont family (FluidR3 or TimGM6mb): train on one, test on the other."""
     audio: np.ndarray
-    """Mono float32, shape (n,), at SAMPLE_RATE Hz, at most `seconds` long."""
+    """Mono float32, shape (n,), at SAMPLE_RATE Hz, at most `seconds` + TRIM_SLACK_S long."""
 
 
 def performance(piece_cid: str, instrument: str) -> dict[str, float]:
@@ -53,7 +57,7 @@ def performance(piece_cid: str, instrument: str) -> dict[str, float]:
 def clips(pieces: Sequence[Piece], instruments: Sequence[str], soundfont: SoundFont, *, cache_dir: Path, seconds: float = 9.0,
           progress: Callable[[int, int], None] | None = None) -> list[Clip]:
     """Render (or read from the cache) every piece × instrument with `soundfont`; the first
-    `seconds` of each. A piece FluidSynth or music21 cannot render is an InputError naming it."""
+    `seconds` (+ TRIM_SLACK_S) of each. A piece FluidSynth or music21 cannot render is an InputError naming it."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = []
     total = len(pieces) * len(instruments)
@@ -72,7 +76,7 @@ def clips(pieces: Sequence[Piece], instruments: Sequence[str], soundfont: SoundF
                                tempo_bpm=BASE_TEMPO * p["tempo_scale"])
                 except InputError as err:
                     raise InputError(f"cannot render {piece.piece_id} ({piece.title}) with {instrument}: {err}") from err
-                y = y[: int(seconds * SAMPLE_RATE)]
+                y = y[: int((seconds + TRIM_SLACK_S) * SAMPLE_RATE)]
                 peak = float(np.max(np.abs(y))) or 1.0
                 pcm = np.round(y / peak * 32000).astype(np.int16)  # normalised: level is not the cue
                 tmp = path.with_suffix(".tmp.npy")

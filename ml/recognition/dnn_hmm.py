@@ -20,6 +20,8 @@ from torch import nn
 
 from core.errors import InputError
 from ml.recognition.gmm_hmm import GmmHmmClassifier
+from ml.runtime import seeded
+from ml.training_loop import fit
 
 
 @dataclass(frozen=True)
@@ -83,21 +85,12 @@ class DnnHmmClassifier:
         targets = np.concatenate([index[y] * self.n + self.baseline.states(s, y) for s, y in zip(sequences, labels, strict=True)])
         counts = np.bincount(targets, minlength=self.n * len(self.labels)) + 1.0  # add-one: no state has prior 0
         self.log_prior = np.log(counts / counts.sum())
-        torch.manual_seed(self.cfg.seed)
+        gen = seeded(self.cfg.seed)
         net = state_network(frames.shape[1], self.n * len(self.labels), self.cfg.hidden, self.cfg.dropout)
         opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr)
         x, y = torch.from_numpy(frames), torch.from_numpy(targets.astype(np.int64))
-        gen = torch.Generator().manual_seed(self.cfg.seed)
-        net.train()
-        for _ in range(self.cfg.epochs):
-            order = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), self.cfg.batch):
-                batch = order[i: i + self.cfg.batch]
-                loss = nn.functional.cross_entropy(net(x[batch]), y[batch])  # (B, S) logits vs (B,)
-                opt.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                opt.step()
-        net.eval()
+        fit(net, lambda b: (nn.functional.cross_entropy(net(x[b]), y[b]), len(b)),  # (B, S) logits vs (B,)
+            items=len(x), epochs=self.cfg.epochs, batch_size=self.cfg.batch, opt=opt, gen=gen)
         self.net = net
         return self
 

@@ -21,16 +21,18 @@ import numpy as np
 
 from core.types import Progress
 from ml.data.corpora import Piece, essen
+from ml.data.preprocess import PreprocessConfig, prepare
 from ml.data.render import both_families
 from ml.data.splits import split
 from ml.data.training import Refusal, Source, training_set
 from ml.recognition.autoencoder import AutoencoderConfig, AutoencoderFeatures, logmel_context
-from ml.recognition.dataset import INSTRUMENTS_12, SAMPLE_RATE, Clip, clips
+from ml.recognition.dataset import INSTRUMENTS_12, SAMPLE_RATE, TRIM_SLACK_S, Clip, clips
 from ml.recognition.dnn_hmm import DnnHmmClassifier, DnnHmmConfig
-from ml.recognition.features import FeatureConfig, logmel, mfcc_context, segments
+from ml.recognition.features import FeatureConfig, logmel, mfcc_context
 from ml.recognition.gmm_hmm import GmmHmmClassifier, GmmHmmConfig
 from ml.recognition.tabla import LABEL, tabla_clips, tabla_files, tabla_loop
 from ml.recognition.transfer import LEVELS, SOURCE_INSTRUMENTS, CnnConfig, svm, train_source
+from ml.runtime import DEFAULT_THREADS, report_lines, reproducible, run_record
 
 VARIANTS = ("GMM-HMM", "DNN-HMM", "AE-unsupervised + GMM-HMM", "AE-supervised + GMM-HMM", "CNN-transfer (mid) + SVM",
             "CNN-transfer (high) + SVM", "CNN-transfer (mid+high) + SVM")
@@ -55,6 +57,8 @@ class ExperimentConfig:
     variants: tuple[str, ...] = ("GMM-HMM", "DNN-HMM", "AE", "CNN")
     """Prefixes of VARIANTS to train: the MFCC GMM-HMM always runs (the others are compared with it)."""
     seed: int = 0
+    threads: int = DEFAULT_THREADS
+    """torch and BLAS threads for the whole run (`ml.runtime.reproducible`): the same count gives the same weights."""
 
     def wants(self, variant: str) -> bool:
         return variant == "GMM-HMM" or any(variant.startswith(v) for v in self.variants)
@@ -69,16 +73,24 @@ class Segments:
 
 
 def featurise(cl: Sequence[Clip], cfg: FeatureConfig = FeatureConfig(),
-              feature: Callable[[np.ndarray], np.ndarray] | None = None) -> Segments:
-    """Cut every clip into 3-s segments and compute `feature` of each (default MFCC + context)."""
+              feature: Callable[[np.ndarray], np.ndarray] | None = None,
+              preprocess: PreprocessConfig | None = None) -> Segments:
+    """Run every clip through the preprocessing path (`ml.data.preprocess`, default
+    `cfg.preprocess()`), and compute `feature` (default MFCC + context) of each 3-s segment that is
+    not silence. A clip with no such segment is left out, as `heritage recognize` would answer
+    "silence" for it."""
     fn = feature or (lambda seg: mfcc_context(seg, cfg=cfg))
+    pre = preprocess or cfg.preprocess()
     out = Segments([], [], [], [])
-    for k, c in enumerate(cl):
-        out.clip_labels.append(c.instrument)
-        for seg in segments(c.audio, cfg=cfg):
+    for c in cl:
+        voiced = prepare(c.audio, sample_rate=SAMPLE_RATE, cfg=pre).voiced
+        if not len(voiced):
+            continue
+        for seg in voiced:
             out.sequences.append(fn(seg))
             out.labels.append(c.instrument)
-            out.clip.append(k)
+            out.clip.append(len(out.clip_labels))
+        out.clip_labels.append(c.instrument)
     return out
 
 
@@ -128,7 +140,7 @@ def _tabla_clips(cfg: ExperimentConfig, n_train: int, n_test: int) -> tuple[list
     """Tabla clips for training and test (split by sample file) and the performed loop."""
     sp = tabla_files()
     def make(files: Sequence[Path], n: int, salt: str) -> list[Clip]:
-        made = tabla_clips(files, n, seconds=cfg.seconds, salt=salt, sample_rate=SAMPLE_RATE)
+        made = tabla_clips(files, n, seconds=cfg.seconds + TRIM_SLACK_S, salt=salt, sample_rate=SAMPLE_RATE)
         return [Clip(None, LABEL, "recorded", y) for y in made]
 
     return make(sp.train, n_train, "train"), make(sp.test, n_test, "test"), [Clip(None, LABEL, "recorded", tabla_loop(sp))]
@@ -140,6 +152,8 @@ def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Progress | None = None, 
     with `cnn_path` the source-task CNN (their CIDs go in the report). `source` gives each
     candidate piece's protocol flags: a piece whose protocol forbids ML use is never rendered."""
     tell = say or (lambda stage, done, total: None)
+    reproducible(threads=cfg.threads)
+    started = time.perf_counter()
     fonts = both_families("the cross-family test")
     train_p, _, test_p, split_id, refused = choose_pieces(cfg.pieces, cfg.seed, source)
     sets: dict[str, list[Clip]] = {}
@@ -249,14 +263,19 @@ def run(cfg: ExperimentConfig, *, cache_dir: Path, say: Progress | None = None, 
         from ml.recognition.model import save
 
         model_path.parent.mkdir(parents=True, exist_ok=True)
-        save(dnn, model_path, learned_from=sorted(p.cid for p in train_p))
+        save(dnn, model_path, learned_from=sorted(p.cid for p in train_p), preprocess=FeatureConfig().preprocess())
         model = {"path": str(model_path), "cid": str(file_cid(model_path))}
     for variant, mb in memory.items():
         results[variant]["peak_rss_mb"] = mb
-    return {"config": {**asdict(cfg), "features": FeatureConfig().to_json()}, "split_id": split_id, "model": model,
+    features = FeatureConfig()
+    return {"config": {**asdict(cfg), "features": features.to_json(), "preprocess": features.preprocess().to_json()},
+            "split_id": split_id, "model": model,
             "cnn_model": cnn_model, "pieces": {"train": len(train_p), "test": len(test_p)}, "labels": labels,
             "train_segments": len(train.sequences), "learned_from": sorted(p.cid for p in train_p), "results": results,
-            "protocols_checked": source is not None,
+            "protocols_checked": source is not None, "wall_seconds": time.perf_counter() - started,
+            "run": run_record(settings={**asdict(cfg), "features": features.to_json(), "preprocess": features.preprocess().to_json()},
+                              seeds={"split": cfg.seed, "gmm": cfg.gmm.seed, "dnn": cfg.dnn.seed, "autoencoder": cfg.autoencoder.seed,
+                                     "cnn": cfg.cnn.seed}),
             "refused": [{"cid": r.cid, "work_id": r.work_id, "reason": r.reason} for r in refused]}
 
 
@@ -349,6 +368,7 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         cnn_cid = report.get("cnn_model", {}).get("cid", "–")
         lines += ["", f"Saved DNN-HMM: CID `{report['model']['cid']}`; transfer CNN: CID `{cnn_cid}`. "
                   f"Both learned from {len(report['learned_from'])} pieces, listed by CID in recognition.json."]
+    lines += report_lines(report)
     _error_chart(res, out / "recognition_errors.png")
     lines += ["", "![error rates by model and test set](recognition_errors.png)", "", "## Confusion matrices (cross-family test)"]
     for variant in res:

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from hmmlearn.hmm import GMMHMM
 
 from core.errors import InputError
 
@@ -63,11 +62,14 @@ class GmmHmmClassifier:
     def __init__(self, cfg: GmmHmmConfig = GmmHmmConfig()) -> None:
         self.cfg = cfg
         self.labels: list[str] = []
-        self.models: dict[str, GMMHMM] = {}
+        self.models: dict[str, Any] = {}
+        """hmmlearn GMMHMMs after `fit`; `SavedHmm`s (same attributes, hmmlearn imported on first use) after loading."""
         self.standardise: Standardiser | None = None
 
     def fit(self, sequences: Sequence[np.ndarray], labels: Sequence[str]) -> GmmHmmClassifier:
         """Train one HMM per label on its sequences (each shape (frames, dims))."""
+        from hmmlearn.hmm import GMMHMM  # here, not at import: it pulls in scikit-learn (~1 s), which inference never needs
+
         if len(sequences) != len(labels) or not sequences:
             raise InputError("give one label per sequence, and at least one sequence")
         self.standardise = Standardiser(np.concatenate(sequences))
@@ -121,3 +123,37 @@ class GmmHmmClassifier:
         assert self.standardise is not None
         _, path = self.models[label].decode(self.standardise(sequence), algorithm="viterbi")
         return np.asarray(path, dtype=np.int64)
+
+
+@dataclass
+class SavedHmm:
+    """A trained GMM-HMM's parameters as read from a model file, with hmmlearn's attribute names.
+    The DNN-HMM needs only `startprob_` and `transmat_`; `score` and `decode` build the hmmlearn
+    model on first use, so answering with a saved DNN-HMM never imports hmmlearn and scikit-learn."""
+
+    n_states: int
+    n_mix: int
+    startprob_: np.ndarray
+    transmat_: np.ndarray
+    means_: np.ndarray
+    covars_: np.ndarray
+    weights_: np.ndarray
+    _model: Any = None
+
+    def hmmlearn(self) -> Any:
+        if self._model is None:
+            from hmmlearn.hmm import GMMHMM
+
+            m = GMMHMM(n_components=self.n_states, n_mix=self.n_mix, covariance_type="diag", init_params="", params="")
+            m.startprob_, m.transmat_ = self.startprob_, self.transmat_
+            m.means_, m.covars_, m.weights_ = self.means_, self.covars_, self.weights_
+            m.n_features = self.means_.shape[-1]
+            self._model = m
+        return self._model
+
+    def score(self, x: np.ndarray) -> float:
+        return float(self.hmmlearn().score(x))
+
+    def decode(self, x: np.ndarray, algorithm: str = "viterbi") -> tuple[float, np.ndarray]:
+        logprob, path = self.hmmlearn().decode(x, algorithm=algorithm)
+        return float(logprob), np.asarray(path)

@@ -18,7 +18,6 @@ each), recorded with the weights.
 from __future__ import annotations
 
 import csv
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,9 +32,11 @@ from sklearn.svm import SVC
 from torch import nn
 
 from core.errors import InputError
-from ml.data.audio import load_audio
-from ml.recognition.features import FeatureConfig, logmel_patches
-from ml.saved import read_saved
+from ml.data.preprocess import prepare_file
+from ml.recognition.features import FeatureConfig, segment_patches
+from ml.runtime import seeded
+from ml.saved import read_saved, write_saved
+from ml.training_loop import fit
 
 SOURCE_INSTRUMENTS = ("piano", "violin", "cello", "shakuhachi", "ocarina", "banjo", "trumpet", "clarinet", "oboe", "accordion",
                       "vibraphone", "harmonica")
@@ -112,8 +113,8 @@ class SourceModel:
 
     def save(self, path: Path, **extra: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": FORMAT, "cnn": self.cfg.to_json(), "labels": self.labels, "mean": self.mean, "std": self.std,
-                    "net": self.net.state_dict(), **extra}, path)
+        write_saved({"format": FORMAT, "cnn": self.cfg.to_json(), "labels": self.labels, "mean": self.mean, "std": self.std,
+                    "net": self.net.state_dict(), "preprocess": FeatureConfig().preprocess().to_json(), **extra}, path)
 
 
 def train_source(patches: np.ndarray, labels: Sequence[str], cfg: CnnConfig = CnnConfig(),
@@ -124,30 +125,14 @@ def train_source(patches: np.ndarray, labels: Sequence[str], cfg: CnnConfig = Cn
     names = sorted(set(labels))
     index = {lab: i for i, lab in enumerate(names)}
     mean, std = float(patches.mean()), float(patches.std()) or 1.0
-    torch.manual_seed(cfg.seed)
+    gen = seeded(cfg.seed)
     net = TransferCnn(len(names), cfg)
     x = torch.from_numpy((patches - mean) / std).float()[:, None]
     y = torch.tensor([index[lab] for lab in labels])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    t0 = time.perf_counter()
-    losses = []
-    net.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for i in range(0, len(x), cfg.batch):
-            b = order[i: i + cfg.batch]
-            loss = nn.functional.cross_entropy(net(x[b]), y[b])
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            total += loss.item() * len(b)
-        losses.append(total / len(x))
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-    net.eval()
-    return SourceModel(net, cfg, names, mean, std, time.perf_counter() - t0, tuple(losses))
+    fitted = fit(net, lambda b: (nn.functional.cross_entropy(net(x[b]), y[b]), len(b)), items=len(x), epochs=cfg.epochs,
+                 batch_size=cfg.batch, opt=opt, gen=gen, progress=progress)
+    return SourceModel(net, cfg, names, mean, std, fitted.seconds, fitted.losses)
 
 
 def load_source(path: Path) -> SourceModel:
@@ -169,7 +154,8 @@ def csv_dataset(path: Path, source: SourceModel, cfg: FeatureConfig = FeatureCon
                 level: str = "fused") -> tuple[np.ndarray, list[str], list[int], list[str]]:
     """Read a `file,label` CSV (a header row `file,label` is allowed; paths relative to the CSV)
     and return (features (segments, d), segment labels, segment file index, files). Each file's
-    3-s segments are one group. A bad row or file is an InputError naming it."""
+    3-s segments (silent ones left out: `ml.data.preprocess`) are one group. A bad row or file is
+    an InputError naming it."""
     if not path.is_file():
         raise InputError(f"no CSV at {path}: write one `file,label` row per recording")
     rows = [r for r in csv.reader(path.read_text().splitlines()) if r and any(c.strip() for c in r)]
@@ -183,11 +169,12 @@ def csv_dataset(path: Path, source: SourceModel, cfg: FeatureConfig = FeatureCon
         if len(row) != 2 or not row[0].strip() or not row[1].strip():
             raise InputError(f"{path} row {n}: {row!r} is not `file,label`")
         audio_path = (path.parent / row[0].strip()).resolve()
-        y, _ = load_audio(audio_path, sample_rate=cfg.sample_rate)
         try:
-            patches = logmel_patches(y, cfg=cfg)
+            patches = segment_patches(prepare_file(audio_path, cfg=cfg.preprocess()).voiced, cfg=cfg)
         except InputError as err:
             raise InputError(f"{path} row {n} ({row[0].strip()}): {err}") from err
+        if not len(patches):
+            raise InputError(f"{path} row {n} ({row[0].strip()}): the recording is silence throughout: leave it out")
         feats.append(source.features(patches, level))
         labels += [row[1].strip()] * len(patches)
         groups += [len(files)] * len(patches)

@@ -19,7 +19,6 @@ perplexity as a parameter.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,6 +29,8 @@ import torch
 from torch import nn
 
 from core.errors import InputError
+from ml.runtime import seeded
+from ml.training_loop import fit
 
 SAMPLE_RATE = 16_000
 PATCH_FRAMES, MEL_BANDS = 96, 64
@@ -119,26 +120,14 @@ def train_vggish(patches: np.ndarray, labels: Sequence[str], cfg: VggishConfig =
         raise InputError("give at least two labels to train the embedder")
     index = {n: i for i, n in enumerate(names)}
     mean, std = float(patches.mean()), float(patches.std()) or 1.0
-    torch.manual_seed(cfg.seed)
+    gen = seeded(cfg.seed)
     net = Vggish(len(names), cfg)
     x = torch.from_numpy((patches - mean) / std).float()
     y = torch.tensor([index[lab] for lab in labels])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    t0 = time.perf_counter()
-    net.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), cfg.batch):
-            b = order[i: i + cfg.batch]
-            loss = nn.functional.cross_entropy(net(x[b]), y[b])
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-    net.eval()
-    return TrainedVggish(net, cfg, names, mean, std, time.perf_counter() - t0)
+    fitted = fit(net, lambda b: (nn.functional.cross_entropy(net(x[b]), y[b]), len(b)), items=len(x), epochs=cfg.epochs,
+                 batch_size=cfg.batch, opt=opt, gen=gen, progress=progress)
+    return TrainedVggish(net, cfg, names, mean, std, fitted.seconds)
 
 
 def cluster_scores(embeddings: np.ndarray, labels: Sequence[str], seed: int = 0) -> dict[str, float]:

@@ -194,7 +194,7 @@ class DegreeLike(Protocol):
 
 
 class TraditionLike(Protocol):
-    """What `TuningGrid.from_tradition` reads of a tradition (`ml.generation.tradition.Tradition`)."""
+    """What `TuningGrid.from_tradition` reads of a tradition (`ml.tradition.Tradition`)."""
 
     @property
     def id(self) -> str: ...
@@ -263,7 +263,7 @@ class TuningGrid:
 
     @classmethod
     def from_tradition(cls, tradition: TraditionLike, *, tonic_hz: float | None = None) -> TuningGrid:
-        """The grid of a tradition (`ml.generation.tradition.load_tradition(id)`): its degrees, its
+        """The grid of a tradition (`ml.tradition.load_tradition(id)`): its degrees, its
         period and its reference tonic (or `tonic_hz`)."""
         return cls(tuple(float(d.cents) for d in tradition.degrees), tuple(d.name for d in tradition.degrees),
                    float(tradition.period_cents), float(tradition.tonic_hz if tonic_hz is None else tonic_hz),

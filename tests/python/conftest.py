@@ -10,6 +10,7 @@ from web3 import Web3
 
 from chain.anvil import Anvil
 from chain.compile import Artifact, compile_contracts
+from chain.hardhat import Hardhat
 from core.paths import REPO_ROOT
 
 
@@ -32,3 +33,10 @@ def w3(anvil: Anvil) -> Web3:
 @pytest.fixture()
 def tmp_state(tmp_path: Path) -> Path:
     return tmp_path / "anvil-state.json"
+
+
+@pytest.fixture(scope="session")
+def hardhat() -> Iterator[Hardhat]:
+    """Hardhat's node (npm `hardhat` 2.x from package.json), the second node the chain suite runs on."""
+    with Hardhat() as node:
+        yield node

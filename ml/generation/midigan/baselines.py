@@ -14,9 +14,7 @@ drawn), nothing masked — a HOLD with nothing sounding is read as a rest by `ro
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +28,8 @@ from torch.nn import functional as F
 from core.errors import InputError
 from ml.generation.midigan.rolls import Tokens
 from ml.generation.model import GptConfig, LatticeGpt
+from ml.runtime import seeded
+from ml.training_loop import fit
 
 Kind = Literal["lstm", "transformer"]
 
@@ -112,41 +112,23 @@ def train(rolls: Tokens, val_rolls: Tokens, cfg: LmConfig, tcfg: LmTrainConfig =
     """Fit the network (module docstring); progress(epoch, epochs) after each epoch."""
     if rolls.ndim != 2 or rolls.shape[1] != cfg.steps or not len(rolls):
         raise InputError(f"training rolls of shape {rolls.shape}: expected (N ≥ 1, {cfg.steps}) step tokens")
-    torch.manual_seed(tcfg.seed)
+    gen = seeded(tcfg.seed)
     net = build(cfg)
     data, val = torch.from_numpy(np.asarray(rolls, dtype=np.int64)), torch.from_numpy(np.asarray(val_rolls, dtype=np.int64))
     opt = torch.optim.AdamW(net.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     batches = math.ceil(len(data) / tcfg.batch_size)
     total_steps, warm = max(tcfg.epochs * batches, 1), max(1, tcfg.epochs * batches // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * s / total_steps)))
-    gen = torch.Generator().manual_seed(tcfg.seed)
-    losses, val_losses = [], []
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
-    t0 = time.perf_counter()
-    for epoch in range(tcfg.epochs):
-        net.train()
-        order = torch.randperm(len(data), generator=gen)
-        total = 0.0
-        for i in range(0, len(data), tcfg.batch_size):
-            y = data[order[i: i + tcfg.batch_size]]  # (B, T)
-            logits = net(_inputs(y, cfg.bos))  # (B, T, V + 1)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(net.parameters(), tcfg.clip_grad)
-            opt.step()
-            sched.step()
-            total += loss.item() * len(y)
-        losses.append(total / len(data))
-        val_losses.append(mean_loss(net, val, cfg) if len(val) else losses[-1])
-        if best is None or val_losses[-1] < best[0]:
-            best = (val_losses[-1], epoch + 1, copy.deepcopy(net.state_dict()))
-        if progress is not None:
-            progress(epoch + 1, tcfg.epochs)
-    if best is not None:
-        net.load_state_dict(best[2])
-    net.eval()
-    return TrainedLm(net, cfg, tuple(losses), tuple(val_losses), best[1] if best else 0, time.perf_counter() - t0)
+
+    def batch_loss(b: torch.Tensor) -> tuple[torch.Tensor, float]:
+        y = data[b]  # (B, T)
+        logits = net(_inputs(y, cfg.bos))  # (B, T, V + 1)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), len(y)
+
+    fitted = fit(net, batch_loss, items=len(data), epochs=tcfg.epochs, batch_size=tcfg.batch_size, opt=opt, gen=gen,
+                 sched=sched, clip_grad=tcfg.clip_grad, validate=(lambda: mean_loss(net, val, cfg)) if len(val) else None,
+                 keep_best=True, progress=progress)
+    return TrainedLm(net, cfg, fitted.losses, fitted.val_losses, fitted.best_epoch, fitted.seconds)
 
 
 def mean_loss(net: nn.Module, rolls: torch.Tensor, cfg: LmConfig, batch_size: int = 256) -> float:

@@ -46,9 +46,9 @@ from numpy.typing import NDArray
 from core.errors import InputError
 from ml.data.corpora import Piece
 from ml.data.training import Source
-from ml.generation.experiment import han_songs, split_pieces
 from ml.generation.lattice import BEAT_UNITS, HAN, TICKS_PER_BEAT, LatticePiece, han_corpus, timed_notes
-from ml.generation.tradition import Tradition, load_tradition
+from ml.generation.songs import han_songs, split_pieces
+from ml.tradition import Tradition, load_tradition
 
 REST, HOLD, FIRST_ONSET = 0, 1, 2
 STEPS_PER_BEAT = 4

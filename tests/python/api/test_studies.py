@@ -333,16 +333,18 @@ def test_the_service_includes_the_studies_routes(tmp_path: Path) -> None:
 
 def _chain_lab(api: Any) -> Lab:
     from core.cid import from_text
-    from core.types import PPM
+    from core.types import Ppm
 
     chain = api.state.chain
     reg = chain.registry.functions
     missing = 13 - int(reg.workCount().call())
     if missing > 0:
-        protocol = (True, False, True, True, True, False, 0, 0, 1)
-        batch = [(api.community, from_text(bytes_cid(f"attested song {i}".encode())), b"", protocol, [(api.keys[2].address, PPM)])
-                 for i in range(missing)]
-        chain.send(reg.registerHeritageWorks(batch), api.keys[1].address)
+        from chain import gateway as gw
+        from chain.types import HeritageParams, Protocol, everything_to
+
+        batch = [HeritageParams(api.community, from_text(bytes_cid(f"attested song {i}".encode())), b"",
+                                Protocol(floor_ppm=Ppm(0)), everything_to(api.keys[2].address)) for i in range(missing)]
+        gw.register_heritage_batch(chain, batch, sender=api.keys[1].address)
     return Lab(api.client, api.state.settings, api.state.store)
 
 

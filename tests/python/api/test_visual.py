@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf  # type: ignore[import-untyped]
 
 from chain.signatures import sign
-from ml.generation.tradition import load_tradition, traditions
+from ml.tradition import load_tradition, traditions
 from tests.python.api.conftest import Api
 
 RATE = 16_000
@@ -118,7 +118,7 @@ def test_what_cannot_be_shown_is_refused_with_its_code(api: Api, tone: int, make
     elif make == "abc":
         work = register(api, b"X:1\nT:a tune\nK:G\nGABc|d2d2|]\n" + os.urandom(8).hex().encode(), "text/vnd.abc", "tune.abc")
     elif make == "restricted":
-        api.state.chain.send(api.state.chain.registry.functions.registerRestrictedWork(api.community, os.urandom(32), b"", 0, 1),
+        api.state.chain.send(api.state.chain.registry.functions.registerRestrictedWork(api.community, os.urandom(32), b"", 0, 1, []),
                              api.keys[1].address)
         api.state.catalogue(fresh=True)
         work = int(api.state.chain.registry.functions.workCount().call())

@@ -31,7 +31,7 @@ def test_python_digest_equals_the_registry_view(api: Api) -> None:
     m = draft["typed_data"]["message"]
     p = m["protocol"]
     params = (m["communityId"], bytes.fromhex(m["contentCid"][2:]), bytes.fromhex(m["manifestCid"][2:]), tuple(p.values()),
-              [(r["account"], r["ppm"]) for r in m["split"]])
+              [(r["account"], r["ppm"]) for r in m["split"]], bytes.fromhex(m["salt"][2:]))
     on_chain = api.state.chain.registry.functions.registerHeritageDigest(params, m["nonce"], m["deadline"]).call()
     assert bytes(on_chain) == digest(draft["typed_data"]) == bytes.fromhex(draft["digest"][2:])
 
@@ -173,7 +173,7 @@ def test_rate_limit_on_writes(tmp_path: Path) -> None:
 
 
 def test_refused_transactions(api: Api, counted: Callable[[], tuple[int, int]]) -> None:
-    restricted = api.state.chain.registry.functions.registerRestrictedWork(api.community, b"\x11" * 32, b"", 0, 1)
+    restricted = api.state.chain.registry.functions.registerRestrictedWork(api.community, b"\x11" * 32, b"", 0, 1, [])
     api.state.chain.send(restricted, api.keys[1].address)
     api.state.catalogue(fresh=True)
     work = int(api.state.chain.registry.functions.workCount().call())

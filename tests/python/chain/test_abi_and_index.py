@@ -10,10 +10,11 @@ from web3 import Web3
 from chain.abi import Encoder, EventDecoder
 from chain.anvil import Anvil
 from chain.compile import Artifact
-from chain.deploy import contract, deploy
+from chain.deploy import contract
 from chain.indexer import Index
+from tests.python.chain.v2 import GAS, commit, deploy_dev, protocol
 
-OPEN = (True, False, True, True, True, False, 100_000, 0, 1)
+OPEN = protocol()
 
 
 def cid(i: int) -> bytes:
@@ -22,9 +23,9 @@ def cid(i: int) -> bytes:
 
 def test_calldata_matches_web3(artifacts: dict[str, Artifact], w3: Web3) -> None:
     registry = w3.eth.contract(abi=artifacts["HeritageRegistry"].abi)
-    batch = [(1, cid(i), cid(1000 + i), OPEN, [("0x" + "ab" * 20, 700_000), ("0x" + "cd" * 20, 300_000)])
+    batch = [(1, cid(i), cid(1000 + i), OPEN, [("0x" + "ab" * 20, 700_000), ("0x" + "cd" * 20, 300_000)], b"\7" * 32)
              for i in range(3)]
-    batch = [(c, a, m, p, [(Web3.to_checksum_address(r), s) for r, s in split]) for c, a, m, p, split in batch]
+    batch = [(c, a, m, p, [(Web3.to_checksum_address(r), s) for r, s in split], salt) for c, a, m, p, split, salt in batch]
     ours = Encoder(artifacts["HeritageRegistry"].abi).calldata("registerHeritageWorks", batch)
     assert "0x" + ours.hex() == registry.encode_abi("registerHeritageWorks", args=[batch])
 
@@ -33,17 +34,18 @@ def test_index_is_resumable_idempotent_and_waits_for_confirmations(
         artifacts: dict[str, Artifact], tmp_path: Path) -> None:
     with Anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
-        dep = deploy(w3, artifacts, sender=w3.eth.accounts[0])
+        dep = deploy_dev(w3, artifacts)
         registry = contract(w3, artifacts["HeritageRegistry"], dep.registry)
         router = contract(w3, artifacts["RoyaltyRouter"], dep.router)
         contracts = {"HeritageRegistry": registry, "RoyaltyRouter": router}
         acc = w3.eth.accounts
 
         def send(fn, value: int = 0) -> None:  # type: ignore[no-untyped-def]
-            w3.eth.wait_for_transaction_receipt(fn.transact({"from": acc[1], "value": value}))
+            w3.eth.wait_for_transaction_receipt(fn.transact({"from": acc[1], "value": value, "gas": GAS}))
 
         send(registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]))
-        send(registry.functions.registerHeritageWork((1, cid(1), cid(2), OPEN, [(acc[2], 1_000_000)])))
+        salt = commit(w3, registry, acc[1], cid(1))
+        send(registry.functions.registerHeritageWork((1, cid(1), cid(2), OPEN, [(acc[2], 1_000_000)], salt)))
         index = Index(tmp_path / "index.sqlite")
         stored = index.sync(w3, contracts, start=dep.block, confirmations=1)
         assert index.last_block() == int(w3.eth.block_number) - 1
@@ -74,7 +76,7 @@ def test_index_is_resumable_idempotent_and_waits_for_confirmations(
 
 
 def test_event_decoder_matches_web3_process_log(artifacts: dict[str, Artifact], w3: Web3) -> None:
-    dep = deploy(w3, artifacts, sender=w3.eth.accounts[0])
+    dep = deploy_dev(w3, artifacts)
     registry = contract(w3, artifacts["HeritageRegistry"], dep.registry)
     acc = w3.eth.accounts
     tx = registry.functions.registerCommunity("Decoders", [acc[3], acc[4]], 2, acc[5]).transact({"from": acc[3]})

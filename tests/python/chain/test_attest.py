@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chain import gateway as gw
 from chain.anvil import Anvil
 from chain.attest import (
     MAX_ATTESTED_WORKS,
@@ -27,16 +28,17 @@ from chain.attest import (
     verify_attestation,
 )
 from chain.client import Chain, connect
+from chain.types import HeritageParams, Protocol, everything_to
 from core.blockstore import BlockStore, ContentStore, open_store
 from core.cid import bytes_cid, from_text
 from core.config import Settings
 from core.errors import ChainError, InputError
-from core.types import PPM, Cid, WorkId
+from core.types import Cid, CommunityId, WorkId
 from listening.analysis import analyse, summary_for_attestation
 from listening.model import Criterion, Piece, RaterId, Rating, Scale, Study, StudyId, StudyState
 
 _fresh = itertools.count()
-OPEN = (True, False, True, True, True, False, 0, 0, 1)
+OPEN = (True, False, True, True, True, False, 0, 0, 1, 0)
 
 
 class Env:
@@ -49,15 +51,15 @@ class Env:
 
     def works(self, n: int) -> list[WorkId]:
         """Register `n` new heritage works; their ids."""
-        first = int(self.reg.workCount().call()) + 1
         cids = [from_text(self.store.put_bytes(f"X:{next(_fresh)}\nT:song\nK:D\nDEFG|\n".encode())) for _ in range(n)]
-        batch = [(self.community, c, b"", OPEN, [(self.acct[2], PPM)]) for c in cids]
-        self.chain.send(self.reg.registerHeritageWorks(batch), self.acct[1])
-        return [WorkId(first + i) for i in range(n)]
+        batch = [HeritageParams(CommunityId(self.community), c, b"", Protocol.from_abi(OPEN), everything_to(self.acct[2]))
+                 for c in cids]
+        ids = gw.register_heritage_batch(self.chain, batch, sender=self.acct[1])
+        return [w for w in ids if w is not None]
 
     def restricted(self) -> WorkId:
         commitment = hashlib.sha256(f"salt {next(_fresh)}".encode()).digest()
-        self.chain.send(self.reg.registerRestrictedWork(self.community, commitment, b"", 0, 1), self.acct[1])
+        self.chain.send(self.reg.registerRestrictedWork(self.community, commitment, b"", 0, 1, []), self.acct[1])
         return WorkId(int(self.reg.workCount().call()))
 
     def study(self, works: list[WorkId]) -> tuple[Cid, bytes]:

@@ -15,9 +15,10 @@ from web3.exceptions import ContractCustomError
 
 from chain.anvil import Anvil
 from chain.compile import Artifact
-from chain.deploy import contract, deploy
+from chain.deploy import contract
 from chain.routing import Node, route
 from core.types import PPM
+from tests.python.chain.v2 import GAS, commit, deploy_dev, protocol
 
 ETH = "0x0000000000000000000000000000000000000000"
 
@@ -27,19 +28,15 @@ def raw_cid(data: bytes) -> bytes:
     return bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
 
 
-def protocol(floor_ppm: int = 100_000, consent: bool = False) -> tuple[Any, ...]:
-    return (True, consent, True, True, True, False, floor_ppm, 0, 1)
-
-
 def send(w3: Web3, fn: Any, sender: str, value: int = 0) -> Any:
-    receipt = w3.eth.wait_for_transaction_receipt(fn.transact({"from": sender, "value": value}))
+    receipt = w3.eth.wait_for_transaction_receipt(fn.transact({"from": sender, "value": value, "gas": GAS}))
     assert receipt["status"] == 1
     return receipt
 
 
 def setup_contracts(w3: Web3, artifacts: dict[str, Artifact]) -> tuple[Contract, Contract, list[str]]:
     accounts = w3.eth.accounts
-    d = deploy(w3, artifacts, sender=accounts[0])
+    d = deploy_dev(w3, artifacts)
     registry = contract(w3, artifacts["HeritageRegistry"], d.registry)
     router = contract(w3, artifacts["RoyaltyRouter"], d.router)
     send(w3, registry.functions.registerCommunity("Shaanxi singers", [accounts[1], accounts[2]], 1, accounts[3]), accounts[0])
@@ -55,10 +52,12 @@ def test_wrapper_compiles_deployable_contracts(artifacts: dict[str, Artifact]) -
 def test_register_pay_withdraw_on_anvil(w3: Web3, artifacts: dict[str, Artifact]) -> None:
     registry, router, acc = setup_contracts(w3, artifacts)
     split = [(acc[3], 600_000), (acc[4], 300_000), (acc[5], 100_000)]
-    params = (1, raw_cid(b"Xiaodiao from Shaanxi"), b"", protocol(), split)
+    cid = raw_cid(b"Xiaodiao from Shaanxi")
+    params = (1, cid, b"", protocol(), split, commit(w3, registry, acc[1], cid))
     send(w3, registry.functions.registerHeritageWork(params), acc[1])
     heritage = registry.functions.workCount().call()
-    derivative = (raw_cid(b"remix"), b"", [heritage], [200_000], [(acc[6], PPM)], b"", b"\0" * 32, False)
+    remix = raw_cid(b"remix")
+    derivative = (remix, b"", [heritage], [200_000], [(acc[6], PPM)], b"", b"\0" * 32, False, commit(w3, registry, acc[6], remix))
     send(w3, registry.functions.registerDerivative(derivative), acc[6])
     work = registry.functions.workCount().call()
 
@@ -77,7 +76,8 @@ def test_register_pay_withdraw_on_anvil(w3: Web3, artifacts: dict[str, Artifact]
 
 def test_duplicate_content_reverts_with_named_error(w3: Web3, artifacts: dict[str, Artifact]) -> None:
     registry, _, acc = setup_contracts(w3, artifacts)
-    params = (1, raw_cid(b"the same song"), b"", protocol(), [(acc[3], PPM)])
+    cid = raw_cid(b"the same song")
+    params = (1, cid, b"", protocol(), [(acc[3], PPM)], commit(w3, registry, acc[1], cid))
     send(w3, registry.functions.registerHeritageWork(params), acc[1])
     selector = Web3.keccak(text="RegistryContentAlreadyRegistered(bytes32,uint256)")[:4]
     try:
@@ -136,10 +136,13 @@ def test_python_model_credits_what_the_contracts_credit(
         recipients = [(holders[(7 * i + j) % 40], s) for j, s in enumerate(split)]
         cid = raw_cid(f"{registry.address}-{i}".encode())
         if not ps:
-            send(w3, registry.functions.registerHeritageWork((1, cid, b"", protocol(0), recipients)), acc[1])
+            salt = commit(w3, registry, acc[1], cid)
+            send(w3, registry.functions.registerHeritageWork((1, cid, b"", protocol(0), recipients, salt)), acc[1])
         else:
             parent_ids = [ids[p] for p in ps]
-            send(w3, registry.functions.registerDerivative((cid, b"", parent_ids, shares, recipients, b"", b"\0" * 32, False)), acc[6])
+            salt = commit(w3, registry, acc[6], cid)
+            send(w3, registry.functions.registerDerivative(
+                (cid, b"", parent_ids, shares, recipients, b"", b"\0" * 32, False, salt)), acc[6])
         ids.append(registry.functions.workCount().call())
         nodes[ids[-1]] = Node(parents=tuple(zip([ids[p] for p in ps], shares, strict=False)), split=tuple(recipients))
     before = {h: router.functions.balanceOf(ETH, h).call() for h in holders}

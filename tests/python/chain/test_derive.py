@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from chain import gateway as gw
 from chain.anvil import Anvil
 from chain.audit import audit_work
 from chain.catalogue import load
 from chain.client import Chain, connect
 from chain.derive import Consent, DeriveRefused, ProtocolSource, protocol_sources, register_model
+from chain.types import HeritageParams, Protocol, everything_to
 from core.blockstore import ContentStore, open_store
 from core.cid import from_text
 from core.config import Settings
@@ -27,7 +29,7 @@ _fresh = itertools.count()
 
 
 def protocol(*, consent: bool = False, ml: bool = True, floor: int = 100_000) -> tuple[Any, ...]:
-    return (True, consent, True, ml, True, False, floor, 0, 1)
+    return (True, consent, True, ml, True, False, floor, 0, 1, 0)
 
 
 class Env:
@@ -44,8 +46,9 @@ class Env:
     def works(self, n: int, community: str = "open", **proto: Any) -> list[Cid]:
         """Register `n` new heritage works; their content CIDs."""
         cids = [self.store.put_bytes(f"X:{next(_fresh)}\nT:tune\nK:G\nGABc|\n".encode()) for _ in range(n)]
-        batch = [(self.communities[community], from_text(c), b"", protocol(**proto), [(self.acct[3], PPM)]) for c in cids]
-        self.chain.send(self.reg.registerHeritageWorks(batch), self.acct[1])
+        batch = [HeritageParams(self.communities[community], from_text(c), b"", Protocol.from_abi(protocol(**proto)),
+                                everything_to(self.acct[3])) for c in cids]
+        gw.register_heritage_batch(self.chain, batch, sender=self.acct[1])
         return cids
 
     def work(self, cid: str) -> WorkId:
@@ -78,7 +81,7 @@ def env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]
 
 
 def test_model_of_eleven_works_goes_through_parts_and_reruns_idempotently(env: Env) -> None:
-    works = env.works(10) + env.works(1, floor=150_000)
+    works = env.works(10, floor=1_000) + env.works(1, floor=15_000)  # ≈ 18,181 ppm each reaches every floor
     corpus = env.unregistered(2)
     model = env.model_file()
     result = env.register(works + corpus, model)
@@ -142,7 +145,7 @@ def test_consent_required_leaves_it_pending_and_a_rerun_finishes(env: Env) -> No
 
     # Ten consent works: seven are the model's direct parents, three go into a part, which must
     # be consented to before the model can name it.
-    works = env.works(10, "consent", consent=True)
+    works = env.works(10, "consent", consent=True, floor=10_000)
     model = env.model_file()
     first = env.register(works, model)
     assert first.pending and first.model_work is None and len(first.parts) == 1

@@ -70,9 +70,9 @@ def test_a_refused_transaction_gives_its_nonce_back(w3: Web3, anvil: Anvil) -> N
 
 
 def test_a_reverted_transaction_is_reported_with_its_hash(w3: Web3, anvil: Anvil, artifacts: dict) -> None:  # type: ignore[type-arg]
-    from chain.deploy import deploy
+    from tests.python.chain.v2 import deploy_dev
 
-    dep = deploy(w3, artifacts, sender=w3.eth.accounts[0])
+    dep = deploy_dev(w3, artifacts)
     sender = Sender(w3, anvil.url, dev_account(5))
     # pay(0, …) with value 0 reverts in the router; sent with fixed gas so the node accepts it.
     data = w3.eth.contract(abi=artifacts["RoyaltyRouter"].abi).encode_abi("pay", args=[0, b"\0" * 32, 0])

@@ -17,7 +17,7 @@ from chain.client import connect
 from core.config import Settings
 from core.paths import REPO_ROOT
 
-DEMO_WORKS = 12 + 12 + 10 + 1 + 3  # Shaanxi, Hubei, Irish, one restricted, three derivatives
+DEMO_WORKS = 10 + 1 + 12 + 10 + 1 + 3  # Shaanxi (10 treasury-only, 1 with a 2-of-3 split), Hubei, Irish, restricted, derivatives
 HERITAGE = [sys.executable, "-m", "cli.main"]
 
 

@@ -62,7 +62,7 @@ def test_generate_registers_the_piece_as_a_derivative_of_its_conditioning_work(t
     chain, store = connect(settings), open_store(settings)
     reg = chain.registry.functions
     steward = str(list(chain.w3.eth.accounts)[1])
-    chain.send(reg.registerRestrictedWork(community, b"\x11" * 32, from_text(store.put_bytes(b"{}")), 0, 1), steward)
+    chain.send(reg.registerRestrictedWork(community, b"\x11" * 32, from_text(store.put_bytes(b"{}")), 0, 1, []), steward)
     restricted = int(reg.workCount().call())
 
     def generate(out: Path, *works_: int, ok: bool = True) -> Any:

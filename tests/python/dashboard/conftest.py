@@ -55,7 +55,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             job_id = run_simulation(http, TINY_SCENARIO)
             audio = register_audio_heritage(http)
             derivative = http.get("/works", params={"kind": "derivative", "limit": 1}).json()["items"][0]["work_id"]
-            midi = register_midi_derivative(http, [(audio, 150_000), (derivative, 120_000)])
+            # 250,000 × the arrangement's 200,000: 50,000 ppm to the Shaanxi root, its floor (v2: per root)
+            midi = register_midi_derivative(http, [(audio, 150_000), (derivative, 250_000)])
         yield Service(url, data, job_id, audio, midi)
     finally:
         stop(proc)

@@ -4,6 +4,8 @@ pragma solidity ^0.8.24;
 import {Test} from "../utils/Test.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
+import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
+import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";
 import {IRoyaltyRouter} from "../../../contracts/interfaces/IRoyaltyRouter.sol";
 import {WorkKind} from "../../../contracts/libraries/HeritageTypes.sol";
 import {PlainERC20} from "../mocks/PlainERC20.sol";
@@ -19,7 +21,9 @@ contract RoutingInvariants is Test {
 
     function setUp() public {
         router = new RoyaltyRouter();
-        registry = new HeritageRegistry(IRoyaltyRouter(address(router)), 500);
+        IRoyaltyRouter r = IRoyaltyRouter(address(router));
+        ProtocolRules rules = new ProtocolRules();
+        registry = new HeritageRegistry(r, rules, new HeritageGovernance(r, rules, 500), 500);
         router.bindRegistry(address(registry));
         token = new PlainERC20();
         address stewardA = makeAddr("stewardA");
@@ -37,6 +41,7 @@ contract RoutingInvariants is Test {
         sb[0] = stewardB;
         uint256 b = registry.registerCommunity("B", sb, 1, accounts[5]);
         handler = new RoutingHandler(registry, router, token, a, b, stewardA, stewardB, accounts);
+        router.bindDisputes(address(handler));
         targetContract(address(handler));
     }
 
@@ -50,16 +55,29 @@ contract RoutingInvariants is Test {
         }
     }
 
-    /// @notice Per token, credits (balances + escrow) plus withdrawals equal payments, to the wei.
+    /// @notice Per token (ETH, the plain token, fee-on-transfer, no-return and every junk token),
+    ///         credits (balances + escrow) plus withdrawals equal payments, to the wei.
     function invariant_totalCreditedEqualsTotalPaid() public view {
-        assertEq(_owed(address(0)) + handler.ghostWithdrawn(address(0)), handler.ghostPaid(address(0)), "ETH");
-        assertEq(_owed(address(token)) + handler.ghostWithdrawn(address(token)), handler.ghostPaid(address(token)), "token");
+        for (uint256 i; i < handler.tokenCount(); ++i) {
+            address t = handler.tokens(i);
+            assertEq(_owed(t) + handler.ghostWithdrawn(t), handler.ghostPaid(t), "credited + withdrawn == paid");
+        }
     }
 
-    /// @notice The router holds exactly what it owes.
+    /// @notice The router holds exactly what it owes, and its own count of it agrees.
     function invariant_routerBalanceEqualsUnwithdrawnCreditsPlusEscrow() public view {
         assertEq(address(router).balance, _owed(address(0)), "ETH");
-        assertEq(token.balanceOf(address(router)), _owed(address(token)), "token");
+        assertEq(router.owedOf(address(0)), _owed(address(0)), "owedOf(ETH)");
+        for (uint256 i = 1; i < handler.tokenCount(); ++i) {
+            address t = handler.tokens(i);
+            assertEq(PlainERC20(t).balanceOf(address(router)), _owed(t), "token held == owed");
+            assertEq(router.owedOf(t), _owed(t), "owedOf(token)");
+        }
+    }
+
+    /// @notice A withdrawal to a receiver refusing ETH always reverts and keeps the balance.
+    function invariant_hostileReceiverNeverTakesABalance() public view {
+        assertEq(handler.ghostHostileWithdrawals(), 0);
     }
 
     /// @notice Nobody withdraws more than was credited to them.
@@ -117,9 +135,24 @@ contract RoutingInvariants is Test {
             handler.raiseDispute(i);
         }
         handler.payEth(3, 5e17);
+        for (uint256 i; i < 12; ++i) {
+            handler.payJunk(i, 1000 + i); // more than 8 escrow tokens on held works
+        }
+        handler.payHostileToken(1, 1e18, true);
+        handler.payHostileToken(2, 1e18, false);
+        handler.payViaReceiver(2, 1e18, false);
+        handler.payViaReceiver(3, 1e18, true); // kept by the receiver (2,300 gas), flushed: seed odd, not flushed
+        handler.payViaReceiver(4, 1e18, true); // kept, then flushed
         for (uint256 i; i < 8; ++i) {
             handler.resolveDispute(i, i % 2 == 0);
         }
+        for (uint256 i; i < 8; ++i) {
+            for (uint256 t; t < handler.tokenCount(); ++t) {
+                handler.releaseEscrow(i, t);
+            }
+        }
+        assertGt(handler.ghostReleases(), 8);
+        handler.withdrawToHostile(4);
         for (uint256 i; i < 6; ++i) {
             handler.withdraw(i, false);
             handler.withdraw(i, true);

@@ -4,17 +4,27 @@ pragma solidity ^0.8.24;
 import {Vm} from "../utils/Vm.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
+import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";
 import {
     Protocol, Recipient, HeritageParams, DerivativeParams, WorkStatus, WorkKind
 } from "../../../contracts/libraries/HeritageTypes.sol";
 import {PlainERC20} from "../mocks/PlainERC20.sol";
+import {FeeOnTransferToken, NoReturnToken} from "../mocks/HostileTokens.sol";
+import {RevertingReceiver} from "../mocks/HostileReceivers.sol";
+import {RoyaltyReceiver} from "../../../contracts/RoyaltyReceiver.sol";
 
 /// @title Drives the registry and router through random valid (and some refused) actions,
 ///        keeping ghost totals for the invariant suite.
+/// @notice It is also the router's disputes contract: it holds works in escrow and ends holds
+///         with random awards, pays junk tokens into held works (more than 8 escrow tokens), pays
+///         with fee-on-transfer and no-return tokens, pays through royalty receivers by call and by
+///         2,300-gas transfer, and withdraws to a reverting receiver.
 contract RoutingHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     HeritageRegistry public immutable registry;
+    /// @dev The registry typed as its governance half (reached through the registry's fallback).
+    HeritageGovernance public immutable gov;
     RoyaltyRouter public immutable router;
     PlainERC20 public immutable token;
     uint256 public immutable communityA;
@@ -35,7 +45,15 @@ contract RoutingHandler {
     uint256 public ghostForbiddenDerivatives; // derivatives registered although a root forbade it
     uint256 public ghostRefusals;
     uint256 public ghostPayments;
+    uint256 public ghostHostileWithdrawals; // withdrawals to a reverting receiver that did not revert
+    uint256 public ghostHolds;
+    uint256 public ghostReleases;
     uint256 private _nonce;
+    address[] public tokens; // every token (address(0): ETH) ever paid
+    uint256[] public held; // works ever held
+    FeeOnTransferToken public immutable feeToken = new FeeOnTransferToken();
+    NoReturnToken public immutable noReturnToken = new NoReturnToken();
+    RevertingReceiver public revertingReceiver;
 
     constructor(
         HeritageRegistry registry_,
@@ -48,6 +66,7 @@ contract RoutingHandler {
         address[] memory accounts_
     ) {
         registry = registry_;
+        gov = HeritageGovernance(address(registry_));
         router = router_;
         token = token_;
         communityA = communityA_;
@@ -55,6 +74,21 @@ contract RoutingHandler {
         stewardA = stewardA_;
         stewardB = stewardB_;
         accounts = accounts_;
+        tokens.push(address(0));
+        tokens.push(address(token_));
+        tokens.push(address(feeToken));
+        tokens.push(address(noReturnToken));
+        revertingReceiver = new RevertingReceiver(router_);
+    }
+
+    /// @dev The router asks its disputes contract about derivatives of held works: not held here
+    ///      (Disputes.t.sol tests the wrapper rule).
+    function descendantRegistered(uint256, uint256, address) external pure returns (bool) {
+        return false;
+    }
+
+    function tokenCount() external view returns (uint256) {
+        return tokens.length;
     }
 
     receive() external payable {}
@@ -83,12 +117,17 @@ contract RoutingHandler {
             true,
             false,
             uint32((seed >> 8) % 300_001),
-            uint64(seed >> 16),
-            1
+            // Random labels without the enforced ones (seasonal, secret/sacred, non-commercial),
+            // which ProtocolRules would refuse beside this protocol: the handler must not revert.
+            uint64(seed >> 16) & ~uint64((1 << 8) | (1 << 14) | (1 << 16) | (1 << 40)),
+            1,
+            0
         );
         bytes memory cid = _freshCid();
-        HeritageParams memory params = HeritageParams(inA ? communityA : communityB, cid, "", p, _split(seed));
-        vm.prank(inA ? stewardA : stewardB);
+        address steward = inA ? stewardA : stewardB;
+        bytes32 salt = _commit(steward, cid);
+        HeritageParams memory params = HeritageParams(inA ? communityA : communityB, cid, "", p, _split(seed), salt);
+        vm.prank(steward);
         works.push(registry.registerHeritageWork(params));
         contents.push(cid);
     }
@@ -96,7 +135,7 @@ contract RoutingHandler {
     function registerRestricted(uint256 seed) external {
         bytes32 commitment = keccak256(abi.encode("salt", seed, _nonce++));
         vm.prank(stewardA);
-        uint256 id = registry.registerRestrictedWork(communityA, commitment, "", 1 << 14, 1);
+        uint256 id = gov.registerRestrictedWork(communityA, commitment, "", 1 << 14, 1, new bytes32[](0));
         works.push(id);
         isRestricted[id] = true;
         contents.push(abi.encodePacked(commitment));
@@ -107,7 +146,7 @@ contract RoutingHandler {
         bytes memory cid = contents[seed % contents.length];
         if (cid.length != 36) return; // a restricted commitment cannot be re-registered through this path
         HeritageParams memory params =
-            HeritageParams(communityA, cid, "", Protocol(true, false, true, true, true, false, 0, 0, 1), _split(seed));
+            HeritageParams(communityA, cid, "", Protocol(true, false, true, true, true, false, 0, 0, 1, 0), _split(seed), bytes32(0));
         vm.prank(stewardA);
         try registry.registerHeritageWork(params) returns (uint256) {
             revert("a content CID was registered twice");
@@ -127,8 +166,12 @@ contract RoutingHandler {
         }
         bool allowed = _allowedNow(parents, machine);
         bytes memory model = machine ? _freshCid() : bytes("");
-        DerivativeParams memory p = DerivativeParams(_freshCid(), "", parents, ppms, _split(seed >> 3), model, bytes32(seed), false);
-        vm.prank(accounts[seed % accounts.length]);
+        address registrant = accounts[seed % accounts.length];
+        bytes memory cid = _freshCid();
+        bytes32 salt = _commit(registrant, cid);
+        DerivativeParams memory p =
+            DerivativeParams(cid, "", parents, ppms, _split(seed >> 3), model, bytes32(seed), false, salt);
+        vm.prank(registrant);
         try registry.registerDerivative(p) returns (uint256 id) {
             if (!allowed) ++ghostForbiddenDerivatives;
             works.push(id);
@@ -144,11 +187,11 @@ contract RoutingHandler {
         if (router.statusOf(id) != WorkStatus.Pending) return;
         if (registry.consentNeeded(id, communityA)) {
             vm.prank(stewardA);
-            registry.approveDerivative(id, communityA);
+            gov.approveDerivative(id, communityA);
         }
         if (registry.consentNeeded(id, communityB)) {
             vm.prank(stewardB);
-            registry.approveDerivative(id, communityB);
+            gov.approveDerivative(id, communityB);
         }
     }
 
@@ -170,7 +213,7 @@ contract RoutingHandler {
 
     function withdraw(uint256 seed, bool useToken) external {
         address who = accounts[seed % accounts.length];
-        address t = useToken ? address(token) : address(0);
+        address t = useToken ? tokens[1 + (seed >> 8) % (tokens.length - 1)] : address(0);
         uint256 balance = router.balanceOf(t, who);
         if (balance == 0) return;
         vm.prank(who);
@@ -179,25 +222,109 @@ contract RoutingHandler {
         ghostWithdrawnBy[t][who] += balance;
     }
 
+    /// @notice Hold an active work's own share in escrow (as HeritageDisputes does on a claim).
     function raiseDispute(uint256 seed) external {
         uint256 id = _activeWork(seed);
-        if (id == 0 || registry.workOf(id).kind != WorkKind.Derivative || registry.disputeOf(id) != 0) return;
-        uint32[] memory roots = registry.rootsOf(id);
-        uint256 community = registry.workOf(roots[0]).communityId;
-        vm.prank(community == communityA ? stewardA : stewardB);
-        registry.raiseDispute(id, community, "");
+        if (id == 0) return;
+        (uint256 heldBy, uint256 unreleased) = router.holdOf(id);
+        if (heldBy != 0 || unreleased != 0) return;
+        router.holdEscrow(id, ++ghostHolds);
+        held.push(id);
     }
 
+    /// @notice End a hold: upheld with a random award to a treasury, or dismissed.
     function resolveDispute(uint256 seed, bool upheld) external {
-        if (works.length == 0) return;
-        uint256 id = works[seed % works.length];
-        uint256 community = registry.disputeOf(id);
-        if (community == 0) return;
-        address[] memory before = _balancesSnapshotAccounts();
-        uint256[2][] memory snap = _snapshot(before);
-        vm.prank(community == communityA ? stewardA : stewardB);
-        registry.resolveDispute(id, upheld);
-        _recordCredits(before, snap);
+        if (held.length == 0) return;
+        uint256 id = held[seed % held.length];
+        (uint256 heldBy,) = router.holdOf(id);
+        if (heldBy == 0) return;
+        uint256 award = upheld ? (seed >> 8) % 1_000_001 : 0;
+        router.endHold(id, upheld ? accounts[4 + seed % 2] : address(0), award);
+    }
+
+    /// @notice Release one token's escrow of an ended hold (anyone may).
+    function releaseEscrow(uint256 seed, uint256 tokenSeed) external {
+        if (held.length == 0) return;
+        uint256 id = held[seed % held.length];
+        address t = tokens[tokenSeed % tokens.length];
+        (uint256 heldBy,) = router.holdOf(id);
+        if (heldBy != 0 || router.escrowOf(id, t) == 0) return;
+        address[] memory who = _balancesSnapshotAccounts();
+        uint256[2][] memory snap = _snapshot(who);
+        router.releaseEscrow(id, t);
+        ++ghostReleases;
+        _recordCredits(who, snap);
+    }
+
+    /// @notice Pay a fresh junk token (up to 16 of them) into a held work, or any active work.
+    function payJunk(uint256 seed, uint256 amount) external {
+        uint256 id = held.length != 0 ? held[seed % held.length] : _activeWork(seed);
+        if (id == 0 || router.statusOf(id) != WorkStatus.Active) return;
+        PlainERC20 junk;
+        if (tokens.length < 20) {
+            junk = new PlainERC20();
+            tokens.push(address(junk));
+        } else {
+            junk = PlainERC20(tokens[4 + seed % 16]);
+        }
+        amount = 1 + amount % 1e6;
+        junk.mint(address(this), amount);
+        junk.approve(address(router), amount);
+        _payAndRecord(id, address(junk), amount);
+    }
+
+    /// @notice Pay with a fee-on-transfer (1 %) or a no-return token; the router credits what it received.
+    function payHostileToken(uint256 seed, uint256 amount, bool fee) external {
+        uint256 id = _activeWork(seed);
+        if (id == 0) return;
+        amount = 100 + amount % 1e24;
+        if (fee) {
+            feeToken.mint(address(this), amount);
+            feeToken.approve(address(router), amount);
+            _payAndRecord(id, address(feeToken), amount);
+        } else {
+            noReturnToken.mint(address(this), amount);
+            noReturnToken.approve(address(router), amount);
+            _payAndRecord(id, address(noReturnToken), amount);
+        }
+    }
+
+    /// @notice Pay royalties to a work's receiver, by call (routed at once) or by a 2,300-gas
+    ///         transfer (kept), and sometimes flush it.
+    function payViaReceiver(uint256 seed, uint256 amount, bool byTransfer) external {
+        uint256 id = _activeWork(seed);
+        if (id == 0) return;
+        amount = 1 + amount % 1e21;
+        address payable receiver = payable(router.deployReceiver(id));
+        vm.deal(address(this), address(this).balance + amount);
+        uint256 before = address(router).balance;
+        address[] memory who = _balancesSnapshotAccounts();
+        uint256[2][] memory snap = _snapshot(who);
+        if (byTransfer) {
+            receiver.transfer(amount);
+        } else {
+            (bool ok,) = receiver.call{value: amount}("");
+            require(ok, "receiver refused ETH");
+        }
+        if (seed % 2 == 0 && receiver.balance != 0) RoyaltyReceiver(receiver).flush(address(0));
+        uint256 routed = address(router).balance - before;
+        if (routed != 0) {
+            ghostPaid[address(0)] += routed;
+            ++ghostPayments;
+        }
+        _recordCredits(who, snap);
+    }
+
+    /// @notice A withdrawal to a receiver that refuses ETH must revert and keep the balance.
+    function withdrawToHostile(uint256 seed) external {
+        address who = accounts[seed % accounts.length];
+        uint256 balance = router.balanceOf(address(0), who);
+        if (balance == 0) return;
+        vm.prank(who);
+        try router.withdrawTo(address(0), address(revertingReceiver)) {
+            ++ghostHostileWithdrawals;
+        } catch {}
+        if (router.balanceOf(address(0), who) != balance) ++ghostHostileWithdrawals;
     }
 
     function setSplit(uint256 seed) external {
@@ -208,7 +335,7 @@ contract RoutingHandler {
         } else {
             vm.prank(registry.ownerOf(id));
         }
-        registry.setSplit(id, _split(seed >> 5));
+        gov.setSplit(id, _split(seed >> 5));
     }
 
     function toggleDerivatives(uint256 seed) external {
@@ -218,7 +345,7 @@ contract RoutingHandler {
         Protocol memory p = registry.protocolOf(id);
         p.derivativesAllowed = !p.derivativesAllowed;
         vm.prank(registry.workOf(id).communityId == communityA ? stewardA : stewardB);
-        registry.setProtocol(id, p);
+        gov.setProtocol(id, p);
     }
 
     // ------------------------------------------------------------------ helpers
@@ -226,12 +353,16 @@ contract RoutingHandler {
     function _payAndRecord(uint256 id, address t, uint256 amount) private {
         address[] memory who = _balancesSnapshotAccounts();
         uint256[2][] memory snap = _snapshot(who);
+        uint256 before = router.owedOf(t);
         if (t == address(0)) {
             vm.deal(address(this), address(this).balance + amount);
             router.pay{value: amount}(id, bytes32(ghostPayments), uint64(block.timestamp));
         } else {
+            uint256 held0 = PlainERC20(t).balanceOf(address(router));
             router.payToken(id, t, amount, bytes32(ghostPayments), uint64(block.timestamp));
+            amount = PlainERC20(t).balanceOf(address(router)) - held0; // net of a transfer fee
         }
+        require(router.owedOf(t) - before == amount, "owed grew by other than the amount received");
         ghostPaid[t] += amount;
         ++ghostPayments;
         _recordCredits(who, snap);
@@ -274,6 +405,15 @@ contract RoutingHandler {
             }
         }
         return true;
+    }
+
+    /// @dev Commit `registrant` to `cid` (v2 commit-reveal) and move to the next block, where
+    ///      the registration may name the commitment.
+    function _commit(address registrant, bytes memory cid) private returns (bytes32 salt) {
+        salt = keccak256(abi.encode("salt", cid));
+        vm.prank(registrant);
+        registry.commitRegistration(keccak256(abi.encode(registrant, keccak256(cid), salt)));
+        vm.roll(block.number + 1);
     }
 
     function _freshCid() private returns (bytes memory cid) {

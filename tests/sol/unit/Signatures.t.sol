@@ -5,6 +5,8 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {Fixture} from "../utils/Fixture.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
+import {RegistryCore} from "../../../contracts/RegistryCore.sol";
+import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";
 import {CommunityStewardship} from "../../../contracts/CommunityStewardship.sol";
 import {StewardSignatures} from "../../../contracts/StewardSignatures.sol";
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
@@ -32,17 +34,15 @@ contract SignaturesTest is Fixture {
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant PROTOCOL_TYPEHASH = keccak256(
-        "Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion)"
+        "Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)"
     );
     bytes32 internal constant RECIPIENT_TYPEHASH = keccak256("Recipient(address account,uint32 ppm)");
     // Referenced struct types follow the primary type, sorted by name (EIP-712 encodeType).
     bytes32 internal constant REGISTER_TYPEHASH = keccak256(
-        "RegisterHeritageWork(uint256 communityId,bytes contentCid,bytes manifestCid,Protocol protocol,Recipient[] split,uint256 nonce,uint256 deadline)Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion)Recipient(address account,uint32 ppm)"
+        "RegisterHeritageWork(uint256 communityId,bytes contentCid,bytes manifestCid,Protocol protocol,Recipient[] split,bytes32 salt,uint256 nonce,uint256 deadline)Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)Recipient(address account,uint32 ppm)"
     );
     bytes32 internal constant APPROVE_TYPEHASH =
         keccak256("ApproveDerivative(uint256 workId,uint256 communityId,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant RESOLVE_TYPEHASH =
-        keccak256("ResolveDispute(uint256 workId,bool upheld,uint256 nonce,uint256 deadline)");
     /// @dev secp256k1 group order, to build the malleable twin of a signature.
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
@@ -81,7 +81,8 @@ contract SignaturesTest is Fixture {
                 p.restricted,
                 p.floorPpm,
                 p.labels,
-                p.labelsVersion
+                p.labelsVersion,
+                p.season
             )
         );
     }
@@ -103,6 +104,7 @@ contract SignaturesTest is Fixture {
                 keccak256(p.manifestCid),
                 _protocolHash(p.protocol),
                 _splitHash(p.split),
+                p.salt,
                 nonce,
                 deadline_
             )
@@ -128,21 +130,11 @@ contract SignaturesTest is Fixture {
         );
     }
 
-    function _resolveDigest(uint256 workId, bool upheld, uint256 nonce, uint256 deadline_)
-        internal
-        view
-        returns (bytes32)
-    {
-        return _typed(
-            _domain(block.chainid, address(registry)),
-            keccak256(abi.encode(RESOLVE_TYPEHASH, workId, upheld, nonce, deadline_))
-        );
-    }
-
     // ------------------------------------------------------------------ helpers
 
     function _params() internal returns (HeritageParams memory) {
-        return _heritageParams(communityA, _open(100_000), _splitN(3, 42));
+        // The treasury split registers on one steward's signature (any other needs k).
+        return _heritageParams(communityA, _open(100_000), _split(treasuryA));
     }
 
     function _signRegister(uint256 key, HeritageParams memory p, uint256 nonce) internal view returns (bytes memory) {
@@ -167,16 +159,6 @@ contract SignaturesTest is Fixture {
         p.consentRequired = true;
         uint256 h = _registerHeritageOf(communityA, a1, p, _split(treasuryA));
         d = _registerDerivative(_one(h), _ppm(200_000));
-    }
-
-    /// @dev A derivative of a heritage work of A, disputed by A, with 1 ether paid (0.8 escrowed).
-    function _disputedDerivative() internal returns (uint256 d) {
-        uint256 h = _registerHeritageOf(communityA, a1, _open(0), _split(treasuryA));
-        d = _registerDerivative(_one(h), _ppm(200_000));
-        vm.prank(a1);
-        registry.raiseDispute(d, communityA, "");
-        vm.prank(payer);
-        router.pay{value: 1 ether}(d, bytes32("u"), 1);
     }
 
     // ------------------------------------------------------------------ the domain
@@ -217,14 +199,16 @@ contract SignaturesTest is Fixture {
             flags & 32 != 0,
             floorPpm,
             labels,
-            labelsVersion
+            labelsVersion,
+            0
         );
         HeritageParams memory p = HeritageParams(
             communityId,
             abi.encodePacked(hex"01551220", seed),
             abi.encodePacked(hex"01701220", keccak256(abi.encode(seed))),
             protocol,
-            _splitN(bound(recipients, 1, 32), uint256(seed))
+            _splitN(bound(recipients, 1, 32), uint256(seed)),
+            seed
         );
         assertEq(registry.registerHeritageDigest(p, nonce, deadline_), _registerDigest(p, nonce, deadline_));
     }
@@ -241,7 +225,7 @@ contract SignaturesTest is Fixture {
         assertEq(registry.workByContent(p.contentCid), id);
         assertEq(registry.nonces(a2), 1, "the nonce is consumed");
         assertEq(registry.nonces(relayer), 0);
-        assertEq(router.splitOf(id).length, 3);
+        assertEq(router.splitOf(id).length, 1, "the treasury split registers on one signature");
     }
 
     function test_registerHeritageWorkBySig_EmitsWithStewardAsRegistrant() public {
@@ -249,7 +233,7 @@ contract SignaturesTest is Fixture {
         p.communityId = communityB;
         bytes memory signature = _signRegister(KEY_B1, p, 0);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit HeritageRegistry.HeritageWorkRegistered(1, communityB, b1, p.contentCid, bytes32(0), p.manifestCid);
+        emit RegistryCore.HeritageWorkRegistered(1, communityB, b1, p.contentCid, bytes32(0), p.manifestCid);
         _relayRegister(p, b1, signature);
     }
 
@@ -328,13 +312,20 @@ contract SignaturesTest is Fixture {
 
     function test_registerHeritageWorkBySig_RevertWhen_SignedForAnotherRegistry() public {
         RoyaltyRouter otherRouter = new RoyaltyRouter();
-        HeritageRegistry other = new HeritageRegistry(IRoyaltyRouter(address(otherRouter)), ROYALTY_BPS);
+        HeritageRegistry other = new HeritageRegistry(
+            IRoyaltyRouter(address(otherRouter)),
+            rules,
+            new HeritageGovernance(IRoyaltyRouter(address(otherRouter)), rules, ROYALTY_BPS),
+            ROYALTY_BPS
+        );
         otherRouter.bindRegistry(address(other));
         address[] memory stewards = new address[](3);
         (stewards[0], stewards[1], stewards[2]) = (a1, a2, a3);
         other.registerCommunity("Han folk singers of Shaanxi", stewards, 2, treasuryA);
 
         HeritageParams memory p = _params();
+        other.commitRegistration(_commitmentOf(a1, p.contentCid, p.salt));
+        vm.roll(block.number + 1);
         bytes32 otherDigest = _typed(_domain(block.chainid, address(other)), _registerHash(p, 0, deadline));
         assertEq(other.registerHeritageDigest(p, 0, deadline), otherDigest);
         bytes memory signature = _sig(KEY_A1, otherDigest);
@@ -411,6 +402,7 @@ contract SignaturesTest is Fixture {
         OwnerKeyWallet wallet = new OwnerKeyWallet(vm.addr(ownerKey));
         uint256 c = _walletCommunity(wallet);
         HeritageParams memory p = _heritageParams(c, _open(0), _split(treasuryB));
+        _storeCommitment(p.contentCid, address(wallet));
         bytes memory signature = _sig(ownerKey, _registerDigest(p, 0, deadline));
 
         uint256 id = _relayRegister(p, address(wallet), signature);
@@ -434,18 +426,19 @@ contract SignaturesTest is Fixture {
         OwnerKeyWallet wallet = new OwnerKeyWallet(vm.addr(ownerKey));
         uint256 c = _walletCommunity(wallet);
         HeritageParams memory p = _heritageParams(c, _open(0), _split(treasuryB));
+        _storeCommitment(p.contentCid, address(wallet));
         bytes memory signature = _sig(ownerKey, _registerDigest(p, 0, deadline));
         // The owner's key is valid for itself, but it is not a steward: only the wallet is.
-        vm.expectRevert(
-            abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, c, vm.addr(ownerKey))
-        );
+        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, c, vm.addr(ownerKey)));
         _relayRegister(p, vm.addr(ownerKey), signature);
     }
 
     // ------------------------------------------------------------------ approveDerivativeBySig
 
     function test_approveDerivativeDigest_MatchesIndependentDigest() public view {
-        assertEq(registry.approveDerivativeDigest(5, communityA, 3, deadline), _approveDigest(5, communityA, 3, deadline));
+        assertEq(
+            registry.approveDerivativeDigest(5, communityA, 3, deadline), _approveDigest(5, communityA, 3, deadline)
+        );
     }
 
     function testFuzz_approveDerivativeDigest_MatchesIndependentDigest(
@@ -466,14 +459,14 @@ contract SignaturesTest is Fixture {
         bytes memory sig3 = _sig(KEY_A3, _approveDigest(d, communityA, 0, deadline));
 
         vm.prank(relayer);
-        assertFalse(registry.approveDerivativeBySig(d, communityA, a1, deadline, sig1));
+        assertFalse(gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1));
         assertEq(uint256(router.statusOf(d)), uint256(WorkStatus.Pending));
         assertEq(registry.approvalsOf(communityA, keccak256(abi.encode("CONSENT", d))), 1);
 
         vm.expectEmit(true, true, true, true, address(registry));
-        emit HeritageRegistry.DerivativeConsented(d, communityA, 0);
+        emit RegistryCore.DerivativeConsented(d, communityA, 0);
         vm.prank(relayer);
-        assertTrue(registry.approveDerivativeBySig(d, communityA, a3, deadline, sig3));
+        assertTrue(gov.approveDerivativeBySig(d, communityA, a3, deadline, sig3));
         assertEq(uint256(router.statusOf(d)), uint256(WorkStatus.Active));
         assertEq(registry.nonces(a1), 1);
         assertEq(registry.nonces(a3), 1);
@@ -482,10 +475,10 @@ contract SignaturesTest is Fixture {
     function test_approveDerivativeBySig_MixesWithDirectApproval() public {
         uint256 d = _pendingDerivative();
         vm.prank(a2);
-        registry.approveDerivative(d, communityA);
+        gov.approveDerivative(d, communityA);
         bytes memory sig1 = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
         vm.prank(relayer);
-        assertTrue(registry.approveDerivativeBySig(d, communityA, a1, deadline, sig1));
+        assertTrue(gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1));
         assertEq(uint256(router.statusOf(d)), uint256(WorkStatus.Active));
     }
 
@@ -496,10 +489,10 @@ contract SignaturesTest is Fixture {
         bytes memory stale = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
         vm.expectRevert(_invalid(a1));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, deadline, stale);
+        gov.approveDerivativeBySig(d, communityA, a1, deadline, stale);
         bytes memory fresh = _sig(KEY_A1, _approveDigest(d, communityA, 1, deadline));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, deadline, fresh);
+        gov.approveDerivativeBySig(d, communityA, a1, deadline, fresh);
         assertEq(registry.nonces(a1), 2);
     }
 
@@ -507,10 +500,10 @@ contract SignaturesTest is Fixture {
         uint256 d = _pendingDerivative();
         bytes memory sig1 = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, deadline, sig1);
+        gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1);
         vm.expectRevert(_invalid(a1));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, deadline, sig1);
+        gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1);
     }
 
     function test_approveDerivativeBySig_RevertWhen_NonceAheadOfCurrent() public {
@@ -518,7 +511,7 @@ contract SignaturesTest is Fixture {
         bytes memory ahead = _sig(KEY_A1, _approveDigest(d, communityA, 1, deadline));
         vm.expectRevert(_invalid(a1));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, deadline, ahead);
+        gov.approveDerivativeBySig(d, communityA, a1, deadline, ahead);
     }
 
     function test_approveDerivativeBySig_RevertWhen_UsedForAnotherWork() public {
@@ -527,7 +520,7 @@ contract SignaturesTest is Fixture {
         bytes memory forD1 = _sig(KEY_A1, _approveDigest(d1, communityA, 0, deadline));
         vm.expectRevert(_invalid(a1));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d2, communityA, a1, deadline, forD1);
+        gov.approveDerivativeBySig(d2, communityA, a1, deadline, forD1);
     }
 
     function test_approveDerivativeBySig_RevertWhen_Expired() public {
@@ -536,7 +529,7 @@ contract SignaturesTest is Fixture {
         bytes memory signature = _sig(KEY_A1, _approveDigest(d, communityA, 0, past));
         vm.expectRevert(abi.encodeWithSelector(StewardSignatures.RegistrySignatureExpired.selector, past));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, past, signature);
+        gov.approveDerivativeBySig(d, communityA, a1, past, signature);
     }
 
     function test_approveDerivativeBySig_RevertWhen_SignedForAnotherChain() public {
@@ -547,7 +540,7 @@ contract SignaturesTest is Fixture {
         );
         vm.expectRevert(_invalid(a1));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, a1, deadline, _sig(KEY_A1, digest));
+        gov.approveDerivativeBySig(d, communityA, a1, deadline, _sig(KEY_A1, digest));
     }
 
     function test_approveDerivativeBySig_RevertWhen_SignerNotSteward() public {
@@ -555,95 +548,6 @@ contract SignaturesTest is Fixture {
         bytes memory signature = _sig(KEY_B1, _approveDigest(d, communityA, 0, deadline));
         vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
         vm.prank(relayer);
-        registry.approveDerivativeBySig(d, communityA, b1, deadline, signature);
-    }
-
-    // ------------------------------------------------------------------ resolveDisputeBySig
-
-    function test_resolveDisputeDigest_MatchesIndependentDigest() public view {
-        assertEq(registry.resolveDisputeDigest(9, true, 0, deadline), _resolveDigest(9, true, 0, deadline));
-        assertEq(registry.resolveDisputeDigest(9, false, 0, deadline), _resolveDigest(9, false, 0, deadline));
-    }
-
-    function testFuzz_resolveDisputeDigest_MatchesIndependentDigest(
-        uint256 workId,
-        bool upheld,
-        uint256 nonce,
-        uint256 deadline_
-    ) public view {
-        assertEq(
-            registry.resolveDisputeDigest(workId, upheld, nonce, deadline_),
-            _resolveDigest(workId, upheld, nonce, deadline_)
-        );
-    }
-
-    function test_resolveDisputeBySig_ThresholdOfSignaturesResolves() public {
-        uint256 d = _disputedDerivative();
-        bytes memory sig1 = _sig(KEY_A1, _resolveDigest(d, true, 0, deadline));
-        bytes memory sig2 = _sig(KEY_A2, _resolveDigest(d, true, 0, deadline));
-        vm.prank(relayer);
-        assertFalse(registry.resolveDisputeBySig(d, true, a1, deadline, sig1));
-        assertEq(registry.disputeOf(d), communityA);
-
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit HeritageRegistry.DisputeResolved(d, communityA, true);
-        vm.prank(relayer);
-        assertTrue(registry.resolveDisputeBySig(d, true, a2, deadline, sig2));
-        assertEq(registry.disputeOf(d), 0);
-        assertEq(router.balanceOf(address(0), treasuryA), 1 ether, "0.2 routed + 0.8 escrow upheld");
-        assertEq(router.escrowOf(d, address(0)), 0);
-    }
-
-    function test_resolveDisputeBySig_RevertWhen_VerdictAltered() public {
-        uint256 d = _disputedDerivative();
-        bytes memory upheld = _sig(KEY_A1, _resolveDigest(d, true, 0, deadline));
-        vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, false, a1, deadline, upheld);
-    }
-
-    function test_resolveDisputeBySig_RevertWhen_Replayed() public {
-        uint256 d = _disputedDerivative();
-        bytes memory sig1 = _sig(KEY_A1, _resolveDigest(d, false, 0, deadline));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, false, a1, deadline, sig1);
-        vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, false, a1, deadline, sig1);
-    }
-
-    function test_resolveDisputeBySig_RevertWhen_Expired() public {
-        uint256 d = _disputedDerivative();
-        bytes memory sig1 = _sig(KEY_A1, _resolveDigest(d, true, 0, deadline));
-        vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(StewardSignatures.RegistrySignatureExpired.selector, deadline));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, true, a1, deadline, sig1);
-    }
-
-    function test_resolveDisputeBySig_RevertWhen_SignedForAnotherChain() public {
-        uint256 d = _disputedDerivative();
-        bytes memory sig1 = _sig(KEY_A1, _resolveDigest(d, true, 0, deadline));
-        vm.chainId(block.chainid + 1);
-        vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, true, a1, deadline, sig1);
-    }
-
-    function test_resolveDisputeBySig_RevertWhen_SignerNotSteward() public {
-        uint256 d = _disputedDerivative();
-        bytes memory signature = _sig(KEY_B1, _resolveDigest(d, true, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, true, b1, deadline, signature);
-    }
-
-    function test_resolveDisputeBySig_RevertWhen_NoDispute() public {
-        uint256 h = _registerHeritageOf(communityA, a1, _open(0), _split(treasuryA));
-        uint256 d = _registerDerivative(_one(h), _ppm(1));
-        bytes memory signature = _sig(KEY_A1, _resolveDigest(d, true, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HeritageRegistry.RegistryNoDispute.selector, d));
-        vm.prank(relayer);
-        registry.resolveDisputeBySig(d, true, a1, deadline, signature);
+        gov.approveDerivativeBySig(d, communityA, b1, deadline, signature);
     }
 }

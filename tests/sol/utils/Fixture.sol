@@ -4,10 +4,21 @@ pragma solidity ^0.8.24;
 import {Test} from "./Test.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
+import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
+import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";
 import {IRoyaltyRouter} from "../../../contracts/interfaces/IRoyaltyRouter.sol";
 import {
-    Protocol, Recipient, HeritageParams, DerivativeParams, WorkStatus
+    Protocol,
+    Recipient,
+    HeritageParams,
+    DerivativeParams,
+    WorkStatus
 } from "../../../contracts/libraries/HeritageTypes.sol";
+
+/// @dev The one cheatcode Vm.sol does not declare.
+interface VmStore {
+    function store(address target, bytes32 slot, bytes32 value) external;
+}
 
 /// @title A deployed registry and router with two communities, and helpers to build works
 /// @notice Community A: stewards a1, a2, a3 (2 of 3), treasury treasuryA.
@@ -18,8 +29,14 @@ abstract contract Fixture is Test {
     uint256 internal constant KEY_A3 = 0xA3;
     uint256 internal constant KEY_B1 = 0xB1;
     uint96 internal constant ROYALTY_BPS = 500;
+    /// @dev Storage slot of HeritageRegistry._commitments (`forge inspect HeritageRegistry storageLayout`).
+    uint256 internal constant COMMITMENTS_SLOT = 23;
+    VmStore internal constant VM_STORE = VmStore(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     RoyaltyRouter internal router;
+    ProtocolRules internal rules;
+    /// @dev The registry's address typed as its governance half (called through the registry).
+    HeritageGovernance internal gov;
     HeritageRegistry internal registry;
     address internal a1;
     address internal a2;
@@ -35,7 +52,10 @@ abstract contract Fixture is Test {
 
     function setUp() public virtual {
         router = new RoyaltyRouter();
-        registry = new HeritageRegistry(IRoyaltyRouter(address(router)), ROYALTY_BPS);
+        rules = new ProtocolRules();
+        HeritageGovernance governance = new HeritageGovernance(IRoyaltyRouter(address(router)), rules, ROYALTY_BPS);
+        registry = new HeritageRegistry(IRoyaltyRouter(address(router)), rules, governance, ROYALTY_BPS);
+        gov = HeritageGovernance(address(registry));
         router.bindRegistry(address(registry));
         a1 = vm.addr(KEY_A1);
         a2 = vm.addr(KEY_A2);
@@ -67,7 +87,7 @@ abstract contract Fixture is Test {
     }
 
     function _open(uint32 floorPpm) internal pure returns (Protocol memory p) {
-        p = Protocol(true, false, true, true, true, false, floorPpm, 0, 1);
+        p = Protocol(true, false, true, true, true, false, floorPpm, 0, 1, 0);
     }
 
     function _split(address account) internal pure returns (Recipient[] memory s) {
@@ -89,33 +109,76 @@ abstract contract Fixture is Test {
         internal
         returns (HeritageParams memory)
     {
-        return HeritageParams(communityId, _cid(), _cid(), protocol, split);
+        bytes memory cid = _cid();
+        _preCommit(cid);
+        return HeritageParams(communityId, cid, _cid(), protocol, split, _saltOf(cid));
     }
 
     function _registerHeritage(Protocol memory protocol) internal returns (uint256) {
         return _registerHeritageOf(communityA, a1, protocol, _split(treasuryA));
     }
 
-    function _registerHeritageOf(uint256 communityId, address steward, Protocol memory protocol, Recipient[] memory split)
-        internal
-        returns (uint256 workId)
-    {
+    function _registerHeritageOf(
+        uint256 communityId,
+        address steward,
+        Protocol memory protocol,
+        Recipient[] memory split
+    ) internal returns (uint256 workId) {
         HeritageParams memory p = _heritageParams(communityId, protocol, split);
         vm.prank(steward);
         workId = registry.registerHeritageWork(p);
+        // v2: a split other than [(treasury, 100 %)] in community A (2 of 3) waits for a second
+        // steward; the builder gives it, so callers get a registered work (tests of the pending
+        // step call registerHeritageWork themselves).
+        if (workId == 0 && communityId == communityA) {
+            vm.prank(steward == a2 ? a3 : a2);
+            workId = registry.registerHeritageWork(p);
+        }
     }
 
     function _derivativeParams(uint256[] memory parents, uint32[] memory ppms, Recipient[] memory split)
         internal
         returns (DerivativeParams memory)
     {
-        return DerivativeParams(_cid(), _cid(), parents, ppms, split, "", bytes32(0), false);
+        bytes memory cid = _cid();
+        _preCommit(cid);
+        return DerivativeParams(cid, _cid(), parents, ppms, split, "", bytes32(0), false, _saltOf(cid));
     }
 
     function _registerDerivative(uint256[] memory parents, uint32[] memory ppms) internal returns (uint256 workId) {
         DerivativeParams memory p = _derivativeParams(parents, ppms, _split(creator));
         vm.prank(creator);
         workId = registry.registerDerivative(p);
+    }
+
+    // ------------------------------------------------------------------ commitments
+
+    /// @notice The salt the builders use for a CID.
+    function _saltOf(bytes memory cid) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", cid));
+    }
+
+    function _commitmentOf(address registrant, bytes memory cid, bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(abi.encode(registrant, keccak256(cid), salt));
+    }
+
+    /// @notice Record, as if made in an earlier block, the commitments of the fixture's likely
+    ///         registrants (stewards and the creator) to `cid` with `_saltOf(cid)`. Written to
+    ///         storage directly so that builders make no call (a preceding `expectRevert` is
+    ///         meant for the registration); the commit path itself is tested in Claims tests.
+    function _preCommit(bytes memory cid) internal {
+        _storeCommitment(cid, a1);
+        _storeCommitment(cid, a2);
+        _storeCommitment(cid, a3);
+        _storeCommitment(cid, b1);
+        _storeCommitment(cid, creator);
+    }
+
+    function _storeCommitment(bytes memory cid, address registrant) internal {
+        bytes32 commitment = _commitmentOf(registrant, cid, _saltOf(cid));
+        bytes32 slot = keccak256(abi.encode(commitment, COMMITMENTS_SLOT));
+        uint256 made = block.number == 0 ? 0 : block.number - 1;
+        VM_STORE.store(address(registry), slot, bytes32(made << 64 | block.timestamp));
     }
 
     function _one(uint256 parent) internal pure returns (uint256[] memory parents) {

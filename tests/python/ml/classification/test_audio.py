@@ -14,8 +14,6 @@ from sklearn.linear_model import LogisticRegression
 
 from core.errors import InputError
 from ml.classification.audio import (
-    AUGMENTATIONS,
-    FLOOR_DB,
     KINDS,
     AudioModelConfig,
     Ensemble,
@@ -24,12 +22,12 @@ from ml.classification.audio import (
     MelLstm,
     MelRnn,
     Trained,
-    augment,
     clip_proba,
     cnn_svm,
     evaluate,
     train_model,
 )
+from ml.classification.mel_augment import AUGMENTATIONS, FLOOR_DB, augment
 
 N_MELS, FRAMES = 128, 32
 TINY = AudioModelConfig(epochs=12, batch=16, lr=3e-3, dropout=0.1, cnn_channels=(4, 8), embed=16, rnn_hidden=16, rnn_layers=1,

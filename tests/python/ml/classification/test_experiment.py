@@ -13,6 +13,7 @@ import soundfile
 
 from ml.classification.audio import AudioModelConfig
 from ml.classification.experiment import ClassifyConfig, load, run_task, write_report
+from ml.data.preprocess import PreprocessConfig
 
 pytestmark = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or not Path("/usr/share/sounds/sf2/TimGM6mb.sf2").exists(),
@@ -50,8 +51,9 @@ def test_tiny_task_runs_every_model_and_the_symbolic_path(tmp_path: Path) -> Non
     assert "| symbolic features, random forest |" in md and "84.27%" in md
     assert (tmp_path / "reports" / "classification_audio_confusion_han_genre.png").read_bytes()[:4] == b"\x89PNG"
 
-    task, ensemble = load(tmp_path / "models" / "han_genre.pt")
-    assert task == "han_genre" and ensemble.labels == report["classes"]
+    saved = load(tmp_path / "models" / "han_genre.pt")
+    assert saved.task == "han_genre" and saved.ensemble.labels == report["classes"]
+    assert saved.preprocess == PreprocessConfig()
     font = next(f for f in soundfonts() if f.family == "FluidR3")
     wav = tmp_path / "song.wav"
     soundfile.write(wav, render(essen(("Chinese Han",))[5].abc, program="flute", soundfont=font.path), 22_050)

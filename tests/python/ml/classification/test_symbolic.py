@@ -18,11 +18,11 @@ from ml.classification.symbolic import (
     evaluate_task,
     feature_names,
     features,
-    read_melody,
     symbolic_features,
     write_report,
 )
 from ml.data.corpora import PROVINCES, Piece, essen, oneill, ryan
+from ml.data.melody import read_melody
 
 SCALE = "X:1\nT:C major scale\nM:4/4\nL:1/4\nK:C\nC D E F | G A B c |]\n"
 # In D (F#, C#): a broken (dotted) rhythm, a natural that carries to the end of its bar, then C# again.

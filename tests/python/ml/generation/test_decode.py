@@ -27,7 +27,7 @@ from ml.generation.lattice import (
     timed_notes,
 )
 from ml.generation.model import GptConfig, LatticeGpt
-from ml.generation.tradition import Tradition, load_tradition, traditions
+from ml.tradition import Tradition, load_tradition, traditions
 
 VOCAB = Vocabulary.build(contexts=("Xiaodiao",))
 TRADITIONS = {t: load_tradition(t) for t in traditions()}

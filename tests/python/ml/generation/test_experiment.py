@@ -11,20 +11,18 @@ import pytest
 from core.errors import InputError
 from ml.data.corpora import Piece, essen
 from ml.data.training import Source
+from ml.generation.evaluation import Reference, piece_metrics, span
 from ml.generation.experiment import (
     ARMS,
     LOCAL_CORPORA,
     GenerationExperimentConfig,
     ModelSize,
-    Reference,
-    piece_metrics,
     run,
-    span,
     write_report,
 )
 from ml.generation.lattice import HAN, Event, han_corpus
-from ml.generation.tradition import load_tradition, traditions
 from ml.generation.train import TrainConfig
+from ml.tradition import load_tradition, traditions
 
 TINY = GenerationExperimentConfig(songs=50, pieces=2, seconds=6.0, audio_pieces=0, other_pieces=1, reference_pieces=10,
                                   size=ModelSize(n_layer=1, n_head=2, n_embd=16, block_size=64, dropout=0.0),

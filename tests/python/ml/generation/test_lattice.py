@@ -32,7 +32,7 @@ from ml.generation.lattice import (
     timed_notes,
     to_tokens,
 )
-from ml.generation.tradition import load_tradition, traditions
+from ml.tradition import load_tradition, traditions
 
 HAN_T = load_tradition(HAN)
 TUNE = "X:1\nT:test\nR:Shange. x]\nM:2/4\nL:1/8\nK:D\nA | d2 e2 | f2 d2- | d2 e>f | a4 | f2 e2 | d4 |]\n"

@@ -28,8 +28,8 @@ from ml.generation.microtonal import (
     scale_notes,
     write_microtonal_midi,
 )
-from ml.generation.tradition import load_tradition
 from ml.metrics.pitch import note_pitches, track_pitch
+from ml.tradition import load_tradition
 
 SR = 22050
 FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")

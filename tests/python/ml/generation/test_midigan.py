@@ -41,7 +41,7 @@ from ml.generation.midigan.rolls import (
     tokens_to_roll,
     windows,
 )
-from ml.generation.tradition import load_tradition
+from ml.tradition import load_tradition
 
 ROLLS = RollConfig(songs=60)
 TINY = MidiganConfig(rolls=ROLLS, width=8, samples=12, gan_train=gan.GanTrainConfig(steps=2, batch_size=16),

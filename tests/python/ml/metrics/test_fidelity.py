@@ -12,7 +12,6 @@ from numpy.typing import NDArray
 
 from core.errors import InputError
 from ml.generation.microtonal import render_additive, scale_notes
-from ml.generation.tradition import load_tradition
 from ml.metrics import (
     edit_distance,
     empty_beat_rate,
@@ -29,6 +28,7 @@ from ml.metrics import (
     structural_distance,
     used_pitch_classes,
 )
+from ml.tradition import load_tradition
 
 SR = 22050
 

@@ -15,16 +15,13 @@ from PIL import Image
 
 from core.errors import InputError
 from ml.data.corpora import Piece, essen
+from ml.omr.augment import AugmentParams, apply_augment, augment, augment_params
 from ml.omr.data import (
     BLANK,
     VOCABULARY,
-    AugmentParams,
     ManifestEntry,
     StaffImage,
     UnsupportedTune,
-    apply_augment,
-    augment,
-    augment_params,
     build_dataset,
     build_vocabulary,
     render_lines,

@@ -17,7 +17,8 @@ from PIL import Image
 from chain.anvil import Anvil
 from core.errors import InputError
 from ml.data.corpora import essen
-from ml.omr.data import VOCABULARY, StaffImage, apply_augment, augment_params, render_lines, symbols
+from ml.omr.augment import apply_augment, augment_params
+from ml.omr.data import VOCABULARY, StaffImage, render_lines, symbols
 from ml.omr.model import OmrConfig, SeedOmr, TrainedOmr
 from ml.omr.saved import load, save
 from ml.omr.transcribe import find_staves, midi_bytes, musicxml_bytes, read_image, skew_degrees, to_score
@@ -149,7 +150,7 @@ def test_transcribe_registers_the_musicxml_as_a_derivative_of_the_scores_work(tm
     from core.cid import file_cid, from_text
     from core.config import Settings
     from core.manifest import DerivativeManifest, ModelMaker, from_bytes
-    from core.types import PPM, Cid
+    from core.types import Cid
 
     model = tmp_path / "omr.pt"
     _one_note_reader(model)
@@ -183,9 +184,11 @@ def test_transcribe_registers_the_musicxml_as_a_derivative_of_the_scores_work(tm
     chain.send(reg.registerCommunity("Score keepers", [acct[1]], 1, acct[3]), acct[0])
     community = int(reg.communityCount().call())
     score_cid = store.put_file(image)
-    chain.send(reg.registerHeritageWorks([(community, from_text(score_cid), b"", (True, False, True, True, True, False,
-                                                                                     100_000, 0, 1), [(acct[3], PPM)])]),
-               acct[1])
+    from chain import gateway as gw
+    from chain.types import HeritageParams, Protocol, everything_to
+
+    gw.register_heritage(chain, HeritageParams(community, from_text(score_cid), b"", Protocol(), everything_to(acct[3])),
+                         sender=acct[1])
     score_work = int(reg.workByContent(from_text(score_cid)).call())
 
     done = invoke("--from", "9")

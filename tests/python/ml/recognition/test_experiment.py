@@ -85,14 +85,16 @@ def test_tiny_experiment_writes_the_report(tmp_path: Path, anvil: Anvil) -> None
 def _register_model_on_chain(tmp_path: Path, anvil: Anvil, model_file: Path, cnn_file: Path, report: dict[str, object]) -> None:
     from typer.testing import CliRunner
 
+    from chain import gateway as gw
     from chain.catalogue import load as load_catalogue
     from chain.client import connect
+    from chain.types import HeritageParams, Protocol, everything_to
     from cli.main import app
     from core.blockstore import open_store
     from core.cid import file_cid, from_text
     from core.config import Settings
     from core.manifest import DerivativeManifest, ModelMaker, from_bytes
-    from core.types import PPM
+    from core.types import Ppm
     from ml.data.corpora import essen
 
     data = tmp_path / "data"
@@ -115,8 +117,9 @@ def _register_model_on_chain(tmp_path: Path, anvil: Anvil, model_file: Path, cnn
     for cid in learned:
         content = store.put_bytes(by_cid[cid].abc.encode())
         assert content == cid  # a piece's CID is its ABC text's: the same work, found by content
-        batch.append((community, from_text(content), b"", (True, False, True, True, True, False, 100_000, 0, 1), [(acct[3], PPM)]))
-    chain.send(reg.registerHeritageWorks(batch), acct[1])
+        # A floor low enough for every learned-from work's effective share (v2: per root).
+        batch.append(HeritageParams(community, from_text(content), b"", Protocol(floor_ppm=Ppm(1_000)), everything_to(acct[3])))
+    gw.register_heritage_batch(chain, batch, sender=acct[1])
 
     result = invoke("recognition", "register", "--model", str(model_file), "--report", str(tmp_path / "reports" / "recognition.json"),
                     "--from", "9")

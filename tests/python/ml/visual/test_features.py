@@ -13,7 +13,7 @@ import pytest
 from numpy.typing import NDArray
 
 from core.errors import InputError
-from ml.generation.tradition import load_tradition, traditions
+from ml.tradition import load_tradition, traditions
 from ml.visual.features import (
     TuningGrid,
     band_amplitudes,

@@ -37,9 +37,10 @@ from core.types import Progress
 from ml.data.corpora import Piece
 from ml.data.render import SoundFont, soundfonts
 from ml.data.training import Source
-from ml.generation.experiment import GenerationExperimentConfig, prepare, vocabulary
+from ml.generation.experiment import GenerationExperimentConfig, prepare
 from ml.generation.lattice import HAN
-from ml.generation.multimodal import (
+from ml.generation.songs import vocabulary
+from ml.representation.multimodal import (
     MODEL_FILE,
     VIEWS,
     MultimodalConfig,
@@ -49,13 +50,12 @@ from ml.generation.multimodal import (
     embed_views,
     fit_centroids,
     fused,
-    nearest_labels,
-    nearest_other,
     save,
     train,
 )
-from ml.generation.multimodal_data import KINDS, AudioSettings, LabelSpace, SongViews, song_views
-from ml.generation.tradition import load_tradition
+from ml.representation.multimodal_data import KINDS, AudioSettings, LabelSpace, SongViews, song_views
+from ml.representation.multimodal_query import nearest_labels, nearest_other
+from ml.tradition import load_tradition
 
 LOSSES = ("infonce", "triplet", "centroid", "constraint")
 ARCHIVES = {"symbolic features (current baseline)": None, "fused: audio + symbolic + context": VIEWS,
@@ -321,7 +321,7 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
         "",
         f"Network: {m['parameters']:,} parameters, d = {cfg['net']['dim']}, trained {m['epochs']} epochs "
         f"(best validation epoch {m['best_epoch']}) in {m['train_seconds']:.0f} s on the CPU. Losses "
-        f"(definitions: `ml/generation/multimodal.py`): {w['infonce']:g}·InfoNCE (τ = {cfg['net']['tau']:g}) + "
+        f"(definitions: `ml/representation/multimodal.py`): {w['infonce']:g}·InfoNCE (τ = {cfg['net']['tau']:g}) + "
         f"{w['triplet']:g}·triplet (margin {cfg['net']['margin']:g}) + {w['centroid']:g}·centroid + "
         f"{w['constraint']:g}·constraint (degree histogram + mode-by-final head).",
         "",

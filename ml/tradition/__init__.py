@@ -1,6 +1,6 @@
 """Tradition knowledge as data: tunings in cents, modes, intervals, cycles and ornaments.
 
-Each tradition is one YAML file in `traditions/` (docs/traditions.md describes the fields and how to
+Each tradition is one YAML file in `files/` (docs/traditions.md describes the fields and how to
 add one): adding a tradition means adding a file, not code. `load_tradition(id)` reads and validates
 a file (pydantic, at this edge) and returns a frozen `Tradition`, whose helpers answer what the
 generator and the fidelity metrics ask of a tradition:
@@ -30,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.errors import InputError
 
-TRADITIONS_DIR = Path(__file__).parent / "traditions"
-"""The tradition data files shipped with the repository, one `<id>.yaml` each."""
+TRADITIONS_DIR = Path(__file__).parent / "files"
+"""The tradition data files shipped with the repository, one `<id>.yaml` each (the folder is not called
+`traditions/`: a subpackage of that name would shadow the function `traditions` for type checkers)."""
 
 OrnamentKind = Literal["grace", "slide", "trill", "vibrato", "mordent", "turn", "tremolo", "beating", "other"]
 _Ints = NDArray[np.int64]
@@ -161,7 +162,7 @@ class FormSpec(_Strict):
 
 
 class TraditionFile(_Strict):
-    """The schema of a `traditions/<id>.yaml` file (docs/traditions.md)."""
+    """The schema of a `files/<id>.yaml` file (docs/traditions.md)."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
@@ -398,6 +399,11 @@ class Tradition:
 
 
 # --- Loading -------------------------------------------------------------------------------------
+
+
+def hz_to_cents(hz: ArrayLike, *, tonic_hz: float) -> NDArray[np.float64]:
+    """Cents above `tonic_hz` of frequencies in Hz (NaN stays NaN); same shape as `hz`."""
+    return 1200.0 * np.log2(np.asarray(hz, dtype=np.float64) / tonic_hz)
 
 
 def traditions(*, directory: Path = TRADITIONS_DIR) -> list[str]:

@@ -37,16 +37,17 @@ import librosa
 import numpy as np
 
 from core.errors import InputError
-from ml.classification.symbolic import read_melody
 from ml.data.corpora import HAN_GENRES, PROVINCES, Piece
+from ml.data.melody import read_melody
+from ml.data.preprocess import trim_silence
 from ml.data.render import SoundFont
 from ml.generation.lattice import LatticePiece, Vocabulary, body_tokens, micro_notes
 from ml.generation.microtonal import A4_HZ, render_fluidsynth
-from ml.generation.tradition import Tradition
 from ml.representation.maps import mfcc_stats
+from ml.tradition import Tradition
 
-FEATURE_VERSION = 2
-"""Bumped when the rendering or the features change, so old cache entries are not read."""
+FEATURE_VERSION = 3
+"""Bumped when the rendering or the features change, so old cache entries are not read (3: silence trimmed first)."""
 
 PERFORMERS = ("flute", "erhu", "koto", "shanai", "pan flute")
 """GM stand-ins for instruments that play Han folk songs: dizi (flute), erhu (GM fiddle), guzheng
@@ -149,12 +150,15 @@ def clip(y: np.ndarray, *, sample_rate: int, settings: AudioSettings) -> np.ndar
 def clip_features(y: np.ndarray, *, sample_rate: int, settings: AudioSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(log-mel (n_mels, frames) float32 in [−1, 1], pitch-class profiles (2, 12) float32 in [0, 1],
     MFCC statistics (2·n_mfcc,) float32) of mono audio y (shape (n,)) at `sample_rate` Hz, which must
-    equal settings.sample_rate. Clips, then peak-normalises; InputError for a clip shorter than 0.25 s
+    equal settings.sample_rate. Trims leading/trailing silence (`ml.data.preprocess.trim_silence`), clips,
+    then peak-normalises; InputError for a clip shorter than 0.25 s
     or silent."""
     if sample_rate != settings.sample_rate:
         raise InputError(f"audio at {sample_rate} Hz given where the features are made at {settings.sample_rate} Hz: resample "
                          "it first (ml.data.audio.resample) or read the file with load_audio(sample_rate=…)")
-    x = clip(np.asarray(y, dtype=np.float32), sample_rate=sample_rate, settings=settings)
+    # Leading and trailing near-silence cut first (the preprocessing path's rule), so a recording's
+    # "close" is its last notes, not the seconds of room tone after them.
+    x = clip(trim_silence(np.asarray(y, dtype=np.float32)), sample_rate=sample_rate, settings=settings)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if len(x) < sample_rate // 4 or not peak > 0 or not math.isfinite(peak):
         raise InputError(f"the audio is {len(x) / sample_rate:.2f} s long with peak {peak:.3g}: give at least 0.25 s of sound")

@@ -17,28 +17,27 @@ from torch.nn import functional as F
 
 from core.errors import InputError
 from ml.data.render import both_families
-from ml.generation.experiment import GenerationExperimentConfig, prepare, vocabulary
+from ml.generation.experiment import GenerationExperimentConfig, prepare
 from ml.generation.lattice import COND_KINDS, HAN, Vocabulary
-from ml.generation.multimodal import (
+from ml.generation.songs import vocabulary
+from ml.representation.multimodal import (
     MODEL_FILE,
     MultimodalConfig,
     MultimodalTrainConfig,
     SavedMultimodal,
-    archive_neighbour,
     build_net,
     centroid,
     embed_views,
     fused,
-    infer_conditioning,
     info_nce,
     load,
-    nearest_other,
     train,
     triplet,
 )
-from ml.generation.multimodal_data import AudioSettings, LabelSpace, song_views
-from ml.generation.multimodal_experiment import MultimodalExperimentConfig, run, write_report
-from ml.generation.tradition import load_tradition
+from ml.representation.multimodal_data import AudioSettings, LabelSpace, song_views
+from ml.representation.multimodal_experiment import MultimodalExperimentConfig, run, write_report
+from ml.representation.multimodal_query import archive_neighbour, infer_conditioning, nearest_other
+from ml.tradition import load_tradition
 
 TINY_AUDIO = AudioSettings(head_s=1.0, tail_s=1.0, n_mels=32, n_fft=1024, hop=512)
 TINY_NET = MultimodalConfig(dim=16, audio_channels=(4, 8), token_embedding=8, token_hidden=8, context_embedding=8, max_tokens=64)

@@ -45,9 +45,7 @@ same views). The model file (`save`/`load`) holds tensors and plain values only.
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -60,21 +58,18 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.errors import InputError
-from ml.data.corpora import Piece
 from ml.data.render import SoundFont, soundfonts
-from ml.generation.lattice import LatticePiece, Vocabulary, condition_tokens
-from ml.generation.multimodal_data import (
+from ml.generation.lattice import Vocabulary
+from ml.representation.multimodal_data import (
     KINDS,
-    UNKNOWN_LABEL,
     AudioSettings,
     LabelSpace,
     SongViews,
-    clip_features,
-    song_views,
-    token_ids,
 )
-from ml.generation.tradition import load_tradition
+from ml.runtime import seeded
 from ml.saved import read_saved
+from ml.tradition import load_tradition
+from ml.training_loop import fit
 
 FORMAT = "heritage-multimodal-1"
 COMMAND = "heritage generation multimodal"
@@ -426,50 +421,43 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 def _train(train_views: Sequence[SongViews], val_views: Sequence[SongViews], *, net: MultimodalNet, cfg: MultimodalTrainConfig,
            labels: LabelSpace, seed: int, progress: Callable[[int, int], None] | None) -> TrainedMultimodal:
-    torch.manual_seed(seed)
+    g = seeded(seed)
     sizes = labels.sizes()
-    g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * math.ceil(len(train_views) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=0.15)
     history: list[dict[str, float]] = []
-    val_history: list[float] = []
-    best, best_state = math.inf, copy.deepcopy(net.state_dict())
-    best_epoch = 0
-    t0 = time.perf_counter()
-    for epoch in range(cfg.epochs):
-        net.train()
-        order = torch.randperm(len(train_views), generator=g).tolist()
-        sums: dict[str, float] = {}
-        batches = 0
-        for start in range(0, len(order), cfg.batch_size):
-            chosen = [train_views[i] for i in order[start:start + cfg.batch_size]]
-            if len(chosen) < 2:
-                continue  # a single song has no negatives (and BatchNorm needs two)
-            truth = Batch.of(chosen)
-            seen = _augment(truth, context_drop=cfg.context_drop, augment=cfg.augment, g=g)
-            parts = losses(net, seen, truth, mask=_view_mask(len(chosen), keep=cfg.view_keep, g=g), sizes=sizes)
-            opt.zero_grad()
-            parts["total"].backward()  # type: ignore[no-untyped-call]
-            nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_grad)
-            opt.step()
-            sched.step()
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
-            batches += 1
+    sums: dict[str, float] = {}
+    batches = 0
+
+    def batch_loss(b: torch.Tensor) -> tuple[torch.Tensor, float] | None:
+        nonlocal batches
+        chosen = [train_views[i] for i in b.tolist()]
+        if len(chosen) < 2:
+            return None  # a single song has no negatives (and BatchNorm needs two)
+        truth = Batch.of(chosen)
+        seen = _augment(truth, context_drop=cfg.context_drop, augment=cfg.augment, g=g)
+        parts = losses(net, seen, truth, mask=_view_mask(len(chosen), keep=cfg.view_keep, g=g), sizes=sizes)
+        for k, v in parts.items():  # the terms as they were before this batch's step, as the total is
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        batches += 1
+        return parts["total"], 1.0
+
+    def epoch_done(done: int, total: int) -> None:
+        nonlocal batches
         history.append({k: v / max(batches, 1) for k, v in sums.items()})
-        if val_views:
-            val = validation_loss(net, val_views, labels=labels, batch_size=cfg.batch_size, keep=cfg.view_keep, seed=seed)
-            val_history.append(val)
-            if val < best:
-                best, best_state, best_epoch = val, copy.deepcopy(net.state_dict()), epoch + 1
-        else:
-            best_state, best_epoch = copy.deepcopy(net.state_dict()), epoch + 1
+        sums.clear()
+        batches = 0
         if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-    net.load_state_dict(best_state)
-    net.eval()
-    return TrainedMultimodal(net, history, val_history, best_epoch, time.perf_counter() - t0)
+            progress(done, total)
+
+    def validate() -> float:
+        return validation_loss(net, val_views, labels=labels, batch_size=cfg.batch_size, keep=cfg.view_keep, seed=seed)
+
+    fitted = fit(net, batch_loss, items=len(train_views), epochs=cfg.epochs, batch_size=cfg.batch_size, opt=opt, gen=g,
+                 sched=sched, clip_grad=cfg.clip_grad, validate=validate if val_views else None, keep_best=bool(val_views),
+                 progress=epoch_done)
+    return TrainedMultimodal(net, history, list(fitted.val_losses) if val_views else [], fitted.best_epoch, fitted.seconds)
 
 
 @torch.no_grad()
@@ -586,117 +574,3 @@ def font_named(name: str) -> SoundFont:
             return f
     raise InputError(f"soundfont {name} (the model's features were rendered with it) is not installed: "
                      "apt-get install fluid-soundfont-gm timgm6mb-soundfont")
-
-
-# --- Uses ---------------------------------------------------------------------------------------------
-
-
-def nearest_other(z: np.ndarray, cids: Sequence[str]) -> list[int]:
-    """For each row of unit z (N, dim), the index of the most cosine-similar row with another CID."""
-    if len(z) != len(cids):
-        raise InputError(f"{len(z)} embeddings for {len(cids)} CIDs: give one CID per embedding")
-    ids = np.asarray(cids)
-    sim = z @ z.T  # (N, N)
-    sim[ids[:, None] == ids[None, :]] = -np.inf
-    if len(z) and not np.isfinite(sim.max(axis=1)).all():
-        raise InputError("a song has no other song to be compared with: give at least two distinct songs")
-    return [int(i) for i in sim.argmax(axis=1)]
-
-
-def archive_neighbour(model: SavedMultimodal, pieces: Sequence[LatticePiece], *, songs: Mapping[str, Piece], cache_dir: Path,
-                      use: Sequence[str] = VIEWS, tick: Callable[[int, int], None] | None = None) -> list[int]:
-    """The archive baseline: for each piece, the index in `pieces` of the nearest *other* piece by cosine
-    of fused embeddings over the `use` views (default all three). The pieces are rendered with the
-    model's held-out soundfont (features cached in `cache_dir`); `songs` maps CIDs to corpus entries
-    (`ml.data.corpora.Piece`, for the tonic and province), as `experiment.Prepared.songs` does."""
-    views, _ = song_views(pieces, songs=songs, tradition=load_tradition(model.tradition), soundfont=font_named(model.fonts["held_out"]),
-                          settings=model.settings, vocab=model.vocab, labels=model.labels, max_tokens=model.net.cfg.max_tokens,
-                          cache_dir=cache_dir, tick=tick)
-    return nearest_other(fused(embed_views(model.net, views), use), [v.cid for v in views])
-
-
-@dataclass(frozen=True)
-class Guess:
-    """One inferred label: the nearest centroid's, its softmax(−distance/τ) probability among the
-    centroids, and the cosine distance (1 − cos) to every centroid."""
-
-    label: str
-    confidence: float
-    distances: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Conditioning:
-    """What conditions the lattice transformer: `tokens` (trad, mode, cycle, ctx, as `condition_tokens`),
-    the labels behind them, which were inferred (with distances) and from which views."""
-
-    tokens: tuple[str, ...]
-    labels: Mapping[str, str | None]
-    inferred: Mapping[str, Guess]
-    views: tuple[str, ...]
-
-
-def nearest_labels(model: SavedMultimodal, z: np.ndarray, view_set: str) -> list[dict[str, Guess]]:
-    """For each unit embedding (N, dim) of `view_set`'s views, the nearest centroid of every label kind."""
-    tau = model.net.cfg.tau
-    out: list[dict[str, Guess]] = [{} for _ in range(len(z))]
-    for kind, (names, vectors) in model.centroids[view_set].items():
-        if not names:
-            continue
-        dist = 1.0 - z @ vectors.T  # (N, C)
-        logits = -dist / tau
-        p = np.exp(logits - logits.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-        for i in range(len(z)):
-            best = int(dist[i].argmin())
-            out[i][kind] = Guess(names[best], float(p[i, best]), {n: float(d) for n, d in zip(names, dist[i], strict=True)})
-    return out
-
-
-def infer_conditioning(model: SavedMultimodal, *, audio: Path | np.ndarray | None = None, sample_rate: int | None = None,
-                       score: LatticePiece | None = None, known: Mapping[str, str] | None = None) -> Conditioning:
-    """The conditioning tokens of a work given as a recording (a file, or samples (n,) or (n, channels)
-    with their `sample_rate`), a score (a lattice piece whose mode and context labels are not trusted),
-    or both: every label kind not in `known` (province, genre, mode, cycle) is the nearest training
-    centroid of the same views, except a score's cycle, which its metre fixes. The genre becomes the
-    `ctx:` token. InputError for an unreadable recording, no input, a score on another tradition's
-    lattice, or a known label outside the model's label space."""
-    from ml.data.audio import load_audio, resample, to_mono
-
-    if audio is None and score is None:
-        raise InputError("infer_conditioning needs a recording (audio=…) or a score (score=…)")
-    if score is not None and score.tradition != model.tradition:
-        raise InputError(f"the score is on the {score.tradition} lattice but the multimodal model knows {model.tradition}: "
-                         f"encode it under {model.tradition} (lattice.encode_content(…, tradition=load_tradition(…)))")
-    given = dict(known or {})
-    if score is not None and "cycle" not in given and score.cycle in model.labels.values["cycle"]:
-        given["cycle"] = score.cycle
-    for kind, value in given.items():
-        if kind not in KINDS or value not in model.labels.values[kind][1:]:
-            allowed = ", ".join(model.labels.values.get(kind, ())[1:]) if kind in KINDS else ", ".join(KINDS)
-            raise InputError(f"known {kind}={value!r} is not in the model's labels: use one of {allowed}")
-    s = model.settings
-    views: list[str] = []
-    log_mel, chroma = np.zeros((s.n_mels, 1), dtype=np.float32), np.zeros((2, 12), dtype=np.float32)
-    tokens = np.asarray([1], dtype=np.int64)
-    if audio is not None:
-        if isinstance(audio, Path):
-            y, rate = load_audio(audio, sample_rate=s.sample_rate)
-        else:
-            if sample_rate is None or sample_rate <= 0:
-                raise InputError("audio given as samples needs its sample_rate in Hz")
-            y = to_mono(np.asarray(audio, dtype=np.float32))  # (n,) or (n, channels) → (n,)
-            y, rate = resample(y, orig_rate=sample_rate, target_rate=s.sample_rate), s.sample_rate
-        log_mel, chroma, _ = clip_features(y, sample_rate=rate, settings=s)
-        views.append("audio")
-    if score is not None:
-        tokens = token_ids(score, model.vocab, max_tokens=model.net.cfg.max_tokens)
-        views.append("symbolic")
-    query = SongViews("query", log_mel, chroma, np.zeros(0, np.float32), tokens, np.zeros(len(KINDS), np.int64),
-                      np.zeros(model.net.n_degrees, np.float32), -1, {}, "", 0.0, "")
-    z = fused(embed_views(model.net, [query]), views)
-    guesses = nearest_labels(model, z, "+".join(views))[0]
-    chosen: dict[str, str | None] = {k: given.get(k) or (guesses[k].label if k in guesses else None) for k in KINDS}
-    chosen = {k: (None if v == UNKNOWN_LABEL else v) for k, v in chosen.items()}
-    tokens_out = condition_tokens(tradition=model.tradition, mode=chosen["mode"], cycle=chosen["cycle"], context=chosen["genre"])
-    return Conditioning(tuple(tokens_out), chosen, {k: g for k, g in guesses.items() if k not in given}, tuple(views))

@@ -14,7 +14,7 @@ import yaml
 from music21.scale import scala
 
 from core.errors import InputError
-from ml.generation.tradition import TRADITIONS_DIR, load_tradition, read_tradition_file, traditions
+from ml.tradition import TRADITIONS_DIR, load_tradition, read_tradition_file, traditions
 
 REQUIRED = {"chinese_pentatonic", "javanese_slendro", "javanese_pelog", "andean_panpipe", "maqam_rast"}
 

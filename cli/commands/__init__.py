@@ -1,0 +1,1 @@
+"""The `heritage` commands, one module per capability; cli/main.py registers them on one typer app."""

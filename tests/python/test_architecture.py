@@ -1,0 +1,199 @@
+"""The declared architecture, checked on the source: contracts are called only through chain/'s
+gateway, and imports go one way (DESIGN.md): `cli, api → {chain, ml, economy, listening} → core`;
+ml never imports chain, and inside ml the layers hold too: ml/data, ml/metrics and ml/tradition
+import no capability package above them (generation, recognition, classification, recommendation,
+omr), and no production module of ml imports an experiment module (experiments are leaves: they
+run, they write reports, nothing builds on them); chain imports no ml, economy or listening; the dashboard never imports
+web3 or chain; core imports none of the others.
+
+A small AST walk over the packages (function-level imports included), no dependency."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from core.paths import REPO_ROOT
+
+PACKAGES = ("api", "cli", "benchmarks", "chain", "ml", "economy", "listening", "core", "dashboard")
+WEB3 = ("web3", "eth_account", "eth_abi", "eth_utils", "hexbytes")
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "core": tuple(p for p in PACKAGES if p != "core"),
+    "chain": ("api", "cli", "benchmarks", "dashboard", "ml", "economy", "listening"),
+    "ml": ("api", "cli", "benchmarks", "dashboard", "chain", "economy", "listening"),
+    "economy": ("api", "cli", "benchmarks", "dashboard"),
+    "listening": ("api", "cli", "benchmarks", "dashboard"),
+    "api": ("cli", "benchmarks", "dashboard"),
+    "cli": ("benchmarks", "dashboard"),
+    "benchmarks": ("cli", "dashboard"),
+    "dashboard": ("api", "cli", "benchmarks", "chain", "ml", "economy", "listening", *WEB3),
+}
+"""Package → the top-level modules it must never import."""
+RAW_CONTRACT_ATTRIBUTES = ("functions", "caller")
+"""web3 contract attributes that make a raw call; only chain/ may touch them."""
+
+
+def imports(tree: ast.AST) -> list[tuple[str, int]]:
+    """(top-level module, line) of every absolute import in `tree`, however deep."""
+    out: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend((alias.name.split(".")[0], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.append((node.module.split(".")[0], node.lineno))
+    return out
+
+
+def violations(package: str, source: str, where: str = "<source>") -> list[str]:
+    """What in `source`, a module of `package`, breaks the declared architecture."""
+    tree = ast.parse(source)
+    found = [f"{where}:{line}: {package} imports {module}" for module, line in imports(tree)
+             if module in FORBIDDEN[package]]
+    if package != "chain":
+        found.extend(f"{where}:{node.lineno}: .{node.attr} outside chain/ (use chain.gateway or chain.calls)"
+                     for node in ast.walk(tree)
+                     if isinstance(node, ast.Attribute) and node.attr in RAW_CONTRACT_ATTRIBUTES)
+    return found
+
+
+ML_BASE = ("ml.data", "ml.metrics", "ml.tradition")
+"""ml's lower layers: what the capability packages build on."""
+ML_CAPABILITIES = ("ml.generation", "ml.recognition", "ml.classification", "ml.recommendation", "ml.omr")
+"""ml's capability packages, which the lower layers must never import."""
+ML_MOVED = ("ml.generation.tradition",)
+"""Aliases kept for callers outside ml/ while they move; ml itself imports the new place."""
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+ML_EXPERIMENTS = ("ml.robustness", "ml.recognition.loso")
+"""Experiment modules not named so: each runs an evaluation and writes a report (reports/*.md)."""
+
+
+def is_experiment(module: str) -> bool:
+    """An experiment module (`experiment`, `*_experiment`, or one of ML_EXPERIMENTS): it runs
+    experiments and writes reports, and nothing in production builds on it."""
+    last = module.rsplit(".", 1)[-1]
+    return last == "experiment" or last.endswith("_experiment") or module in ML_EXPERIMENTS
+
+
+def absolute_imports(tree: ast.AST, module: str, is_package: bool) -> list[tuple[str, int]]:
+    """(dotted module, line) of every import in `tree` of `module`, relative ones resolved, however deep.
+    `from a import b` yields both `a` and `a.b` (b may be a submodule)."""
+    package = module if is_package else module.rpartition(".")[0]
+    out: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            out.append((target, node.lineno))
+            out.extend((f"{target}.{alias.name}", node.lineno) for alias in node.names)
+    return out
+
+
+def ml_violations(module: str, source: str, where: str = "<source>", *, is_package: bool = False) -> list[str]:
+    """What in `source`, the ml module `module`, breaks ml's inner layering."""
+    found: list[str] = []
+    for target, line in absolute_imports(ast.parse(source), module, is_package):
+        if _within(module, ML_BASE) and _within(target, ML_CAPABILITIES):
+            found.append(f"{where}:{line}: {module} (a lower ml layer) imports {target} (a capability above it)")
+        if not is_experiment(module) and _within(target, ("ml",)) and is_experiment(target):
+            found.append(f"{where}:{line}: production module {module} imports experiment module {target}")
+        if _within(target, ML_MOVED):
+            found.append(f"{where}:{line}: {module} imports the moved alias {target} (import its new place)")
+    return found
+
+
+def module_name(path: Path) -> tuple[str, bool]:
+    """(dotted module name, is it a package's __init__) of a source file under REPO_ROOT."""
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    if parts[-1] == "__init__":
+        return ".".join(parts[:-1]), True
+    return ".".join(parts), False
+
+
+def modules() -> list[tuple[str, Path]]:
+    return [(package, path) for package in PACKAGES for path in sorted((REPO_ROOT / package).rglob("*.py"))]
+
+
+def test_every_package_keeps_the_declared_architecture() -> None:
+    assert len(modules()) > 100, "the walk found too few modules: is REPO_ROOT right?"
+    problems = [v for package, path in modules()
+                for v in violations(package, path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT)))]
+    assert not problems, "\n".join(problems)
+
+
+def test_ml_keeps_its_inner_layers() -> None:
+    found = [(path, *module_name(path)) for package, path in modules() if package == "ml"]
+    assert len(found) > 50
+    problems = [v for path, name, is_package in found if not _within(name, ML_MOVED)
+                for v in ml_violations(name, path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT)),
+                                       is_package=is_package)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("module", "source", "expected"), [
+    ("ml.metrics.fidelity", "from ml.generation.model import X\n", "lower ml layer"),
+    ("ml.metrics.fidelity", "def f():\n    import ml.recognition.features\n", "lower ml layer"),
+    ("ml.metrics.fidelity", "from ..omr import model\n", "imports ml.omr"),  # relative, escaping upwards
+    ("ml.data.corpora", "from ml import classification\n", "imports ml.classification"),
+    ("ml.tradition", "from ml.recommendation.metrics import ndcg\n", "lower ml layer"),
+    ("ml.generation.piece", "from ml.generation.experiment import train\n", "imports experiment module"),
+    ("ml.generation.piece", "from .experiment import train\n", "imports experiment module"),
+    ("ml.generation.midigan.gan", "from ml.generation import multimodal_experiment\n", "imports experiment"),
+    ("ml.generation.midigan.gan", "from .. import experiment\n", "imports experiment module"),
+    ("ml.metrics.pitch", "from ml.generation.tradition import Tradition\n", "moved alias"),
+    ("ml.recognition.model", "from ml.recognition.loso import run\n", "imports experiment module"),
+    ("ml.data.preprocess", "import ml.robustness\n", "imports experiment module"),
+])
+def test_the_ml_checker_catches_each_kind_of_breach(module: str, source: str, expected: str) -> None:
+    found = ml_violations(module, source)
+    assert any(expected in v for v in found), found
+
+
+@pytest.mark.parametrize(("module", "source"), [
+    ("ml.metrics.fidelity", "from ml.tradition import Tradition\nfrom ml.data.abc import Tune\nfrom . import pitch\n"),
+    ("ml.generation.experiment", "from ml.generation.train import fit\nfrom ml.classification.experiment import x\n"),
+    ("ml.generation.midigan.experiment", "from ..experiment import y\n"),  # experiments may build on experiments
+    ("ml.robustness", "from ml.recognition.experiment import z\n"),
+    ("ml.generation.piece", "from ml.generation.decode import d\nfrom ml.recognition.model import m\n"),
+])
+def test_the_ml_checker_lets_the_allowed_through(module: str, source: str) -> None:
+    assert ml_violations(module, source) == []
+
+
+@pytest.mark.parametrize(("package", "source", "expected"), [
+    ("cli", "def f(c):\n    return c.registry.functions.workCount().call()\n", ".functions outside chain/"),
+    ("api", "def f(c):\n    return c.router.caller.balanceOf(1, 2)\n", ".caller outside chain/"),
+    ("economy", "x = lambda c: c.registry.functions\n", ".functions outside chain/"),
+    ("ml", "def f():\n    from chain.derive import protocol_sources\n", "ml imports chain"),
+    ("core", "import ml.data\n", "core imports ml"),
+    ("dashboard", "from web3 import Web3\n", "dashboard imports web3"),
+    ("dashboard", "import chain.catalogue\n", "dashboard imports chain"),
+    ("chain", "from listening.analysis import summary_for_attestation\n", "chain imports listening"),
+    ("economy", "from cli.main import app\n", "economy imports cli"),
+])
+def test_the_checker_catches_each_kind_of_breach(package: str, source: str, expected: str) -> None:
+    found = violations(package, source)
+    assert any(expected in v for v in found), found
+
+
+@pytest.mark.parametrize(("package", "source"), [
+    ("chain", "def f(c):\n    return c.registry.functions.workCount().call()\n"),  # chain/ is the gateway
+    ("cli", "from chain import gateway as gw\nfrom ml.data import corpora\nimport api.app\n"),
+    ("economy", "from chain.client import Chain\nfrom ml.data.abc import Tune\n"),
+    ("ml", "from . import model\nfrom .model import X\n"),  # relative imports stay inside the package
+    ("api", "def f(c):\n    return c.registry.events\n"),
+])
+def test_the_checker_lets_the_allowed_through(package: str, source: str) -> None:
+    assert violations(package, source) == []
