@@ -105,10 +105,11 @@ class Chain:
                 return self._send_journalled(fn, sender, value)
             gas = int(fn.estimate_gas({"from": sender, "value": value}, block_identifier="pending") * 1.2) + 20_000
             tx = fn.transact({"from": sender, "value": value, "gas": gas})
-        except ContractCustomError as exc:
+        except (ContractCustomError, ContractLogicError) as exc:
+            # anvil's refusal arrives as ContractCustomError; Hardhat's node words the same revert
+            # ("reverted with an unrecognized custom error") so web3 raises ContractLogicError, with
+            # the same revert data: both are decoded to the contract's named error.
             raise self.decoder.from_exception(exc) or ChainError(f"transaction reverted: {exc}") from exc
-        except ContractLogicError as exc:
-            raise ChainError(f"transaction reverted: {exc}") from exc
         receipt = self.w3.eth.wait_for_transaction_receipt(tx, timeout=self.settings.tx_timeout_s)
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx.hex()} failed on chain")

@@ -95,6 +95,8 @@ class ErrorDecoder:
     def from_exception(self, err: BaseException) -> ContractRevert | None:
         """The named contract error in a web3 exception's revert data, if it carries one."""
         data = getattr(err, "data", None)
+        if isinstance(data, dict):  # Hardhat's node: the JSON-RPC error object, revert data under "data"
+            data = data.get("data")
         if not isinstance(data, (str, bytes)) or not data:
             return None
         try:

@@ -307,8 +307,10 @@ class Demo(DemoBase):
             f"{len(self.c.gas_used)} transactions: {sum(self.c.gas_used):,}."
         )
         self.console.print(self.generated)
+        rpc = self.settings.rpc_url
+        node = f"the node at {rpc}" if rpc else f"anvil state in {self.settings.anvil_state}"
         self.console.print(
-            f"Where to look next: blocks in {self.settings.blocks_dir}, anvil state in {self.settings.anvil_state}, "
+            f"Where to look next: blocks in {self.settings.blocks_dir}, {node}, "
             f"addresses in {self.settings.deployments_dir}; contracts/README.md for the rules and gas figures."
         )
         self.console.print("[bold green]demo finished: every check passed[/]" if not bad else f"[bold red]{len(bad)} checks failed[/]")

@@ -18,6 +18,7 @@ from chain import gateway as gw
 from chain.anvil import Anvil
 from chain.audit import audit_work
 from chain.client import Chain, connect
+from chain.errors import ContractRevert
 from chain.hardhat import Hardhat
 from chain.indexaudit import audit_index
 from chain.sender import dev_account
@@ -96,3 +97,15 @@ def test_node_differences_the_sender_relies_on(node: Anvil | Hardhat) -> None:
     assert "result" in answer and "baseFeePerGas" in answer["result"]
     version = str(w3.client_version).lower()
     assert ("anvil" in version) if isinstance(node, Anvil) else ("hardhat" in version)
+
+
+def test_a_refusal_is_the_contracts_named_error_on_this_node(chain: Chain, tmp_path: Path) -> None:
+    """Hardhat words a custom-error revert differently from anvil ("reverted with an unrecognized
+    custom error", the revert data inside the JSON-RPC error object); both decode to the named error."""
+    me, other = dev_account(0).address, dev_account(1).address
+    store = BlockStore(tmp_path / "blocks")
+    community = gw.register_community(chain, name="Others", stewards=[other], threshold=1, treasury=other, sender=me)
+    with pytest.raises(ContractRevert) as refused:
+        gw.register_heritage(chain, HeritageParams(community, _work(store, "X:1\nT:Not mine\n"), b"", OPEN,
+                                                   everything_to(me)), sender=me)
+    assert refused.value.name == "RegistryNotSteward"
