@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.client import ApiClient, ApiProblem
-from dashboard.lineage import route, to_dot
-from dashboard.schema import Audit, Lineage, Work, WorkDetail
+from dashboard.lineage import to_dot
+from dashboard.schema import Audit, Lineage, Route, Work, WorkDetail
 from dashboard.ui import WEI_PER_ETH, api_session, eth, when
 
 # An audit, or why it could not be made (the page goes on without that node's verdict). No bare
@@ -65,12 +65,12 @@ def show_graph(lineage: Lineage, results: dict[int, AuditResult]) -> None:
             st.warning(f"Work #{work_id} could not be audited: {result}")
 
 
-def show_route(lineage: Lineage) -> None:
-    """Where 1 ETH paid to the work ends up, by the router's rule."""
-    shares = route(lineage, WEI_PER_ETH)
-    st.markdown(f"**Royalty route** of 1 ETH paid to #{lineage['work_id']}")
-    st.dataframe(pd.DataFrame([{"work": f"#{s.work_id}", "receives (ETH)": eth(s.received_wei), "keeps (ETH)": eth(s.kept_wei)}
-                               for s in shares]), hide_index=True, width="stretch")
+def show_route(route: Route) -> None:
+    """Where 1 ETH paid to the work ends up, by the router's rule (the API computes it)."""
+    st.markdown(f"**Royalty route** of 1 ETH paid to #{route['work_id']}")
+    st.dataframe(pd.DataFrame([{"work": f"#{s['work_id']}", "receives (ETH)": eth(s["received_wei"]),
+                                "keeps (ETH)": eth(s["kept_wei"])} for s in route["shares"]]),
+                 hide_index=True, width="stretch")
 
 
 def show_audit(result: AuditResult) -> None:
@@ -141,7 +141,7 @@ def main() -> None:
             show_graph(lineage, results)
         with side:
             show_audit(results[work_id])
-            show_route(lineage)
+            show_route(api.route(work_id, WEI_PER_ETH))
         show_details(work, results[work_id])
 
 
