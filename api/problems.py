@@ -20,15 +20,7 @@ from api.jobs import QueueFull
 from chain import signatures
 from chain.errors import ContractRevert, ErrorDecoder
 from chain.journal import NodeRefusal, refusal_of
-from core.errors import (
-    ChainError,
-    ContentStoreError,
-    HeritageError,
-    InputError,
-    NodeUnavailable,
-    UnknownCommunity,
-    UnknownWork,
-)
+from core.errors import ChainError, ContentStoreError, HeritageError, InputError, NodeUnavailable, UnknownCommunity, UnknownWork
 from listening import errors as listening
 
 MEDIA_TYPE = "application/problem+json"

@@ -15,20 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from dashboard.schema import (
-    Audit,
-    Community,
-    CommunityPage,
-    Health,
-    Job,
-    Lineage,
-    Metrics,
-    Payment,
-    Route,
-    Work,
-    WorkDetail,
-    WorkPage,
-)
+from dashboard.schema import Audit, Community, CommunityPage, Health, Job, Lineage, Metrics, Payment, Route, Work, WorkDetail, WorkPage
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 ENV_URL = "HERITAGE_API_URL"

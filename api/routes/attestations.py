@@ -17,12 +17,7 @@ from api import relay
 from api.deps import State
 from api.problems import Problem
 from api.routes.demo import WARNING as DEMO_WARNING
-from api.routes.study_common import (
-    Secret,
-    StoreDep,
-    Token,
-    researcher,
-)
+from api.routes.study_common import Secret, StoreDep, Token, researcher
 from api.state import ApiState
 from chain.attest import (
     Attestation,

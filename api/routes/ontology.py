@@ -11,13 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.problems import Problem
-from api.routes.study_common import (
-    DAY,
-    Secret,
-    StoreDep,
-    Token,
-    claims,
-)
+from api.routes.study_common import DAY, Secret, StoreDep, Token, claims
 from listening.invites import ONTOLOGY_SCOPE, Claims, issue, require
 from listening.model import utc_now
 from listening.ontology import Change, Ontology, Round, RoundMetrics, WorkLabels, round_metrics

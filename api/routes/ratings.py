@@ -8,13 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.routes.study_common import (
-    CriterionOut,
-    Secret,
-    StoreDep,
-    Token,
-    criterion_out,
-)
+from api.routes.study_common import CriterionOut, Secret, StoreDep, Token, criterion_out
 from listening.studies import PieceView, Studies
 
 router = APIRouter(tags=["studies"])

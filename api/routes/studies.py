@@ -26,17 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import State
 from api.routes import attestations, ontology, ratings
-from api.routes.study_common import (
-    DAY,
-    CriterionOut,
-    ScaleIn,
-    Secret,
-    StoreDep,
-    Token,
-    criterion_out,
-    membership,
-    researcher,
-)
+from api.routes.study_common import DAY, CriterionOut, ScaleIn, Secret, StoreDep, Token, criterion_out, membership, researcher
 from core.cid import bytes_cid
 from core.types import Cid, CommunityId, WorkId
 from listening import tables

@@ -7,15 +7,7 @@ import pytest
 
 from api.problems import BY_TYPE, from_error
 from chain.journal import NodeRefusal
-from core.errors import (
-    ChainError,
-    ContentStoreError,
-    HeritageError,
-    InputError,
-    NodeUnavailable,
-    UnknownCommunity,
-    UnknownWork,
-)
+from core.errors import ChainError, ContentStoreError, HeritageError, InputError, NodeUnavailable, UnknownCommunity, UnknownWork
 from listening.errors import UnknownStudy
 
 
