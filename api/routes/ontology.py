@@ -80,18 +80,6 @@ class MetricsIn(BaseModel):
     metric: Literal["cosine", "euclidean"] = "cosine"
 
 
-class RoundMetricsOut(BaseModel):
-    round: int
-    items: int
-    excluded: int
-    tag_labels: int
-    cluster_labels: int
-    silhouette_tags: float | None
-    silhouette_clusters: float | None
-    ami_tags_clusters: float | None
-    note: str
-
-
 def _curator(token: str, secret: bytes) -> Claims:
     return require(claims(token, secret), "curator", scope=ONTOLOGY_SCOPE)
 
@@ -168,12 +156,12 @@ def changes(store: StoreDep, round: Annotated[int | None, Query(ge=1)] = None,
     return [_change_out(c) for c in Ontology(store).changes(round=round, work_id=work_id)]
 
 
-@router.post("/ontology/metrics", response_model=list[RoundMetricsOut], tags=["ontology"],
+@router.post("/ontology/metrics", response_model=list[RoundMetrics], tags=["ontology"],
              summary="Silhouette and AMI of given embeddings under each round's labels")
-def metrics(store: StoreDep, body: MetricsIn) -> list[RoundMetricsOut]:
+def metrics(store: StoreDep, body: MetricsIn) -> list[RoundMetrics]:
     widths = {len(row) for row in body.embeddings}
     if len(widths) != 1 or 0 in widths:
         raise Problem(400, "invalid-input", "every embedding row must have the same, non-zero length")
     out: tuple[RoundMetrics, ...] = round_metrics(Ontology(store).labels_by_round(), body.work_ids,
                                                   np.asarray(body.embeddings, dtype=np.float64), metric=body.metric)
-    return [RoundMetricsOut(**vars(m)) for m in out]
+    return list(out)  # listening.ontology.RoundMetrics, a frozen dataclass: FastAPI answers its fields
