@@ -1,17 +1,17 @@
 """The router's lineage routing in Python, credit for credit (see contracts/README.md): the one
 statement of the rule outside the contract.
 
-`flow` is the rule over the lineage: each parent of a work paid `a` wei gets
-`floor(a × ppm / 1,000,000)` and routes it on by the same rule; the work keeps the rest. `route`
-adds the last step, each work's kept share split among its recipients (or escrowed while
-disputed). The API answers `flow` as GET /works/{id}/route (the dashboard draws it from there);
-tests check the contracts against `route`.
+`walk` is the rule over the lineage: each parent of a work paid `a` wei gets
+`floor(a × ppm / 1,000,000)` and routes it on by the same rule; the work keeps the rest. `flow`
+sums what each work receives and keeps; `route` adds the last step, each arrival's kept share
+split among the work's recipients (or escrowed while disputed). The API answers `flow` as
+GET /works/{id}/route (the dashboard draws it from there); tests check the contracts against `route`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.types import PPM
@@ -47,43 +47,63 @@ class Share:
     kept: int
 
 
+def walk(parents: Mapping[int, Sequence[tuple[int, int]]], work_id: int, amount: int,
+         arrive: Callable[[int, int, int], None]) -> None:
+    """The rule itself: `amount` arrives at `work_id`; each parent gets floor(amount*ppm/PPM) and it
+    arrives there in turn (recursively), parents in order; the work keeps the rest.
+    `arrive(work, received, kept)` is called once per arrival — a work reached by two paths is paid
+    once per path, and the router splits each arrival's kept share on its own (so must a caller)."""
+    upstream = 0
+    for parent, ppm in parents.get(work_id, ()):
+        share = amount * ppm // PPM
+        upstream += share
+        walk(parents, parent, share, arrive)
+    arrive(work_id, amount, amount - upstream)
+
+
 def flow(parents: Mapping[int, Sequence[tuple[int, int]]], work_id: int, amount: int) -> list[Share]:
-    """How `amount` paid to `work_id` is credited through its lineage, the paid work first, then
-    in the order works are first reached. `parents[w]`: (parent work id, ppm) of each parent of
-    `w`. A work reached by two paths receives once per path, as the router pays it; integers
-    only, so the kept amounts add up to `amount`, to the wei."""
+    """How `amount` paid to `work_id` is credited through its lineage, summed per work over every
+    path: the paid work first, then its ancestors as the walk first reaches them. `parents[w]`:
+    (parent work id, ppm) of each parent of `w`. Integers only, so the kept amounts add up to
+    `amount`, to the wei."""
     received: dict[int, int] = {}
     kept: dict[int, int] = {}
+    order: list[int] = []
 
-    def pay(work: int, paid: int) -> None:
-        received[work] = received.get(work, 0) + paid
-        upstream = 0
-        for parent, ppm in parents.get(work, ()):
-            share = paid * ppm // PPM
-            upstream += share
-            pay(parent, share)
-        kept[work] = kept.get(work, 0) + paid - upstream
+    def arrive(work: int, got: int, keeps: int) -> None:
+        received[work] = received.get(work, 0) + got
+        kept[work] = kept.get(work, 0) + keeps
 
-    pay(work_id, amount)
-    return [Share(w, received[w], kept[w]) for w in received]
+    def reach(work: int) -> None:
+        if work not in order:
+            order.append(work)
+            for parent, _ in parents.get(work, ()):
+                reach(parent)
+
+    walk(parents, work_id, amount, arrive)
+    reach(work_id)
+    return [Share(w, received[w], kept[w]) for w in order]
 
 
 def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None) -> Credits:
-    """Credit `amount` paid to `work_id`: the lineage's `flow`, then each work's kept share split
-    by its recipients — j>=1 get floor(own*ppm_j/PPM), recipient 0 the remainder. A disputed
-    work's own share goes to escrow."""
+    """Credit `amount` paid to `work_id`: `walk` the lineage, and split each arrival's kept share
+    among the work's recipients — j>=1 get floor(own*ppm_j/PPM), recipient 0 the remainder. A
+    disputed work's own share goes to escrow."""
     credits = credits if credits is not None else Credits()
-    for share in flow({w: n.parents for w, n in nodes.items()}, work_id, amount):
-        own, node = share.kept, nodes[share.work_id]
+
+    def arrive(work: int, _received: int, own: int) -> None:
+        node = nodes[work]
         if own == 0:
-            continue
+            return
         if node.disputed:
-            credits.escrow[share.work_id] += own
-            continue
+            credits.escrow[work] += own
+            return
         rest = own
         for account, ppm in node.split[1:]:
             part = own * ppm // PPM
             rest -= part
             credits.balances[account] += part
         credits.balances[node.split[0][0]] += rest
+
+    walk({w: n.parents for w, n in nodes.items()}, work_id, amount, arrive)
     return credits

@@ -1,6 +1,7 @@
 """Writes, authorised by Ethereum signatures; the service holds no user keys.
 
-Two ways in, both checked here before any gas is spent and again by the contracts:
+Two ways in, both checked before any gas is spent (api/stewards.py and chain/signatures.py for
+signed steward actions, api/relay.py for transactions) and again by the contracts:
 - steward actions (register a heritage work, approve a derivative; withdraw a claim, in
   api/routes/claims.py) are EIP-712 typed data the registry (or HeritageDisputes) itself accepts
   (`…BySig`): the client asks for a draft, the steward's wallet signs it, and the service relays
@@ -42,7 +43,6 @@ from core.manifest import HeritageManifest, Recording, Source, make, to_bytes
 from core.types import Cid, CommunityId, Ppm, WorkId
 
 router = APIRouter(tags=["writes"])
-
 
 
 # ---------------------------------------------------------------------- the old helper names
