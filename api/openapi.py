@@ -21,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from api import problems
+from chain.signatures import SignatureError
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,6 +35,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _RAISED = re.compile(r'Problem\(\s*(\d{3}),\s*f?"([a-z0-9-]+)"')
 _CALLED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(")
+_QUALIFIED = re.compile(r"\b([a-z_][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\(")
 
 
 def _source(fn: Callable[..., Any]) -> str:
@@ -44,20 +46,30 @@ def _source(fn: Callable[..., Any]) -> str:
 
 
 def _reached(endpoint: Callable[..., Any]) -> str:
-    """The source of `endpoint` and of every function of its module it calls, transitively."""
-    module = inspect.getmodule(endpoint)
-    seen: set[str] = set()
+    """The source of `endpoint` and of every function of the api package it calls (the route
+    module's helpers, api/relay.py, api/stewards.py, …), transitively."""
+    seen: set[tuple[str, str]] = set()
     texts: list[str] = []
     todo = [endpoint]
+
+    def visit(target: Any) -> None:
+        if inspect.isfunction(target) and target.__module__.startswith("api."):
+            key = (target.__module__, target.__qualname__)
+            if key not in seen:
+                seen.add(key)
+                todo.append(target)
+
     while todo:
         fn = todo.pop()
         text = _source(fn)
         texts.append(text)
+        scope = getattr(fn, "__globals__", {})
         for name in _CALLED.findall(text):
-            target = getattr(module, name, None)
-            if name not in seen and inspect.isfunction(target) and target.__module__ == getattr(module, "__name__", None):
-                seen.add(name)
-                todo.append(target)
+            visit(scope.get(name))
+        for module_name, attr in _QUALIFIED.findall(text):  # `relay.dry_run(…)`: a module of the api package
+            module = scope.get(module_name)
+            if inspect.ismodule(module):
+                visit(getattr(module, attr, None))
     return "\n".join(texts)
 
 
@@ -97,6 +109,10 @@ def codes_of(route: APIRoute) -> dict[int, set[str]]:
             out[status].add(code)
         for code, status in problems.NODE_REFUSALS.items():
             out[status].add(code)
+    if "verify_signed(" in text or "check_current(" in text:  # chain/signatures.py's typed refusals
+        for kind, status, code in problems.BY_TYPE:
+            if issubclass(kind, SignatureError):
+                out[status].add(code)
     if "state.jobs" in text:
         out[429].add("job-queue-full")
         out[404].add("unknown-job")

@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import Web3ValidationError
 
 from api.jobs import QueueFull
+from chain import signatures
 from chain.errors import ContractRevert, ErrorDecoder
 from chain.journal import NodeRefusal, refusal_of
-from core.errors import ChainError, ContentStoreError, HeritageError, InputError
+from core.errors import ChainError, ContentStoreError, HeritageError, InputError, NodeUnavailable, UnknownCommunity, UnknownWork
 from listening import errors as listening
 
 MEDIA_TYPE = "application/problem+json"
@@ -43,8 +44,12 @@ REVERTS: dict[str, tuple[int, str]] = {
     "StudyAttestationsUnknownAttestation": (404, "unknown-attestation"),
 }
 
-# Refusals of the listening room (listening/errors.py), most specific first; the rest: invalid-input.
-LISTENING: tuple[tuple[type[listening.ListeningError], int, str], ...] = (
+# Platform errors by TYPE, with the status and code each gets; the first entry the error is an
+# instance of wins, so a subclass stands before its base. Errors whose code is carried by the
+# error itself (a node's refusal, a contract's named error, a full job queue) are mapped in
+# `from_error`; everything else is here, and nothing is chosen from an error's message text.
+BY_TYPE: tuple[tuple[type[HeritageError], int, str], ...] = (
+    # the listening room (listening/errors.py), most specific first
     (listening.UnknownStudy, 404, "unknown-study"),
     (listening.StudyNotOpen, 409, "study-not-open"),
     (listening.StudyStateError, 409, "wrong-study-state"),
@@ -61,7 +66,24 @@ LISTENING: tuple[tuple[type[listening.ListeningError], int, str], ...] = (
     (listening.UnknownWorkLabels, 404, "unknown-work-labels"),
     (listening.RoundStateError, 409, "wrong-round-state"),
     (listening.ReviewConflict, 409, "review-conflict"),
+    # steward signatures (chain/signatures.py)
+    (signatures.WrongAction, 400, "wrong-action"),
+    (signatures.WrongDomain, 400, "wrong-domain"),
+    (signatures.WrongWork, 400, "wrong-work"),
+    (signatures.SignatureMalformed, 400, "signature-malformed"),
+    (signatures.SignatureExpired, 401, "signature-expired"),
+    (signatures.SignatureReplayed, 409, "signature-replayed"),
+    (signatures.SignatureInvalid, 401, "signature-invalid"),
+    # the stages (core/errors.py)
+    (UnknownWork, 404, "unknown-work"),
+    (UnknownCommunity, 404, "unknown-community"),
+    (InputError, 400, "invalid-input"),
+    (ContentStoreError, 502, "content-store"),
+    (NodeUnavailable, 503, "chain-unavailable"),
+    (ChainError, 409, "chain-refused"),
 )
+LISTENING = tuple(row for row in BY_TYPE if issubclass(row[0], listening.ListeningError))
+"""The listening room's rows of `BY_TYPE` (api/openapi.py documents them)."""
 
 
 class Problem(Exception):
@@ -115,20 +137,10 @@ def from_error(err: HeritageError) -> Problem:
     if isinstance(err, ContractRevert):
         status, code = REVERTS.get(err.name, (409, "contract-refused"))
         return Problem(status, code, str(err), contract_error=err.name)
-    for kind, status, code in LISTENING:
+    for kind, status, code in BY_TYPE:
         if isinstance(err, kind):
-            return Problem(status, code, str(err))
-    if isinstance(err, InputError):
-        text = str(err)
-        if text.startswith(("no work", "no community")):
-            return Problem(404, "unknown-work" if text.startswith("no work") else "unknown-community", text)
-        return Problem(400, "invalid-input", text)
-    if isinstance(err, ContentStoreError):
-        return Problem(422 if "does not match" in str(err) else 502, "content-store", str(err))
-    if isinstance(err, ChainError):
-        if "answer" in str(err):
-            return Problem(503, "chain-unavailable", str(err), headers={"Retry-After": str(RETRY_AFTER_S)})
-        return Problem(409, "chain-refused", str(err))
+            headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+            return Problem(status, code, str(err), headers=headers)
     return Problem(500, "internal", str(err))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from core.errors import ChainError, ToolchainError
+from core.errors import ChainError, NodeUnavailable, ToolchainError
 from core.paths import NODE_BIN, REPO_ROOT
 
 ANVIL = NODE_BIN / "anvil"
@@ -120,7 +120,7 @@ class Anvil:
                 return self
             time.sleep(0.05)
         self.stop()
-        raise ChainError(f"anvil did not answer on {self.url} within {timeout:.0f} s")
+        raise NodeUnavailable(f"anvil did not answer on {self.url} within {timeout:.0f} s")
 
     @property
     def pid(self) -> int | None:

@@ -34,7 +34,7 @@ from chain.calls import Call
 from chain.client import Chain
 from core.blockstore import ContentStore
 from core.cid import CHUNK_SIZE, RAW, SHA2_256, bytes_cid, from_text, to_text
-from core.errors import ChainError, HeritageError, InputError
+from core.errors import ChainError, HeritageError, InputError, UnknownWork
 from core.types import Cid, WorkId, WorkStatus
 
 # Limits of contracts/StudyAttestations.sol.
@@ -273,7 +273,7 @@ def _registered(chain: Chain, works: tuple[WorkId, ...]) -> None:
     count = gw.work_count(chain)
     for w in works:
         if not 1 <= w <= count:
-            raise InputError(f"no work {w} is registered (ids run from 1 to {count}): link only registered works; "
+            raise UnknownWork(f"no work {w} is registered (ids run from 1 to {count}): link only registered works; "
                              "a piece that is not registered has no work_id")
         if gw.status_of(chain, w) == WorkStatus.RESTRICTED:
             raise InputError(f"work {w} is restricted (secret/sacred): its ratings are shown only to its community, so an "

@@ -11,9 +11,9 @@ tests/python/test_architecture.py checks it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from hexbytes import HexBytes
 from web3 import Web3
@@ -24,6 +24,7 @@ from chain.sender import Fees
 from chain.types import DerivativeParams, HeritageParams, Protocol, Recipient, Sent, registration_commitment
 from core.types import ETH, CommunityId, Wei, WorkId
 
+T = TypeVar("T")
 _CACHE_LOCK = threading.Lock()
 _ENCODERS: dict[tuple[str, int], Encoder] = {}
 _DECODERS: dict[tuple[str, int], EventDecoder] = {}
@@ -136,20 +137,21 @@ def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-def _decoder(contract: Any) -> EventDecoder:
+def _cached(cache: dict[tuple[str, int], T], contract: Any, make: Callable[[Any], T]) -> T:
+    """One `make(abi)` per contract (address and ABI), built once however many threads ask."""
     key = (str(contract.address).lower(), id(contract.abi))
     with _CACHE_LOCK:
-        if key not in _DECODERS:
-            _DECODERS[key] = EventDecoder(cast(Any, contract.abi))
-        return _DECODERS[key]
+        if key not in cache:
+            cache[key] = make(cast(Any, contract.abi))
+        return cache[key]
+
+
+def _decoder(contract: Any) -> EventDecoder:
+    return _cached(_DECODERS, contract, EventDecoder)
 
 
 def _encoder(contract: Any) -> Encoder:
-    key = (str(contract.address).lower(), id(contract.abi))
-    with _CACHE_LOCK:
-        if key not in _ENCODERS:
-            _ENCODERS[key] = Encoder(cast(Any, contract.abi))
-        return _ENCODERS[key]
+    return _cached(_ENCODERS, contract, Encoder)
 
 
 # ---------------------------------------------------------------------- calls of the registry

@@ -13,7 +13,7 @@ from typing import Any
 
 from chain.indexer import Index
 from core.cid import to_text
-from core.errors import InputError
+from core.errors import UnknownCommunity, UnknownWork
 from core.types import ETH, WorkStatus
 
 
@@ -74,7 +74,7 @@ class Catalogue:
     def work(self, work_id: int) -> WorkRow:
         if work_id not in self.works:
             known = f"works 1..{max(self.works)}" if self.works else "no works yet"
-            raise InputError(
+            raise UnknownWork(
                 f"no work {work_id} in the index (it holds {known} up to block {self.last_block}); "
                 "check the id, or wait for the registration to reach the confirmation depth"
             )
@@ -82,7 +82,7 @@ class Catalogue:
 
     def community(self, community_id: int) -> CommunityRow:
         if community_id not in self.communities:
-            raise InputError(f"no community {community_id} in the index; `heritage community list` shows them")
+            raise UnknownCommunity(f"no community {community_id} in the index; `heritage community list` shows them")
         return self.communities[community_id]
 
     def select(self, *, community: int | None = None, kind: str | None = None, status: str | None = None,

@@ -26,7 +26,7 @@ from chain.journal import Journal, Replay
 from chain.nodelock import NodeLock
 from chain.sender import Sender, dev_account
 from core.config import Settings
-from core.errors import ChainError
+from core.errors import ChainError, NodeUnavailable
 
 
 class NodeProvider(HTTPProvider):
@@ -49,7 +49,7 @@ class NodeProvider(HTTPProvider):
         try:
             return super()._make_request(method, request_data)
         except requests.RequestException as exc:
-            raise ChainError(
+            raise NodeUnavailable(
                 f"the EVM node at {self.endpoint_uri} stopped answering ({method}: {type(exc).__name__}): start it again "
                 "(`heritage chain up`, or your own node) and rerun the command; what finished is kept "
                 "and nothing is registered twice"
@@ -241,7 +241,7 @@ def connect(settings: Settings) -> Chain:
             anvil.stop()
         if lock is not None:
             lock.release()
-        raise ChainError(f"no EVM node answers at {url}: start it or unset HERITAGE_RPC_URL to use the embedded one")
+        raise NodeUnavailable(f"no EVM node answers at {url}: start it or unset HERITAGE_RPC_URL to use the embedded one")
     chain_id = int(w3.eth.chain_id)
     journal = Journal.for_chain(settings.data_dir, chain_id)
     replayed = None

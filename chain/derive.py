@@ -31,8 +31,8 @@ cannot be a parent yet (the router takes active parents only): the run stops the
 consent is awaited, and the same call after the stewards approve finishes the job.
 
 `ml` never imports `chain` (DESIGN.md) and this module imports no `ml`: `protocol_sources` returns
-`ProtocolSource`s with the fields of `ml.data.training.Source`, in its order, for the caller to
-convert (`Source(**dataclasses.asdict(s))`).
+`core.provenance.ProtocolSource`s, the type `ml.data.training.Source` names, so the caller hands
+them to the training-set choice as they are.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from core.blockstore import ContentStore
 from core.cid import from_text, to_text
 from core.errors import ChainError, InputError
 from core.manifest import DerivativeManifest, Manifest, ModelMaker, Parent, PersonMaker, make, to_bytes
+from core.provenance import ProtocolSource as ProtocolSource
 from core.types import PPM, Cid, CommunityId, Ppm, WorkId, WorkStatus
 
 # Limits of contracts/libraries/HeritageTypes.sol.
@@ -63,17 +64,6 @@ PART_KIND = "heritage-ledger/training-set-part"
 
 def _describe(status: WorkStatus) -> str:
     return {WorkStatus.NONE: "unknown", WorkStatus.PENDING: "pending consent"}.get(status, status.label)
-
-
-@dataclass(frozen=True)
-class ProtocolSource:
-    """A content CID with what its protocols allow; the fields of `ml.data.training.Source`."""
-
-    cid: Cid
-    ml_allowed: bool = True
-    restricted: bool = False
-    work_id: WorkId | None = None
-    """The registered work, None for content not registered on chain."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Self
 
 from chain.anvil import _term_with_parent, free_port, stop_process
-from core.errors import ChainError, ToolchainError
+from core.errors import ChainError, NodeUnavailable, ToolchainError
 from core.paths import REPO_ROOT
 
 
@@ -83,7 +83,7 @@ class Hardhat:
                 return self
             time.sleep(0.1)
         self.stop()
-        raise ChainError(f"hardhat node did not answer on {self.url} within {timeout:.0f} s")
+        raise NodeUnavailable(f"hardhat node did not answer on {self.url} within {timeout:.0f} s")
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

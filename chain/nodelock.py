@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ChainError
+from core.errors import ChainError, NodeUnavailable
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class NodeLock:
                 raise ChainError(f"the process that ran the node of {self.data_dir} has stopped; run the command again")
             if time.monotonic() > deadline:
                 who = f"process {found.owner} (node {found.url}, pid {found.pid})" if found else "another process"
-                raise ChainError(f"{self.data_dir} is in use by {who}, whose node does not answer: wait for it, or stop "
+                raise NodeUnavailable(f"{self.data_dir} is in use by {who}, whose node does not answer: wait for it, or stop "
                                  "it, then run this again; two nodes on one data directory would overwrite each other's "
                                  "state, so none is started")
             time.sleep(0.1)

@@ -1,12 +1,17 @@
-"""A Python model of the router's lineage routing, credit for credit (see contracts/README.md).
+"""The router's lineage routing in Python, credit for credit (see contracts/README.md): the one
+statement of the rule outside the contract.
 
-Used by auditors to check that on-chain credits add up, and by tests to check the contracts
-against an independent statement of the rule.
+`walk` is the rule over the lineage: each parent of a work paid `a` wei gets
+`floor(a × ppm / 1,000,000)` and routes it on by the same rule; the work keeps the rest. `flow`
+sums what each work receives and keeps; `route` adds the last step, each arrival's kept share
+split among the work's recipients (or escrowed while disputed). The API answers `flow` as
+GET /works/{id}/route (the dashboard draws it from there); tests check the contracts against `route`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.types import PPM
@@ -32,27 +37,73 @@ class Credits:
         return sum(self.balances.values()) + sum(self.escrow.values())
 
 
-def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None) -> Credits:
-    """Credit `amount` paid to `work_id`: each parent gets floor(amount*ppm/PPM), recursively;
-    the work keeps the rest; recipients j>=1 of its split get floor(own*ppm_j/PPM) and
-    recipient 0 the remainder. A disputed work's own share goes to escrow."""
-    credits = credits if credits is not None else Credits()
-    node = nodes[work_id]
-    own = amount
-    for parent, ppm in node.parents:
+@dataclass(frozen=True)
+class Share:
+    """What one work gets of a payment to another: received in all (over every path), kept after
+    routing its parents' shares on."""
+
+    work_id: int
+    received: int
+    kept: int
+
+
+def walk(parents: Mapping[int, Sequence[tuple[int, int]]], work_id: int, amount: int,
+         arrive: Callable[[int, int, int], None]) -> None:
+    """The rule itself: `amount` arrives at `work_id`; each parent gets floor(amount*ppm/PPM) and it
+    arrives there in turn (recursively), parents in order; the work keeps the rest.
+    `arrive(work, received, kept)` is called once per arrival — a work reached by two paths is paid
+    once per path, and the router splits each arrival's kept share on its own (so must a caller)."""
+    upstream = 0
+    for parent, ppm in parents.get(work_id, ()):
         share = amount * ppm // PPM
-        if share:
-            own -= share
-            route(nodes, parent, share, credits)
-    if own == 0:
-        return credits
-    if node.disputed:
-        credits.escrow[work_id] += own
-        return credits
-    rest = own
-    for account, ppm in node.split[1:]:
-        share = own * ppm // PPM
-        rest -= share
-        credits.balances[account] += share
-    credits.balances[node.split[0][0]] += rest
+        upstream += share
+        walk(parents, parent, share, arrive)
+    arrive(work_id, amount, amount - upstream)
+
+
+def flow(parents: Mapping[int, Sequence[tuple[int, int]]], work_id: int, amount: int) -> list[Share]:
+    """How `amount` paid to `work_id` is credited through its lineage, summed per work over every
+    path: the paid work first, then its ancestors as the walk first reaches them. `parents[w]`:
+    (parent work id, ppm) of each parent of `w`. Integers only, so the kept amounts add up to
+    `amount`, to the wei."""
+    received: dict[int, int] = {}
+    kept: dict[int, int] = {}
+    order: list[int] = []
+
+    def arrive(work: int, got: int, keeps: int) -> None:
+        received[work] = received.get(work, 0) + got
+        kept[work] = kept.get(work, 0) + keeps
+
+    def reach(work: int) -> None:
+        if work not in order:
+            order.append(work)
+            for parent, _ in parents.get(work, ()):
+                reach(parent)
+
+    walk(parents, work_id, amount, arrive)
+    reach(work_id)
+    return [Share(w, received[w], kept[w]) for w in order]
+
+
+def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None) -> Credits:
+    """Credit `amount` paid to `work_id`: `walk` the lineage, and split each arrival's kept share
+    among the work's recipients — j>=1 get floor(own*ppm_j/PPM), recipient 0 the remainder. A
+    disputed work's own share goes to escrow."""
+    credits = credits if credits is not None else Credits()
+
+    def arrive(work: int, _received: int, own: int) -> None:
+        node = nodes[work]
+        if own == 0:
+            return
+        if node.disputed:
+            credits.escrow[work] += own
+            return
+        rest = own
+        for account, ppm in node.split[1:]:
+            part = own * ppm // PPM
+            rest -= part
+            credits.balances[account] += part
+        credits.balances[node.split[0][0]] += rest
+
+    walk({w: n.parents for w, n in nodes.items()}, work_id, amount, arrive)
     return credits

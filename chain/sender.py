@@ -38,7 +38,7 @@ from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
 from web3 import Web3
 
-from core.errors import ChainError
+from core.errors import ChainError, NodeUnavailable
 
 if TYPE_CHECKING:
     from chain.journal import Journal
@@ -98,6 +98,12 @@ class NonceManager:
                 self._next.pop(address, None)  # later nonces are out: ask the node again next time
 
 
+def fee_cap(base_fee: int, tip: int) -> int:
+    """The platform's one fee rule: a max fee of 2 × base fee + tip, which stays valid through
+    six full blocks of base-fee rises (12.5 % each)."""
+    return 2 * base_fee + tip
+
+
 @dataclass(frozen=True)
 class Fees:
     max_fee_per_gas: int
@@ -111,7 +117,7 @@ class Fees:
                 tip = int(w3.eth.max_priority_fee)
             except Exception:  # a node without eth_maxPriorityFeePerGas
                 tip = 10**9
-        return cls(max_fee_per_gas=2 * base + tip, max_priority_fee_per_gas=tip)
+        return cls(max_fee_per_gas=fee_cap(base, tip), max_priority_fee_per_gas=tip)
 
 
 DEFAULT_WINDOW = 16
@@ -173,7 +179,7 @@ class Sender:
             response = self._http.post(self.url, json=body, timeout=self.timeout_s)
             response.raise_for_status()
         except requests.RequestException as exc:
-            raise ChainError(f"the node at {self.url} did not answer ({exc}); is it running? `heritage chain status`") from exc
+            raise NodeUnavailable(f"the node at {self.url} did not answer ({exc}); is it running? `heritage chain status`") from exc
         answer = response.json()
         if isinstance(answer, dict):  # a node that refuses the whole batch answers with one error object
             raise ChainError(f"the node at {self.url} refused a JSON-RPC batch: {answer.get('error', answer)}")
@@ -185,8 +191,10 @@ class Sender:
         call raises ChainError naming it (the others have been processed by the node)."""
         out = []
         for (method, _), item in zip(calls, self.rpc_answers(calls), strict=True):
-            if item is None or "error" in item:
-                raise ChainError(f"{method} failed: {item.get('error') if item else 'no answer'}")
+            if item is None:
+                raise NodeUnavailable(f"{method} failed: no answer from the node at {self.url}; is it running?")
+            if "error" in item:
+                raise ChainError(f"{method} failed: {item['error']}")
             out.append(item["result"])
         return out
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
 
+from chain.sender import fee_cap
 from core.errors import ChainError
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def decode(raw: bytes) -> dict[str, Any]:
 def bumped(tx: dict[str, Any], base_fee: int) -> dict[str, Any]:
     """`tx` with both fees raised by 12.5 % (rounded up, at least +1 wei), covering `base_fee` twice."""
     tip = max(-(-int(tx["maxPriorityFeePerGas"]) * BUMP_NUM // BUMP_DEN), int(tx["maxPriorityFeePerGas"]) + 1)
-    cap = max(-(-int(tx["maxFeePerGas"]) * BUMP_NUM // BUMP_DEN), int(tx["maxFeePerGas"]) + 1, 2 * base_fee + tip)
+    cap = max(-(-int(tx["maxFeePerGas"]) * BUMP_NUM // BUMP_DEN), int(tx["maxFeePerGas"]) + 1, fee_cap(base_fee, tip))
     return {**tx, "maxPriorityFeePerGas": tip, "maxFeePerGas": cap}
 
 

@@ -23,3 +23,19 @@ class ToolchainError(ChainError):
 
 class ModelError(HeritageError):
     """A machine-learning model could not be trained, loaded or run."""
+
+
+class NotFound(InputError):
+    """Something named by its id does not exist (yet): the caller named the wrong one."""
+
+
+class UnknownWork(NotFound):
+    """No work has this id (in the index, or on chain)."""
+
+
+class UnknownCommunity(NotFound):
+    """No community has this id."""
+
+
+class NodeUnavailable(ChainError):
+    """The EVM node does not answer (stopped, restarting, unreachable): start it, or retry shortly."""

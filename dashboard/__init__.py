@@ -1,1 +1,3 @@
-"""Heritage Ledger: dashboard (see README)."""
+"""Heritage Ledger's Streamlit dashboard: reads the platform over HTTP only (`client.py`), draws
+what the API answers — the royalty route too — and computes no platform rule itself (see
+dashboard/README.md)."""

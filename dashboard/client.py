@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from dashboard.schema import Audit, Community, CommunityPage, Health, Job, Lineage, Metrics, Payment, Work, WorkDetail, WorkPage
+from dashboard.schema import Audit, Community, CommunityPage, Health, Job, Lineage, Metrics, Payment, Route, Work, WorkDetail, WorkPage
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 ENV_URL = "HERITAGE_API_URL"
@@ -132,6 +132,10 @@ class ApiClient:
 
     def lineage(self, work_id: int) -> Lineage:
         return cast(Lineage, self._json(f"/works/{work_id}/lineage"))
+
+    def route(self, work_id: int, amount_wei: int) -> Route:
+        """How `amount_wei` paid to the work is credited through its lineage (the API computes it)."""
+        return cast(Route, self._json(f"/works/{work_id}/route", amount_wei=amount_wei))
 
     def audit(self, work_id: int) -> Audit:
         return cast(Audit, self._json(f"/works/{work_id}/audit"))

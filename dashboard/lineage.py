@@ -1,20 +1,17 @@
-"""A work's lineage as a Graphviz DOT graph, and the royalty route of a payment through it.
+"""A work's lineage as a Graphviz DOT graph.
 
-Pure functions of the API's answers (no Streamlit, no HTTP), so they are tested directly.
-The route follows the router's rounding rule (contracts/README.md): each parent of `w` gets
-`floor(a × ppm / 1,000,000)` of the `a` wei paid to `w` and routes it on by the same rule;
-`w` keeps the rest. Integers only: the kept amounts add up to the payment, to the wei.
+Pure functions of the API's answers (no Streamlit, no HTTP), so they are tested directly. The
+royalty route of a payment through the lineage is the API's (GET /works/{id}/route, computed by
+chain/routing.py, the rule's one statement in Python); the dashboard only draws it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from dashboard.schema import Lineage, LineageNode
 
-PPM = 1_000_000
 COLOURS = {True: ("#d8f3dc", "#2d6a4f"), False: ("#ffd6d6", "#b00020"), None: ("#eeeeee", "#777777")}
 """Audit verdict → (fill, border): passed, failed, not audited (or the audit could not run)."""
 
@@ -54,37 +51,3 @@ def to_dot(lineage: Lineage, verdicts: Mapping[int, bool | None]) -> str:
     out.extend(f'  w{e["child"]} -> w{e["parent"]} [label="{ppm_label(e["ppm"])}"];' for e in lineage["edges"])
     out.append("}")
     return "\n".join(out)
-
-
-@dataclass(frozen=True)
-class RouteShare:
-    """What one work gets of a payment to the lineage's work: received in all, kept after routing on."""
-
-    work_id: int
-    received_wei: int
-    kept_wei: int
-
-
-def route(lineage: Lineage, amount_wei: int) -> list[RouteShare]:
-    """How `amount_wei` paid to the lineage's work is credited through it, nearest first.
-
-    A work reached by two paths (a shared ancestor) receives once per path, as the router does.
-    """
-    parents: dict[int, list[tuple[int, int]]] = {n["work_id"]: [] for n in lineage["nodes"]}
-    for e in lineage["edges"]:
-        parents[e["child"]].append((e["parent"], e["ppm"]))
-    received = dict.fromkeys(parents, 0)
-    kept = dict.fromkeys(parents, 0)
-
-    def pay(work: int, amount: int) -> None:
-        received[work] += amount
-        upstream = 0
-        for parent, ppm in parents[work]:
-            part = amount * ppm // PPM
-            upstream += part
-            pay(parent, part)
-        kept[work] += amount - upstream
-
-    pay(lineage["work_id"], amount_wei)
-    order = [n["work_id"] for n in lineage["nodes"]]
-    return [RouteShare(w, received[w], kept[w]) for w in order]

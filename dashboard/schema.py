@@ -95,6 +95,20 @@ class Lineage(TypedDict):
     edges: list[LineageEdge]
 
 
+class RouteShare(TypedDict):
+    work_id: int
+    received_wei: str
+    kept_wei: str
+
+
+class Route(TypedDict):
+    """GET /works/{id}/route: a payment credited through the lineage by the router's rule."""
+
+    work_id: int
+    amount_wei: str
+    shares: list[RouteShare]
+
+
 class AuditCheck(TypedDict):
     check: str
     ok: bool

@@ -12,9 +12,10 @@ from api.deps import State
 from api.limits import DisputeIdPath
 from api.models import ClaimDraftIn, ClaimOut, Draft, Relayed, SignedAction, VoteDraftIn, WithdrawClaimDraftIn
 from api.problems import Problem
-from api.routes.transactions import TxDraft, _checked, _dry_run, _unsigned
-from api.routes.writes import _current, _draft, _relay, _require_steward, _verified
+from api.relay import send_call, wallet_transaction
+from api.routes.transactions import TxDraft, _checked
 from api.state import ApiState
+from api.stewards import current, draft, require_steward, verified
 from chain import disputes
 from chain.signatures import Domain, disputes_domain
 from core.types import CommunityId, WorkId
@@ -52,11 +53,11 @@ def claim(state: State, dispute_id: DisputeIdPath) -> ClaimOut:
 def claim_draft(state: State, body: ClaimDraftIn) -> TxDraft:
     claimant = Web3.to_checksum_address(body.claimant)
     state.catalogue().work(body.work_id)
-    _require_steward(state, body.community_id, claimant)
+    require_steward(state, body.community_id, claimant)
     evidence = _checked(state, body.evidence_cid) if body.evidence_cid else b""
     call = disputes.raise_claim_call(state.chain, WorkId(body.work_id), CommunityId(body.community_id),
                                      heritage_work=body.heritage_work_id, claimed_ppm=body.claimed_ppm, evidence=evidence)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, claimant), claimant))
+    return TxDraft(transaction=wallet_transaction(state, call, claimant))
 
 
 @router.post("/claims/{dispute_id}/votes/drafts", response_model=TxDraft, summary="A committee member's vote, to sign")
@@ -64,7 +65,7 @@ def vote_draft(state: State, dispute_id: DisputeIdPath, body: VoteDraftIn) -> Tx
     member = Web3.to_checksum_address(body.member)
     claim = _open(state, dispute_id)
     call = disputes.vote_call(state.chain, claim.arbitrator_id, disputes.UPHELD if body.uphold else disputes.DISMISSED)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, member), member))
+    return TxDraft(transaction=wallet_transaction(state, call, member))
 
 
 @router.post("/claims/{dispute_id}/withdrawals/drafts", response_model=Draft,
@@ -72,8 +73,8 @@ def vote_draft(state: State, dispute_id: DisputeIdPath, body: VoteDraftIn) -> Tx
 def withdrawal_draft(state: State, dispute_id: DisputeIdPath, body: WithdrawClaimDraftIn) -> Draft:
     steward = Web3.to_checksum_address(body.steward)
     claim = _open(state, dispute_id)
-    _require_steward(state, claim.community, steward)
-    return _draft(state, "WithdrawClaim", steward, {"disputeId": dispute_id, "workId": claim.work,
+    require_steward(state, claim.community, steward)
+    return draft(state, "WithdrawClaim", steward, {"disputeId": dispute_id, "workId": claim.work,
                                                     "communityId": claim.community},
                   domain=_domain(state), nonce=disputes.nonce_of(state.chain, steward))
 
@@ -81,14 +82,15 @@ def withdrawal_draft(state: State, dispute_id: DisputeIdPath, body: WithdrawClai
 @router.post("/claims/{dispute_id}/withdrawals", status_code=201, response_model=Relayed,
              summary="Relay a steward's signed approval to withdraw a claim")
 def withdraw(state: State, dispute_id: DisputeIdPath, body: SignedAction) -> Relayed:
-    m, steward, signature = _verified(state, body, "WithdrawClaim", domain=_domain(state))
+    signed = verified(state, body, "WithdrawClaim", domain=_domain(state))
+    m, steward = signed.message, signed.signer
     with state.write_lock:
-        _current(state, m, steward, nonce_of=disputes.nonce_of)
+        current(state, signed, nonce_of=disputes.nonce_of)
         claim = _open(state, dispute_id)
         if int(m["disputeId"]) != dispute_id or int(m["workId"]) != claim.work or int(m["communityId"]) != claim.community:
             raise Problem(400, "wrong-claim", f"the signature is for claim {m['disputeId']} (work {m['workId']}, community "
                           f"{m['communityId']}), not claim {dispute_id}: ask for a draft for this claim")
-        call = disputes.approve_withdrawal_by_sig_call(state.chain, dispute_id, steward=steward, deadline=int(m["deadline"]),
-                                                       signature=signature)
-        out = _relay(state, call)
+        call = disputes.approve_withdrawal_by_sig_call(state.chain, dispute_id, steward=steward, deadline=signed.deadline,
+                                                       signature=signed.signature)
+        out = send_call(state, call)
     return out.model_copy(update={"work_id": claim.work, "status": _claim(state, dispute_id).status.label})

@@ -1,4 +1,5 @@
-"""Reads: communities, works, lineage, payments, balances, audit, content, metrics.
+"""Reads: communities, works, lineage and the royalty route through it, payments, balances, audit,
+content, metrics.
 
 Everything but the audit and balances comes from the catalogue the event index holds; the
 audit reads the chain and the store on purpose (it checks that they agree with the index).
@@ -12,10 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from web3 import Web3
 
 from api.deps import State
+from api.limits import UINT256_MAX
 from api.models import (
     Balance,
     Community,
@@ -35,6 +37,7 @@ from api.models import (
 from api.problems import Problem
 from chain import gateway as gw
 from chain.audit import audit_work
+from chain.routing import flow
 from core.cid import from_text
 from core.errors import ChainError, ContentStoreError, InputError
 from core.manifest import from_bytes
@@ -128,6 +131,37 @@ def _lineage(state: State, work_id: int) -> Lineage:
                                  content_cid=w.content_cid, disputed=w.disputed, model_made=w.model_cid is not None))
         edges.extend(LineageEdge(child=i, parent=p, ppm=ppm) for p, ppm in zip(w.parents, w.parent_ppms, strict=True))
     return Lineage(work_id=work_id, nodes=nodes, edges=edges)
+
+
+class RouteShareOut(BaseModel):
+    work_id: int
+    received_wei: str = Field(description="What the work receives of the payment, over every path (decimal wei).")
+    kept_wei: str = Field(description="What it keeps after routing its parents' shares on (decimal wei).")
+
+
+class RouteOut(BaseModel):
+    work_id: int
+    amount_wei: str
+    shares: list[RouteShareOut] = Field(description="The paid work first, then its ancestors as in its lineage; the kept "
+                                                    "amounts add up to the payment, to the wei.")
+
+
+@router.get("/works/{work_id}/route", response_model=RouteOut,
+            summary="How a payment to a work is credited through its lineage, by the router's rule")
+def royalty_route(state: State, request: Request, work_id: int,
+                  amount_wei: Annotated[int, Query(gt=0, le=UINT256_MAX, description="The payment (wei); 1 ETH when "
+                                                   "omitted.")] = 10**18) -> Response:
+    return _cached(state, request, lambda: _route(state, work_id, amount_wei))
+
+
+def _route(state: State, work_id: int, amount_wei: int) -> RouteOut:
+    cat = state.catalogue()
+    ids = [work_id, *cat.ancestors(work_id)]
+    parents = {i: tuple(zip(cat.work(i).parents, cat.work(i).parent_ppms, strict=True)) for i in ids}
+    shares = {s.work_id: s for s in flow(parents, work_id, amount_wei)}
+    return RouteOut(work_id=work_id, amount_wei=str(amount_wei),
+                    shares=[RouteShareOut(work_id=i, received_wei=str(shares[i].received), kept_wei=str(shares[i].kept))
+                            for i in ids if i in shares])
 
 
 @router.get("/works/{work_id}/protocol", response_model=list[ProtocolOut],

@@ -15,7 +15,10 @@ from web3 import Web3
 from api.deps import State
 from api.limits import UINT16_MAX, UINT64_MAX, UINT256_MAX
 from api.models import Address
-from api.problems import Problem, refusal
+from api.problems import Problem
+from api.relay import dry_run as _dry_run
+from api.relay import unsigned as _unsigned
+from api.relay import wallet_transaction
 from api.state import ApiState
 from chain import calls
 from chain import gateway as gw
@@ -26,6 +29,7 @@ from core.manifest import DerivativeManifest, Recording, make, to_bytes
 from core.types import ETH, Cid, Ppm, Wei, WorkId
 
 router = APIRouter(tags=["writes"])
+__all__ = ["TxDraft", "_checked", "_dry_run", "_unsigned", "router"]  # _dry_run, _unsigned: api/relay.py now
 
 
 class ParentIn(BaseModel):
@@ -75,10 +79,6 @@ class TxDraft(BaseModel):
     manifest_cid: str | None = None
 
 
-def _unsigned(state: ApiState, call: calls.Call, sender: str) -> dict[str, Any]:
-    return calls.unsigned_transaction(state.chain, call, sender)
-
-
 def _checked(state: ApiState, cid: str) -> bytes:
     try:
         raw = from_text(cid)
@@ -96,7 +96,7 @@ def community_draft(state: State, body: CommunityDraftIn) -> TxDraft:
         raise Problem(400, "invalid-address", "every steward must be an address, 0x and 40 hex digits")
     call = calls.register_community(state.chain, name=body.name, stewards=body.stewards, threshold=body.threshold,
                                     treasury=body.treasury)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, sender), sender))
+    return TxDraft(transaction=wallet_transaction(state, call, sender))
 
 
 @router.post("/derivatives/drafts", response_model=TxDraft, summary="Store a derivative's manifest; its registration to sign")
@@ -124,7 +124,7 @@ def derivative_draft(state: State, body: DerivativeDraftIn) -> TxDraft:
     # registration the wallet signs lands in a later block.
     gw.commit_registration(state.chain, creator, params.content, params.salt, sender=state.relayer)
     call = calls.register_derivative(state.chain, params)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, creator), creator), manifest_cid=manifest_cid)
+    return TxDraft(transaction=wallet_transaction(state, call, creator), manifest_cid=manifest_cid)
 
 
 @router.post("/payments/drafts", response_model=TxDraft, summary="A payment to a work, to sign")
@@ -133,20 +133,12 @@ def payment_draft(state: State, body: PaymentDraftIn) -> TxDraft:
     state.catalogue().work(body.work_id)
     ref = hashlib.sha256((body.usage_ref or f"api-{time.time_ns()}").encode()).digest()
     call = calls.pay(state.chain, WorkId(body.work_id), Wei(body.amount_wei), usage_ref=ref, usage_time=int(time.time()))
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, payer), payer))
+    return TxDraft(transaction=wallet_transaction(state, call, payer))
 
 
 @router.post("/withdrawals/drafts", response_model=TxDraft, summary="A withdrawal of an account's balance, to sign")
 def withdrawal_draft(state: State, body: WithdrawalDraftIn) -> TxDraft:
     account = Web3.to_checksum_address(body.account)
     call = calls.withdraw(state.chain, body.token)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, account), account))
+    return TxDraft(transaction=wallet_transaction(state, call, account))
 
-
-def _dry_run(state: ApiState, call: calls.Call, sender: str) -> calls.Call:
-    """`call` when it would succeed from `sender`; its named contract error otherwise."""
-    try:
-        calls.dry_run(state.chain, call, sender)
-    except Exception as err:  # web3 raises a custom-error or logic-error type
-        raise refusal(state.chain.decoder, err, f"{call.name} from {sender}") from err
-    return call

@@ -8,13 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cli.common import (
-    DataOpt,
-    JsonOpt,
-    connected,
-    console,
-    errors,
-)
+from cli.common import DataOpt, JsonOpt, connected, console, errors
 from core.blockstore import open_store
 from core.cid import file_cid
 

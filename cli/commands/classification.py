@@ -7,12 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import (
-    JsonOpt,
-    console,
-    errors,
-    stages,
-)
+from cli.common import JsonOpt, console, errors, stages
 from core.errors import InputError
 
 classification_app = typer.Typer(help="Style and region classification of folk songs: audio models, ensembles, the symbolic path.",

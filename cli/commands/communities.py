@@ -9,16 +9,7 @@ import typer
 from rich.table import Table
 
 from chain import gateway as gw
-from cli.common import (
-    DataOpt,
-    FromOpt,
-    JsonOpt,
-    connected,
-    console,
-    emit,
-    errors,
-    sender_address,
-)
+from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, sender_address
 
 community_app = typer.Typer(help="Communities and their stewards.", no_args_is_help=True)
 

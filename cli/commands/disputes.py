@@ -13,15 +13,7 @@ import typer
 
 from chain import disputes
 from chain.types import cid_bytes
-from cli.common import (
-    DataOpt,
-    FromOpt,
-    JsonOpt,
-    connected,
-    emit,
-    errors,
-    sender_address,
-)
+from cli.common import DataOpt, FromOpt, JsonOpt, connected, emit, errors, sender_address
 from core.errors import InputError
 from core.types import ETH, CommunityId, WorkId
 

@@ -7,10 +7,7 @@ from typing import Any
 
 import typer
 
-from cli.common import (
-    console,
-    stages,
-)
+from cli.common import console, stages
 from core.errors import HeritageError
 
 embedding_app = typer.Typer(help="Embedding maps of the catalogue: VGGish trained here, MFCC statistics, musicnn.",

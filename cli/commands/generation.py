@@ -9,18 +9,7 @@ from typing import Any
 
 import typer
 
-from cli.common import (
-    DataOpt,
-    FromOpt,
-    JsonOpt,
-    connected,
-    console,
-    emit,
-    errors,
-    han_sources,
-    sender_address,
-    stages,
-)
+from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
 from core.blockstore import open_store
 from core.cid import file_cid
 from core.errors import InputError

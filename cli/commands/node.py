@@ -7,14 +7,7 @@ from pathlib import Path
 import typer
 
 from chain import gateway as gw
-from cli.common import (
-    DataOpt,
-    JsonOpt,
-    connected,
-    emit,
-    errors,
-    settings_for,
-)
+from cli.common import DataOpt, JsonOpt, connected, emit, errors, settings_for
 
 chain_app = typer.Typer(help="Start, inspect and stop the embedded EVM node.", no_args_is_help=True)
 

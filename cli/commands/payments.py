@@ -9,15 +9,7 @@ from pathlib import Path
 import typer
 
 from chain import gateway as gw
-from cli.common import (
-    DataOpt,
-    FromOpt,
-    JsonOpt,
-    connected,
-    emit,
-    errors,
-    sender_address,
-)
+from cli.common import DataOpt, FromOpt, JsonOpt, connected, emit, errors, sender_address
 from core.types import ETH, Wei, WorkId
 
 

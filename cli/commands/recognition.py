@@ -8,18 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cli.common import (
-    DataOpt,
-    FromOpt,
-    JsonOpt,
-    connected,
-    console,
-    emit,
-    errors,
-    han_sources,
-    sender_address,
-    stages,
-)
+from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
 from core.blockstore import open_store
 
 recognition_app = typer.Typer(help="Timbre (instrument) recognition: MFCC and learned features, GMM-HMM, DNN-HMM, "

@@ -9,13 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.common import (
-    DataOpt,
-    JsonOpt,
-    connected,
-    console,
-    errors,
-)
+from cli.common import DataOpt, JsonOpt, connected, console, errors
 from core.blockstore import open_store
 
 

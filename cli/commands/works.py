@@ -11,28 +11,8 @@ import typer
 from rich.table import Table
 
 from chain import gateway as gw
-from chain.types import (
-    PRESETS,
-    DerivativeParams,
-    HeritageParams,
-    Protocol,
-    everything_to,
-    new_salt,
-    parameters_hash,
-    season_window,
-)
-from cli.common import (
-    DataOpt,
-    FromOpt,
-    JsonOpt,
-    connected,
-    console,
-    emit,
-    errors,
-    sender_address,
-    split_spec,
-    stored_content,
-)
+from chain.types import PRESETS, DerivativeParams, HeritageParams, Protocol, everything_to, new_salt, parameters_hash, season_window
+from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, sender_address, split_spec, stored_content
 from core.blockstore import open_store
 from core.cid import from_text, to_text
 from core.errors import InputError

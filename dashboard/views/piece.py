@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 
 from dashboard.client import ApiClient, ApiProblem, Bands, Content, Fractal, Grid, Pitch, Spectrogram, Visual, Waveform
 from dashboard.media import MediaKind, classify
-from dashboard.schema import Work, WorkDetail
+from dashboard.picker import pick_work
+from dashboard.schema import WorkDetail
 from dashboard.ui import api_session, short
 
 # Media types verovio engraves (a manifest's renditions are keyed by media type). No bare string
@@ -180,22 +181,6 @@ def fractal_chart(frame: pd.DataFrame, method: str, colour: str) -> alt.Chart:
 
 
 # ---------------------------------------------------------------------- sections
-def pick_work(api: ApiClient) -> Work | None:
-    """The work chosen in the selector (kept in the URL as ?work=ID so a link can name it)."""
-    works = api.all_works()
-    if not works:
-        st.info("The catalogue is empty: register a heritage work first (`heritage demo` makes a sample catalogue).")
-        return None
-    by_id = {w["work_id"]: w for w in works}
-    ids = sorted(by_id)
-    asked = st.query_params.get("work", "")
-    default = int(asked) if asked.isdigit() and int(asked) in by_id else ids[0]
-    chosen: int = st.selectbox("Work", ids, index=ids.index(default), key="piece_work",
-                               format_func=lambda i: f"#{i} · {by_id[i]['kind']} · {by_id[i]['status']}")
-    st.query_params["work"] = str(chosen)
-    return by_id[chosen]
-
-
 def pick_grid(api: ApiClient) -> tuple[str | None, float | None]:
     """The tuning grid and the tonic the pitch is measured against."""
     grids = {g["tradition"]: g for g in api.traditions() if g["tradition"]}
@@ -302,7 +287,7 @@ def main() -> None:
     st.title("Piece")
     st.caption("A work's recording seen several ways, its score and its place among the others.")
     with api_session() as api:
-        work = pick_work(api)
+        work = pick_work(api, key="piece_work")
         if work is None:
             return
         detail = api.work(work["work_id"])

@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.client import ApiClient, ApiProblem
-from dashboard.lineage import route, to_dot
-from dashboard.schema import Audit, Lineage, Work, WorkDetail
+from dashboard.lineage import to_dot
+from dashboard.picker import pick_work
+from dashboard.schema import Audit, Lineage, Route, Work, WorkDetail
 from dashboard.ui import WEI_PER_ETH, api_session, eth, when
 
 # An audit, or why it could not be made (the page goes on without that node's verdict). No bare
@@ -32,26 +33,8 @@ def audits(base_url: str, ids: tuple[int, ...]) -> dict[int, AuditResult]:
 
 
 def default_work(works: list[Work]) -> int:
-    """The work to show first: the one named in the URL (?work=ID), else the derivative with the most roots."""
-    ids = {w["work_id"] for w in works}
-    asked = st.query_params.get("work", "")
-    if asked.isdigit() and int(asked) in ids:
-        return int(asked)
+    """The work to show when the URL names none: the derivative with the most roots."""
     return max(works, key=lambda w: (w["kind"] == "derivative", len(w["roots"]), w["work_id"]))["work_id"]
-
-
-def pick_work(api: ApiClient) -> int | None:
-    """The work chosen in the selector (kept in the URL so a link can name it)."""
-    works = api.all_works()
-    if not works:
-        st.info("The catalogue is empty: register a heritage work first (`heritage demo` makes a sample catalogue).")
-        return None
-    by_id = {w["work_id"]: w for w in works}
-    ids = sorted(by_id)
-    chosen: int = st.selectbox("Work", ids, index=ids.index(default_work(works)), key="provenance_work",
-                               format_func=lambda i: f"#{i} · {by_id[i]['kind']} · {by_id[i]['status']}")
-    st.query_params["work"] = str(chosen)
-    return chosen
 
 
 def show_graph(lineage: Lineage, results: dict[int, AuditResult]) -> None:
@@ -65,12 +48,12 @@ def show_graph(lineage: Lineage, results: dict[int, AuditResult]) -> None:
             st.warning(f"Work #{work_id} could not be audited: {result}")
 
 
-def show_route(lineage: Lineage) -> None:
-    """Where 1 ETH paid to the work ends up, by the router's rule."""
-    shares = route(lineage, WEI_PER_ETH)
-    st.markdown(f"**Royalty route** of 1 ETH paid to #{lineage['work_id']}")
-    st.dataframe(pd.DataFrame([{"work": f"#{s.work_id}", "receives (ETH)": eth(s.received_wei), "keeps (ETH)": eth(s.kept_wei)}
-                               for s in shares]), hide_index=True, width="stretch")
+def show_route(route: Route) -> None:
+    """Where 1 ETH paid to the work ends up, by the router's rule (the API computes it)."""
+    st.markdown(f"**Royalty route** of 1 ETH paid to #{route['work_id']}")
+    st.dataframe(pd.DataFrame([{"work": f"#{s['work_id']}", "receives (ETH)": eth(s["received_wei"]),
+                                "keeps (ETH)": eth(s["kept_wei"])} for s in route["shares"]]),
+                 hide_index=True, width="stretch")
 
 
 def show_audit(result: AuditResult) -> None:
@@ -129,9 +112,10 @@ def show_protocol(work: WorkDetail, result: AuditResult) -> None:
 def main() -> None:
     st.title("Provenance explorer")
     with api_session() as api:
-        work_id = pick_work(api)
-        if work_id is None:
+        picked = pick_work(api, key="provenance_work", default=default_work)
+        if picked is None:
             return
+        work_id = picked["work_id"]
         work, lineage = api.work(work_id), api.lineage(work_id)
         results = audits(api.base_url, tuple(n["work_id"] for n in lineage["nodes"]))
         title = (work["manifest"] or {}).get("title") or "(no public title)"
@@ -141,7 +125,7 @@ def main() -> None:
             show_graph(lineage, results)
         with side:
             show_audit(results[work_id])
-            show_route(lineage)
+            show_route(api.route(work_id, WEI_PER_ETH))
         show_details(work, results[work_id])
 
 

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from core.errors import InputError
+from ml.layers import conv_pool_blocks
 from ml.recognition.features import FeatureConfig
 from ml.recognition.transfer import svm
 from ml.runtime import seeded
@@ -96,12 +97,8 @@ class MelCnn(nn.Module):
 
     def __init__(self, classes: int, cfg: AudioModelConfig = AudioModelConfig()) -> None:
         super().__init__()
-        blocks: list[nn.Module] = []
-        width = 1
-        for c in cfg.cnn_channels:
-            blocks.append(nn.Sequential(nn.Conv2d(width, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)))
-            width = c
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = nn.Sequential(*conv_pool_blocks(cfg.cnn_channels))
+        width = cfg.cnn_channels[-1] if cfg.cnn_channels else 1
         bands = cfg.n_mels // 2 ** len(cfg.cnn_channels)
         self.project = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(2 * width * bands, cfg.embed), nn.ReLU())
         self.out = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.embed, classes))

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from scipy.signal import resample_poly
 
 from core.errors import InputError
+from ml.data.files import readable
 
 AUDIO_FORMATS: dict[str, str] = {
     ".wav": "WAV",
@@ -65,16 +66,9 @@ def decode(path: Path) -> tuple[NDArray[np.float32], int]:
     """The samples of an audio file as they are: (data of shape (n, channels), float32 full scale ±1,
     rate in Hz). InputError for a missing, empty, undecodable or sample-less file, or an extension
     other than those in AUDIO_FORMATS; a silent file is returned, not refused."""
-    fmt = AUDIO_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"audio {path}: unsupported extension {path.suffix or '(none)'!r}; convert it to FLAC or WAV "
-            f"(e.g. `ffmpeg -i {path.name} {path.stem}.flac`); readable: {', '.join(sorted(AUDIO_FORMATS))}"
-        )
-    if not path.is_file():
-        raise InputError(f"audio {path} does not exist: check the path")
-    if path.stat().st_size == 0:
-        raise InputError(f"audio {path} is empty (0 bytes): copy or export the recording again")
+    fmt = readable(path, AUDIO_FORMATS, what="audio", again="copy or export the recording again",
+                   convert=f"convert it to FLAC or WAV (e.g. `ffmpeg -i {path.name} {path.stem}.flac`); readable: "
+                           f"{', '.join(sorted(AUDIO_FORMATS))}")
     try:
         data, native_rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, ValueError) as exc:  # libsndfile errors, and soundfile's own on a bad header

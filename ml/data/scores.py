@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 from music21 import chord, converter, dynamics, note, stream, tempo
 
 from core.errors import InputError
+from ml.data.files import readable
 
 ScoreLike: TypeAlias = stream.Stream[Any] | str | Path
 """A music21 stream, ABC text (anything with a newline), or the path of a score file."""
@@ -56,16 +57,9 @@ def load_score(path: Path) -> stream.Score:
 
     Raises InputError for a missing, empty, unreadable or note-less file, or an unknown extension.
     """
-    fmt = SCORE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"score {path}: unsupported extension {path.suffix or '(none)'!r}; "
-            f"export it as one of {', '.join(sorted(SCORE_FORMATS))} (MusicXML from any notation program, MIDI from a sequencer)"
-        )
-    if not path.is_file():
-        raise InputError(f"score {path} does not exist: check the path")
-    if path.stat().st_size == 0:
-        raise InputError(f"score {path} is empty (0 bytes): export or copy it again")
+    fmt = readable(path, SCORE_FORMATS, what="score", again="export or copy it again",
+                   convert=f"export it as one of {', '.join(sorted(SCORE_FORMATS))} (MusicXML from any notation program, MIDI "
+                           "from a sequencer)")
     if fmt == "abc":
         return parse_abc(path.read_text(encoding="utf-8", errors="replace"), name=f"score {path}")
     keywords = {"quantizePost": False} if fmt == "midi" else {}

@@ -17,19 +17,14 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from core.errors import InputError
+from core.provenance import ProtocolSource
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where an item's content comes from and what its protocol allows."""
-
-    cid: str
-    ml_allowed: bool = True
-    restricted: bool = False
-    work_id: int | None = None
-    """The registered work, when the content is one; None for unregistered corpus material."""
+Source = ProtocolSource
+"""Where an item's content comes from and what its protocol allows (core/provenance.py: the same
+type chain.derive.protocol_sources answers)."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from torch import nn
 
 from core.errors import InputError
 from ml.data.preprocess import prepare_file
+from ml.layers import conv_pool_blocks
 from ml.recognition.features import FeatureConfig, segment_patches
 from ml.runtime import seeded
 from ml.saved import read_saved, write_saved
@@ -65,12 +66,8 @@ class TransferCnn(nn.Module):
 
     def __init__(self, classes: int, cfg: CnnConfig = CnnConfig()) -> None:
         super().__init__()
-        blocks: list[nn.Module] = []
-        width = 1
-        for c in cfg.channels:
-            blocks.append(nn.Sequential(nn.Conv2d(width, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)))
-            width = c
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = nn.ModuleList(conv_pool_blocks(cfg.channels))
+        width = cfg.channels[-1] if cfg.channels else 1
         self.high = nn.Sequential(nn.Flatten(), nn.Dropout(cfg.dropout), nn.Linear(width, cfg.penultimate), nn.ReLU())
         self.out = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.penultimate, classes))
 

@@ -4,7 +4,8 @@ ml never imports chain, and inside ml the layers hold too: ml/data, ml/metrics a
 import no capability package above them (generation, recognition, classification, recommendation,
 omr), and no production module of ml imports an experiment module (experiments are leaves: they
 run, they write reports, nothing builds on them); chain imports no ml, economy or listening; the dashboard never imports
-web3 or chain; core imports none of the others.
+web3 or chain; core imports none of the others; the API's route files never build, decode, dry-run
+or relay a transaction themselves (api/relay.py does, over chain/).
 
 A small AST walk over the packages (function-level imports included), no dependency."""
 
@@ -55,6 +56,27 @@ def violations(package: str, source: str, where: str = "<source>") -> list[str]:
         found.extend(f"{where}:{node.lineno}: .{node.attr} outside chain/ (use chain.gateway or chain.calls)"
                      for node in ast.walk(tree)
                      if isinstance(node, ast.Attribute) and node.attr in RAW_CONTRACT_ATTRIBUTES)
+    return found
+
+ROUTE_FORBIDDEN_IMPORTS = ("eth_account", "rlp")
+"""What decodes or builds a transaction: api/relay.py's business, not a route file's."""
+ROUTE_FORBIDDEN_CALLS = ("relay", "send_raw_transaction", "estimate_gas", "recover_transaction", "unsigned_transaction",
+                         "build_transaction", "transact")
+"""Calls that relay, send or build a transaction; `<…>.eth.call` (a dry run) is refused as well."""
+
+
+def route_violations(source: str, where: str = "<source>") -> list[str]:
+    """What in `source`, an api/routes/ module, builds, decodes, dry-runs or relays a transaction
+    itself instead of through api/relay.py."""
+    tree = ast.parse(source)
+    found = [f"{where}:{line}: a route file imports {module} (decode or build transactions in api/relay.py)"
+             for module, line in imports(tree) if module in ROUTE_FORBIDDEN_IMPORTS]
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        attr, owner = node.func.attr, node.func.value
+        if attr in ROUTE_FORBIDDEN_CALLS or (attr == "call" and isinstance(owner, ast.Attribute) and owner.attr == "eth"):
+            found.append(f"{where}:{node.lineno}: a route file calls .{attr}() (relay, dry-run or build through api/relay.py)")
     return found
 
 
@@ -131,6 +153,32 @@ def test_every_package_keeps_the_declared_architecture() -> None:
     problems = [v for package, path in modules()
                 for v in violations(package, path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT)))]
     assert not problems, "\n".join(problems)
+
+
+def test_route_files_leave_transactions_to_the_relay() -> None:
+    files = sorted((REPO_ROOT / "api" / "routes").glob("*.py"))
+    assert len(files) > 5
+    problems = [v for path in files for v in route_violations(path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT)))]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("from eth_account import Account\n", "imports eth_account"),
+    ("def f():\n    import rlp\n", "imports rlp"),
+    ("def f(state, raw):\n    return state.chain.relay(raw)\n", ".relay()"),
+    ("def f(state, tx):\n    state.chain.w3.eth.call(tx, 'pending')\n", ".call()"),
+    ("def f(fn):\n    return fn.estimate_gas({})\n", ".estimate_gas()"),
+    ("def f(chain, call, who):\n    return calls.unsigned_transaction(chain, call, who)\n", ".unsigned_transaction()"),
+])
+def test_the_route_checker_catches_each_kind_of_breach(source: str, expected: str) -> None:
+    found = route_violations(source)
+    assert any(expected in v for v in found), found
+
+
+def test_the_route_checker_lets_the_relay_module_be_used() -> None:
+    source = ("from api import relay\n\ndef f(state, call, who, raw):\n    relay.wallet_transaction(state, call, who)\n"
+              "    return relay.relay_signed(state, raw)\n")
+    assert route_violations(source) == []
 
 
 def test_ml_keeps_its_inner_layers() -> None:

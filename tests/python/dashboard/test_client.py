@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from dashboard.client import ApiClient, ApiProblem, ApiUnavailable, api_url
-from dashboard.lineage import route
 from tests.python.dashboard.conftest import Service
 from tests.python.dashboard.services import free_port
 
@@ -44,9 +43,12 @@ def test_the_route_of_a_real_lineage_reaches_every_root_and_conserves(service: S
     with ApiClient(service.url) as api:
         lineage = api.lineage(service.midi_work)
         roots = api.work(service.midi_work)["roots"]
-    shares = {s.work_id: s for s in route(lineage, 10**18)}
-    assert sum(s.kept_wei for s in shares.values()) == 10**18
-    assert all(shares[r].received_wei > 0 for r in roots)
+        route = api.route(service.midi_work, 10**18 + 7)
+    shares = {s["work_id"]: s for s in route["shares"]}
+    assert list(shares) == [n["work_id"] for n in lineage["nodes"]]
+    assert sum(int(s["kept_wei"]) for s in shares.values()) == 10**18 + 7
+    assert int(shares[service.midi_work]["received_wei"]) == 10**18 + 7
+    assert all(int(shares[r]["received_wei"]) > 0 for r in roots)
 
 
 def test_content_and_simulation_results_arrive_as_bytes_and_records(service: Service) -> None:

@@ -1,4 +1,5 @@
-"""The dashboard's pure parts: the lineage graph and royalty route, media detection, result tables."""
+"""The dashboard's pure parts: the lineage graph, media detection, result tables (the royalty route is
+the API's: tests/python/chain/test_routing.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.charts import fairness_frame, latency_quantiles, table2
-from dashboard.lineage import PPM, route, to_dot
+from dashboard.lineage import to_dot
 from dashboard.media import classify
 from dashboard.schema import Lineage, LineageNode
 from tests.python.dashboard.services import one_note_midi, tone_wav
@@ -19,21 +20,11 @@ def node(work_id: int, kind: str = "heritage", community: int | None = 1) -> Lin
                        model_made=False)
 
 
-# 10 ← 11 ← 13 → 12 → 10: work 10 is reached by two paths, as the router pays it.
+# 10 ← 11 ← 13 → 12 → 10: work 10 is reached by two paths.
 DIAMOND = Lineage(work_id=13, nodes=[node(13, "derivative", None), node(11, "derivative", None), node(12, "derivative", None),
                                      node(10)],
                   edges=[{"child": 13, "parent": 11, "ppm": 333_333}, {"child": 13, "parent": 12, "ppm": 250_000},
                          {"child": 11, "parent": 10, "ppm": 100_001}, {"child": 12, "parent": 10, "ppm": 500_000}])
-
-
-@pytest.mark.parametrize("amount", [1, 7, 999_999, 10**18 + 3])
-def test_route_conserves_the_payment_to_the_wei(amount: int) -> None:
-    shares = route(DIAMOND, amount)
-    assert sum(s.kept_wei for s in shares) == amount
-    by_id = {s.work_id: s for s in shares}
-    assert by_id[13].received_wei == amount
-    first, second = amount * 333_333 // PPM, amount * 250_000 // PPM
-    assert by_id[10].received_wei == first * 100_001 // PPM + second * 500_000 // PPM
 
 
 def test_dot_draws_every_edge_with_its_share_and_colours_by_verdict() -> None:

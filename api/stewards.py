@@ -1,0 +1,61 @@
+"""Steward actions signed as EIP-712 typed data: drafts for a steward's wallet, and the checks
+before the service relays a signed one (the rules live in chain/signatures.py; this module adds
+what the service knows: its domain, the node's clock, the signer's nonce, the steward's role).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hexbytes import HexBytes
+
+from api.limits import check_typed_data, normalised_signature
+from api.models import Draft, SignedAction
+from api.problems import Problem
+from api.state import ApiState
+from chain import gateway as gw
+from chain.client import Chain
+from chain.signatures import Domain, Signed, check_current, digest, typed_data, verify_signed
+
+
+def now(state: ApiState) -> int:
+    """The time the contract will see: the node's clock, which may run ahead of ours."""
+    return max(int(time.time()), int(state.chain.w3.eth.get_block("latest")["timestamp"]))
+
+
+def draft(state: ApiState, action: str, steward: str, fields: dict[str, Any], *, domain: Domain | None = None,
+          nonce: int | None = None) -> Draft:
+    """A draft in the registry's domain (or `domain`, with the signer's `nonce` there)."""
+    nonce = gw.nonce_of(state.chain, steward) if nonce is None else nonce
+    expires = now(state) + state.settings.api_signature_ttl_s
+    doc = typed_data(domain or state.domain, action, {**fields, "nonce": nonce, "deadline": expires})
+    return Draft(action=action, typed_data=doc, digest="0x" + digest(doc).hex(), expires=expires)
+
+
+def require_steward(state: ApiState, community_id: int, who: str) -> None:
+    """403 unless `who` is a steward of the (indexed) community."""
+    state.catalogue().community(community_id)
+    if not gw.is_steward(state.chain, community_id, who):
+        raise Problem(403, "not-a-steward", f"{who} is not a steward of community {community_id}; a steward acts for its "
+                      "own community and nobody else: sign with one of its stewards' keys")
+
+
+def verified(state: ApiState, body: SignedAction, action: str, *, work_id: int | None = None,
+             domain: Domain | None = None) -> Signed:
+    """`body` once it passes every check that needs no chain state (chain.signatures.verify_signed;
+    with `work_id`, once the message is about that work). The document's shape and size are
+    checked before it is hashed, and nothing here holds the write lock: `current` checks the
+    deadline and nonce under it. `domain`: another contract's (default: the registry's)."""
+    check_typed_data(body.typed_data)
+    signature = normalised_signature(bytes(HexBytes(body.signature)))
+    return verify_signed(body.typed_data, signature, action=action, domain=domain or state.domain, claimed=body.signer,
+                         work_id=work_id)
+
+
+def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str], int] | None = None) -> None:
+    """The deadline has not passed and the nonce is the signer's next one; call it under
+    `state.write_lock` so that the nonce cannot be used between check and relay.
+    `nonce_of(chain, signer)`: another contract's nonces (default: the registry's)."""
+    check_current(signed, now=now(state), nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
