@@ -7,6 +7,7 @@ against an independent statement of the rule.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.types import PPM
@@ -32,10 +33,12 @@ class Credits:
         return sum(self.balances.values()) + sum(self.escrow.values())
 
 
-def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None) -> Credits:
+def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None,
+          on_credit: Callable[[int, str, int], None] | None = None) -> Credits:
     """Credit `amount` paid to `work_id`: each parent gets floor(amount*ppm/PPM), recursively;
     the work keeps the rest; recipients j>=1 of its split get floor(own*ppm_j/PPM) and
-    recipient 0 the remainder. A disputed work's own share goes to escrow."""
+    recipient 0 the remainder. A disputed work's own share goes to escrow. `on_credit(work,
+    account, amount)` hears each balance credit with the work whose split made it."""
     credits = credits if credits is not None else Credits()
     node = nodes[work_id]
     own = amount
@@ -43,7 +46,7 @@ def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | 
         share = amount * ppm // PPM
         if share:
             own -= share
-            route(nodes, parent, share, credits)
+            route(nodes, parent, share, credits, on_credit)
     if own == 0:
         return credits
     if node.disputed:
@@ -54,5 +57,9 @@ def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | 
         share = own * ppm // PPM
         rest -= share
         credits.balances[account] += share
+        if on_credit is not None:
+            on_credit(work_id, account, share)
     credits.balances[node.split[0][0]] += rest
+    if on_credit is not None:
+        on_credit(work_id, node.split[0][0], rest)
     return credits
