@@ -79,8 +79,9 @@ def deploy(
     """Deploy contracts v2 in order: RoyaltyRouter, ProtocolRules, HeritageGovernance(router, rules,
     bps), HeritageRegistry(router, rules, governance, bps), router.bindRegistry, CommitteeArbitrator
     (`arbitrators`, 1-16 distinct members), HeritageDisputes(registry, router, arbitrator),
-    router.bindDisputes, StudyAttestations(registry), UsageStatements(router, registry, window); from `sender` (an unlocked account), or with
-    transactions signed locally by `signer` (a node with no unlocked accounts)."""
+    router.bindDisputes, StudyAttestations(registry), UsageStatements(router, registry,
+    `suspense_window_s`); from `sender` (an unlocked account), or with transactions signed locally
+    by `signer` (a node with no unlocked accounts)."""
     if not 1 <= len(set(a.lower() for a in arbitrators)) == len(arbitrators) <= 16:
         raise ChainError(f"the dispute committee needs 1-16 distinct members, not {list(arbitrators)}: set "
                          "HERITAGE_ARBITRATORS to their comma-separated addresses")

@@ -178,7 +178,7 @@ def _text(number: int, value: str, name: str) -> str:
 
 
 def _int(number: int, value: str, name: str, least: int) -> int:
-    if not value.isdigit() or len(value) > 40:
+    if not (value.isascii() and value.isdigit()) or len(value) > 40:
         raise StatementLineMalformed(number, f"{name} {value[:50]!r} is not a whole number")
     n = int(value)
     if n < least or (name == "amount_wei" and n > MAX_AMOUNT):
@@ -187,7 +187,7 @@ def _int(number: int, value: str, name: str, least: int) -> int:
 
 
 def _work(number: int, value: str) -> WorkRef:
-    if value.isdigit() and len(value) < 20:
+    if value.isascii() and value.isdigit() and len(value) < 20:
         work_id = int(value)
         if work_id == 0:
             raise StatementLineMalformed(number, "work 0 names no work: work ids start at 1")

@@ -7,6 +7,7 @@ usage reference; for an unmatched line, its suspense and whether it was released
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from eth_utils.crypto import keccak
 
@@ -18,6 +19,9 @@ from core.types import Wei
 from economy.statements import merkle
 from economy.statements.dsr import UsageLine, UsageStatement, parse
 from economy.statements.submit import tree_of
+
+
+Status = Literal["settled", "held", "released", "refunded"]
 
 
 class StatementNotAnchored(InputError):
@@ -49,8 +53,7 @@ class LineTrace:
     """The proof leads to the anchored root (checked here)."""
     contract_ok: bool
     """UsageStatements.verifyLine agrees."""
-    status: str
-    """settled | held | released | refunded"""
+    status: Status
     credit: Credit | None
     period_end: int
 
@@ -96,7 +99,7 @@ def trace_line(chain: Chain, statement_id: int, statement: UsageStatement, tree:
                      view.period_end)
 
 
-def _settlement(chain: Chain, statement_id: int, root: bytes, line: UsageLine) -> tuple[str, Credit | None]:
+def _settlement(chain: Chain, statement_id: int, root: bytes, line: UsageLine) -> tuple[Status, Credit | None]:
     ident = line.work.identifier
     key = keccak(ident)
     logs = cs.statement_logs(chain, statement_id)

@@ -37,8 +37,7 @@ class Env:
     service: str = ""
     creator: str = ""
     treasury: str = ""
-    community: CommunityId = CommunityId(0)
-    works: list[WorkId] = field(default_factory=list)
+    community: CommunityId = field(default_factory=lambda: CommunityId(0))
 
     def __post_init__(self) -> None:
         accounts = self.chain.accounts()
