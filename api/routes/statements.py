@@ -5,7 +5,8 @@ The rules live in economy/statements/; this file parses, calls one function and 
 statement is paid by its submitter: in demo mode the service sends it from a development account
 (`submitter`, an index, default 5); with the service's own key (HERITAGE_PRIVATE_KEY) from that
 key; otherwise it refuses (403). Bodies above api_max_json_bytes are refused (413): submit larger
-statements with `heritage statements submit`.
+statements with `heritage statements submit`. Amounts in wei are decimal strings (JSON numbers
+lose precision past 2^53).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ class SubmissionOut(BaseModel):
     statement_id: int
     root: str
     lines: int
-    total_wei: int
-    settled_wei: int
-    held_wei: int
+    total_wei: str
+    settled_wei: str
+    held_wei: str
     anchor_tx: str
     settle_txs: list[str]
     hold_txs: list[str]
@@ -47,7 +48,7 @@ class SubmissionOut(BaseModel):
 
 class PaymentOut(BaseModel):
     work_id: int
-    amount_wei: int
+    amount_wei: str
     tx: str
     log_index: int
     block: int
@@ -62,9 +63,9 @@ class StatementOut(BaseModel):
     period_end: int
     lines: int
     batches: int
-    total_wei: int
-    accounted_wei: int
-    suspense_wei: int
+    total_wei: str
+    accounted_wei: str
+    suspense_wei: str
     window_closes_at: int
     payments: list[PaymentOut]
 
@@ -75,14 +76,14 @@ class CreditOut(BaseModel):
     block: int
     log_index: int
     block_time: int
-    amount_wei: int
+    amount_wei: str
 
 
 class LineOut(BaseModel):
     statement_id: int
     line: int
     work: str
-    amount_wei: int
+    amount_wei: str
     leaf: str
     proof: list[str]
     root: str
@@ -100,23 +101,23 @@ class CommunityRowOut(BaseModel):
     treasury: str
     paid_work: int
     credited_via: int
-    amount_wei: int
+    amount_wei: str
 
 
 class CommunityStatementOut(BaseModel):
     community_id: int
     treasury: str
     rows: list[CommunityRowOut]
-    statements_wei: int
-    balance_wei: int
-    withdrawn_wei: int
-    other_income_wei: int
+    statements_wei: str
+    balance_wei: str
+    withdrawn_wei: str
+    other_income_wei: str
 
 
 class PeriodOut(BaseModel):
     period_start: int
     period_end: int
-    credits_wei: dict[str, int]
+    credits_wei: dict[str, str]
     theil_t: float
     gini: float
     jain: float
@@ -163,8 +164,9 @@ def submit_statement(state: State, file: UploadFile,
         raise Problem(422, "statement-invalid", str(err), line=err.line, error=type(err).__name__) from err
     except StatementAlreadySubmitted as err:
         raise Problem(409, "statement-already-submitted", str(err), statement_id=err.statement_id) from err
-    return SubmissionOut(statement_id=s.statement_id, root=s.root, lines=s.lines, total_wei=s.total, settled_wei=s.settled,
-                         held_wei=s.held, anchor_tx=s.anchor_tx, settle_txs=list(s.settle_txs), hold_txs=list(s.hold_txs),
+    return SubmissionOut(statement_id=s.statement_id, root=s.root, lines=s.lines, total_wei=str(s.total),
+                         settled_wei=str(s.settled), held_wei=str(s.held), anchor_tx=s.anchor_tx,
+                         settle_txs=list(s.settle_txs), hold_txs=list(s.hold_txs),
                          gas_used=s.gas_used, submitter=sender, warning=DEMO_WARNING if state.demo else None)
 
 
@@ -173,7 +175,7 @@ def real_ledger(state: State) -> LedgerOut:
     """Per period, net community credits with Theil T, Gini and Jain; settlement latency per line."""
     found = ledger.ledger(state.chain)
     return LedgerOut(periods=[PeriodOut(period_start=p.period_start, period_end=p.period_end,
-                                        credits_wei={str(c): a for c, a in p.credits.items()}, theil_t=p.theil_t,
+                                        credits_wei={str(c): str(a) for c, a in p.credits.items()}, theil_t=p.theil_t,
                                         gini=p.gini, jain=p.jain) for p in found.periods],
                      latencies_s=list(found.latencies_s), median_s=found.median_s, p90_s=found.p90_s)
 
@@ -191,10 +193,11 @@ def community_statement(state: State, community_id: Annotated[int, Path(ge=1, le
     return CommunityStatementOut(
         community_id=community_id, treasury=rec.treasury,
         rows=[CommunityRowOut(statement_id=r.statement_id, period_start=r.period_start, period_end=r.period_end,
-                              treasury=r.treasury, paid_work=r.paid_work, credited_via=r.credited_via, amount_wei=r.amount)
+                              treasury=r.treasury, paid_work=r.paid_work, credited_via=r.credited_via,
+                              amount_wei=str(r.amount))
               for r in rows],
-        statements_wei=rec.statements, balance_wei=rec.balance, withdrawn_wei=rec.withdrawn,
-        other_income_wei=rec.other_income)
+        statements_wei=str(rec.statements), balance_wei=str(rec.balance), withdrawn_wei=str(rec.withdrawn),
+        other_income_wei=str(rec.other_income))
 
 
 @router.get("/statements/{statement_id}", response_model=StatementOut, summary="A statement as anchored and settled")
@@ -203,9 +206,10 @@ def read_statement(state: State, statement_id: StatementIdPath) -> StatementOut:
     paid = cs.settlement_logs(state.chain, bytes.fromhex(view.root[2:]))
     return StatementOut(statement_id=view.statement_id, root=view.root, submitter=view.submitter,
                         anchored_at=view.anchored_at, period_start=view.period_start, period_end=view.period_end,
-                        lines=view.line_count, batches=view.batches, total_wei=view.total, accounted_wei=view.accounted,
-                        suspense_wei=view.suspense, window_closes_at=view.anchored_at + cs.suspense_window(state.chain),
-                        payments=[PaymentOut(work_id=int(p.args["workId"]), amount_wei=int(p.args["amount"]), tx=p.tx,
+                        lines=view.line_count, batches=view.batches, total_wei=str(view.total),
+                        accounted_wei=str(view.accounted), suspense_wei=str(view.suspense),
+                        window_closes_at=view.anchored_at + cs.suspense_window(state.chain),
+                        payments=[PaymentOut(work_id=int(p.args["workId"]), amount_wei=str(int(p.args["amount"])), tx=p.tx,
                                              log_index=p.log_index, block=p.block) for p in paid])
 
 
@@ -224,7 +228,7 @@ def read_line(state: State, statement_id: StatementIdPath, line: LinePath) -> Li
     t = trace.trace_line(state.chain, statement_id, statement, tree_of(statement), usage)
     credit = None if t.credit is None else CreditOut(work_id=t.credit.work_id, tx=t.credit.tx, block=t.credit.block,
                                                       log_index=t.credit.log_index, block_time=t.credit.block_time,
-                                                      amount_wei=t.credit.amount)
-    return LineOut(statement_id=t.statement_id, line=t.line, work=t.work, amount_wei=t.amount, leaf=t.leaf,
+                                                      amount_wei=str(t.credit.amount))
+    return LineOut(statement_id=t.statement_id, line=t.line, work=t.work, amount_wei=str(t.amount), leaf=t.leaf,
                    proof=list(t.proof), root=t.root, proof_ok=t.proof_ok, contract_ok=t.contract_ok,
                    status=t.status, credit=credit, latency_s=t.latency_s)

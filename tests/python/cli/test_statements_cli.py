@@ -35,7 +35,9 @@ def test_statements_on_the_command_line(tmp_path: Path) -> None:
         s = run("statements", "submit", str(usage), "--from", "4")
         assert (s["statement_id"], s["settled"], s["held"]) == (1, 500, 50)
         line = run("statements", "verify", str(usage), "--line", "3")
-        assert line["ok"] and line["status"] == "settled" and line["credit"]["tx"] in s["settle_txs"]  # type: ignore[index]
+        credit, txs = line["credit"], s["settle_txs"]
+        assert line["ok"] and line["status"] == "settled" and isinstance(credit, dict) and isinstance(txs, list)
+        assert credit["tx"] in txs
         assert run("statements", "verify", str(usage), "--line", "4")["status"] == "held"
         again = runner.invoke(app, ["statements", "submit", str(usage), "--from", "4", *d])
         assert again.exit_code == 2 and "submitted already" in again.output

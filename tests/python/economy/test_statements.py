@@ -140,7 +140,8 @@ def test_submit_settles_per_work_and_traces_each_line(env: Env) -> None:
         assert t.latency_s is not None and t.latency_s == t.credit.block_time - view.period_end
     assert by_id.credit == by_cid.credit  # one payment per work: both lines credited by the same log
     derived = trace_file(env.chain, data, 4)
-    assert derived.credit is not None and derived.credit.work_id == child and derived.credit.log_index != by_id.credit.log_index
+    assert derived.credit is not None and by_id.credit is not None
+    assert derived.credit.work_id == child and derived.credit.log_index != by_id.credit.log_index
     held = trace_file(env.chain, data, 5)
     assert held.ok and held.status == "held" and held.credit is None
 
@@ -154,7 +155,7 @@ def test_a_statement_settles_once(env: Env) -> None:
         submit(env.chain, data, sender=env.chain.accounts()[7])
     assert raised.value.statement_id == first.statement_id and _sent(env) == head
     with pytest.raises(ContractRevert, match="UsageStatementsDuplicateRoot"):  # the contract refuses it too
-        cs.anchor(env.chain, root=bytes.fromhex(first.root[2:]), period_start=0, period_end=1, line_count=1, total=1,
+        cs.anchor(env.chain, root=bytes.fromhex(first.root[2:]), period_start=0, period_end=1, line_count=1, total=Wei(1),
                   sender=env.chain.accounts()[7])
 
 
