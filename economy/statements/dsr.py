@@ -61,7 +61,7 @@ class StatementTooLarge(StatementFormatError):
     """More than MAX_LINES lines."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkRef:
     """What a line names: a work id, or a content CID (binary). `identifier` is what the contract
     takes: the work id as 32 bytes big-endian, or the binary CID."""
@@ -78,7 +78,7 @@ class WorkRef:
         return self.cid
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageLine:
     number: int
     """The file's line number (the header is 1)."""
