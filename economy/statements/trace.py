@@ -20,7 +20,6 @@ from economy.statements import merkle
 from economy.statements.dsr import UsageLine, UsageStatement, parse
 from economy.statements.submit import tree_of
 
-
 Status = Literal["settled", "held", "released", "refunded"]
 
 
