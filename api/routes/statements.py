@@ -38,7 +38,7 @@ class SubmissionOut(BaseModel):
     total_wei: str
     settled_wei: str
     held_wei: str
-    anchor_tx: str
+    anchor_tx: str | None
     settle_txs: list[str]
     hold_txs: list[str]
     gas_used: int

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_utils.crypto import keccak
+
 from chain import statements as cs
 from chain.client import Chain
 from core.errors import InputError
@@ -57,7 +59,8 @@ class Submission:
     total: Wei
     settled: Wei
     held: Wei
-    anchor_tx: str
+    anchor_tx: str | None
+    """None when an interrupted settlement was resumed (anchored before)."""
     settle_txs: tuple[str, ...]
     hold_txs: tuple[str, ...]
     gas_used: int
@@ -97,13 +100,25 @@ def prepare(chain: Chain, data: bytes) -> Plan:
 
 def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH) -> Submission:
     """Validate, anchor and settle the usage file `data` from `sender` (the service, which pays the
-    statement's total: settled amounts to the router, unmatched ones into suspense)."""
-    p = prepare(chain, data)
+    statement's total: settled amounts to the router, unmatched ones into suspense).
+
+    A statement anchored by `sender` whose settlement stopped part-way (a crash, a node gone) is
+    resumed: only the works not paid and the identifiers not held yet are sent. Any other
+    statement anchored before is refused (StatementAlreadySubmitted)."""
+    p = plan(parse(data), lambda ident: cs.work_of(chain, ident))
     s = p.statement
+    existing = cs.statement_of_root(chain, p.root)
     store(chain, p.root, data)
-    statement_id, anchored = cs.anchor(chain, root=p.root, period_start=s.period_start, period_end=s.period_end,
-                                       line_count=len(s.lines), total=s.total, sender=sender)
-    gas = anchored.gas_used
+    anchor_tx: str | None = None
+    if existing:
+        view = cs.statement(chain, existing)
+        if view.accounted >= view.total or view.submitter.lower() != sender.lower():
+            raise StatementAlreadySubmitted(p.root, existing)
+        statement_id, gas, p = existing, 0, _remaining(chain, existing, p)
+    else:
+        statement_id, anchored = cs.anchor(chain, root=p.root, period_start=s.period_start, period_end=s.period_end,
+                                           line_count=len(s.lines), total=s.total, sender=sender)
+        gas, anchor_tx = anchored.gas_used, anchored.tx
     settle_txs, hold_txs = [], []
     works = list(p.matched.items())
     for i in range(0, len(works), batch):
@@ -118,7 +133,31 @@ def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH)
         hold_txs.append(r.tx)
         gas += r.gas_used
     return Submission(statement_id, "0x" + p.root.hex(), len(s.lines), s.total, Wei(sum(p.matched.values())),
-                      Wei(sum(p.unmatched.values())), anchored.tx, tuple(settle_txs), tuple(hold_txs), gas)
+                      Wei(sum(p.unmatched.values())), anchor_tx, tuple(settle_txs), tuple(hold_txs), gas)
+
+
+def _remaining(chain: Chain, statement_id: int, p: Plan) -> Plan:
+    """What of `p` the statement has not settled or held yet (read from its logs)."""
+    logs = cs.statement_logs(chain, statement_id)
+    batches = {log.tx for log in logs if log.event == "BatchSettled"}
+    paid = {int(log.args["workId"]) for log in cs.settlement_logs(chain, p.root) if log.tx in batches}
+    held = {bytes(log.args["key"]) for log in logs if log.event == "SuspenseHeld"}
+    matched: dict[WorkId, int] = defaultdict(int)
+    unmatched: dict[bytes, int] = defaultdict(int)
+    works: dict[bytes, WorkId | None] = {}
+    for line in p.statement.lines:
+        ident = line.work.identifier
+        if keccak(ident) in held:
+            continue  # accounted for in suspense already (even if its work has been registered since)
+        if ident not in works:
+            works[ident] = cs.work_of(chain, ident)
+        work = works[ident]
+        if work is None:
+            unmatched[ident] += line.amount
+        elif work not in paid:
+            matched[work] += line.amount
+    return Plan(p.statement, p.tree, {w: Wei(a) for w, a in sorted(matched.items())},
+                {i: Wei(a) for i, a in sorted(unmatched.items())})
 
 
 def _dir(chain: Chain) -> Path:

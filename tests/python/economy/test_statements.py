@@ -26,7 +26,7 @@ from core.config import Settings
 from core.paths import REPO_ROOT
 from core.types import Wei
 from economy.statements import community, dsr, merkle
-from economy.statements.submit import StatementAlreadySubmitted, submit
+from economy.statements.submit import StatementAlreadySubmitted, plan, submit
 from economy.statements.trace import StatementNotAnchored, trace_file
 from tests.python.economy.statements_env import HEADER, Env, fresh_cid, usage_file
 
@@ -157,6 +157,27 @@ def test_a_statement_settles_once(env: Env) -> None:
     with pytest.raises(ContractRevert, match="UsageStatementsDuplicateRoot"):  # the contract refuses it too
         cs.anchor(env.chain, root=bytes.fromhex(first.root[2:]), period_start=0, period_end=1, line_count=1, total=Wei(1),
                   sender=env.chain.accounts()[7])
+
+
+def test_an_interrupted_settlement_resumes_only_for_its_submitter(env: Env) -> None:
+    (a, _), (b, _) = env.heritage(), env.heritage()
+    unknown = fresh_cid()
+    data = usage_file([(str(a), 10), (str(b), 20), (str(a), 5), (to_text(unknown), 3)], service="Crashed")
+    p = plan(dsr.parse(data), lambda ident: cs.work_of(env.chain, ident))
+    sid, _ = cs.anchor(env.chain, root=p.root, period_start=p.statement.period_start, period_end=p.statement.period_end,
+                       line_count=4, total=p.statement.total, sender=env.service)
+    cs.settle(env.chain, sid, [a], [Wei(15)], sender=env.service)  # then the service stopped
+    with pytest.raises(StatementAlreadySubmitted):  # another key cannot take the statement over
+        submit(env.chain, data, sender=env.chain.accounts()[7])
+    before = gw.balance_of(env.chain, env.treasury)
+    resumed = submit(env.chain, data, sender=env.service)
+    assert (resumed.statement_id, resumed.anchor_tx, resumed.settled, resumed.held) == (sid, None, 20, 3)
+    assert gw.balance_of(env.chain, env.treasury) - before == 20  # a was not paid twice
+    view = cs.statement(env.chain, sid)
+    assert view.accounted == view.total == 38 and view.suspense == 3
+    with pytest.raises(StatementAlreadySubmitted):
+        submit(env.chain, data, sender=env.service)
+    assert trace_file(env.chain, data, 4).status == "settled" and trace_file(env.chain, data, 5).status == "held"
 
 
 def test_an_invalid_file_settles_nothing(env: Env) -> None:
