@@ -69,6 +69,9 @@ GOOD = LINE.format(work=7, amount=10)
     (_file(GOOD.replace("2026-01-01", "2026-02-15")), pytest.raises(dsr.StatementLineMalformed), 2),
     (_file(GOOD.replace("StreamCo", '"StreamCo"')), pytest.raises(dsr.StatementLineMalformed), 2),
     (_file(GOOD.replace("StreamCo", " ")), pytest.raises(dsr.StatementLineMalformed), 2),
+    (_file(GOOD, GOOD.replace("StreamCo", "S" * (dsr.MAX_FIELD + 1))), pytest.raises(dsr.StatementLineMalformed), 3),
+    (_file(GOOD.replace("\t3\t", "\t" + "9" * 41 + "\t")), pytest.raises(dsr.StatementLineMalformed), 2),
+    (_file(GOOD.replace("\t3\t", "\t\u00b3\t")), pytest.raises(dsr.StatementLineMalformed), 2),
     (_file(GOOD) + b"\xff\xfe", pytest.raises(dsr.StatementLineMalformed), 3),
 ])
 def test_parse_names_the_line(data: bytes, expect: AbstractContextManager[object], line: int) -> None:

@@ -8,6 +8,33 @@ import {
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
 import {HeritageParams} from "../../../contracts/libraries/HeritageTypes.sol";
 
+/// @dev A submitter whose receive() calls refund again (a reentrant service).
+contract ReentrantService {
+    UsageStatements internal immutable _statements;
+    uint256 public id;
+
+    constructor(UsageStatements statements_) {
+        _statements = statements_;
+    }
+
+    function open(bytes32 root, bytes memory identifier) external payable {
+        id = _statements.anchor(root, 1, 2, 1, uint128(msg.value));
+        bytes[] memory ids = new bytes[](1);
+        ids[0] = identifier;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = msg.value;
+        _statements.hold{value: msg.value}(id, ids, amounts);
+    }
+
+    function takeBack() external {
+        _statements.refund(id);
+    }
+
+    receive() external payable {
+        _statements.refund(id);
+    }
+}
+
 /// @title UsageStatements: anchoring, settlement through the router, suspense, and the attacks
 /// @notice Fixture: the registry with communities A and B; setUp registers a heritage work of B
 ///         (`work`, paid to treasuryB), a derivative of it with a 30 % floor share (`child`), and
@@ -277,6 +304,47 @@ contract UsageStatementsTest is Fixture {
         vm.prank(service);
         assertEq(statements.refund(id), 1 ether);
         assertEq(router.balanceOf(address(0), treasuryB), 2 ether);
+    }
+
+    /// @notice Whatever the split between settled and held amounts, the statement never takes more
+    ///         than its total, and every wei it took is in the router or in suspense.
+    function testFuzz_settleAndHold_AccountForEveryWei(uint128 total, uint96 paid, uint96 held) public {
+        total = uint128(bound(total, 1, 100 ether));
+        paid = uint96(bound(paid, 1, 50 ether));
+        held = uint96(bound(held, 1, 50 ether));
+        uint256 id = _anchor(ROOT, total);
+        uint256 applied = paid <= total ? paid : 0;
+        bool fits = applied + held <= total;
+        vm.startPrank(service);
+        if (paid <= total) {
+            statements.settle{value: paid}(id, _single(work), _single(paid));
+        } else {
+            vm.expectRevert(
+                abi.encodeWithSelector(UsageStatements.UsageStatementsOverTotal.selector, id, paid, total)
+            );
+            statements.settle{value: paid}(id, _single(work), _single(paid));
+        }
+        if (!fits) vm.expectRevert();
+        statements.hold{value: held}(id, _ids(abi.encode(uint256(777))), _single(held));
+        vm.stopPrank();
+        UsageStatements.Statement memory s = statements.statementOf(id);
+        assertLe(uint256(s.accounted), uint256(total));
+        assertEq(router.balanceOf(address(0), treasuryB), applied);
+        assertEq(s.suspense, fits ? held : 0);
+        assertEq(address(statements).balance, s.suspense);
+        assertEq(uint256(s.accounted), router.balanceOf(address(0), treasuryB) + s.suspense);
+    }
+
+    function test_refund_RevertWhen_Reentered() public {
+        ReentrantService hostile = new ReentrantService(statements);
+        hostile.open{value: 1 ether}(ROOT, abi.encode(uint256(777)));
+        vm.warp(block.timestamp + WINDOW + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(UsageStatements.UsageStatementsTransferFailed.selector, address(hostile), 1 ether)
+        );
+        hostile.takeBack();
+        assertEq(address(statements).balance, 1 ether);
+        assertEq(statements.statementOf(hostile.id()).suspense, 1 ether);
     }
 
     // ------------------------------------------------------------------ proofs
