@@ -20,11 +20,13 @@ from typing import Any, cast
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import Web3RPCError
 
 from chain.abi import EventDecoder
 from chain.client import Chain
 from chain.deploy import DEFAULT_SUSPENSE_WINDOW_S, deploy_statements, record
 from chain.deploy import contract as bind
+from chain.journal import refusal_of
 from chain.sender import Sender, dev_account
 from core.errors import ChainError
 from core.types import Wei, WorkId
@@ -245,7 +247,10 @@ def _logged(decoder: EventDecoder, log: Mapping[str, Any]) -> Logged | None:
 
 
 def _send(chain: Chain, fn: Any, sender: str, *, value: int = 0) -> Receipt:
-    receipt = chain.send(fn, sender, value=value)
+    try:
+        receipt = chain.send(fn, sender, value=value)
+    except (Web3RPCError, ValueError) as exc:  # the node's refusal (funds, gas, nonce): a named NodeRefusal
+        raise refusal_of(exc) from exc
     decoders = {str(c.address).lower(): _decoder(chain, c) for c in (chain.router, contract_unlocked(chain, fn))}
     logs = []
     for log in receipt["logs"]:

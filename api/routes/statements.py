@@ -24,7 +24,7 @@ from chain import gateway as gw
 from chain import statements as cs
 from core.errors import InputError
 from economy.statements import community, dsr, ledger, trace
-from economy.statements.submit import StatementAlreadySubmitted, stored, submit, tree_of
+from economy.statements.submit import StatementAlreadySubmitted, StatementUnderfunded, stored, submit, tree_of
 
 router = APIRouter(tags=["statements"])
 StatementIdPath = Annotated[int, Path(ge=1, le=2**63, description="A statement id.")]
@@ -164,6 +164,8 @@ def submit_statement(state: State, file: UploadFile,
         raise Problem(422, "statement-invalid", str(err), line=err.line, error=type(err).__name__) from err
     except StatementAlreadySubmitted as err:
         raise Problem(409, "statement-already-submitted", str(err), statement_id=err.statement_id) from err
+    except StatementUnderfunded as err:
+        raise Problem(409, "insufficient-funds", str(err)) from err
     return SubmissionOut(statement_id=s.statement_id, root=s.root, lines=s.lines, total_wei=str(s.total),
                          settled_wei=str(s.settled), held_wei=str(s.held), anchor_tx=s.anchor_tx,
                          settle_txs=list(s.settle_txs), hold_txs=list(s.hold_txs),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_utils.crypto import keccak
+from web3 import Web3
 
 from chain import statements as cs
 from chain.client import Chain
@@ -24,6 +25,10 @@ from core.errors import InputError
 from core.types import Wei, WorkId
 from economy.statements import merkle
 from economy.statements.dsr import UsageStatement, parse
+
+
+class StatementUnderfunded(InputError):
+    """The submitter holds less than the statement's total."""
 
 
 class StatementAlreadySubmitted(InputError):
@@ -116,6 +121,7 @@ def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH)
             raise StatementAlreadySubmitted(p.root, existing)
         statement_id, gas, p = existing, 0, _remaining(chain, existing, p)
     else:
+        _funded(chain, sender, s.total)
         statement_id, anchored = cs.anchor(chain, root=p.root, period_start=s.period_start, period_end=s.period_end,
                                            line_count=len(s.lines), total=s.total, sender=sender)
         gas, anchor_tx = anchored.gas_used, anchored.tx
@@ -134,6 +140,13 @@ def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH)
         gas += r.gas_used
     return Submission(statement_id, "0x" + p.root.hex(), len(s.lines), s.total, Wei(sum(p.matched.values())),
                       Wei(sum(p.unmatched.values())), anchor_tx, tuple(settle_txs), tuple(hold_txs), gas)
+
+
+def _funded(chain: Chain, sender: str, total: Wei) -> None:
+    held = int(chain.w3.eth.get_balance(Web3.to_checksum_address(sender)))
+    if held <= total:
+        raise StatementUnderfunded(f"{sender} holds {held} wei, and the statement's total is {total} wei (plus gas): "
+                                   "fund the submitting account first; nothing was sent")
 
 
 def _remaining(chain: Chain, statement_id: int, p: Plan) -> Plan:

@@ -84,6 +84,8 @@ def test_submissions_refuse_with_problems(api: Api, env: Env) -> None:
     assert (status, body["code"], body["line"]) == (422, "statement-invalid", 2)
     status, body = _post(api, b"")
     assert (status, body["code"]) == (422, "statement-invalid")
+    status, body = _post(api, usage_file([(str(work), 2**90)], service="Too rich"))  # more than the account holds
+    assert (status, body["code"]) == (409, "insufficient-funds")
     status, body = _post(api, b"\x00" * (2 * 2**20))  # above the body limit: refused before it is read
     assert status == 413
     assert api.state.chain.w3.eth.block_number == head  # nothing was sent
