@@ -34,6 +34,7 @@ from core.types import Wei, WorkId
 MAX_BATCH = 256
 """Most works (or identifiers) one settle/hold transaction carries (the contract's MAX_BATCH)."""
 _LOCK = threading.Lock()
+_BOUND: dict[tuple[int, str], Contract] = {}
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,16 @@ def contract(chain: Chain) -> Contract:
     """The deployment's UsageStatements, deployed and recorded here when it has none yet."""
     with _LOCK:
         address = chain.deployment.statements
+        key = (id(chain.w3), str(address).lower())
+        if key in _BOUND:  # its code was checked once on this connection
+            return _BOUND[key]
         if address is None or len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
             address = _deploy(chain)
             chain.deployment = replace(chain.deployment, statements=address)
             record(chain.deployment, chain.settings.deployments_dir)
-        return bind(chain.w3, chain.artifacts["UsageStatements"], address)
+            key = (id(chain.w3), address.lower())
+        _BOUND[key] = bind(chain.w3, chain.artifacts["UsageStatements"], address)
+        return _BOUND[key]
 
 
 def deploy_new(chain: Chain, *, suspense_window_s: int) -> str:
