@@ -24,7 +24,7 @@ from chain import gateway as gw
 from chain import statements as cs
 from core.errors import InputError
 from economy.statements import community, dsr, ledger, trace
-from economy.statements.submit import StatementAlreadySubmitted, StatementUnderfunded, stored, submit, tree_of
+from economy.statements.submit import StatementAlreadySubmitted, StatementUnderfunded, stored_statement, submit
 
 router = APIRouter(tags=["statements"])
 StatementIdPath = Annotated[int, Path(ge=1, le=2**63, description="A statement id.")]
@@ -220,14 +220,14 @@ def read_statement(state: State, statement_id: StatementIdPath) -> StatementOut:
 def read_line(state: State, statement_id: StatementIdPath, line: LinePath) -> LineOut:
     view = _known(state, statement_id)
     try:
-        statement = dsr.parse(stored(state.chain, view.root))
+        statement, tree = stored_statement(state.chain, view.root)
     except InputError as err:
         raise Problem(404, "statement-file-not-here", str(err)) from err
     try:
         usage = statement.line(line)
     except dsr.StatementFormatError as err:
         raise Problem(404, "unknown-line", str(err), line=line) from err
-    t = trace.trace_line(state.chain, statement_id, statement, tree_of(statement), usage)
+    t = trace.trace_line(state.chain, statement_id, statement, tree, usage)
     credit = None if t.credit is None else CreditOut(work_id=t.credit.work_id, tx=t.credit.tx, block=t.credit.block,
                                                       log_index=t.credit.log_index, block_time=t.credit.block_time,
                                                       amount_wei=str(t.credit.amount))

@@ -21,8 +21,7 @@ from chain.client import Chain
 from core.errors import InputError
 from economy.indices import gini, jain, theil_t
 from economy.statements import community
-from economy.statements.dsr import parse
-from economy.statements.submit import stored
+from economy.statements.submit import stored_statement
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def _latencies(chain: Chain, statement_id: int) -> list[int]:
     released = {bytes(log.args["key"]): by_tx[log.tx] for log in logs if log.event == "SuspenseReleased" and log.tx in by_tx}
     held = {bytes(log.args["key"]) for log in logs if log.event == "SuspenseHeld"}
     try:
-        statement = parse(stored(chain, view.root))
+        statement, _ = stored_statement(chain, view.root)
     except InputError:
         return [times[p.block] - view.period_end for p in paid]
     out = []

@@ -11,6 +11,7 @@ API can serve its lines and proofs later (`stored`).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,6 +186,20 @@ def store(chain: Chain, root: bytes, data: bytes) -> Path:
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def stored_statement(chain: Chain, root: str) -> tuple[UsageStatement, merkle.Tree]:
+    """The kept usage file of `root`, parsed, with its tree; the last few are kept in memory (a
+    million-line statement takes a minute to parse and hash)."""
+    stored(chain, root)  # InputError when it is not here
+    path = _dir(chain) / f"{root.removeprefix('0x')}.tsv"
+    return _parsed(str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str) -> tuple[UsageStatement, merkle.Tree]:
+    statement = parse(Path(path).read_bytes())
+    return statement, tree_of(statement)
 
 
 def stored(chain: Chain, root: str) -> bytes:
