@@ -7,4 +7,5 @@
   suspense (chain/statements.py makes the calls).
 - `trace`: a line's proof and the settlement transaction and log that credited it.
 - `community`: net credits per community treasury, by work and lineage, reconciled to the router.
+- `ledger`: the real ledger's figures: Theil T, Gini, Jain per period and settlement latency.
 """
