@@ -22,7 +22,7 @@ from core.paths import CONTRACTS_DIR, REPO_ROOT, SOLC_WRAPPER
 OZ_PREFIX = "@openzeppelin/contracts/"
 OZ_DIR = REPO_ROOT / "node_modules" / "@openzeppelin" / "contracts"
 DEPLOYABLE = ("RoyaltyRouter", "ProtocolRules", "HeritageGovernance", "HeritageRegistry", "CommitteeArbitrator",
-              "HeritageDisputes", "RoyaltyReceiver", "StudyAttestations")
+              "HeritageDisputes", "RoyaltyReceiver", "StudyAttestations", "UsageStatements")
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},

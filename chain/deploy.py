@@ -1,6 +1,7 @@
 """Deploy contracts v2 in the documented order (contracts/README.md, tests/sol/utils/Fixture.sol):
 router, protocol rules, governance, registry, router.bindRegistry, committee arbitrator, disputes,
-router.bindDisputes, study attestations; and record the addresses per chain id."""
+router.bindDisputes, study attestations, usage statements (last, so that every earlier address stays
+as it was); and record the addresses per chain id."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from chain.sender import Sender
 from core.errors import ChainError
 
 DEFAULT_ROYALTY_BPS = 500
+DEFAULT_SUSPENSE_WINDOW_S = 90 * 86_400
+"""How long unmatched usage waits in a statement's suspense for its work (UsageStatements)."""
 
 
 V2_FIELDS = ("governance", "rules", "disputes", "arbitrator")
@@ -39,6 +42,9 @@ class Deployment:
     rules: str = ""
     disputes: str = ""
     arbitrator: str = ""
+    statements: str | None = None
+    """UsageStatements; None in a deployment recorded before it existed (chain/statements.py
+    deploys it on first use)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block,
@@ -46,6 +52,8 @@ class Deployment:
                                "arbitrator": self.arbitrator}
         if self.attestations is not None:
             out["attestations"] = self.attestations
+        if self.statements is not None:
+            out["statements"] = self.statements
         return out
 
     @classmethod
@@ -55,7 +63,7 @@ class Deployment:
         if missing:
             raise ValueError(f"it records contracts v1 (no {', '.join(missing)})")
         return cls(chain_id=int(data["chainId"]), router=data["router"], registry=data["registry"], block=int(data["block"]),
-                   attestations=data.get("attestations"), **{k: str(data[k]) for k in V2_FIELDS})
+                   attestations=data.get("attestations"), statements=data.get("statements"), **{k: str(data[k]) for k in V2_FIELDS})
 
 
 def deploy(
@@ -66,12 +74,14 @@ def deploy(
     signer: Sender | None = None,
     royalty_bps: int = DEFAULT_ROYALTY_BPS,
     arbitrators: Sequence[str],
+    suspense_window_s: int = DEFAULT_SUSPENSE_WINDOW_S,
 ) -> Deployment:
     """Deploy contracts v2 in order: RoyaltyRouter, ProtocolRules, HeritageGovernance(router, rules,
     bps), HeritageRegistry(router, rules, governance, bps), router.bindRegistry, CommitteeArbitrator
     (`arbitrators`, 1-16 distinct members), HeritageDisputes(registry, router, arbitrator),
-    router.bindDisputes, StudyAttestations(registry); from `sender` (an unlocked account), or with
-    transactions signed locally by `signer` (a node with no unlocked accounts)."""
+    router.bindDisputes, StudyAttestations(registry), UsageStatements(router, registry,
+    `suspense_window_s`); from `sender` (an unlocked account), or with transactions signed locally
+    by `signer` (a node with no unlocked accounts)."""
     if not 1 <= len(set(a.lower() for a in arbitrators)) == len(arbitrators) <= 16:
         raise ChainError(f"the dispute committee needs 1-16 distinct members, not {list(arbitrators)}: set "
                          "HERITAGE_ARBITRATORS to their comma-separated addresses")
@@ -86,9 +96,10 @@ def deploy(
     disputes, _ = _create(w3, send, artifacts["HeritageDisputes"], registry_address, router_address, arbitrator)
     _call(send, router_address, router.functions.bindDisputes(disputes), "binding the router to the disputes contract")
     attestations, _ = _create(w3, send, artifacts["StudyAttestations"], registry_address)
+    statements, _ = _create(w3, send, artifacts["UsageStatements"], router_address, registry_address, suspense_window_s)
     return Deployment(chain_id=int(w3.eth.chain_id), router=router_address, registry=registry_address, block=block,
                       attestations=attestations, governance=governance, rules=rules, disputes=disputes,
-                      arbitrator=arbitrator)
+                      arbitrator=arbitrator, statements=statements)
 
 
 def _call(send: Send, to: str, fn: Any, what: str) -> None:
@@ -100,6 +111,13 @@ def deploy_attestations(w3: Web3, artifacts: dict[str, Artifact], registry: str,
                         signer: Sender | None = None) -> str:
     """Deploy StudyAttestations over an existing `registry`; its address."""
     return _create(w3, _sender(w3, sender, signer), artifacts["StudyAttestations"], Web3.to_checksum_address(registry))[0]
+
+
+def deploy_statements(w3: Web3, artifacts: dict[str, Artifact], router: str, registry: str, *, sender: str | None = None,
+                      signer: Sender | None = None, suspense_window_s: int = DEFAULT_SUSPENSE_WINDOW_S) -> str:
+    """Deploy UsageStatements over an existing `router` and `registry`; its address."""
+    return _create(w3, _sender(w3, sender, signer), artifacts["UsageStatements"], Web3.to_checksum_address(router),
+                   Web3.to_checksum_address(registry), suspense_window_s)[0]
 
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]

@@ -85,10 +85,12 @@ def flow(parents: Mapping[int, Sequence[tuple[int, int]]], work_id: int, amount:
     return [Share(w, received[w], kept[w]) for w in order]
 
 
-def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None) -> Credits:
+def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None,
+          on_credit: Callable[[int, str, int], None] | None = None) -> Credits:
     """Credit `amount` paid to `work_id`: `walk` the lineage, and split each arrival's kept share
     among the work's recipients — j>=1 get floor(own*ppm_j/PPM), recipient 0 the remainder. A
-    disputed work's own share goes to escrow."""
+    disputed work's own share goes to escrow. `on_credit(work, account, amount)` hears each
+    balance credit with the work whose split made it (statements attribute credits by work)."""
     credits = credits if credits is not None else Credits()
 
     def arrive(work: int, _received: int, own: int) -> None:
@@ -103,7 +105,11 @@ def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | 
             part = own * ppm // PPM
             rest -= part
             credits.balances[account] += part
+            if on_credit is not None:
+                on_credit(work, account, part)
         credits.balances[node.split[0][0]] += rest
+        if on_credit is not None:
+            on_credit(work, node.split[0][0], rest)
 
     walk({w: n.parents for w, n in nodes.items()}, work_id, amount, arrive)
     return credits

@@ -3,7 +3,8 @@
 Starts anvil (state kept under the data directory), deploys, registers communities and a real
 catalogue of heritage works from music21's bundled folk-song corpora with their own metadata,
 registers derivatives (a person's arrangement that needs consent, and a machine-made melody
-with its model stored by CID), pays and withdraws royalties, raises claims with a bond (one
+with its model stored by CID), pays royalties, submits a usage statement and verifies a line,
+withdraws royalties, raises claims with a bond (one
 dismissed by the dispute committee, one withdrawn by the claimant community's stewards), shows
 refused actions with their named errors, and audits every work. Every registration commits first
 and reveals in a later block (commit–reveal). Safe to rerun: what is registered already is found
@@ -24,7 +25,8 @@ from chain import gateway as gw
 from chain.audit import audit_catalogue, router_solvency
 from chain.client import connect
 from chain.types import DerivativeParams, HeritageParams, Protocol, Recipient, everything_to
-from cli.demo_base import COMMUNITIES, CREATOR, CommunitySpec, DemoBase, protocol
+from cli.demo_base import COMMUNITIES, CREATOR, PAYER, CommunitySpec, DemoBase, protocol
+from cli.demo_statement import statement_step
 from core.cid import from_text, to_text
 from core.config import Settings
 from core.errors import InputError
@@ -176,7 +178,7 @@ class Demo(DemoBase):
         irish = list(read_collection(corpus / "irl.abc"))[:10]
         refusals: list[tuple[str, str]] = []
         with Progress(console=self.console, transient=False) as progress:
-            task = progress.add_task("starting the embedded chain", total=9)
+            task = progress.add_task("starting the embedded chain", total=10)
             self.chain = connect(self.settings)
             progress.update(task, advance=1, description="registering communities")
             ids = [self.community(spec) for spec in COMMUNITIES]
@@ -239,6 +241,8 @@ class Demo(DemoBase):
             progress.update(task, advance=1, description="paying royalties")
             for i, work in enumerate([arrangement, generated, remix, *w_shaanxi[:3], *w_irish[:3]]):
                 self.pay(work, 10**17 + i * 10**15, f"stream-{work}-{i}")
+            progress.update(task, advance=1, description="a usage statement: anchored, settled, a line verified")
+            statement = statement_step(self.c, [arrangement, remix, *w_irish[:2]], self.acct(PAYER))
 
             progress.update(task, advance=1, description="claims with a bond, the committee's ruling, escrow")
             escrowed, stale = self.claims(remix, arrangement, ids[0])
@@ -257,6 +261,7 @@ class Demo(DemoBase):
             progress.update(task, advance=1, description="auditing the catalogue")
             verdicts = self.audit()
             verdicts.append(self.solvency())
+            verdicts.append(statement)
             progress.update(task, advance=1, description="done")
         return self.report(verdicts, refusals, withdrawn, escrowed)
 

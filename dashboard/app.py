@@ -20,6 +20,7 @@ def pages() -> list[st.Page]:
         st.Page("views/simulation.py", title="Simulation", icon=":material/science:"),
         st.Page("views/piece.py", title="Piece", icon=":material/graphic_eq:"),
         st.Page("views/listening.py", title="Listening room", icon=":material/headphones:"),
+        st.Page("views/ledger.py", title="Real ledger", icon=":material/receipt_long:"),
     ]
 
 

@@ -104,6 +104,10 @@ class ApiClient:
     def metrics(self) -> Metrics:
         return cast(Metrics, self._json("/metrics"))
 
+    def ledger(self) -> dict[str, Any]:
+        """The real ledger from usage statements: per-period fairness and settlement latency."""
+        return cast(dict[str, Any], self._json("/statements/ledger"))
+
     def communities(self) -> list[Community]:
         """Every community (all pages)."""
         out: list[Community] = []
