@@ -20,6 +20,19 @@ def pages() -> list[st.Page]:
         st.Page("views/simulation.py", title="Simulation", icon=":material/science:"),
         st.Page("views/piece.py", title="Piece", icon=":material/graphic_eq:"),
         st.Page("views/listening.py", title="Listening room", icon=":material/headphones:"),
+        *wallet_pages(),
+    ]
+
+
+def wallet_pages() -> list[st.Page]:
+    """The pages that act through the user's own browser wallet (dashboard/wallet/)."""
+    return [
+        st.Page("views/act_community.py", title="Register a community", icon=":material/groups:", url_path="act-community"),
+        st.Page("views/act_work.py", title="Register a work", icon=":material/upload_file:", url_path="act-work"),
+        st.Page("views/act_steward.py", title="Steward's queue", icon=":material/how_to_vote:", url_path="act-steward"),
+        st.Page("views/act_derivative.py", title="Propose a derivative", icon=":material/call_split:", url_path="act-derivative"),
+        st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),
+        st.Page("views/account.py", title="My account", icon=":material/account_circle:", url_path="account"),
     ]
 
 

@@ -109,7 +109,8 @@ def me(state: State, request: Request, heritage_session: CookieIn = None, author
     treasuries = [c.community_id for c in cat.communities.values() if c.treasury.lower() == mine]
     pending = [w.to_json() for w in cat.works.values() if w.kind == "derivative" and w.status == "pending"
                and cat.communities_of(w.work_id) & set(stewarded)]
-    payouts = [e for e in state.events(name="Withdrawn") if str(e.get("account", "")).lower() == mine]
+    payouts = [{"block": e["block"], "tx": e["tx"], "amount_wei": str(e["args"]["amount"]), "token": e["args"]["token"]}  # type: ignore[index]
+               for e in state.events(name="Withdrawn") if str(e["args"]["account"]).lower() == mine]  # type: ignore[index]
     return {"address": address, "expires": until, "balance_wei": str(int(gw.balance_of(state.chain, address))),
             "works": works, "steward_of": stewarded, "treasury_of": treasuries, "pending_approvals": pending,
             "withdrawals": payouts}

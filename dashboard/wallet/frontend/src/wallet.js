@@ -3,11 +3,11 @@
 // Discovers injected wallets (EIP-6963 announcements through mipd; window.ethereum as a fallback),
 // connects (eth_requestAccounts), shows the account and chain, offers to switch to (or add) the
 // platform's chain, and carries out the one request the page hands it: sign EIP-712 typed data
-// (eth_signTypedData_v4) or sign a transaction draft (eth_signTransaction, for the API to relay;
+// (eth_signTypedData_v4), sign a Sign-In with Ethereum message (personal_sign) or sign a transaction draft (eth_signTransaction, for the API to relay;
 // wallets that do not sign without sending, such as MetaMask, send it: eth_sendTransaction).
 // What it reports to the page: {account, chainId, wallet, result: {id, ok, kind, value | error, code}}.
 import { createStore } from "mipd";
-import { createWalletClient, custom, numberToHex } from "viem";
+import { createWalletClient, custom, numberToHex, stringToHex } from "viem";
 
 const USER_REJECTED = 4001;
 const UNSUPPORTED = new Set([4200, -32601, -32004]); // method not supported by this wallet
@@ -47,6 +47,27 @@ function discover() {
 }
 store.subscribe(discover);
 
+// Every page has its own frame: a wallet connected on one page is picked up again (eth_accounts
+// asks nothing of the user) on the next.
+const REMEMBER = "heritage-wallet";
+let restored = false;
+async function restore() {
+  if (restored || state.account) return;
+  const rdns = window.localStorage.getItem(REMEMBER);
+  const detail = rdns && state.wallets.find((w) => w.info.rdns === rdns);
+  if (!detail) return;
+  restored = true;
+  use(detail);
+  try {
+    const accounts = await state.client.request({ method: "eth_accounts" });
+    if (!accounts.length) return;
+    state.account = accounts[0];
+    state.chainId = await state.client.getChainId();
+    report();
+    render();
+  } catch (err) { /* the wallet will ask again on Connect */ }
+}
+
 function rpcError(err) {
   const code = err && (err.code ?? (err.cause && err.cause.code));
   const text = (err && (err.shortMessage || err.details || err.message)) || String(err);
@@ -68,6 +89,7 @@ async function connect(detail) {
     state.account = account;
     state.chainId = await state.client.getChainId();
     state.message = `Connected with ${detail.info.name}.`;
+    window.localStorage.setItem(REMEMBER, detail.info.rdns);
   } catch (err) {
     const e = rpcError(err);
     state.error = e.code === USER_REJECTED ? "You declined the connection in your wallet; nothing was shared."
@@ -122,6 +144,10 @@ async function carryOut(request) {
     if (request.kind === "sign") {
       const signature = await state.client.request({ method: "eth_signTypedData_v4",
         params: [state.account, JSON.stringify(request.typed_data)] });
+      result = { id: request.id, ok: true, kind: "signature", value: signature };
+    } else if (request.kind === "message") {
+      const signature = await state.client.request({ method: "personal_sign",
+        params: [stringToHex(request.message), state.account] });
       result = { id: request.id, ok: true, kind: "signature", value: signature };
     } else {
       const params = txParams(request.transaction, state.account);
@@ -192,5 +218,5 @@ window.addEventListener("load", () => {
   post("streamlit:componentReady", { apiVersion: 1 });
   discover();
   window.dispatchEvent(new Event("eip6963:requestProvider"));
-  setTimeout(discover, 300); // window.ethereum may appear after load
+  setTimeout(() => { discover(); restore(); }, 300); // window.ethereum may appear after load
 });
