@@ -75,8 +75,9 @@ class Sessions:
         now = int(time.time()) if now is None else now
         expires = now + NONCE_TTL_S
         stamp = f"{secrets.token_hex(8)}{expires:x}"
-        nonce = stamp + self._mac(f"nonce|{stamp}")[:16]
-        text = (f"{domain} wants you to sign in with your Ethereum account:\n{Web3.to_checksum_address(address)}\n\n"
+        who = Web3.to_checksum_address(address)
+        nonce = stamp + self._mac(f"nonce|{stamp}|{who}|{domain}")[:16]  # bound to the account and the site asking
+        text = (f"{domain} wants you to sign in with your Ethereum account:\n{who}\n\n"
                 f"{STATEMENT}\n\nURI: {uri}\nVersion: 1\nChain ID: {self.chain_id}\nNonce: {nonce}\n"
                 f"Issued At: {_iso(now)}\nExpiration Time: {_iso(expires)}")
         return text, expires
@@ -89,7 +90,8 @@ class Sessions:
             raise SessionRefused("not a sign-in message of this service: ask for a new one (POST /session/challenge)")
         nonce = m["nonce"]
         stamp, mac = nonce[:-16], nonce[-16:]
-        if not hmac.compare_digest(mac, self._mac(f"nonce|{stamp}")[:16]) or m["statement"] != STATEMENT:
+        bound = f"nonce|{stamp}|{Web3.to_checksum_address(m['address'])}|{m['domain']}"
+        if not hmac.compare_digest(mac, self._mac(bound)[:16]) or m["statement"] != STATEMENT:
             raise SessionRefused("this service did not issue that sign-in message: ask for a new one")
         if int(m["chain"]) != self.chain_id:
             raise SessionRefused(f"signed for chain {m['chain']}, this is chain {self.chain_id}")
