@@ -13,7 +13,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from api.siwe import Sessions, SessionRefused
+from api.siwe import SessionRefused, Sessions
 from chain.signatures import sign
 from tests.python.api.conftest import Api
 from tests.python.api.test_writes import _register
