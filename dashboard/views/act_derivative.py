@@ -39,7 +39,7 @@ with flow.session() as api:
             if upload is None or not title.strip() or not parents:
                 st.error("Choose the file, its parents and a title.")
                 st.stop()
-            stored = api.upload(upload.name, upload.getvalue(), upload.type or "application/octet-stream")
+            stored = api.upload(upload.name, upload.getvalue(), upload.type)
             body = {"creator": w.account, "content_cid": stored["cid"], "title": title.strip(), "commercial": commercial,
                     "media_type": stored["media_type"],
                     "parents": [{"work_id": k, "ppm": int(v * PPM / 100)} for k, v in shares.items()]}

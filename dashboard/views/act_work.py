@@ -54,7 +54,7 @@ with flow.session() as api:
             if upload is None or not title.strip():
                 st.error("Choose the file and give the work a title.")
                 st.stop()
-            stored = api.upload(upload.name, upload.getvalue(), upload.type or "application/octet-stream")
+            stored = api.upload(upload.name, upload.getvalue(), upload.type)
             split = []
             for line in split_text.splitlines():
                 if line.strip():

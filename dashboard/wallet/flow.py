@@ -8,6 +8,7 @@ wallet (EIP-1193 error 4001) is a message and nothing is sent.
 
 from __future__ import annotations
 
+import mimetypes
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,9 @@ from dashboard.client import ApiClient, ApiError, ApiProblem, ApiUnavailable, _p
 from dashboard.wallet.component import ChainInfo, Wallet, wallet
 
 USER_REJECTED = 4001
+SCORE_TYPES = {"abc": "text/vnd.abc", "krn": "text/plain", "musicxml": "application/vnd.recordare.musicxml+xml",
+               "mxl": "application/vnd.recordare.musicxml+xml", "xml": "application/xml", "mid": "audio/midi",
+               "midi": "audio/midi"}
 
 
 class ActionClient(ApiClient):
@@ -36,8 +40,12 @@ class ActionClient(ApiClient):
     def get_as(self, path: str, token: str) -> Any:
         return self._send("GET", path, headers={"Authorization": f"Bearer {token}"}).json()
 
-    def upload(self, name: str, data: bytes, media_type: str) -> dict[str, Any]:
-        """POST /content: the stored file's CID, size and media type."""
+    def upload(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
+        """POST /content: the stored file's CID, size and media type (from the name where the
+        browser gave none, as it does for ABC, kern and MusicXML)."""
+        if not media_type or media_type == "application/octet-stream":
+            suffix = name.rsplit(".", 1)[-1].lower()
+            media_type = SCORE_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
         try:
             response = self._http.post("/content", files={"file": (name, data, media_type)}, timeout=120)
         except httpx.HTTPError as err:
@@ -105,8 +113,9 @@ def step(api: ActionClient, page: str) -> tuple[ChainInfo, Wallet]:
     """Render the wallet with the page's pending request; settle the request once the wallet answered."""
     chain = api.chain()
     pending: Pending | None = st.session_state.get(f"{page}:pending")
+    words = st.container()  # always there, so that the wallet's frame keeps its place (and is not reloaded)
     if pending is not None:
-        st.info(f"**What will happen**\n\n{pending.summary}", icon=":material/draw:")
+        words.info(f"**What will happen**\n\n{pending.summary}", icon=":material/draw:")
     w = wallet(chain, pending.request() if pending else None, key=f"wallet-{page}")
     result = w.result
     if pending is not None and result is not None and result.get("id") == pending.id and w.account:

@@ -25,7 +25,12 @@ function report(result) {
     account: state.account, chainId: state.chainId, wallet: state.chosen ? state.chosen.info.name : null,
     wallets: state.wallets.map((w) => w.info.name), result: result || null } });
 }
-function resize() { post("streamlit:setFrameHeight", { height: document.body.scrollHeight + 4 }); }
+let height = 0;
+function resize() {
+  const wanted = Math.ceil(document.documentElement.getBoundingClientRect().height) + 8;
+  if (wanted !== height) { height = wanted; post("streamlit:setFrameHeight", { height }); }
+}
+new ResizeObserver(resize).observe(document.documentElement); // text wraps again when the frame's width changes
 
 window.addEventListener("message", (event) => {
   if (event.data && event.data.type === "streamlit:render") {
