@@ -126,6 +126,7 @@ def type_into(driver: WebDriver, label: str, text: str) -> None:
 
 
 def press(driver: WebDriver, label: str) -> None:
+    until(driver, lambda d: any(b.text.strip() == label and b.is_enabled() for b in css(d, "button")), f"the button {label!r}")
     button = next(b for b in css(driver, "button") if b.text.strip() == label)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
     button.click()
@@ -211,7 +212,8 @@ def test_a_community_a_work_a_payment_and_a_withdrawal_through_the_wallet(
     # The treasury withdraws what it was credited.
     wallet_state(browser, account=str(STEWARD))
     open_at(browser, f"{wallet_dashboard}/act-pay", "Pay and withdraw")
-    until(browser, lambda d: "0.25 ETH" in body(d), "the treasury's balance")
+    until(browser, lambda d: DEV_ACCOUNTS[STEWARD] in wallet_text(d), "the treasury's account")
+    until(browser, lambda d: any(m.text == "0.25 ETH" for m in css(d, "[data-testid='stMetricValue']")), "its balance")
     press(browser, "Prepare a withdrawal")
     until(browser, lambda d: "Withdraw your whole balance, 0.25 ETH" in body(d), "the words before withdrawing")
     click_in_wallet(browser, "sign")
