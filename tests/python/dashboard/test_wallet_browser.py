@@ -2,8 +2,9 @@
 and an EIP-1193/EIP-6963 test wallet injected into every frame (test_wallet_provider.js) that
 forwards to anvil, which signs for its development accounts. Through the pages' buttons and the
 wallet: the wallet starts on the wrong chain and is switched; a community's registration is
-rejected in the wallet (nothing is sent) and then made; a steward registers a work; a listener
-pays it; the treasury withdraws; a steward signs in with Ethereum and sees the work.
+rejected in the wallet (nothing is sent) and then made; a steward registers a work whose
+derivatives need consent; a creator proposes one; the steward approves it from the queue; a
+listener pays it; the treasury withdraws its share; the steward signs in with Ethereum.
 
 Screenshots go to the test's tmp folder; with UPDATE_SCREENSHOTS=1 they are also copied to
 docs/screenshots/wallet-*.png.
@@ -27,14 +28,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.python.dashboard.conftest import REPO
 from tests.python.dashboard.services import BIN, DEV_ACCOUNTS, free_port, start, stop, wait_for
-from tests.python.dashboard.test_browser import SCREENSHOTS, css, screenshot, until
+from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixture makes it this module's too (one Chromium, closed at the end).
 from tests.python.dashboard.test_browser import browser as browser  # noqa: PLC0414
 
 PROVIDER = Path(__file__).with_name("test_wallet_provider.js")
 T = TypeVar("T")
-STEWARD, LISTENER = 0, 5  # development accounts: the community's steward and treasury; a listener
+STEWARD, CREATOR, LISTENER = 0, 3, 5  # development accounts: the community's steward and treasury; a creator; a listener
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +133,28 @@ def press(driver: WebDriver, label: str) -> None:
     button.click()
 
 
+def tick(driver: WebDriver, label: str) -> None:
+    box = next(c for c in css(driver, "[data-testid='stCheckbox'] label") if c.text.strip() == label)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+
+
+def choose_many(driver: WebDriver, label: str, option: str) -> None:
+    """Add `option` (by the start of its text) in the multiselect labelled `label`."""
+    box = driver.find_element(By.CSS_SELECTOR, f"input[role='combobox'][aria-label*='{label}']")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+    until(driver, lambda d: any(o.text.startswith(option) for o in css(d, "[role='option']")), f"option {option!r}")
+    next(o for o in css(driver, "[role='option']") if o.text.startswith(option)).click()
+    driver.find_element(By.TAG_NAME, "h1").click()  # close the list
+
+
 def open_at(driver: WebDriver, url: str, heading: str) -> None:
     driver.get(url)
     until(driver, lambda d: any(h.text.startswith(heading) for h in css(d, "h1")), f"the {heading} page")
 
 
-def test_a_community_a_work_a_payment_and_a_withdrawal_through_the_wallet(
+def test_the_whole_journey_through_the_wallet(
         wallet_dashboard: str, fresh_api: str, browser: WebDriver, tmp_path: Path) -> None:
     http = httpx.Client(base_url=fresh_api, timeout=30)
     chain = http.get("/wallet/chain").json()
@@ -187,35 +204,68 @@ def test_a_community_a_work_a_payment_and_a_withdrawal_through_the_wallet(
     until(browser, lambda d: "song.abc" in body(d), "the chosen file")
     type_into(browser, "Title", "Walking the west pass")
     type_into(browser, "Region", "Shaanxi")
+    tick(browser, "Each derivative needs the stewards' consent")
     press(browser, "Prepare the registration")
     until(browser, lambda d: "What will happen" in body(d) and "Protocol: derivatives allowed" in body(d), "the words")
+    assert "the stewards' consent required for each derivative" in body(browser)
     assert "a community floor of 10 %" in body(browser) and "100 % to" in body(browser) and "valid until" in body(browser)
     click_in_wallet(browser, "sign")
     until(browser, lambda d: "Work #1: Walking the west pass" in body(d), "the registered work", timeout=60)
     assert http.get("/works/1").json()["registrant"] == DEV_ACCOUNTS[STEWARD]
     shots.append(screenshot(browser, tmp_path, "wallet-work.png"))
 
-    # A listener pays it from another account.
+    # A creator proposes a derivative: the page says it needs the community's consent.
+    wallet_state(browser, account=str(CREATOR))
+    arrangement = tmp_path / "arrangement.abc"
+    arrangement.write_text("X:1\nT:West pass, for two fiddles\nM:2/4\nK:D\nAB de|f2 ed|\n")
+    open_at(browser, f"{wallet_dashboard}/act-derivative", "Propose a derivative")
+    until(browser, lambda d: DEV_ACCOUNTS[CREATOR] in wallet_text(d), "the creator's account")
+    until(browser, lambda d: bool(css(d, "input[role='combobox'][aria-label*='Parents']")), "the parents' selector")
+    choose_many(browser, "Parents", "#1 ")
+    until(browser, lambda d: "Needs consent from work #1's community" in body(d), "whose consent it needs")
+    browser.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(arrangement))
+    until(browser, lambda d: "arrangement.abc" in body(d), "the chosen file")
+    type_into(browser, "Title", "West pass, for two fiddles")
+    press(browser, "Prepare the registration")
+    until(browser, lambda d: "What will happen" in body(d) and "20 % of every payment to #1" in body(d), "the words")
+    assert "pending until the stewards of work #1's community consent" in body(browser)
+    click_in_wallet(browser, "sign")
+    until(browser, lambda d: "work #2, status pending" in body(d), "the pending derivative", timeout=60)
+    shots.append(screenshot(browser, tmp_path, "wallet-derivative.png"))
+
+    # The steward approves it from the queue.
+    wallet_state(browser, account=str(STEWARD))
+    open_at(browser, f"{wallet_dashboard}/act-steward", "Steward's queue")
+    until(browser, lambda d: "#2 West pass, for two fiddles" in body(d), "the derivative in the queue")
+    press(browser, "Approve")
+    until(browser, lambda d: "You consent to, for Han folk singers of Shaanxi" in body(d), "the words before consenting")
+    shots.append(screenshot(browser, tmp_path, "wallet-steward.png"))
+    click_in_wallet(browser, "sign")
+    until(browser, lambda d: "Derivative #2 is now active" in body(d), "the approval", timeout=60)
+    assert http.get("/works/2").json()["status"] == "active"
+
+    # A listener pays the derivative from another account: a fifth reaches the community.
     wallet_state(browser, account=str(LISTENER))
     open_at(browser, f"{wallet_dashboard}/act-pay", "Pay and withdraw")
     until(browser, lambda d: DEV_ACCOUNTS[LISTENER] in wallet_text(d), "the listener's account")
     until(browser, lambda d: bool(css(d, "[data-testid='stForm']")), "the payment form")
+    choose(browser, "Work", "#2 ")
     type_into(browser, "Amount (ETH)", "0.25")
     press(browser, "Prepare the payment")
-    until(browser, lambda d: "Pay 0.25 ETH to work #1" in body(d), "the words before paying")
+    until(browser, lambda d: "Pay 0.25 ETH to work #2" in body(d), "the words before paying")
     assert "It sends 0.25 ETH from your account" in body(browser)
     click_in_wallet(browser, "sign")
     until(browser, lambda d: "Done: transaction" in body(d), "the payment's receipt", timeout=60)
-    assert [p["amount"] for p in http.get("/works/1/payments").json()] == [str(25 * 10**16)]
+    assert [p["amount"] for p in http.get("/works/2/payments").json()] == [str(25 * 10**16)]
     shots.append(screenshot(browser, tmp_path, "wallet-pay.png"))
 
     # The treasury withdraws what it was credited.
     wallet_state(browser, account=str(STEWARD))
     open_at(browser, f"{wallet_dashboard}/act-pay", "Pay and withdraw")
     until(browser, lambda d: DEV_ACCOUNTS[STEWARD] in wallet_text(d), "the treasury's account")
-    until(browser, lambda d: any(m.text == "0.25 ETH" for m in css(d, "[data-testid='stMetricValue']")), "its balance")
+    until(browser, lambda d: any(m.text == "0.05 ETH" for m in css(d, "[data-testid='stMetricValue']")), "its balance")
     press(browser, "Prepare a withdrawal")
-    until(browser, lambda d: "Withdraw your whole balance, 0.25 ETH" in body(d), "the words before withdrawing")
+    until(browser, lambda d: "Withdraw your whole balance, 0.05 ETH" in body(d), "the words before withdrawing")
     click_in_wallet(browser, "sign")
     until(browser, lambda d: "Done: transaction" in body(d), "the withdrawal's receipt", timeout=60)
     assert http.get(f"/balances/{DEV_ACCOUNTS[STEWARD]}").json()["amount"] == "0"
