@@ -84,7 +84,7 @@ class Pending:
     relay: str | None = None  # for `sign`: the endpoint taking {typed_data, signer, signature}
 
     def request(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "summary": self.summary, "label": self.label, **self.payload}
+        return {"id": self.id, "kind": self.kind, "label": self.label, **self.payload}
 
 
 def ask(page: str, kind: str, payload: dict[str, Any], summary: str, *, label: str, relay: str | None = None) -> None:
@@ -113,9 +113,7 @@ def step(api: ActionClient, page: str) -> tuple[ChainInfo, Wallet]:
     """Render the wallet with the page's pending request; settle the request once the wallet answered."""
     chain = api.chain()
     pending: Pending | None = st.session_state.get(f"{page}:pending")
-    words = st.container()  # always there, so that the wallet's frame keeps its place (and is not reloaded)
-    if pending is not None:
-        words.info(f"**What will happen**\n\n{pending.summary}", icon=":material/draw:")
+    words = st.container()  # above the wallet, filled once it is known whether the request is still pending
     w = wallet(chain, pending.request() if pending else None, key=f"wallet-{page}")
     result = w.result
     if pending is not None and result is not None and result.get("id") == pending.id and w.account:
@@ -128,6 +126,8 @@ def step(api: ActionClient, page: str) -> tuple[ChainInfo, Wallet]:
                 st.session_state[f"{page}:outcome"] = {"relayed": relay(api, pending, w.account, result)}
             except ApiError as err:
                 st.session_state[f"{page}:outcome"] = {"error": f"The API refused to relay it. {err}", "rejected": False}
+    elif pending is not None:
+        words.info(f"**What will happen**\n\n{pending.summary}", icon=":material/draw:")
     return chain, w
 
 

@@ -31,26 +31,12 @@ from tests.python.dashboard.services import BIN, DEV_ACCOUNTS, free_port, start,
 from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixture makes it this module's too (one Chromium, closed at the end).
-from tests.python.dashboard.test_browser import browser as browser  # noqa: PLC0414
+from tests.python.dashboard.test_browser import browser as browser
+from tests.python.dashboard.wallet_services import fresh_api as fresh_api
 
 PROVIDER = Path(__file__).with_name("test_wallet_provider.js")
 T = TypeVar("T")
 STEWARD, CREATOR, LISTENER = 0, 3, 5  # development accounts: the community's steward and treasury; a creator; a listener
-
-
-@pytest.fixture(scope="module")
-def fresh_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`heritage api` over a new data dir: its own anvil, the contracts deployed, nothing registered."""
-    root = tmp_path_factory.mktemp("wallet")
-    port, log = free_port(), root / "api.log"
-    proc = start([str(BIN / "heritage"), "api", "--port", str(port), "--data-dir", str(root / "data")], log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, what="heritage api", timeout=90,
-                 proc=proc, log=log)
-        yield url
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -209,7 +209,7 @@ function render() {
         + `Heritage Ledger is on chain ${chain.id} (${chain.name}). Nothing can be signed until you switch.`),
       el("button", { "data-testid": "switch", onclick: switchChain }, `Switch to ${chain.name}`));
     } else if (request && !state.done.has(request.id)) {
-      root.append(el("p", { class: "summary" }, request.summary || ""),
+      root.append(el("p", { class: "summary" }, "Read what will happen (above), then confirm in your wallet:"),
         el("button", { "data-testid": "sign", disabled: state.busy ? "disabled" : false,
           onclick: () => carryOut(request) }, state.busy ? "Waiting for your wallet…" : request.label || "Sign in wallet"));
     }
