@@ -1,15 +1,18 @@
 """The steward's queue: derivatives of the community's works awaiting consent, each approved or
 refused with an EIP-712 signature in the wallet (…/approvals/drafts or …/rejections/drafts →
-wallet → relay)."""
+wallet → relay); and a heritage work's protocol changed the same way (…/protocol/drafts)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.ui import percent, short
+from dashboard.ui import PPM, percent, short
 from dashboard.wallet import flow, words
 
 PAGE = "steward"
+FLAGS = (("derivatives_allowed", "Derivatives allowed"), ("consent_required", "Each derivative needs consent"),
+         ("commercial_allowed", "Commercial use allowed"), ("ml_allowed", "Machine-learning use allowed"),
+         ("attribution_required", "Attribution required"))
 
 st.title("Steward's queue")
 st.caption("Derivatives that need your community's consent. Your signature counts toward the community's threshold; "
@@ -46,3 +49,22 @@ with flow.session() as api:
                         summary = words.consent(draft["typed_data"], approve=ok, title=title, community=community["name"],
                                                 approvals=approvals)
                         flow.ask(PAGE, "sign", {"typed_data": draft["typed_data"]}, summary, label="Sign in wallet", relay=path)
+
+        st.subheader("Change a protocol")
+        heritage = [x for c in mine for x in api.all_works(community=c, kind="heritage")]
+        if heritage:
+            work = st.selectbox("Heritage work", heritage, format_func=lambda x: f"#{x['work_id']} of community #{x['community_id']}")
+            now = api.get(f"/works/{work['work_id']}/protocol")[0]
+            with st.form("protocol"):
+                flags = {name: st.checkbox(text, value=bool(now[name]), key=f"p-{name}") for name, text in FLAGS}
+                floor = st.number_input("Community floor (%)", min_value=0.0, max_value=100.0, value=now["floor_ppm"] * 100 / PPM)
+                change = st.form_submit_button("Prepare the change")
+            if change:
+                community = mine[work["community_id"]]
+                body = {"community_id": community["community_id"], "steward": w.account,
+                        "protocol": {**flags, "floor_ppm": int(floor * PPM / 100), "labels": now["labels"],
+                                     "labels_version": now["labels_version"], "season": now.get("season", 0)}}
+                path = f"/works/{work['work_id']}/protocol"
+                draft = api.post(f"{path}/drafts", body)
+                flow.ask(PAGE, "sign", {"typed_data": draft["typed_data"]},
+                         words.set_protocol(draft["typed_data"], community=community["name"]), label="Sign in wallet", relay=path)

@@ -170,3 +170,15 @@ def test_sign_in_with_ethereum_shows_my_account(fresh_api: str, monkeypatch: pyt
     assert at.metric[1].value == "1"
     at = ok(say(at, "account", KEYS[3]))  # another account in the wallet: the session is not theirs
     assert not at.metric and "Sign in with your wallet" in texts(at)
+
+
+def test_a_steward_tightens_a_protocol_from_the_queue_page(fresh_api: str, monkeypatch: pytest.MonkeyPatch,
+                                                           http: httpx.Client, seeded: dict[str, int]) -> None:
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_steward.py"), "steward", STEWARD))
+    at.checkbox(key="p-commercial_allowed").uncheck()
+    next(b for b in at.button if b.label == "Prepare the change").click().run()
+    words = texts(ok(at))
+    assert f"a new protocol for work #{seeded['work']}" in words and "no commercial use" in words
+    at = ok(say(at, "steward", STEWARD, result=sign_typed(at, "steward", STEWARD)))
+    assert "Done: transaction" in texts(at)
+    assert http.get(f"/works/{seeded['work']}/protocol").json()[0]["commercial_allowed"] is False
