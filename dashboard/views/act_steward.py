@@ -60,7 +60,7 @@ with flow.session() as api:
                 floor = st.number_input("Community floor (%)", min_value=0.0, max_value=100.0, value=now["floor_ppm"] * 100 / PPM)
                 change = st.form_submit_button("Prepare the change")
             if change:
-                community = mine[work["community_id"]]
+                community = mine[int(work["community_id"] or 0)]
                 body = {"community_id": community["community_id"], "steward": w.account,
                         "protocol": {**flags, "floor_ppm": int(floor * PPM / 100), "labels": now["labels"],
                                      "labels_version": now["labels_version"], "season": now.get("season", 0)}}
