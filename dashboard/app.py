@@ -32,6 +32,7 @@ def wallet_pages() -> list[st.Page]:
         st.Page("views/act_steward.py", title="Steward's queue", icon=":material/how_to_vote:", url_path="act-steward"),
         st.Page("views/act_derivative.py", title="Propose a derivative", icon=":material/call_split:", url_path="act-derivative"),
         st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),
+        st.Page("views/act_claim.py", title="Raise a claim", icon=":material/gavel:", url_path="act-claim"),
         st.Page("views/account.py", title="My account", icon=":material/account_circle:", url_path="account"),
     ]
 

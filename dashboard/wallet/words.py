@@ -84,3 +84,10 @@ def payment(*, work: int, title: str, amount_wei: int) -> str:
 
 def withdrawal(*, balance_wei: int) -> str:
     return f"Withdraw your whole balance, {eth(balance_wei)} ETH, from the royalty router to your account."
+
+
+def claim(*, work: int, community: str, evidence: str | None, bond_wei: int, omitted: int) -> str:
+    kind = f"that it leaves your heritage work #{omitted} out of its lineage" if omitted else "of misappropriation"
+    proof = f"with the evidence stored as {evidence}" if evidence else "without evidence"
+    return (f"Raise, for {community}, a claim {kind} on work #{work}, {proof}. Your bond of {eth(bond_wei)} ETH is held "
+            "until the claim ends; the disputed share is escrowed meanwhile, and the dispute committee rules.")

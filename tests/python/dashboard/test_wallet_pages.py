@@ -182,3 +182,23 @@ def test_a_steward_tightens_a_protocol_from_the_queue_page(fresh_api: str, monke
     at = ok(say(at, "steward", STEWARD, result=sign_typed(at, "steward", STEWARD)))
     assert "Done: transaction" in texts(at)
     assert http.get(f"/works/{seeded['work']}/protocol").json()[0]["commercial_allowed"] is False
+
+
+def test_a_steward_raises_a_claim_with_evidence_in_words(fresh_api: str, monkeypatch: pytest.MonkeyPatch,
+                                                         http: httpx.Client, seeded: dict[str, int]) -> None:
+    with httpx.Client(base_url=fresh_api, timeout=60) as client:
+        other = community(client, steward=KEYS[3], treasury=KEYS[3], name="Hubei balladeers")
+        target = derivative(client, heritage(client, other, KEYS[3]), CREATOR)
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_claim.py"), "claim", STEWARD))
+    at.selectbox[1].select_index(next(i for i, o in enumerate(at.selectbox[1].options) if o.startswith(f"#{target} ")))
+    at.number_input[0].set_value(seeded["work"])
+    at.number_input[1].set_value(10.0)
+    at.text_area[0].set_value("Recorded in Yulin in 1953; the melody is ours.")
+    next(b for b in at.button if b.label == "Prepare the claim").click().run()
+    words = texts(ok(at))
+    assert f"leaves your heritage work #{seeded['work']} out of its lineage on work #{target}" in words
+    assert "with the evidence stored as bafk" in words and "Your bond of" in words
+    at = ok(say(at, "claim", STEWARD, result=sign_tx(at, "claim", STEWARD)))
+    work = http.get(f"/works/{target}").json()
+    assert work["disputed"] and work["claim"] is not None
+    assert f"Claim #{work['claim']} on work #{target}" in texts(at)
