@@ -34,6 +34,7 @@ def wallet_pages() -> list[st.Page]:
         st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),
         st.Page("views/act_claim.py", title="Raise a claim", icon=":material/gavel:", url_path="act-claim"),
         st.Page("views/account.py", title="My account", icon=":material/account_circle:", url_path="account"),
+        st.Page("views/check_file.py", title="Check a file", icon=":material/fact_check:", url_path="check-file"),
     ]
 
 
