@@ -230,5 +230,6 @@ def derivative_reject(work: int, community: int = typer.Option(..., help="The re
                       sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Refuse a pending derivative as one of the community's stewards (POST /derivatives/{id}/rejections in the API)."""
     with connected(data_dir) as c, errors():
-        rejected = gw.reject_derivative(c, WorkId(work), CommunityId(community), sender=sender_address(c, sender)) == WorkStatus.REJECTED
+        status = gw.reject_derivative(c, WorkId(work), CommunityId(community), sender=sender_address(c, sender))
+        rejected = status == WorkStatus.REJECTED
         emit(as_json, {"work": work, "rejected": rejected}, "refused" + (": now rejected" if rejected else ""))
