@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from chain.signatures import sign
 from dashboard.cid import cid_of
+from tests.python.dashboard.services import free_port
 from tests.python.dashboard.wallet_services import KEYS, community, derivative, heritage
 from tests.python.dashboard.wallet_services import fresh_api as fresh_api
 
@@ -215,3 +216,13 @@ def test_check_a_file_by_its_cid(fresh_api: str, monkeypatch: pytest.MonkeyPatch
     assert f"Work #{seeded['work']}: Walking the west pass" in texts(ok(at)) and at.success[0].value == "Audit passed"
     at.text_input[0].set_value(stored).run()
     assert "No work on this platform has this content" in texts(at)
+
+
+@pytest.mark.parametrize("path", ["views/act_community.py", "views/act_work.py", "views/act_steward.py",
+                                  "views/act_derivative.py", "views/act_pay.py", "views/act_claim.py", "views/account.py"])
+def test_an_unreachable_api_is_a_message_not_a_traceback(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERITAGE_API_URL", f"http://127.0.0.1:{free_port()}")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cannot reach the Heritage Ledger API" in e.value for e in at.error)
