@@ -1,6 +1,6 @@
 """What a browser wallet needs beyond the first drafts (api/routes/writes.py, transactions.py):
 the chain to switch or add, the steward actions that had no draft (reject a derivative, set a
-protocol), and the receipt of a transaction a wallet sent itself.
+protocol, change the community's stewards), and the receipt of a transaction a wallet sent itself.
 
 Wallets that cannot sign without sending (MetaMask answers `eth_signTransaction` with 4200) send
 a draft to the chain themselves; `POST /transactions/receipts` then waits for it, checks that it
@@ -18,6 +18,7 @@ from api.deps import State
 from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, ProtocolIn, Relayed, SignedAction
 from api.problems import Problem
+from api.routes.transactions import TxDraft, _dry_run, _unsigned
 from api.routes.writes import _current, _draft, _relay, _require_steward, _verified
 from chain import calls
 from chain import gateway as gw
@@ -45,6 +46,19 @@ class ProtocolDraftIn(BaseModel):
     community_id: int = Field(ge=1, le=2**256 - 1)
     steward: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
     protocol: ProtocolIn
+
+
+class StewardChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steward: str = Field(pattern="^0x[0-9a-fA-F]{40}$", description="A current steward, approving.")
+    stewards: list[str] = Field(min_length=1, max_length=64, description="The new stewards.")
+    threshold: int = Field(ge=1, le=2**16 - 1)
+    treasury: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
+
+
+class StewardChangeDraft(TxDraft):
+    approvals: int = Field(description="Identical approvals already counted (this one applies it at the threshold).")
+    threshold: int = Field(description="The community's current threshold.")
 
 
 @router.get("/wallet/chain", response_model=ChainOut, summary="The chain a wallet must be on, and how to reach it")
@@ -133,3 +147,20 @@ def set_protocol(state: State, work_id: WorkIdPath, body: SignedAction) -> Relay
                                          deadline=int(m["deadline"]), signature=signature)
         out = _relay(state, call)
     return out.model_copy(update={"work_id": work_id})
+
+
+# ---------------------------------------------------------------------- steward changes
+@router.post("/communities/{community_id}/changes/drafts", response_model=StewardChangeDraft,
+             summary="A steward's approval of new stewards, threshold and treasury, to sign")
+def steward_change_draft(state: State, community_id: int, body: StewardChangeIn) -> StewardChangeDraft:
+    steward = Web3.to_checksum_address(body.steward)
+    if not all(Web3.is_address(a) for a in body.stewards):
+        raise Problem(400, "invalid-address", "every steward must be an address, 0x and 40 hex digits")
+    _require_steward(state, community_id, steward)
+    stewards = [Web3.to_checksum_address(a) for a in body.stewards]
+    call = calls.approve_community_change(state.chain, CommunityId(community_id), stewards=stewards,
+                                          threshold=body.threshold, treasury=body.treasury)
+    subject = calls.community_change_subject(stewards, body.threshold, body.treasury)
+    return StewardChangeDraft(transaction=_unsigned(state, _dry_run(state, call, steward), steward),
+                              approvals=gw.approvals_of(state.chain, community_id, subject),
+                              threshold=state.catalogue().community(community_id).threshold)

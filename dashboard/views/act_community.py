@@ -1,5 +1,7 @@
 """Register a community: its stewards, their threshold (k of n) and its treasury, sent from the
-user's own wallet (POST /communities/drafts → the wallet → POST /transactions)."""
+user's own wallet (POST /communities/drafts → the wallet → POST /transactions); and, for its
+stewards, a change of stewards, threshold or treasury, applied once the current threshold of
+stewards approved the same change (POST /communities/{id}/changes/drafts)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ st.caption("A community registers once, with the stewards who govern its works a
 with flow.session() as api:
     chain, w = flow.step(api, PAGE)
     if flow.outcome(PAGE) is not None:
-        newest = max(api.communities(), key=lambda c: c["community_id"])
+        shown = st.session_state.get(f"{PAGE}:changed")
+        newest = max(api.communities(), key=lambda c: c["community_id"] if shown is None else int(c["community_id"] == shown))
         st.subheader(f"Community #{newest['community_id']}: {newest['name']}")
         st.write(f"Stewards: {', '.join(newest['stewards'])} · threshold {newest['threshold']} of {len(newest['stewards'])} "
                  f"· treasury {newest['treasury']}")
@@ -32,8 +35,30 @@ with flow.session() as api:
             if not name.strip() or not stewards:
                 st.error("Give the community a name and at least one steward.")
             else:
+                st.session_state.pop(f"{PAGE}:changed", None)
                 draft = api.post("/communities/drafts", {"sender": w.account, "name": name.strip(), "stewards": stewards,
                                                          "threshold": int(threshold), "treasury": treasury.strip()})
                 what = words.community(name=name.strip(), stewards=stewards, threshold=int(threshold), treasury=treasury.strip())
+                flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
+                         words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+
+        mine = [c for c in api.communities() if w.account.lower() in (s.lower() for s in c["stewards"])]
+        if mine:
+            st.subheader("Change a community's stewards")
+            target = st.selectbox("Community", mine, format_func=lambda c: f"#{c['community_id']} {c['name']}")
+            with st.form("change-stewards"):
+                new_stewards = st.text_area("New stewards (one address a line)", value="\n".join(target["stewards"]))
+                new_threshold = st.number_input("New approvals needed", min_value=1, value=int(target["threshold"]), step=1)
+                new_treasury = st.text_input("New treasury", value=target["treasury"])
+                approve = st.form_submit_button("Prepare my approval")
+            if approve:
+                stewards = [s.strip() for s in new_stewards.splitlines() if s.strip()]
+                draft = api.post(f"/communities/{target['community_id']}/changes/drafts",
+                                 {"steward": w.account, "stewards": stewards, "threshold": int(new_threshold),
+                                  "treasury": new_treasury.strip()})
+                st.session_state[f"{PAGE}:changed"] = target["community_id"]
+                what = words.steward_change(community=target["name"], stewards=stewards, threshold=int(new_threshold),
+                                            treasury=new_treasury.strip(), approvals=draft["approvals"],
+                                            needed=draft["threshold"])
                 flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
                          words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")

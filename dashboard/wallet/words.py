@@ -91,3 +91,12 @@ def claim(*, work: int, community: str, evidence: str | None, bond_wei: int, omi
     proof = f"with the evidence stored as {evidence}" if evidence else "without evidence"
     return (f"Raise, for {community}, a claim {kind} on work #{work}, {proof}. Your bond of {eth(bond_wei)} ETH is held "
             "until the claim ends; the disputed share is escrowed meanwhile, and the dispute committee rules.")
+
+
+def steward_change(*, community: str, stewards: Sequence[str], threshold: int, treasury: str, approvals: int,
+                   needed: int) -> str:
+    now = ("this approval applies it" if approvals + 1 >= needed
+           else f"it applies when {needed} of the current stewards have approved it ({approvals} so far, with yours {approvals + 1})")
+    return (f"Approve replacing the stewards of {community} with {', '.join(stewards)}; from then on {threshold} of their "
+            f"{len(stewards)} approvals govern it, and its treasury is {treasury}. The same change must be approved by the "
+            f"current stewards: {now}.")

@@ -150,3 +150,29 @@ def test_sessions_expire_and_are_bound_to_the_chain(tmp_path: Any) -> None:
         here.holder(token, now=until + 1)
     with pytest.raises(SessionRefused):
         here.challenge(key.address, domain="evil.test\nURI: x", uri="u")
+
+
+def test_steward_changes_count_toward_the_threshold(api: Api) -> None:
+    steward, second, third = api.keys[1], api.keys[3], api.keys[5]
+    new = {"stewards": [steward.address, second.address], "threshold": 2, "treasury": api.keys[2].address}
+    refused = api.client.post(f"/communities/{api.community}/changes/drafts", json={"steward": third.address, **new})
+    assert refused.status_code == 403 and refused.json()["code"] == "not-a-steward"
+    bad = api.client.post(f"/communities/{api.community}/changes/drafts",
+                          json={"steward": steward.address, **new, "stewards": ["0x12"]})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid-address"
+    draft = api.client.post(f"/communities/{api.community}/changes/drafts", json={"steward": steward.address, **new}).json()
+    assert (draft["approvals"], draft["threshold"]) == (0, 1)
+    assert api.client.post("/transactions", json={"raw": api.sign_tx(steward, draft["transaction"])}).status_code == 201
+    got = api.client.get(f"/communities/{api.community}").json()
+    assert got["stewards"] == [steward.address, second.address] and got["threshold"] == 2
+    # Back to one steward: now it takes both.
+    back = {"stewards": [steward.address], "threshold": 1, "treasury": api.keys[2].address}
+    first = api.client.post(f"/communities/{api.community}/changes/drafts", json={"steward": steward.address, **back}).json()
+    assert api.client.post("/transactions", json={"raw": api.sign_tx(steward, first["transaction"])}).status_code == 201
+    assert api.client.get(f"/communities/{api.community}").json()["threshold"] == 2
+    again = api.client.post(f"/communities/{api.community}/changes/drafts", json={"steward": steward.address, **back})
+    assert again.status_code == 409, again.text  # RegistryAlreadyApproved: one approval per steward
+    other = api.client.post(f"/communities/{api.community}/changes/drafts", json={"steward": second.address, **back}).json()
+    assert (other["approvals"], other["threshold"]) == (1, 2)
+    assert api.client.post("/transactions", json={"raw": api.sign_tx(second, other["transaction"])}).status_code == 201
+    assert api.client.get(f"/communities/{api.community}").json()["stewards"] == [steward.address]

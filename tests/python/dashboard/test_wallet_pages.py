@@ -226,3 +226,19 @@ def test_an_unreachable_api_is_a_message_not_a_traceback(path: str, monkeypatch:
     at.switch_page(path).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Cannot reach the Heritage Ledger API" in e.value for e in at.error)
+
+
+def test_a_steward_changes_the_stewards(fresh_api: str, monkeypatch: pytest.MonkeyPatch, http: httpx.Client,
+                                        seeded: dict[str, int]) -> None:
+    with httpx.Client(base_url=fresh_api, timeout=60) as client:
+        gansu = community(client, steward=KEYS[0], treasury=KEYS[0], name="Gansu hua'er singers")
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_community.py"), "community", KEYS[0]))
+    at.selectbox[0].select_index(next(i for i, o in enumerate(at.selectbox[0].options) if o.startswith(f"#{gansu} "))).run()
+    change = next(t for t in at.text_area if t.label.startswith("New stewards"))
+    change.set_value(f"{KEYS[0].address}\n{KEYS[2].address}")
+    next(n for n in at.number_input if n.label == "New approvals needed").set_value(2)
+    next(b for b in at.button if b.label == "Prepare my approval").click().run()
+    assert "this approval applies it" in texts(ok(at)) and "2 of their 2 approvals govern it" in texts(at)
+    at = ok(say(at, "community", KEYS[0], result=sign_tx(at, "community", KEYS[0])))
+    assert f"Community #{gansu}: Gansu hua'er singers" in texts(at) and "threshold 2 of 2" in texts(at)
+    assert http.get(f"/communities/{gansu}").json()["stewards"] == [KEYS[0].address, KEYS[2].address]
