@@ -292,3 +292,8 @@ def community_change_subject(stewards: Sequence[str], threshold: int, treasury: 
     return bytes(keccak(abi_encode(["string", "address[]", "uint16", "address"],
                                ["COMMUNITY_CHANGE", [Web3.to_checksum_address(s) for s in stewards], threshold,
                                 Web3.to_checksum_address(treasury)])))
+
+
+def content_key(cid: bytes) -> bytes:
+    """The registry's key of a binary CID (`workByContent`, reserved keys): keccak256 of its bytes."""
+    return bytes(keccak(cid))

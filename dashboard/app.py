@@ -29,6 +29,8 @@ def wallet_pages() -> list[st.Page]:
     return [
         st.Page("views/act_community.py", title="Register a community", icon=":material/groups:", url_path="act-community"),
         st.Page("views/act_work.py", title="Register a work", icon=":material/upload_file:", url_path="act-work"),
+        st.Page("views/act_restricted.py", title="Register a restricted work", icon=":material/lock:",
+                url_path="act-restricted"),
         st.Page("views/act_steward.py", title="Steward's queue", icon=":material/how_to_vote:", url_path="act-steward"),
         st.Page("views/act_derivative.py", title="Propose a derivative", icon=":material/call_split:", url_path="act-derivative"),
         st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),

@@ -23,6 +23,8 @@ from api.routes.writes import _current, _draft, _relay, _require_steward, _verif
 from chain import calls
 from chain import gateway as gw
 from chain.types import Protocol
+from core.cid import from_text
+from core.errors import InputError
 from core.types import CommunityId, Ppm, WorkId
 
 router = APIRouter(tags=["wallet"])
@@ -46,6 +48,18 @@ class ProtocolDraftIn(BaseModel):
     community_id: int = Field(ge=1, le=2**256 - 1)
     steward: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
     protocol: ProtocolIn
+
+
+class RestrictedDraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steward: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
+    community_id: int = Field(ge=1, le=2**256 - 1)
+    commitment: str = Field(pattern="^0x[0-9a-fA-F]{64}$", description="The community's salted hash of the content; "
+                            "neither the salt nor the content is sent here.")
+    labels: int = Field(default=1 << 14, ge=0, lt=2**64, description="Local Contexts labels (default TK Secret/Sacred).")
+    labels_version: int = Field(default=1, ge=0, lt=2**16)
+    reserved_cids: list[str] = Field(default=[], max_length=8, description="CIDs of the recording's files that may never "
+                                     "register publicly (their keccak256 is published, not the files).")
 
 
 class StewardChangeIn(BaseModel):
@@ -164,3 +178,19 @@ def steward_change_draft(state: State, community_id: int, body: StewardChangeIn)
     return StewardChangeDraft(transaction=_unsigned(state, _dry_run(state, call, steward), steward),
                               approvals=gw.approvals_of(state.chain, community_id, subject),
                               threshold=state.catalogue().community(community_id).threshold)
+
+
+# ---------------------------------------------------------------------- restricted works
+@router.post("/works/restricted/drafts", response_model=TxDraft,
+             summary="A secret/sacred work's registration (its commitment only), to sign")
+def restricted_draft(state: State, body: RestrictedDraftIn) -> TxDraft:
+    steward = Web3.to_checksum_address(body.steward)
+    _require_steward(state, body.community_id, steward)
+    try:
+        keys = [calls.content_key(from_text(c)) for c in body.reserved_cids]
+    except (InputError, ValueError) as err:
+        raise Problem(400, "invalid-cid", f"a reserved CID is not a CIDv1 in base32 ({err})") from err
+    call = calls.register_restricted(state.chain, community=CommunityId(body.community_id),
+                                     commitment=bytes(HexBytes(body.commitment)), labels=body.labels,
+                                     labels_version=body.labels_version, reserved_keys=keys)
+    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, steward), steward))

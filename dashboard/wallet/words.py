@@ -100,3 +100,10 @@ def steward_change(*, community: str, stewards: Sequence[str], threshold: int, t
     return (f"Approve replacing the stewards of {community} with {', '.join(stewards)}; from then on {threshold} of their "
             f"{len(stewards)} approvals govern it, and its treasury is {treasury}. The same change must be approved by the "
             f"current stewards: {now}.")
+
+
+def restricted(*, community: str, commitment: str, reserved: bool) -> str:
+    reservation = (" The file's CID is hashed and reserved, so the same bytes can never be registered publicly."
+                   if reserved else " The file is not reserved: its bytes could still be registered by someone else.")
+    return (f"Register, for {community}, a secret/sacred work as the commitment {commitment} only: no content, title or "
+            f"CID is published, it is never paid and no derivative of it can exist.{reservation}")

@@ -176,3 +176,22 @@ def test_steward_changes_count_toward_the_threshold(api: Api) -> None:
     assert (other["approvals"], other["threshold"]) == (1, 2)
     assert api.client.post("/transactions", json={"raw": api.sign_tx(second, other["transaction"])}).status_code == 201
     assert api.client.get(f"/communities/{api.community}").json()["stewards"] == [steward.address]
+
+
+def test_a_restricted_work_publishes_only_its_commitment_and_reserves_its_bytes(api: Api) -> None:
+    steward = api.keys[1]
+    secret = os.urandom(900)
+    cid = api.upload(secret)  # uploaded here only to try the public registration below
+    commitment = "0x" + os.urandom(32).hex()
+    body = {"steward": steward.address, "community_id": api.community, "commitment": commitment, "reserved_cids": [cid]}
+    assert api.client.post("/works/restricted/drafts", json=body | {"steward": api.keys[3].address}).status_code == 403
+    assert api.client.post("/works/restricted/drafts", json=body | {"reserved_cids": ["not-a-cid"]}).json()["code"] == "invalid-cid"
+    assert api.client.post("/works/restricted/drafts", json=body | {"reserved_cids": [cid] * 9}).status_code == 422
+    draft = api.client.post("/works/restricted/drafts", json=body).json()
+    r = api.client.post("/transactions", json={"raw": api.sign_tx(steward, draft["transaction"])})
+    assert r.status_code == 201 and r.json()["status"] == "restricted", r.text
+    work = api.client.get(f"/works/{r.json()['work_id']}").json()
+    assert work["kind"] == "restricted" and work["content_cid"] is None and work["manifest"] is None
+    public = api.client.post("/works/drafts", json={"community_id": api.community, "steward": steward.address,
+                                                    "content_cid": cid, "title": "The same bytes"})
+    assert public.status_code == 409 and public.json()["code"] == "already-registered"

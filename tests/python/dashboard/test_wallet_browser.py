@@ -4,7 +4,8 @@ forwards to anvil, which signs for its development accounts. Through the pages' 
 wallet: the wallet starts on the wrong chain and is switched; a community's registration is
 rejected in the wallet (nothing is sent) and then made; a steward registers a work whose
 derivatives need consent; a creator proposes one; the steward approves it from the queue; a
-listener pays it; the treasury withdraws its share; the steward signs in with Ethereum.
+listener pays it; the treasury withdraws its share; the steward registers a secret/sacred work
+(its commitment only) and signs in with Ethereum.
 
 Screenshots go to the test's tmp folder; with UPDATE_SCREENSHOTS=1 they are also copied to
 docs/screenshots/wallet-*.png.
@@ -255,6 +256,19 @@ def test_the_whole_journey_through_the_wallet(
     click_in_wallet(browser, "sign")
     until(browser, lambda d: "Done: transaction" in body(d), "the withdrawal's receipt", timeout=60)
     assert http.get(f"/balances/{DEV_ACCOUNTS[STEWARD]}").json()["amount"] == "0"
+
+    # A secret/sacred recording: only its salted hash goes on chain, and its bytes are reserved.
+    sacred = tmp_path / "sacred.abc"
+    sacred.write_text("X:7\nT:(not to be published)\nK:E\nEF GA|\n")
+    open_at(browser, f"{wallet_dashboard}/act-restricted", "Register a restricted work")
+    until(browser, lambda d: bool(css(d, "input[type='file']")), "the form")
+    browser.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(sacred))
+    until(browser, lambda d: "sacred.abc" in body(d), "the chosen file")
+    press(browser, "Prepare the registration")
+    until(browser, lambda d: "a secret/sacred work as the commitment 0x" in body(d), "the words before signing")
+    click_in_wallet(browser, "sign")
+    until(browser, lambda d: "Restricted work #3 (restricted)" in body(d), "the restricted work", timeout=60)
+    assert http.get("/works/3").json()["content_cid"] is None
 
     # Sign-In with Ethereum: the steward's own works and payouts.
     open_at(browser, f"{wallet_dashboard}/account", "My account")

@@ -219,7 +219,8 @@ def test_check_a_file_by_its_cid(fresh_api: str, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize("path", ["views/act_community.py", "views/act_work.py", "views/act_steward.py",
-                                  "views/act_derivative.py", "views/act_pay.py", "views/act_claim.py", "views/account.py"])
+                                  "views/act_derivative.py", "views/act_pay.py", "views/act_claim.py", "views/account.py",
+                                  "views/act_restricted.py"])
 def test_an_unreachable_api_is_a_message_not_a_traceback(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERITAGE_API_URL", f"http://127.0.0.1:{free_port()}")
     at = AppTest.from_file(APP, default_timeout=30).run()
@@ -242,3 +243,13 @@ def test_a_steward_changes_the_stewards(fresh_api: str, monkeypatch: pytest.Monk
     at = ok(say(at, "community", KEYS[0], result=sign_tx(at, "community", KEYS[0])))
     assert f"Community #{gansu}: Gansu hua'er singers" in texts(at) and "threshold 2 of 2" in texts(at)
     assert http.get(f"/communities/{gansu}").json()["stewards"] == [KEYS[0].address, KEYS[2].address]
+
+
+def test_the_restricted_page_is_for_stewards_and_uploads_nothing(fresh_api: str, monkeypatch: pytest.MonkeyPatch,
+                                                                seeded: dict[str, int]) -> None:
+    at = say(page(fresh_api, monkeypatch, "views/act_restricted.py"), "restricted", LISTENER)
+    assert any("is not a steward of any community" in w.value for w in at.warning)
+    at = ok(say(at, "restricted", STEWARD))
+    assert at.checkbox[0].value is True and at.checkbox[0].label.startswith("Reserve these bytes")
+    next(b for b in at.button if b.label == "Prepare the registration").click().run()
+    assert [e.value for e in at.error] == ["Choose the file."] and "restricted:pending" not in at.session_state
