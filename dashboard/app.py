@@ -20,7 +20,6 @@ def pages() -> list[st.Page]:
         st.Page("views/simulation.py", title="Simulation", icon=":material/science:"),
         st.Page("views/piece.py", title="Piece", icon=":material/graphic_eq:"),
         st.Page("views/listening.py", title="Listening room", icon=":material/headphones:"),
-        *wallet_pages(),
     ]
 
 
@@ -36,8 +35,12 @@ def wallet_pages() -> list[st.Page]:
         st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),
         st.Page("views/act_claim.py", title="Raise a claim", icon=":material/gavel:", url_path="act-claim"),
         st.Page("views/account.py", title="My account", icon=":material/account_circle:", url_path="account"),
-        st.Page("views/check_file.py", title="Check a file", icon=":material/fact_check:", url_path="check-file"),
     ]
+
+
+def check_page() -> st.Page:
+    """The auditor's check of any file (its CID computed in the dashboard)."""
+    return st.Page("views/check_file.py", title="Check a file", icon=":material/fact_check:", url_path="check-file")
 
 
 def sidebar_status() -> None:
@@ -56,7 +59,7 @@ def sidebar_status() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Heritage Ledger", page_icon=":material/library_music:", layout="wide")
-    page = st.navigation(pages())
+    page = st.navigation({"Explore": [*pages(), check_page()], "With your wallet": wallet_pages()}, expanded=True)
     sidebar_status()
     page.run()
 

@@ -269,6 +269,7 @@ def test_the_whole_journey_through_the_wallet(
     click_in_wallet(browser, "sign")
     until(browser, lambda d: "Restricted work #3 (restricted)" in body(d), "the restricted work", timeout=60)
     assert http.get("/works/3").json()["content_cid"] is None
+    shots.append(screenshot(browser, tmp_path, "wallet-restricted.png"))
 
     # Sign-In with Ethereum: the steward's own works and payouts.
     open_at(browser, f"{wallet_dashboard}/account", "My account")
