@@ -3,7 +3,9 @@
 // JSON-RPC (anvil signs typed data, messages and transactions for its unlocked development
 // accounts). Its state is in localStorage (shared by the page and the component's frame):
 // testwallet:account (index into ACCOUNTS), testwallet:chain (the chain it claims to be on),
-// testwallet:reject ("1": the next prompt answers 4001, as a user's "Reject"), testwallet:log.
+// testwallet:reject ("1": the next prompt answers 4001, as a user's "Reject"), testwallet:sendonly
+// ("1": eth_signTransaction answers 4200, as MetaMask does, so drafts are sent by the wallet),
+// testwallet:log.
 (() => {
   if (window.__heritageTestWallet) return;
   const RPC = "__RPC__";
@@ -46,6 +48,9 @@
           return null;
         }
         case "wallet_addEthereumChain": return null;
+        case "eth_signTransaction":
+          if (get("sendonly", "0") === "1") throw fail(4200, "The requested method is not supported by this wallet.");
+          return forward(method, params);
         default:
           if (PROMPTS.has(method) && chain !== 31337) throw fail(4901, "the wallet is on another chain");
           return forward(method, params);
