@@ -1,6 +1,8 @@
 """What a browser wallet needs beyond the first drafts (api/routes/writes.py, transactions.py):
 the chain to switch or add, the steward actions that had no draft (reject a derivative, set a
-protocol, change the community's stewards), and the receipt of a transaction a wallet sent itself.
+protocol, change the community's stewards, register a restricted work), the receipt of a
+transaction a wallet sent itself, and a file's CID computed without storing the file (the
+auditor's check; a secret/sacred recording whose salted commitment is all that is published).
 
 Wallets that cannot sign without sending (MetaMask answers `eth_signTransaction` with 4200) send
 a draft to the chain themselves; `POST /transactions/receipts` then waits for it, checks that it
@@ -9,7 +11,7 @@ called the platform, and brings the index up to date, so that the page shows the
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, UploadFile
 from hexbytes import HexBytes
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
@@ -23,7 +25,7 @@ from api.routes.writes import _current, _draft, _relay, _require_steward, _verif
 from chain import calls
 from chain import gateway as gw
 from chain.types import Protocol
-from core.cid import from_text
+from core.cid import bytes_cid, from_text
 from core.errors import InputError
 from core.types import CommunityId, Ppm, WorkId
 
@@ -41,6 +43,12 @@ class ChainOut(BaseModel):
 class SentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tx: str = Field(pattern="^0x[0-9a-fA-F]{64}$", description="The hash a wallet's eth_sendTransaction answered.")
+
+
+class CidOut(BaseModel):
+    cid: str
+    cid_hex: str = Field(description="The binary CIDv1, 0x-hex (what the registry keys content by, hashed).")
+    size: int
 
 
 class ProtocolDraftIn(BaseModel):
@@ -82,6 +90,16 @@ def chain_info(state: State) -> ChainOut:
     name = "Heritage Ledger (local anvil)" if d.chain_id == 31337 else f"Heritage Ledger (chain {d.chain_id})"
     return ChainOut(chain_id=d.chain_id, name=name, rpc_url=rpc, registry=Web3.to_checksum_address(d.registry),
                     router=Web3.to_checksum_address(d.router))
+
+
+@router.post("/content/cid", response_model=CidOut, summary="A file's CID (Kubo-identical); the file is not stored")
+async def content_cid(state: State, file: UploadFile) -> CidOut:
+    limit = state.settings.api_max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise Problem(413, "upload-too-large", f"larger than {limit} bytes (settings: api_max_upload_bytes)")
+    cid = bytes_cid(data)
+    return CidOut(cid=cid, cid_hex="0x" + from_text(cid).hex(), size=len(data))
 
 
 @router.post("/transactions/receipts", status_code=201, response_model=Relayed,

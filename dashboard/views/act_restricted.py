@@ -1,6 +1,7 @@
 """Register a restricted (secret/sacred) work as one of its community's stewards: only a salted
-hash of the content is published. The file's CID is computed here and the file never leaves the
-dashboard; the salt is shown for the community to keep (with the file it proves the commitment).
+hash of the content is published. The file's CID is computed by the API, which does not store
+it (POST /content/cid); the salt is made here and shown for the community to keep (with the file
+it proves the commitment).
 POST /works/restricted/drafts → the steward's wallet → POST /transactions."""
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import os
 
 import streamlit as st
 
-from core.cid import from_text
-from dashboard.cid import cid_of
 from dashboard.wallet import flow, words
 
 PAGE = "restricted"
@@ -37,7 +36,7 @@ with flow.session() as api:
             st.stop()
         with st.form("restricted"):
             community = st.selectbox("Community", mine, format_func=lambda c: f"#{c['community_id']} {c['name']}")
-            secret = st.file_uploader("The recording (stays here: only its CID's salted hash is published)")
+            secret = st.file_uploader("The recording (not stored: only its CID's salted hash is published)")
             reserve = st.checkbox("Reserve these bytes: publish their CID's hash so nobody can register them publicly",
                                   value=True)
             submitted = st.form_submit_button("Prepare the registration")
@@ -45,9 +44,10 @@ with flow.session() as api:
             if secret is None:
                 st.error("Choose the file.")
                 st.stop()
-            cid = cid_of(secret.getvalue())
+            found = api.cid(secret.name, secret.getvalue())  # computed by the API, not stored
+            cid = found["cid"]
             salt = os.urandom(32)
-            commitment = "0x" + hashlib.sha256(salt + from_text(cid)).hexdigest()
+            commitment = "0x" + hashlib.sha256(salt + bytes.fromhex(found["cid_hex"][2:])).hexdigest()
             draft = api.post("/works/restricted/drafts", {"steward": w.account, "community_id": community["community_id"],
                                                           "commitment": commitment, "reserved_cids": [cid] if reserve else []})
             st.session_state[f"{PAGE}:kept"] = {"community_id": community["community_id"], "cid": cid, "salt": "0x" + salt.hex(),

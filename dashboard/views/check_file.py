@@ -1,23 +1,23 @@
-"""The auditor's check from a file: drop any file, see its CID (computed here, Kubo-identical,
-nothing uploaded), the work registered with that content, and the work's audit from its content
-to the chain (GET /works/{id}/audit)."""
+"""The auditor's check from a file: drop any file, see its CID (Kubo-identical, computed by the API
+without storing the file: POST /content/cid), the work registered with that content, and the
+work's audit from its content to the chain (GET /works/{id}/audit)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.cid import cid_of
-from dashboard.ui import api_session, when
+from dashboard.ui import when
+from dashboard.wallet import flow
 
 st.title("Check a file")
-st.caption("Is this recording or score registered, by whom, and does its record hold? The file stays in your browser "
-           "session: only its CID is looked up.")
+st.caption("Is this recording or score registered, by whom, and does its record hold? The file is not stored: only "
+           "its CID is computed and looked up.")
 dropped = st.file_uploader("Any file")
 typed = st.text_input("Or a CID", placeholder="bafk…")
-cid = cid_of(dropped.getvalue()) if dropped is not None else typed.strip()
-if cid:
-    st.markdown(f"CID `{cid}`")
-    with api_session() as api:
+with flow.session() as api:
+    cid = api.cid(dropped.name, dropped.getvalue())["cid"] if dropped is not None else typed.strip()
+    if cid:
+        st.markdown(f"CID `{cid}`")
         work = next((w for w in api.all_works() if w["content_cid"] == cid), None)
         if work is None:
             st.warning("No work on this platform has this content. (A restricted work publishes only a salted "

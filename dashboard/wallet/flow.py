@@ -54,6 +54,16 @@ class ActionClient(ApiClient):
             raise _problem("POST", "/content", response)
         return cast(dict[str, Any], response.json())
 
+    def cid(self, name: str, data: bytes) -> dict[str, Any]:
+        """POST /content/cid: the file's CID (and its binary form, `cid_hex`); nothing is stored."""
+        try:
+            response = self._http.post("/content/cid", files={"file": (name, data, "application/octet-stream")}, timeout=120)
+        except httpx.HTTPError as err:
+            raise ApiError(f"the file did not reach the API ({type(err).__name__}); try again") from err
+        if not response.is_success:
+            raise _problem("POST", "/content/cid", response)
+        return cast(dict[str, Any], response.json())
+
     def chain(self) -> ChainInfo:
         return cast(ChainInfo, self.get("/wallet/chain"))
 

@@ -195,3 +195,12 @@ def test_a_restricted_work_publishes_only_its_commitment_and_reserves_its_bytes(
     public = api.client.post("/works/drafts", json={"community_id": api.community, "steward": steward.address,
                                                     "content_cid": cid, "title": "The same bytes"})
     assert public.status_code == 409 and public.json()["code"] == "already-registered"
+
+
+def test_a_files_cid_without_storing_it(api: Api) -> None:
+    data = bytes(range(256)) * 1500  # 384 KiB: two chunks, past the JSON body limit
+    r = api.client.post("/content/cid", files={"file": ("x.bin", data, "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    assert api.client.get(f"/content/{r.json()['cid']}").status_code == 404  # nothing stored
+    assert api.upload(data, media="audio/wav") == r.json()["cid"]  # the store's CID of the same bytes
+    assert r.json()["cid_hex"].startswith("0x01") and r.json()["size"] == len(data)

@@ -16,7 +16,6 @@ from eth_account.messages import encode_defunct
 from streamlit.testing.v1 import AppTest
 
 from chain.signatures import sign
-from dashboard.cid import cid_of
 from tests.python.dashboard.services import free_port
 from tests.python.dashboard.wallet_services import KEYS, community, derivative, heritage
 from tests.python.dashboard.wallet_services import fresh_api as fresh_api
@@ -210,7 +209,6 @@ def test_check_a_file_by_its_cid(fresh_api: str, monkeypatch: pytest.MonkeyPatch
                                  seeded: dict[str, int]) -> None:
     data = b"X:9\nT:checked\nK:A\n" + bytes(range(256)) * 2000  # > 256 KiB: more than one chunk
     stored = http.post("/content", files={"file": ("c.abc", data, "text/vnd.abc")}).json()["cid"]
-    assert cid_of(data) == stored  # the page's CID of the bytes is the store's
     at = ok(page(fresh_api, monkeypatch, "views/check_file.py"))
     at.text_input[0].set_value(http.get(f"/works/{seeded['work']}").json()["content_cid"]).run()
     assert f"Work #{seeded['work']}: Walking the west pass" in texts(ok(at)) and at.success[0].value == "Audit passed"
