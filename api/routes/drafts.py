@@ -94,6 +94,10 @@ def chain_info(state: State) -> ChainOut:
 
 @router.post("/content/cid", response_model=CidOut, summary="A file's CID (Kubo-identical); the file is not stored")
 async def content_cid(state: State, file: UploadFile) -> CidOut:
+    """Of the media types POST /content accepts (a part without one is refused, as there)."""
+    media = (file.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if not any(media == t or (t.endswith("/") and media.startswith(t)) for t in state.settings.api_media_types):
+        raise Problem(415, "unsupported-media-type", f"{media} is not content of this platform (settings: api_media_types)")
     limit = state.settings.api_max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:

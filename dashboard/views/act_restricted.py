@@ -44,7 +44,7 @@ with flow.session() as api:
             if secret is None:
                 st.error("Choose the file.")
                 st.stop()
-            found = api.cid(secret.name, secret.getvalue())  # computed by the API, not stored
+            found = api.cid(secret.name, secret.getvalue(), secret.type)  # computed by the API, not stored
             cid = found["cid"]
             salt = os.urandom(32)
             commitment = "0x" + hashlib.sha256(salt + bytes.fromhex(found["cid_hex"][2:])).hexdigest()

@@ -15,7 +15,7 @@ st.caption("Is this recording or score registered, by whom, and does its record 
 dropped = st.file_uploader("Any file")
 typed = st.text_input("Or a CID", placeholder="bafk…")
 with flow.session() as api:
-    cid = api.cid(dropped.name, dropped.getvalue())["cid"] if dropped is not None else typed.strip()
+    cid = api.cid(dropped.name, dropped.getvalue(), dropped.type)["cid"] if dropped is not None else typed.strip()
     if cid:
         st.markdown(f"CID `{cid}`")
         work = next((w for w in api.all_works() if w["content_cid"] == cid), None)

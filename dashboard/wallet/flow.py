@@ -27,6 +27,15 @@ SCORE_TYPES = {"abc": "text/vnd.abc", "krn": "text/plain", "musicxml": "applicat
                "midi": "audio/midi"}
 
 
+def media_of(name: str, media_type: str | None) -> str:
+    """The media type the browser gave, else one from the file's name (browsers give none for ABC,
+    kern and MusicXML)."""
+    if media_type and media_type != "application/octet-stream":
+        return media_type
+    suffix = name.rsplit(".", 1)[-1].lower()
+    return SCORE_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
 class ActionClient(ApiClient):
     """The API client with the write calls the action pages make."""
 
@@ -41,23 +50,19 @@ class ActionClient(ApiClient):
         return self._send("GET", path, headers={"Authorization": f"Bearer {token}"}).json()
 
     def upload(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
-        """POST /content: the stored file's CID, size and media type (from the name where the
-        browser gave none, as it does for ABC, kern and MusicXML)."""
-        if not media_type or media_type == "application/octet-stream":
-            suffix = name.rsplit(".", 1)[-1].lower()
-            media_type = SCORE_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        """POST /content: the stored file's CID, size and media type."""
         try:
-            response = self._http.post("/content", files={"file": (name, data, media_type)}, timeout=120)
+            response = self._http.post("/content", files={"file": (name, data, media_of(name, media_type))}, timeout=120)
         except httpx.HTTPError as err:
             raise ApiError(f"the upload did not reach the API ({type(err).__name__}); try again") from err
         if not response.is_success:
             raise _problem("POST", "/content", response)
         return cast(dict[str, Any], response.json())
 
-    def cid(self, name: str, data: bytes) -> dict[str, Any]:
+    def cid(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         """POST /content/cid: the file's CID (and its binary form, `cid_hex`); nothing is stored."""
         try:
-            response = self._http.post("/content/cid", files={"file": (name, data, "application/octet-stream")}, timeout=120)
+            response = self._http.post("/content/cid", files={"file": (name, data, media_of(name, media_type))}, timeout=120)
         except httpx.HTTPError as err:
             raise ApiError(f"the file did not reach the API ({type(err).__name__}); try again") from err
         if not response.is_success:

@@ -199,7 +199,9 @@ def test_a_restricted_work_publishes_only_its_commitment_and_reserves_its_bytes(
 
 def test_a_files_cid_without_storing_it(api: Api) -> None:
     data = bytes(range(256)) * 1500  # 384 KiB: two chunks, past the JSON body limit
-    r = api.client.post("/content/cid", files={"file": ("x.bin", data, "application/octet-stream")})
+    unknown = api.client.post("/content/cid", files={"file": ("x.bin", data, "application/octet-stream")})
+    assert unknown.status_code == 415 and unknown.json()["code"] == "unsupported-media-type"
+    r = api.client.post("/content/cid", files={"file": ("x.wav", data, "audio/wav")})
     assert r.status_code == 200, r.text
     assert api.client.get(f"/content/{r.json()['cid']}").status_code == 404  # nothing stored
     assert api.upload(data, media="audio/wav") == r.json()["cid"]  # the store's CID of the same bytes
