@@ -23,17 +23,21 @@ TYPED_DATA_MAX_ITEMS = 2_000
 TYPED_DATA_MAX_STRING = 4_096
 
 
+UPLOADS = ("/content", "/content/cid")
+"""Multipart paths, limited by api_max_upload_bytes instead."""
+
+
 class BodyLimit:
     """Refuses a request body larger than `limit` bytes with 413: at once when Content-Length
     says so, else as soon as that many bytes have arrived; the rest is never read. Multipart
-    uploads (POST /content) have their own, larger limit (api_max_upload_bytes)."""
+    uploads (POST /content, POST /content/cid) have their own, larger limit (api_max_upload_bytes)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or scope["path"] == "/content":
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or scope["path"] in UPLOADS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

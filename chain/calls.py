@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
@@ -278,3 +280,22 @@ def pay_batch_calldata(chain: Chain, works: Sequence[int], amounts: Sequence[int
 def balance_of_calldata(chain: Chain, account: str, token: str = ETH) -> bytes:
     """Calldata of the router's `balanceOf(token, account)`, for batched or historical `eth_call`s."""
     return _encoder(chain.router).calldata("balanceOf", token, account)
+
+
+def approve_community_change(chain: Chain, community: CommunityId, *, stewards: Sequence[str], threshold: int,
+                             treasury: str) -> Call:
+    """One steward's approval of replacing the community's stewards, threshold and treasury (applied
+    at the current threshold of identical approvals)."""
+    return Call(chain.registry.functions.approveCommunityChange(community, list(stewards), threshold, treasury))
+
+
+def community_change_subject(stewards: Sequence[str], threshold: int, treasury: str) -> bytes:
+    """The subject the registry counts approvals of a community change under (`approvalsOf`)."""
+    return bytes(keccak(abi_encode(["string", "address[]", "uint16", "address"],
+                               ["COMMUNITY_CHANGE", [Web3.to_checksum_address(s) for s in stewards], threshold,
+                                Web3.to_checksum_address(treasury)])))
+
+
+def content_key(cid: bytes) -> bytes:
+    """The registry's key of a binary CID (`workByContent`, reserved keys): keccak256 of its bytes."""
+    return bytes(keccak(cid))

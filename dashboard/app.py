@@ -24,6 +24,26 @@ def pages() -> list[st.Page]:
     ]
 
 
+def wallet_pages() -> list[st.Page]:
+    """The pages that act through the user's own browser wallet (dashboard/wallet/)."""
+    return [
+        st.Page("views/act_community.py", title="Register a community", icon=":material/groups:", url_path="act-community"),
+        st.Page("views/act_work.py", title="Register a work", icon=":material/upload_file:", url_path="act-work"),
+        st.Page("views/act_restricted.py", title="Register a restricted work", icon=":material/lock:",
+                url_path="act-restricted"),
+        st.Page("views/act_steward.py", title="Steward's queue", icon=":material/how_to_vote:", url_path="act-steward"),
+        st.Page("views/act_derivative.py", title="Propose a derivative", icon=":material/call_split:", url_path="act-derivative"),
+        st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),
+        st.Page("views/act_claim.py", title="Raise a claim", icon=":material/gavel:", url_path="act-claim"),
+        st.Page("views/account.py", title="My account", icon=":material/account_circle:", url_path="account"),
+    ]
+
+
+def check_page() -> st.Page:
+    """The auditor's check of any file (its CID computed in the dashboard)."""
+    return st.Page("views/check_file.py", title="Check a file", icon=":material/fact_check:", url_path="check-file")
+
+
 def sidebar_status() -> None:
     """Which API the dashboard reads, and whether it answers (the pages say what to do when not)."""
     url = api_url()
@@ -40,7 +60,7 @@ def sidebar_status() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Heritage Ledger", page_icon=":material/library_music:", layout="wide")
-    page = st.navigation(pages())
+    page = st.navigation({"Explore": [*pages(), check_page()], "With your wallet": wallet_pages()}, expanded=True)
     sidebar_status()
     page.run()
 

@@ -22,7 +22,7 @@ from core.types import CommunityId, Ppm, WorkId, WorkStatus
 work_app = typer.Typer(help="Heritage works.", no_args_is_help=True)
 
 
-derivative_app = typer.Typer(help="Derivatives: register, approve.", no_args_is_help=True)
+derivative_app = typer.Typer(help="Derivatives: register, approve, reject.", no_args_is_help=True)
 
 
 @work_app.command("register")
@@ -203,3 +203,13 @@ def derivative_approve(work: int, community: int = typer.Option(..., help="The c
     with connected(data_dir) as c, errors():
         active = gw.approve_derivative(c, WorkId(work), CommunityId(community), sender=sender_address(c, sender)) == WorkStatus.ACTIVE
         emit(as_json, {"work": work, "active": active}, "approved" + (": now active" if active else ""))
+
+
+@derivative_app.command("reject")
+def derivative_reject(work: int, community: int = typer.Option(..., help="The refusing community."),
+                      sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
+    """Refuse a pending derivative as one of the community's stewards (POST /derivatives/{id}/rejections in the API)."""
+    with connected(data_dir) as c, errors():
+        status = gw.reject_derivative(c, WorkId(work), CommunityId(community), sender=sender_address(c, sender))
+        rejected = status == WorkStatus.REJECTED
+        emit(as_json, {"work": work, "rejected": rejected}, "refused" + (": now rejected" if rejected else ""))
