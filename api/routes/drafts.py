@@ -20,8 +20,9 @@ from api.deps import State
 from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, ProtocolIn, Relayed, SignedAction
 from api.problems import Problem
-from api.routes.transactions import TxDraft, _dry_run, _unsigned
-from api.routes.writes import _current, _draft, _relay, _require_steward, _verified
+from api.relay import dry_run, send_call, unsigned
+from api.routes.transactions import TxDraft
+from api.stewards import current, draft, require_steward, verified
 from chain import calls
 from chain import gateway as gw
 from chain.types import Protocol
@@ -129,75 +130,77 @@ def sent_receipt(state: State, body: SentIn) -> Relayed:
 
 # ---------------------------------------------------------------------- reject a derivative
 @router.post("/derivatives/{work_id}/rejections/drafts", response_model=Draft, summary="Prepare a steward's refusal to sign")
-def reject_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draft:
+def rejectdraft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draft:
     steward = Web3.to_checksum_address(body.steward)
     w = state.catalogue().work(work_id)
     if w.kind != "derivative" or w.status != "pending":
         raise Problem(409, "not-pending", f"work {work_id} is a {w.status} {w.kind}; only a pending derivative can be refused")
-    _require_steward(state, body.community_id, steward)
-    return _draft(state, "RejectDerivative", steward, {"workId": work_id, "communityId": body.community_id})
+    require_steward(state, body.community_id, steward)
+    return draft(state, "RejectDerivative", steward, {"workId": work_id, "communityId": body.community_id})
 
 
 @router.post("/derivatives/{work_id}/rejections", status_code=201, response_model=Relayed,
              summary="Relay a steward's signed refusal")
 def reject(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
-    m, steward, signature = _verified(state, body, "RejectDerivative", work_id=work_id)
+    signed = verified(state, body, "RejectDerivative", work_id=work_id)
+    m, steward, signature = signed.message, signed.signer, signed.signature
     with state.write_lock:
-        _current(state, m, steward)
-        _require_steward(state, int(m["communityId"]), steward)
+        current(state, signed)
+        require_steward(state, int(m["communityId"]), steward)
         call = calls.reject_derivative_by_sig(state.chain, WorkId(work_id), CommunityId(int(m["communityId"])),
                                               steward=steward, deadline=int(m["deadline"]), signature=signature)
-        out = _relay(state, call)
+        out = send_call(state, call)
     return out.model_copy(update={"work_id": work_id, "status": state.catalogue().work(work_id).status})
 
 
 # ---------------------------------------------------------------------- set a protocol
 @router.post("/works/{work_id}/protocol/drafts", response_model=Draft, summary="Prepare a protocol change for a steward to sign")
-def protocol_draft(state: State, work_id: WorkIdPath, body: ProtocolDraftIn) -> Draft:
+def protocoldraft(state: State, work_id: WorkIdPath, body: ProtocolDraftIn) -> Draft:
     steward = Web3.to_checksum_address(body.steward)
     w = state.catalogue().work(work_id)
     if w.kind != "heritage" or w.community_id != body.community_id:
         raise Problem(409, "not-a-heritage-work", f"work {work_id} is a {w.kind} work of community {w.community_id}; a "
                       f"protocol belongs to a heritage work of its own community")
-    _require_steward(state, body.community_id, steward)
+    require_steward(state, body.community_id, steward)
     p = body.protocol
     protocol = Protocol(p.derivatives_allowed, p.consent_required, p.commercial_allowed, p.ml_allowed, p.attribution_required,
                         gw.protocol_of(state.chain, work_id).restricted, Ppm(p.floor_ppm), p.labels, p.labels_version,
                         p.season)
-    return _draft(state, "SetProtocol", steward, {"workId": work_id, "communityId": body.community_id,
+    return draft(state, "SetProtocol", steward, {"workId": work_id, "communityId": body.community_id,
                                                    "protocol": protocol.to_typed()})
 
 
 @router.post("/works/{work_id}/protocol", status_code=201, response_model=Relayed,
              summary="Relay a steward's signed protocol change (a loosening counts toward the community's threshold)")
 def set_protocol(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
-    m, steward, signature = _verified(state, body, "SetProtocol", work_id=work_id)
+    signed = verified(state, body, "SetProtocol", work_id=work_id)
+    m, steward, signature = signed.message, signed.signer, signed.signature
     try:
         protocol = Protocol.from_typed(m["protocol"])
     except (KeyError, TypeError, ValueError) as err:
         raise Problem(400, "signature-malformed", f"the signed protocol is not one ({err}); sign the draft unchanged") from err
     with state.write_lock:
-        _current(state, m, steward)
-        _require_steward(state, int(m["communityId"]), steward)
+        current(state, signed)
+        require_steward(state, int(m["communityId"]), steward)
         call = calls.set_protocol_by_sig(state.chain, WorkId(work_id), protocol, steward=steward,
                                          deadline=int(m["deadline"]), signature=signature)
-        out = _relay(state, call)
+        out = send_call(state, call)
     return out.model_copy(update={"work_id": work_id})
 
 
 # ---------------------------------------------------------------------- steward changes
 @router.post("/communities/{community_id}/changes/drafts", response_model=StewardChangeDraft,
              summary="A steward's approval of new stewards, threshold and treasury, to sign")
-def steward_change_draft(state: State, community_id: int, body: StewardChangeIn) -> StewardChangeDraft:
+def steward_changedraft(state: State, community_id: int, body: StewardChangeIn) -> StewardChangeDraft:
     steward = Web3.to_checksum_address(body.steward)
     if not all(Web3.is_address(a) for a in body.stewards):
         raise Problem(400, "invalid-address", "every steward must be an address, 0x and 40 hex digits")
-    _require_steward(state, community_id, steward)
+    require_steward(state, community_id, steward)
     stewards = [Web3.to_checksum_address(a) for a in body.stewards]
     call = calls.approve_community_change(state.chain, CommunityId(community_id), stewards=stewards,
                                           threshold=body.threshold, treasury=body.treasury)
     subject = calls.community_change_subject(stewards, body.threshold, body.treasury)
-    return StewardChangeDraft(transaction=_unsigned(state, _dry_run(state, call, steward), steward),
+    return StewardChangeDraft(transaction=unsigned(state, dry_run(state, call, steward), steward),
                               approvals=gw.approvals_of(state.chain, community_id, subject),
                               threshold=state.catalogue().community(community_id).threshold)
 
@@ -205,9 +208,9 @@ def steward_change_draft(state: State, community_id: int, body: StewardChangeIn)
 # ---------------------------------------------------------------------- restricted works
 @router.post("/works/restricted/drafts", response_model=TxDraft,
              summary="A secret/sacred work's registration (its commitment only), to sign")
-def restricted_draft(state: State, body: RestrictedDraftIn) -> TxDraft:
+def restricteddraft(state: State, body: RestrictedDraftIn) -> TxDraft:
     steward = Web3.to_checksum_address(body.steward)
-    _require_steward(state, body.community_id, steward)
+    require_steward(state, body.community_id, steward)
     try:
         keys = [calls.content_key(from_text(c)) for c in body.reserved_cids]
     except (InputError, ValueError) as err:
@@ -215,4 +218,4 @@ def restricted_draft(state: State, body: RestrictedDraftIn) -> TxDraft:
     call = calls.register_restricted(state.chain, community=CommunityId(body.community_id),
                                      commitment=bytes(HexBytes(body.commitment)), labels=body.labels,
                                      labels_version=body.labels_version, reserved_keys=keys)
-    return TxDraft(transaction=_unsigned(state, _dry_run(state, call, steward), steward))
+    return TxDraft(transaction=unsigned(state, dry_run(state, call, steward), steward))

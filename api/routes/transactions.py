@@ -16,8 +16,6 @@ from api.deps import State
 from api.limits import UINT16_MAX, UINT64_MAX, UINT256_MAX
 from api.models import Address
 from api.problems import Problem
-from api.relay import dry_run as _dry_run
-from api.relay import unsigned as _unsigned
 from api.relay import wallet_transaction
 from api.state import ApiState
 from chain import calls
@@ -29,7 +27,7 @@ from core.manifest import DerivativeManifest, Recording, make, to_bytes
 from core.types import ETH, Cid, Ppm, Wei, WorkId
 
 router = APIRouter(tags=["writes"])
-__all__ = ["TxDraft", "_checked", "_dry_run", "_unsigned", "router"]  # _dry_run, _unsigned: api/relay.py now
+__all__ = ["TxDraft", "_checked", "router"]
 
 
 class ParentIn(BaseModel):

@@ -16,9 +16,6 @@ signed steward actions, api/relay.py for transactions) and again by the contract
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fastapi import APIRouter, Request, UploadFile
 from hexbytes import HexBytes
 from web3 import Web3
@@ -30,12 +27,10 @@ from api.models import ApproveDraftIn, Draft, HeritageDraftIn, RawTransactionIn,
 from api.problems import Problem
 from api.relay import RELAYABLE as RELAYABLE
 from api.relay import send_call
-from api.state import ApiState
 from api.stewards import current, draft, require_steward, verified
 from chain import calls
 from chain import gateway as gw
-from chain.client import Chain
-from chain.signatures import Signed, heritage_message, heritage_params
+from chain.signatures import heritage_message, heritage_params
 from chain.types import HeritageParams, Protocol, Recipient, everything_to
 from core.cid import from_text
 from core.errors import InputError
@@ -43,25 +38,6 @@ from core.manifest import HeritageManifest, Recording, Source, make, to_bytes
 from core.types import Cid, CommunityId, Ppm, WorkId
 
 router = APIRouter(tags=["writes"])
-
-
-# ---------------------------------------------------------------------- the old helper names
-# The checks and sends live in api/relay.py (transactions) and api/stewards.py (signed steward
-# actions); these names keep imports written against this module working (api/routes/claims.py
-# before the move, other branches). New code imports api.relay and api.stewards.
-_draft = draft
-_require_steward = require_steward
-_relay = send_call
-
-
-def _verified(state: ApiState, body: SignedAction, action: str, **kwargs: Any) -> tuple[dict[str, Any], str, bytes]:
-    s = verified(state, body, action, **kwargs)
-    return s.message, s.signer, s.signature
-
-
-def _current(state: ApiState, message: dict[str, Any], signer: str,
-             nonce_of: Callable[[Chain, str], int] | None = None) -> None:
-    current(state, Signed(message, signer, b""), nonce_of=nonce_of)
 
 
 # ---------------------------------------------------------------------- content
