@@ -143,6 +143,10 @@ class Metrics(BaseModel):
     paid_wei: str
     paid_wei_by_community: dict[str, str] = Field(
         description="ETH paid to works of, or descending from, each community (gross, before routing).")
+    credited_wei_by_community: dict[str, str] = Field(
+        default_factory=dict,
+        description="Net: what the router credited each community's treasury after routing (withdrawable now plus "
+                    "withdrawn), every kind of income included.")
     jobs: dict[str, int]
 
 

@@ -6,7 +6,7 @@ precision past 2^53) and are turned into `int` before any arithmetic; never into
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class Health(TypedDict):
@@ -146,6 +146,7 @@ class Metrics(TypedDict):
     payments: int
     paid_wei: str
     paid_wei_by_community: dict[str, str]
+    credited_wei_by_community: NotRequired[dict[str, str]]
     jobs: dict[str, int]
 
 

@@ -42,6 +42,7 @@ from core.cid import from_text
 from core.errors import ChainError, ContentStoreError, InputError
 from core.manifest import from_bytes
 from core.types import ETH, Cid
+from economy.statements.community import credited_by_community
 
 router = APIRouter(tags=["reads"])
 
@@ -262,4 +263,18 @@ def metrics(state: State) -> Metrics:
                    by_status=statuses, payments=sum(w.payments for w in cat.works.values()),
                    paid_wei=str(sum(w.paid_wei for w in cat.works.values())),
                    paid_wei_by_community={k: str(v) for k, v in paid_per_community.items()},
+                   credited_wei_by_community=_credited(state, cat.last_block),
                    jobs={s: sum(1 for j in jobs if j.status == s) for s in ("queued", "running", "done", "failed", "interrupted")})
+
+
+_CREDITED: dict[str, Any] = {}
+
+
+def _credited(state: State, block: int) -> dict[str, str]:
+    """The treasuries' net credits (economy.statements.community), read from the router once per
+    indexed block: a treasury's balance and its withdrawals only change with a block."""
+    key = (id(state), block)
+    if _CREDITED.get("key") != key:
+        credited = credited_by_community(state.chain)
+        _CREDITED.update(key=key, value={str(c): str(v) for c, v in credited.items()})
+    return dict(_CREDITED["value"])

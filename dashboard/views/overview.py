@@ -12,11 +12,14 @@ from dashboard.ui import api_session, eth, eth_float
 
 
 def community_table(communities: list[Community], metrics: Metrics) -> pd.DataFrame:
-    """One row per community: stewards, threshold, treasury, heritage works, ETH paid."""
+    """One row per community: stewards, threshold, treasury, heritage works, ETH credited to its
+    treasury after routing (net) and ETH paid to its lineage (gross)."""
     paid = metrics["paid_wei_by_community"]
+    credited = metrics.get("credited_wei_by_community", {})
     return pd.DataFrame([{"id": c["community_id"], "community": c["name"], "heritage works": c["works"],
                           "stewards": len(c["stewards"]), "approvals needed": f"{c['threshold']} of {len(c['stewards'])}",
-                          "treasury": c["treasury"], "paid (ETH)": eth(paid.get(str(c["community_id"]), "0"))}
+                          "treasury": c["treasury"], "credited, net (ETH)": eth(credited.get(str(c["community_id"]), "0")),
+                          "paid to its lineage, gross (ETH)": eth(paid.get(str(c["community_id"]), "0"))}
                          for c in communities])
 
 
@@ -36,13 +39,16 @@ def show_catalogue(api: ApiClient) -> None:
     st.subheader("Communities")
     st.dataframe(community_table(communities, metrics), hide_index=True, width="stretch")
 
-    st.subheader("Payments per community")
+    st.subheader("Royalties per community, net")
     names = {str(c["community_id"]): c["name"] for c in communities}
+    credited = metrics.get("credited_wei_by_community", {})
     bars = pd.DataFrame([{"community": names.get(k, f"community {k}"), "ETH": eth_float(v)}
-                         for k, v in sorted(metrics["paid_wei_by_community"].items(), key=lambda kv: int(kv[0]))])
+                         for k, v in sorted(credited.items(), key=lambda kv: int(kv[0]))])
     st.altair_chart(charts.payments_chart(bars).properties(height=40 + 36 * len(bars)), width="stretch")
-    st.caption("ETH paid to each community's works and to the derivatives that descend from them, gross, before "
-               "routing (a derivative of two communities counts for both).")
+    st.caption("ETH the router credited each community's treasury after routing — what it can withdraw now plus "
+               "what it has withdrawn — from every payment, statement and release. The table also shows the gross "
+               "figure: everything paid to the community's works and their descendants before routing (a "
+               "derivative of two communities counts for both).")
 
 
 def show_latest_simulation(api: ApiClient) -> None:

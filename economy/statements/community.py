@@ -110,6 +110,14 @@ def reconcile(chain: Chain, community_id: int, found: list[CommunityRow]) -> Rec
                           gw.balance_of(chain, treasury), Wei(withdrawn))
 
 
+def credited_by_community(chain: Chain) -> dict[int, Wei]:
+    """Net credits of every community's treasury from the router, all income included (statements,
+    direct payments, releases): what it can withdraw now plus what it has withdrawn. A treasury
+    shared by several communities is counted for the first (lowest id) of them."""
+    return {cid: Wei(int(gw.balance_of(chain, treasury)) + sum(_withdrawn(chain, treasury)))
+            for treasury, cid in treasuries(chain).items()}
+
+
 def _withdrawn(chain: Chain, account: str) -> list[int]:
     return [int(log.args["amount"]) for log in cs.withdrawals(chain, account)]
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui import eth
 from tests.python.dashboard.conftest import Service
 from tests.python.dashboard.services import free_port, tone_wav
 
@@ -65,6 +66,11 @@ def test_overview_shows_the_catalogue_the_api_reports(open_page: Open, http: htt
     assert shown["Derivatives"] == str(metrics["by_kind"]["derivative"])
     communities = at.dataframe[0].value
     assert sorted(communities["community"]) == sorted(c["name"] for c in http.get("/communities").json()["items"])
+    # Net, after routing: each treasury's credits as the router holds them (the demo paid and withdrew).
+    credited = metrics["credited_wei_by_community"]
+    assert credited and any(int(v) > 0 for v in credited.values())
+    for _, row in communities.iterrows():
+        assert row["credited, net (ETH)"] == eth(credited.get(str(row["id"]), "0"))
     assert '"field": "community"' in elements(at, "vega_lite_chart")[0].proto.spec, "no payments chart"
 
 

@@ -246,3 +246,5 @@ def test_community_statement_reconciles_to_the_router(env: Env) -> None:
     gw.pay(env.chain, work, Wei(1_000_000), usage_ref=b"\1" * 32, usage_time=0, sender=env.service)
     rec2 = community.reconcile(env.chain, env.community, community.of_community(env.chain, env.community))
     assert rec2.other_income == 1_000_000  # income outside statements shows as the difference
+    # the overview's net figure: every income, from the router
+    assert community.credited_by_community(env.chain)[env.community] == rec2.balance + rec2.withdrawn
