@@ -30,6 +30,13 @@ def settings_for(tmp: Path) -> Settings:
     return Settings(data_dir=tmp, deployments_dir=tmp / "deployments", tx_timeout_s=20)
 
 
+def singers(c: Chain) -> list[str]:
+    """Register community 1, "Singers" (steward account 1, treasury account 2, k = 1); the node's accounts."""
+    acc = c.accounts()
+    c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+    return acc
+
+
 def register(c: Chain, i: int, community: int = 1) -> int:
     """Register heritage work `i` through the gateway (commit, then reveal in a later block)."""
     acc = c.accounts()
@@ -53,8 +60,7 @@ def test_kill_9_of_the_node_during_a_burst_loses_no_acknowledged_write(tmp_path:
     settings = settings_for(tmp_path)
     c = connect(settings)
     assert c.anvil is not None and c.dev_keys and c.journal is not None
-    acc = c.accounts()
-    c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+    singers(c)
     started = time.monotonic()
     acked: list[tuple[int, int]] = []
     stop = threading.Event()
@@ -98,8 +104,7 @@ def test_kill_9_of_the_node_during_a_burst_loses_no_acknowledged_write(tmp_path:
 def test_index_rolls_back_when_the_node_comes_back_from_an_older_state(tmp_path: Path) -> None:
     c = connect(settings_for(tmp_path))
     try:
-        acc = c.accounts()
-        c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+        singers(c)
         register(c, 1)
         snapshot = c.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
         for i in range(2, 5):
@@ -127,8 +132,7 @@ def test_second_process_attaches_to_the_data_directorys_node(tmp_path: Path) -> 
     try:
         second = connect(settings)  # the same process stands in for a CLI beside the API: it cannot take the lock
         assert second.anvil is None and second.w3.provider.endpoint_uri == first.anvil.url  # type: ignore[union-attr, attr-defined]
-        acc = second.accounts()
-        second.send(second.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+        singers(second)
         assert int(first.registry.functions.communityCount().call()) == 1
         register(first, 1)
         assert register(second, 2) == 2  # nonces of one account shared by two writers
@@ -165,8 +169,7 @@ def test_the_audit_fails_loudly_when_the_index_disagrees_with_the_chain(tmp_path
 
     c = connect(settings_for(tmp_path))
     try:
-        acc = c.accounts()
-        c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+        acc = singers(c)
         work = register(c, 1)
         register(c, 2)
         c.send(c.router.functions.pay(work, b"\x01" * 32, 7), acc[3], value=10**15)
@@ -193,8 +196,7 @@ def test_a_chain_up_node_killed_is_taken_over_with_the_journal(tmp_path: Path) -
     try:
         attached = connect(settings)  # the node `chain up` started holds the directory's lock
         assert attached.anvil is None and attached.node_lock is None
-        acc = attached.accounts()
-        attached.send(attached.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+        singers(attached)
         work = register(attached, 1)
         attached.close()
         pid = int(json_.loads((tmp_path / "node.json").read_text())["pid"])
