@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,7 @@ def test_kill_9_of_the_node_during_a_burst_loses_no_acknowledged_write(tmp_path:
 
 
 def test_index_rolls_back_when_the_node_comes_back_from_an_older_state(tmp_path: Path) -> None:
-    c = connect(settings_for(tmp_path))
-    try:
+    with closing(connect(settings_for(tmp_path))) as c:
         singers(c)
         register(c, 1)
         snapshot = c.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
@@ -122,8 +122,6 @@ def test_index_rolls_back_when_the_node_comes_back_from_an_older_state(tmp_path:
         from chain.catalogue import load
 
         assert load(idx).work(2).content_cid is not None
-    finally:
-        c.close()
 
 
 def test_second_process_attaches_to_the_data_directorys_node(tmp_path: Path) -> None:
@@ -142,8 +140,7 @@ def test_second_process_attaches_to_the_data_directorys_node(tmp_path: Path) -> 
 
 
 def test_a_retry_after_a_lost_answer_signs_nothing_twice(tmp_path: Path) -> None:
-    c = connect(settings_for(tmp_path))
-    try:
+    with closing(connect(settings_for(tmp_path))) as c:
         assert c.journal is not None
         acc = c.accounts()
         fn = c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2])
@@ -160,15 +157,12 @@ def test_a_retry_after_a_lost_answer_signs_nothing_twice(tmp_path: Path) -> None
         c.send(fn, acc[0])  # the retry finds the journalled transaction on chain and waits for it
         assert int(c.registry.functions.communityCount().call()) == 1
         assert len([e for e in Journal(c.journal.path).entries() if e.sender == acc[0].lower()]) >= 1
-    finally:
-        c.close()
 
 
 def test_the_audit_fails_loudly_when_the_index_disagrees_with_the_chain(tmp_path: Path) -> None:
     from chain.indexaudit import audit_index
 
-    c = connect(settings_for(tmp_path))
-    try:
+    with closing(connect(settings_for(tmp_path))) as c:
         acc = singers(c)
         work = register(c, 1)
         register(c, 2)
@@ -182,8 +176,6 @@ def test_the_audit_fails_loudly_when_the_index_disagrees_with_the_chain(tmp_path
         verdict = audit_index(c)
         failed = {v.check for v in verdict.verdicts if not v.ok}
         assert failed == {"index: works", "index: records", "index: payments"}, verdict.to_json()
-    finally:
-        c.close()
 
 
 def test_a_chain_up_node_killed_is_taken_over_with_the_journal(tmp_path: Path) -> None:
