@@ -200,6 +200,22 @@ contract RegistryTest is Fixture {
         return gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
     }
 
+    /// @dev `steward` sets work `work`'s protocol to `p`: refused with `err`.
+    function _expectSetProtocolRefused(address steward, uint256 work, Protocol memory p, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(steward);
+        gov.setProtocol(work, p);
+    }
+
+    /// @dev `steward` sets work `work`'s split to `split`: refused with `err`.
+    function _expectSetSplitRefused(address steward, uint256 work, Recipient[] memory split, bytes memory err)
+        internal
+    {
+        vm.expectRevert(err);
+        vm.prank(steward);
+        gov.setSplit(work, split);
+    }
+
     /// @dev `steward` registers heritage work `p`: refused with `err`.
     function _expectRegisterRefused(address steward, HeritageParams memory p, bytes memory err) internal {
         vm.expectRevert(err);
@@ -433,53 +449,54 @@ contract RegistryTest is Fixture {
 
     function test_setProtocol_RevertWhen_CallerNotSteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(b1);
-        gov.setProtocol(h, _open(1));
+        _expectSetProtocolRefused(
+            b1, h, _open(1), abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1)
+        );
     }
 
     function test_setProtocol_RevertWhen_TreasuryIsNotSteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, treasuryA));
-        vm.prank(treasuryA);
-        gov.setProtocol(h, _open(1));
+        _expectSetProtocolRefused(
+            treasuryA, h, _open(1),
+            abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, treasuryA)
+        );
     }
 
     function test_setProtocol_RevertWhen_WorkIsDerivative() public {
         uint256 h = _heritageA(_open(0));
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotHeritageWork.selector, d));
-        vm.prank(a1);
-        gov.setProtocol(d, _open(0));
+        _expectSetProtocolRefused(
+            a1, d, _open(0), abi.encodeWithSelector(RegistryCore.RegistryNotHeritageWork.selector, d)
+        );
     }
 
     function test_setProtocol_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 42));
-        vm.prank(a1);
-        gov.setProtocol(42, _open(0));
+        _expectSetProtocolRefused(
+            a1, 42, _open(0), abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 42)
+        );
     }
 
     function test_setProtocol_RevertWhen_FloorAbovePpm() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryInvalidFloor.selector, PPM + 1));
-        vm.prank(a1);
-        gov.setProtocol(h, _open(PPM + 1));
+        _expectSetProtocolRefused(
+            a1, h, _open(PPM + 1), abi.encodeWithSelector(RegistryCore.RegistryInvalidFloor.selector, PPM + 1)
+        );
     }
 
     function test_setProtocol_RevertWhen_RestrictingAnOpenWork() public {
         uint256 h = _heritageA(_open(0));
         Protocol memory p = _open(0);
         p.restricted = true;
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, h));
-        vm.prank(a1);
-        gov.setProtocol(h, p);
+        _expectSetProtocolRefused(
+            a1, h, p, abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, h)
+        );
     }
 
     function test_setProtocol_RevertWhen_UnrestrictingARestrictedWork() public {
         uint256 r = _restrictedA();
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r));
-        vm.prank(a1);
-        gov.setProtocol(r, _open(0));
+        _expectSetProtocolRefused(
+            a1, r, _open(0), abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r)
+        );
     }
 
     function test_setProtocol_RestrictedWorkStaysUnderivableEvenIfDerivativesAllowed() public {
@@ -532,9 +549,10 @@ contract RegistryTest is Fixture {
         uint256 d = _registerDerivative(_one(h), _ppm(1));
         vm.prank(creator);
         registry.transferFrom(creator, outsider, d);
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, creator));
-        vm.prank(creator);
-        gov.setSplit(d, _split(creator));
+        _expectSetSplitRefused(
+            creator, d, _split(creator),
+            abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, creator)
+        );
         vm.prank(outsider);
         gov.setSplit(d, _split(outsider));
         assertEq(router.splitOf(d)[0].account, outsider);
@@ -542,24 +560,25 @@ contract RegistryTest is Fixture {
 
     function test_setSplit_RevertWhen_HeritageTreasuryIsNotSteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, treasuryA));
-        vm.prank(treasuryA);
-        gov.setSplit(h, _split(treasuryA));
+        _expectSetSplitRefused(
+            treasuryA, h, _split(treasuryA),
+            abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, treasuryA)
+        );
     }
 
     function test_setSplit_RevertWhen_OtherCommunitySteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, b1));
-        vm.prank(b1);
-        gov.setSplit(h, _split(b1));
+        _expectSetSplitRefused(
+            b1, h, _split(b1), abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, b1)
+        );
     }
 
     function test_setSplit_RevertWhen_StewardOnDerivative() public {
         uint256 h = _heritageA(_open(0));
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, a1));
-        vm.prank(a1);
-        gov.setSplit(d, _split(a1));
+        _expectSetSplitRefused(
+            a1, d, _split(a1), abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, a1)
+        );
     }
 
     function test_setSplit_RevertWhen_SplitInvalid() public {
@@ -568,22 +587,20 @@ contract RegistryTest is Fixture {
         bad[0].ppm = PPM + 1;
         vm.prank(a1);
         gov.setSplit(h, bad);
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, h));
-        vm.prank(a2);
-        gov.setSplit(h, bad);
+        _expectSetSplitRefused(a2, h, bad, abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, h));
     }
 
     function test_setSplit_RevertWhen_WorkRestricted() public {
         uint256 r = _restrictedA();
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r));
-        vm.prank(a1);
-        gov.setSplit(r, _split(treasuryA));
+        _expectSetSplitRefused(
+            a1, r, _split(treasuryA), abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r)
+        );
     }
 
     function test_setSplit_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 5));
-        vm.prank(a1);
-        gov.setSplit(5, _split(treasuryA));
+        _expectSetSplitRefused(
+            a1, 5, _split(treasuryA), abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 5)
+        );
     }
 
     // ------------------------------------------------------------------ registerDerivative
