@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from cli.commands.options import ProtocolsOpt
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
 from core.blockstore import open_store
 from core.cid import file_cid
@@ -49,8 +50,7 @@ def generation_train(epochs: int = typer.Option(6, min=1, help="Training epochs 
                      block: int = typer.Option(256, min=16, help="Context length in tokens."),
                      models: Path = typer.Option(GENERATION_MODELS, help="Where generation-conditioned.pt and "
                                                                          "generation-unconditioned.pt go."),
-                     protocols: bool = typer.Option(True, help="Leave out songs whose registered work forbids ML use "
-                                                               "(asks the chain in --data-dir; starts it if needed)."),
+                     protocols: bool = ProtocolsOpt,
                      data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Train the conditioned and the unconditioned lattice transformer on the Essen Han songs the
     protocols allow (split 70/15/15 by piece), and save both (`heritage generate` reads the first)."""
@@ -130,8 +130,7 @@ def generation_midigan(gan_steps: int = typer.Option(3000, min=1, help="GAN gene
                        cache: Path = typer.Option(Path("cache/midigan"), help="The prepared rolls, reused between runs."),
                        reuse: bool = typer.Option(False, help="Measure the three models saved in --models instead of "
                                                               "training (they must come from the same songs and split)."),
-                       protocols: bool = typer.Option(True, help="Leave out songs whose registered work forbids ML use "
-                                                                 "(asks the chain in --data-dir; starts it if needed)."),
+                       protocols: bool = ProtocolsOpt,
                        data_dir: Path = DataOpt) -> None:
     """MIDI-GAN (issue 8): train a WGAN-GP with a multi-scale residual critic and the attention
     similarity-matching term, and LSTM and Transformer baselines, on 80-step sixteenth-note piano rolls
@@ -169,8 +168,7 @@ def generation_multimodal(songs: int | None = typer.Option(None, min=20, help="U
                           models: Path = typer.Option(GENERATION_MODELS, help="Where multimodal.pt goes."),
                           cache: Path = typer.Option(Path("cache/multimodal"), help="Rendered audio features, reused between runs."),
                           out: Path = typer.Option(Path("reports"), help="Where multimodal.md, .json and .png go."),
-                          protocols: bool = typer.Option(True, help="Leave out songs whose registered work forbids ML use "
-                                                                    "(asks the chain in --data-dir; starts it if needed)."),
+                          protocols: bool = ProtocolsOpt,
                           data_dir: Path = DataOpt) -> None:
     """The multimodal representation (issue 8): audio (a FluidSynth render of each Han song's opening and
     close), symbolic (its lattice tokens) and context (province, genre, mode, cycle) encoders in one space,

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from cli.commands.options import DnnEpochsOpt, DnnLayersOpt, DnnWidthOpt, ProtocolsOpt
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
 from core.blockstore import open_store
 
@@ -17,9 +18,9 @@ recognition_app = typer.Typer(help="Timbre (instrument) recognition: MFCC and le
 
 @recognition_app.command("evaluate")
 def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han songs to render (split 70/15/15 by piece)."),
-                         layers: int = typer.Option(5, min=1, help="Hidden layers of the DNN-HMM's network."),
-                         width: int = typer.Option(1024, min=4, help="Units per hidden layer."),
-                         epochs: int = typer.Option(8, min=1, help="Training epochs of the network."),
+                         layers: int = DnnLayersOpt,
+                         width: int = DnnWidthOpt,
+                         epochs: int = DnnEpochsOpt,
                          seconds: float = typer.Option(9.0, min=3.0, help="Seconds of each rendered clip (3-s segments)."),
                          out: Path = typer.Option(Path("reports"), help="Where recognition.md/.json and the confusion PNGs go."),
                          cache: Path = typer.Option(Path("cache/recognition"), help="Rendered clips, reused between runs."),
@@ -28,8 +29,7 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
                          variant: list[str] = typer.Option(["GMM-HMM", "DNN-HMM", "AE", "CNN"],
                                                            help="Variants to train (prefixes; repeat): GMM-HMM, DNN-HMM, AE, CNN."),
                          tabla: bool = typer.Option(True, help="Add the real tabla (apt-get install sonic-pi-samples) as a class."),
-                         protocols: bool = typer.Option(True, help="Leave out songs whose registered work forbids ML use "
-                                                                     "(asks the chain in --data-dir; starts it if needed)."),
+                         protocols: bool = ProtocolsOpt,
                          data_dir: Path = DataOpt) -> None:
     """Render Han songs with 12 GM instruments from two soundfont families (plus real tabla),
     train every variant on one family — GMM-HMM and DNN-HMM on MFCC, GMM-HMM on autoencoder

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from cli.commands.options import DnnEpochsOpt, DnnLayersOpt, DnnWidthOpt
 from core.errors import HeritageError
 from core.types import Progress as ProgressFn
 
@@ -100,9 +101,9 @@ def evaluate(model: list[Path] = typer.Option([Path("cache/models/timbre-dnn-hmm
 def sources(pieces: int = typer.Option(40, min=4, help="Essen Han songs (the recognition experiment's split 70/15/15)."),
             seconds: float = typer.Option(9.0, min=3.0, help="Seconds of each rendered clip."),
             copies: int = typer.Option(1, min=0, help="Augmented copies of every training clip (EQ, reverb, level, noise, codec)."),
-            layers: int = typer.Option(5, min=1, help="Hidden layers of the DNN-HMM's network."),
-            width: int = typer.Option(1024, min=4, help="Units per hidden layer."),
-            epochs: int = typer.Option(8, min=1, help="Training epochs of the network."),
+            layers: int = DnnLayersOpt,
+            width: int = DnnWidthOpt,
+            epochs: int = DnnEpochsOpt,
             out: Path = typer.Option(Path("reports"), help="Where recognition_loso.md/.json go."),
             cache: Path = typer.Option(Path("cache/recognition"), help="Rendered clips (shared with `recognition evaluate`)."),
             model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm-all-sources.pt"),

@@ -36,6 +36,7 @@ from core.errors import ChainError, InputError
 from core.types import Cid, CommunityId, WorkId
 from listening.analysis import analyse, summary_for_attestation
 from listening.model import Criterion, Piece, RaterId, Rating, Scale, Study, StudyId, StudyState
+from tests.python.chain.connected import connected
 
 _fresh = itertools.count()
 OPEN = (True, False, True, True, True, False, 0, 0, 1, 0)
@@ -82,11 +83,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("attest")
-    settings = Settings(data_dir=tmp, deployments_dir=tmp / "deployments", rpc_url=anvil.url)
-    chain = connect(settings)
-    yield Env(chain, open_store(settings), settings)
-    chain.close()
+    with connected(anvil, tmp_path_factory, "attest") as (chain, settings):
+        yield Env(chain, open_store(settings), settings)
 
 
 def test_attest_then_verify(env: Env) -> None:

@@ -14,16 +14,16 @@ from chain import gateway as gw
 from chain.anvil import Anvil
 from chain.audit import audit_work
 from chain.catalogue import load
-from chain.client import Chain, connect
+from chain.client import Chain
 from chain.derive import Consent, DeriveRefused, ProtocolSource, protocol_sources, register_model
 from chain.types import HeritageParams, Protocol, everything_to
 from core.blockstore import ContentStore, open_store
 from core.cid import from_text
-from core.config import Settings
 from core.errors import InputError
 from core.manifest import DerivativeManifest, ModelMaker, from_bytes
 from core.types import ETH, PPM, Cid, CommunityId, WorkId
 from ml.data.training import Source
+from tests.python.chain.connected import connected
 
 _fresh = itertools.count()
 
@@ -73,11 +73,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("derive")
-    settings = Settings(data_dir=tmp, deployments_dir=tmp / "deployments", rpc_url=anvil.url)
-    chain = connect(settings)
-    yield Env(chain, open_store(settings), tmp)
-    chain.close()
+    with connected(anvil, tmp_path_factory, "derive") as (chain, settings):
+        yield Env(chain, open_store(settings), settings.data_dir)
 
 
 def test_model_of_eleven_works_goes_through_parts_and_reruns_idempotently(env: Env) -> None:

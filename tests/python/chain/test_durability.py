@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,13 @@ def cid(i: int) -> bytes:
 
 def settings_for(tmp: Path) -> Settings:
     return Settings(data_dir=tmp, deployments_dir=tmp / "deployments", tx_timeout_s=20)
+
+
+def singers(c: Chain) -> list[str]:
+    """Register community 1, "Singers" (steward account 1, treasury account 2, k = 1); the node's accounts."""
+    acc = c.accounts()
+    c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+    return acc
 
 
 def register(c: Chain, i: int, community: int = 1) -> int:
@@ -53,8 +61,7 @@ def test_kill_9_of_the_node_during_a_burst_loses_no_acknowledged_write(tmp_path:
     settings = settings_for(tmp_path)
     c = connect(settings)
     assert c.anvil is not None and c.dev_keys and c.journal is not None
-    acc = c.accounts()
-    c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+    singers(c)
     started = time.monotonic()
     acked: list[tuple[int, int]] = []
     stop = threading.Event()
@@ -96,10 +103,8 @@ def test_kill_9_of_the_node_during_a_burst_loses_no_acknowledged_write(tmp_path:
 
 
 def test_index_rolls_back_when_the_node_comes_back_from_an_older_state(tmp_path: Path) -> None:
-    c = connect(settings_for(tmp_path))
-    try:
-        acc = c.accounts()
-        c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+    with closing(connect(settings_for(tmp_path))) as c:
+        singers(c)
         register(c, 1)
         snapshot = c.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
         for i in range(2, 5):
@@ -117,8 +122,6 @@ def test_index_rolls_back_when_the_node_comes_back_from_an_older_state(tmp_path:
         from chain.catalogue import load
 
         assert load(idx).work(2).content_cid is not None
-    finally:
-        c.close()
 
 
 def test_second_process_attaches_to_the_data_directorys_node(tmp_path: Path) -> None:
@@ -127,8 +130,7 @@ def test_second_process_attaches_to_the_data_directorys_node(tmp_path: Path) -> 
     try:
         second = connect(settings)  # the same process stands in for a CLI beside the API: it cannot take the lock
         assert second.anvil is None and second.w3.provider.endpoint_uri == first.anvil.url  # type: ignore[union-attr, attr-defined]
-        acc = second.accounts()
-        second.send(second.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+        singers(second)
         assert int(first.registry.functions.communityCount().call()) == 1
         register(first, 1)
         assert register(second, 2) == 2  # nonces of one account shared by two writers
@@ -138,8 +140,7 @@ def test_second_process_attaches_to_the_data_directorys_node(tmp_path: Path) -> 
 
 
 def test_a_retry_after_a_lost_answer_signs_nothing_twice(tmp_path: Path) -> None:
-    c = connect(settings_for(tmp_path))
-    try:
+    with closing(connect(settings_for(tmp_path))) as c:
         assert c.journal is not None
         acc = c.accounts()
         fn = c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2])
@@ -156,17 +157,13 @@ def test_a_retry_after_a_lost_answer_signs_nothing_twice(tmp_path: Path) -> None
         c.send(fn, acc[0])  # the retry finds the journalled transaction on chain and waits for it
         assert int(c.registry.functions.communityCount().call()) == 1
         assert len([e for e in Journal(c.journal.path).entries() if e.sender == acc[0].lower()]) >= 1
-    finally:
-        c.close()
 
 
 def test_the_audit_fails_loudly_when_the_index_disagrees_with_the_chain(tmp_path: Path) -> None:
     from chain.indexaudit import audit_index
 
-    c = connect(settings_for(tmp_path))
-    try:
-        acc = c.accounts()
-        c.send(c.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+    with closing(connect(settings_for(tmp_path))) as c:
+        acc = singers(c)
         work = register(c, 1)
         register(c, 2)
         c.send(c.router.functions.pay(work, b"\x01" * 32, 7), acc[3], value=10**15)
@@ -179,8 +176,6 @@ def test_the_audit_fails_loudly_when_the_index_disagrees_with_the_chain(tmp_path
         verdict = audit_index(c)
         failed = {v.check for v in verdict.verdicts if not v.ok}
         assert failed == {"index: works", "index: records", "index: payments"}, verdict.to_json()
-    finally:
-        c.close()
 
 
 def test_a_chain_up_node_killed_is_taken_over_with_the_journal(tmp_path: Path) -> None:
@@ -193,8 +188,7 @@ def test_a_chain_up_node_killed_is_taken_over_with_the_journal(tmp_path: Path) -
     try:
         attached = connect(settings)  # the node `chain up` started holds the directory's lock
         assert attached.anvil is None and attached.node_lock is None
-        acc = attached.accounts()
-        attached.send(attached.registry.functions.registerCommunity("Singers", [acc[1]], 1, acc[2]), acc[0])
+        singers(attached)
         work = register(attached, 1)
         attached.close()
         pid = int(json_.loads((tmp_path / "node.json").read_text())["pid"])

@@ -16,7 +16,7 @@ import pytest
 from chain import calls, disputes
 from chain import gateway as gw
 from chain.anvil import Anvil
-from chain.client import Chain, connect
+from chain.client import Chain
 from chain.errors import ContractRevert
 from chain.signatures import PROTOCOL, heritage_message, heritage_params
 from chain.types import (
@@ -31,8 +31,8 @@ from chain.types import (
 )
 from core.blockstore import ContentStore, open_store
 from core.cid import from_text
-from core.config import Settings
 from core.types import ETH, PPM, CommunityId, Ppm, Wei, WorkId, WorkKind, WorkStatus
+from tests.python.chain.connected import connected
 
 _fresh = itertools.count()
 
@@ -60,11 +60,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("gateway")
-    settings = Settings(data_dir=tmp, deployments_dir=tmp / "deployments", rpc_url=anvil.url)
-    chain = connect(settings)
-    yield Env(chain, open_store(settings))
-    chain.close()
+    with connected(anvil, tmp_path_factory, "gateway") as (chain, settings):
+        yield Env(chain, open_store(settings))
 
 
 def _components(chain: Chain, struct: str) -> list[tuple[str, str]]:

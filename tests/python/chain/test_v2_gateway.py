@@ -22,6 +22,7 @@ from core.blockstore import ContentStore, open_store
 from core.cid import from_text
 from core.config import Settings
 from core.types import ETH, PPM, CommunityId, Ppm, Wei, WorkId, WorkStatus
+from tests.python.chain.connected import connected
 
 _fresh = itertools.count()
 
@@ -52,11 +53,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("v2")
-    settings = Settings(data_dir=tmp, deployments_dir=tmp / "deployments", rpc_url=anvil.url)
-    chain = connect(settings)
-    yield Env(chain, open_store(settings))
-    chain.close()
+    with connected(anvil, tmp_path_factory, "v2") as (chain, settings):
+        yield Env(chain, open_store(settings))
 
 
 def test_commit_reveal_and_a_copier_without_a_commitment_is_refused_by_name(env: Env) -> None:

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "../utils/Fixture.sol";
+import {DerivativeFixture} from "../utils/DerivativeFixture.sol";
+import {Pairs} from "../utils/Pairs.sol";
 import {Recipient, DerivativeParams} from "../../../contracts/libraries/HeritageTypes.sol";
 import {PlainERC20} from "../mocks/PlainERC20.sol";
 import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
@@ -14,7 +15,7 @@ import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
 ///           3. recipients j >= 1 of its split get floor(own * ppm_j / 1e6), recipient 0 the rest.
 ///         The lineage it walks is this test's own copy, written when each work is registered.
 ///         setUp builds the lineage once; every fuzz run registers at most one derivative.
-contract SplitMathTest is Fixture {
+contract SplitMathTest is DerivativeFixture {
     uint256 internal constant SCALE = 1_000_000;
     uint256 internal constant MAX_AMOUNT = 1e30;
 
@@ -56,8 +57,8 @@ contract SplitMathTest is Fixture {
         spine[0] = h[0];
         for (uint256 k = 1; k < 8; ++k) {
             spine[k] = _deriveRecorded(
-                _pair(spine[k - 1], h[k]),
-                _pair32(uint32(150_001 + 37_777 * k), uint32(9_999 + 1_234 * k)),
+                Pairs.uints(spine[k - 1], h[k]),
+                Pairs.ppms(uint32(150_001 + 37_777 * k), uint32(9_999 + 1_234 * k)),
                 _fixedSplit(k % 3 + 1, 100 + k)
             );
         }
@@ -66,7 +67,7 @@ contract SplitMathTest is Fixture {
             hA[i] = _registerHeritageOf(communityA, a1, _open(0), s);
             _record(hA[i], new uint256[](0), new uint32[](0), s);
         }
-        disputed = _deriveRecorded(_pair(h[1], h[2]), _pair32(123_457, 76_543), _fixedSplit(5, 300));
+        disputed = _deriveRecorded(Pairs.uints(h[1], h[2]), Pairs.ppms(123_457, 76_543), _fixedSplit(5, 300));
         router.bindDisputes(address(this)); // v2: this test holds escrow as HeritageDisputes would
         router.holdEscrow(disputed, 1);
     }
@@ -242,16 +243,6 @@ contract SplitMathTest is Fixture {
         }
     }
 
-    function _pair(uint256 x, uint256 y) internal pure returns (uint256[] memory a) {
-        a = new uint256[](2);
-        (a[0], a[1]) = (x, y);
-    }
-
-    function _pair32(uint32 x, uint32 y) internal pure returns (uint32[] memory a) {
-        a = new uint32[](2);
-        (a[0], a[1]) = (x, y);
-    }
-
     function _record(uint256 id, uint256[] memory parents, uint32[] memory ppms, Recipient[] memory split) internal {
         Lineage storage l = _lineage[id];
         l.parents = parents;
@@ -260,15 +251,6 @@ contract SplitMathTest is Fixture {
             l.accounts.push(split[j].account);
             l.shares.push(split[j].ppm);
         }
-    }
-
-    function _derive(uint256[] memory parents, uint32[] memory ppms, Recipient[] memory split)
-        internal
-        returns (uint256 id)
-    {
-        DerivativeParams memory p = _derivativeParams(parents, ppms, split);
-        vm.prank(creator);
-        id = registry.registerDerivative(p);
     }
 
     function _deriveRecorded(uint256[] memory parents, uint32[] memory ppms, Recipient[] memory split)
@@ -603,7 +585,7 @@ contract SplitMathTest is Fixture {
         uint256 d1 = _derive(_one(hA[0]), _ppm(2), _split(payer));
         vm.prank(a1);
         gov.setProtocol(hA[0], _open(2)); // tightening: one steward, at once
-        uint256 d = _derive(_pair(hA[0], d1), _pair32(1, 500_000), _split(creator));
+        uint256 d = _derive(Pairs.uints(hA[0], d1), Pairs.ppms(1, 500_000), _split(creator));
         _payEth(d, 500_000);
         assertEq(_incoming(hA[0]), 0);
         assertEq(router.balanceOf(address(0), payer), 250_000);
@@ -615,11 +597,11 @@ contract SplitMathTest is Fixture {
     function test_pay_FloorBindsEachRootNotTotalUpstream() public {
         vm.prank(a1);
         gov.setProtocol(hA[0], _open(100_000));
-        DerivativeParams memory p = _derivativeParams(_pair(hA[0], h[1]), _pair32(1, 99_999), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA[0], h[1]), Pairs.ppms(1, 99_999), _split(creator));
         vm.prank(creator);
         vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryFloorNotMet.selector, hA[0], 1, 100_000));
         registry.registerDerivative(p);
-        uint256 d = _derive(_pair(hA[0], h[1]), _pair32(100_000, 1), _split(creator));
+        uint256 d = _derive(Pairs.uints(hA[0], h[1]), Pairs.ppms(100_000, 1), _split(creator));
         _payEth(d, 1_000_000);
         assertEq(_incoming(hA[0]), 100_000);
         assertEq(_incoming(h[1]), 1);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Vm} from "../utils/Vm.sol";
+import {StewardTyped} from "../utils/StewardTyped.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
@@ -338,45 +339,8 @@ contract GovernanceHandler {
         view
         returns (bytes memory)
     {
-        bytes32 protocolHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)"
-                ),
-                p.derivativesAllowed,
-                p.consentRequired,
-                p.commercialAllowed,
-                p.mlAllowed,
-                p.attributionRequired,
-                p.restricted,
-                p.floorPpm,
-                p.labels,
-                p.labelsVersion,
-                p.season
-            )
-        );
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "SetProtocol(uint256 workId,uint256 communityId,Protocol protocol,uint256 nonce,uint256 deadline)Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)"
-                ),
-                h,
-                c,
-                protocolHash,
-                nonce,
-                deadline
-            )
-        );
-        bytes32 domain = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("HeritageRegistry"),
-                keccak256("1"),
-                block.chainid,
-                address(registry)
-            )
-        );
-        (uint8 v, bytes32 r, bytes32 s) = VM.sign(key, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        bytes32 digest = StewardTyped.setProtocolDigest(block.chainid, address(registry), h, c, p, nonce, deadline);
+        (uint8 v, bytes32 r, bytes32 s) = VM.sign(key, digest);
         return abi.encodePacked(r, s, v);
     }
 }

@@ -281,12 +281,11 @@ contract RoutingHandler {
         if (fee) {
             feeToken.mint(address(this), amount);
             feeToken.approve(address(router), amount);
-            _payAndRecord(id, address(feeToken), amount);
         } else {
             noReturnToken.mint(address(this), amount);
             noReturnToken.approve(address(router), amount);
-            _payAndRecord(id, address(noReturnToken), amount);
         }
+        _payAndRecord(id, fee ? address(feeToken) : address(noReturnToken), amount);
     }
 
     /// @notice Pay royalties to a work's receiver, by call (routed at once) or by a 2,300-gas

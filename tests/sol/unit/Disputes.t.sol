@@ -91,12 +91,10 @@ contract DisputesTest is Test {
     function test_vote_MajorityOfEligibleMembersRules() public {
         uint256 id = _raiseLineage();
         uint256 caseId = disputes.disputeOf(id).arbitratorId;
-        vm.prank(m1);
-        committee.vote(caseId, 1);
-        assertEq(uint256(disputes.disputeOf(id).status), uint256(HeritageDisputes.Status.Open));
-        vm.prank(m2);
-        committee.vote(caseId, 1);
-        assertEq(uint256(disputes.disputeOf(id).status), uint256(HeritageDisputes.Status.Upheld));
+        _voteUphold(caseId, m1);
+        _assertStatus(id, HeritageDisputes.Status.Open);
+        _voteUphold(caseId, m2);
+        _assertStatus(id, HeritageDisputes.Status.Upheld);
     }
 
     /// @dev Old: escrow had no timeout. Now, after DISPUTE_PERIOD, anyone dismisses; escrow to the split.
@@ -115,8 +113,7 @@ contract DisputesTest is Test {
         assertEq(disputes.bondOf(s1), BOND);
         // A ruling after the claim closed is refused.
         uint256 caseId = disputes.disputeOf(id).arbitratorId;
-        vm.prank(m1);
-        committee.vote(caseId, 1);
+        _voteUphold(caseId, m1);
         vm.prank(m2);
         vm.expectRevert(
             abi.encodeWithSelector(HeritageDisputes.DisputesNotOpen.selector, id, HeritageDisputes.Status.Expired)
@@ -129,8 +126,7 @@ contract DisputesTest is Test {
         uint256 id = _raiseLineage();
         uint256 caseId = disputes.disputeOf(id).arbitratorId;
         uint256 deadline = disputes.disputeOf(id).deadline;
-        vm.prank(m1);
-        committee.vote(caseId, 1);
+        _voteUphold(caseId, m1);
         vm.warp(deadline + 1);
         vm.prank(m2);
         vm.expectRevert(abi.encodeWithSelector(HeritageDisputes.DisputesPeriodOver.selector, id, deadline));
@@ -166,7 +162,7 @@ contract DisputesTest is Test {
         committee.vote(caseId, 2);
         vm.prank(m3);
         committee.vote(caseId, 2);
-        assertEq(uint256(disputes.disputeOf(id).status), uint256(HeritageDisputes.Status.Dismissed));
+        _assertStatus(id, HeritageDisputes.Status.Dismissed);
         router.releaseEscrow(work, address(0));
         assertEq(router.balanceOf(address(0), owner), 699_999);
         assertEq(disputes.bondOf(owner), BOND);
@@ -294,7 +290,7 @@ contract DisputesTest is Test {
         assertFalse(disputes.approveWithdrawal(id));
         vm.prank(s2);
         assertTrue(disputes.approveWithdrawal(id));
-        assertEq(uint256(disputes.disputeOf(id).status), uint256(HeritageDisputes.Status.Withdrawn));
+        _assertStatus(id, HeritageDisputes.Status.Withdrawn);
         assertEq(disputes.bondOf(owner), BOND);
         vm.prank(owner);
         disputes.withdrawBond(owner);
@@ -446,15 +442,12 @@ contract DisputesTest is Test {
     function test_vote_AMemberWhoBecameAPartyStopsCounting() public {
         uint256 id = _raiseLineage();
         uint256 caseId = disputes.disputeOf(id).arbitratorId;
-        vm.prank(m1);
-        committee.vote(caseId, 1);
+        _voteUphold(caseId, m1);
         registry.transfer(work, m1); // m1 now owns the disputed work
-        vm.prank(m2);
-        committee.vote(caseId, 1); // 1 of 2 eligible (m2, m3): not a majority
-        assertEq(uint256(disputes.disputeOf(id).status), uint256(HeritageDisputes.Status.Open));
-        vm.prank(m3);
-        committee.vote(caseId, 1);
-        assertEq(uint256(disputes.disputeOf(id).status), uint256(HeritageDisputes.Status.Upheld));
+        _voteUphold(caseId, m2); // 1 of 2 eligible (m2, m3): not a majority
+        _assertStatus(id, HeritageDisputes.Status.Open);
+        _voteUphold(caseId, m3);
+        _assertStatus(id, HeritageDisputes.Status.Upheld);
     }
 
     /// @dev A bond owed to a contract that refuses ETH stays claimable to another address.
@@ -529,10 +522,8 @@ contract DisputesTest is Test {
 
     function _uphold(uint256 id) internal {
         uint256 caseId = disputes.disputeOf(id).arbitratorId;
-        vm.prank(m1);
-        committee.vote(caseId, 1);
-        vm.prank(m2);
-        committee.vote(caseId, 1);
+        _voteUphold(caseId, m1);
+        _voteUphold(caseId, m2);
     }
 
     function _pay(uint256 w, uint256 amount) internal {
@@ -585,6 +576,16 @@ contract DisputesTest is Test {
     function _ids(uint256 a) internal pure returns (uint256[] memory ids) {
         ids = new uint256[](1);
         ids[0] = a;
+    }
+
+    /// @dev Committee member `member` votes to uphold case `caseId`.
+    function _voteUphold(uint256 caseId, address member) internal {
+        vm.prank(member);
+        committee.vote(caseId, 1);
+    }
+
+    function _assertStatus(uint256 id, HeritageDisputes.Status status) internal view {
+        assertEq(uint256(disputes.disputeOf(id).status), uint256(status));
     }
 
     function _ppms(uint32 a) internal pure returns (uint32[] memory ppms) {

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 
 import {Fixture} from "../utils/Fixture.sol";
+import {Pairs} from "../utils/Pairs.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RegistryCore} from "../../../contracts/RegistryCore.sol";
 import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
@@ -60,16 +61,6 @@ contract RegistryTest is Fixture {
 
     function _heritageB(Protocol memory protocol) internal returns (uint256) {
         return _registerHeritageOf(communityB, b1, protocol, _split(treasuryB));
-    }
-
-    function _two(uint256 x, uint256 y) internal pure returns (uint256[] memory s) {
-        s = new uint256[](2);
-        (s[0], s[1]) = (x, y);
-    }
-
-    function _ppms(uint32 x, uint32 y) internal pure returns (uint32[] memory s) {
-        s = new uint32[](2);
-        (s[0], s[1]) = (x, y);
     }
 
     function _derive(DerivativeParams memory p) internal returns (uint256 workId) {
@@ -202,19 +193,49 @@ contract RegistryTest is Fixture {
         assertEq(registry.protocolOf(id).floorPpm, PPM);
     }
 
+    /// @dev A restricted work of community A (content hash of "c", no labels, labels v1, no reserved keys),
+    ///      registered by steward a1; its id.
+    function _restrictedA() internal returns (uint256) {
+        vm.prank(a1);
+        return gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
+    }
+
+    /// @dev `steward` sets work `work`'s protocol to `p`: refused with `err`.
+    function _expectSetProtocolRefused(address steward, uint256 work, Protocol memory p, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(steward);
+        gov.setProtocol(work, p);
+    }
+
+    /// @dev `steward` sets work `work`'s split to `split`: refused with `err`.
+    function _expectSetSplitRefused(address steward, uint256 work, Recipient[] memory split, bytes memory err)
+        internal
+    {
+        vm.expectRevert(err);
+        vm.prank(steward);
+        gov.setSplit(work, split);
+    }
+
+    /// @dev `steward` registers heritage work `p`: refused with `err`.
+    function _expectRegisterRefused(address steward, HeritageParams memory p, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(steward);
+        registry.registerHeritageWork(p);
+    }
+
     function test_registerHeritageWork_RevertWhen_CallerNotSteward() public {
         HeritageParams memory p = _heritageParams(communityA, _open(0), _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(b1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(
+            b1, p, abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1)
+        );
         assertEq(registry.workCount(), 0);
     }
 
     function test_registerHeritageWork_RevertWhen_UnknownCommunity() public {
         HeritageParams memory p = _heritageParams(9, _open(0), _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryUnknownCommunity.selector, 9));
-        vm.prank(a1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(
+            a1, p, abi.encodeWithSelector(CommunityStewardship.RegistryUnknownCommunity.selector, 9)
+        );
     }
 
     function test_registerHeritageWork_RevertWhen_ContentAlreadyRegistered() public {
@@ -235,67 +256,54 @@ contract RegistryTest is Fixture {
 
     function test_registerHeritageWork_RevertWhen_FloorAbovePpm() public {
         HeritageParams memory p = _heritageParams(communityA, _open(PPM + 1), _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryInvalidFloor.selector, PPM + 1));
-        vm.prank(a1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(a1, p, abi.encodeWithSelector(RegistryCore.RegistryInvalidFloor.selector, PPM + 1));
     }
 
     function test_registerHeritageWork_RevertWhen_SplitDoesNotSumToPpm() public {
         Recipient[] memory split = _splitN(2, 5);
         split[1].ppm -= 1;
         HeritageParams memory p = _heritageParams(communityB, _open(0), split);
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
-        vm.prank(b1); // community B: k = 1, so the split reaches the router at once
-        registry.registerHeritageWork(p);
+        // community B: k = 1, so the split reaches the router at once
+        _expectRegisterRefused(b1, p, abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
     }
 
     function test_registerHeritageWork_RevertWhen_SplitEmpty() public {
         HeritageParams memory p = _heritageParams(communityB, _open(0), new Recipient[](0));
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
-        vm.prank(b1); // community B: k = 1, so the split reaches the router at once
-        registry.registerHeritageWork(p);
+        // community B: k = 1, so the split reaches the router at once
+        _expectRegisterRefused(b1, p, abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
     }
 
     function test_registerHeritageWork_RevertWhen_SplitHasZeroAccount() public {
         HeritageParams memory p = _heritageParams(communityB, _open(0), _split(address(0)));
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
-        vm.prank(b1); // community B: k = 1, so the split reaches the router at once
-        registry.registerHeritageWork(p);
+        // community B: k = 1, so the split reaches the router at once
+        _expectRegisterRefused(b1, p, abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, 1));
     }
 
     function test_registerHeritageWork_RevertWhen_ProtocolRestricted() public {
         Protocol memory protocol = _open(0);
         protocol.restricted = true;
         HeritageParams memory p = _heritageParams(communityA, protocol, _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, 0));
-        vm.prank(a1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(a1, p, abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, 0));
     }
 
     function test_registerHeritageWork_RevertWhen_ContentCodecUnsupported() public {
         // dag-cbor (0x71) is a valid CIDv1 but not what `ipfs add` produces for a file.
         bytes memory cid = abi.encodePacked(hex"01711220", keccak256("x"));
         HeritageParams memory p = _hp(communityA, cid, _cid(), _open(0), _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, cid));
-        vm.prank(a1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(a1, p, abi.encodeWithSelector(CidCodec.CidUnsupported.selector, cid));
     }
 
     function test_registerHeritageWork_RevertWhen_ContentIsCidV0() public {
         bytes memory cid = abi.encodePacked(hex"1220", keccak256("x"));
         HeritageParams memory p = _hp(communityA, cid, _cid(), _open(0), _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, cid));
-        vm.prank(a1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(a1, p, abi.encodeWithSelector(CidCodec.CidUnsupported.selector, cid));
     }
 
     function test_registerHeritageWork_RevertWhen_ManifestNotSha256() public {
         // multihash 0x13 = sha2-512 truncated to 32 bytes: refused.
         bytes memory manifest = abi.encodePacked(hex"01551320", keccak256("m"));
         HeritageParams memory p = _hp(communityA, _cid(), manifest, _open(0), _split(treasuryA));
-        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, manifest));
-        vm.prank(a1);
-        registry.registerHeritageWork(p);
+        _expectRegisterRefused(a1, p, abi.encodeWithSelector(CidCodec.CidUnsupported.selector, manifest));
     }
 
     // ------------------------------------------------------------------ registerHeritageWorks
@@ -387,8 +395,7 @@ contract RegistryTest is Fixture {
     }
 
     function test_registerRestrictedWork_IsNeverPaid() public {
-        vm.prank(a1);
-        uint256 id = gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
+        uint256 id = _restrictedA();
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, id, WorkStatus.Restricted));
         _pay(id, 1 ether);
     }
@@ -442,59 +449,58 @@ contract RegistryTest is Fixture {
 
     function test_setProtocol_RevertWhen_CallerNotSteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(b1);
-        gov.setProtocol(h, _open(1));
+        _expectSetProtocolRefused(
+            b1, h, _open(1), abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1)
+        );
     }
 
     function test_setProtocol_RevertWhen_TreasuryIsNotSteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, treasuryA));
-        vm.prank(treasuryA);
-        gov.setProtocol(h, _open(1));
+        _expectSetProtocolRefused(
+            treasuryA, h, _open(1),
+            abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, treasuryA)
+        );
     }
 
     function test_setProtocol_RevertWhen_WorkIsDerivative() public {
         uint256 h = _heritageA(_open(0));
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotHeritageWork.selector, d));
-        vm.prank(a1);
-        gov.setProtocol(d, _open(0));
+        _expectSetProtocolRefused(
+            a1, d, _open(0), abi.encodeWithSelector(RegistryCore.RegistryNotHeritageWork.selector, d)
+        );
     }
 
     function test_setProtocol_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 42));
-        vm.prank(a1);
-        gov.setProtocol(42, _open(0));
+        _expectSetProtocolRefused(
+            a1, 42, _open(0), abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 42)
+        );
     }
 
     function test_setProtocol_RevertWhen_FloorAbovePpm() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryInvalidFloor.selector, PPM + 1));
-        vm.prank(a1);
-        gov.setProtocol(h, _open(PPM + 1));
+        _expectSetProtocolRefused(
+            a1, h, _open(PPM + 1), abi.encodeWithSelector(RegistryCore.RegistryInvalidFloor.selector, PPM + 1)
+        );
     }
 
     function test_setProtocol_RevertWhen_RestrictingAnOpenWork() public {
         uint256 h = _heritageA(_open(0));
         Protocol memory p = _open(0);
         p.restricted = true;
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, h));
-        vm.prank(a1);
-        gov.setProtocol(h, p);
+        _expectSetProtocolRefused(
+            a1, h, p, abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, h)
+        );
     }
 
     function test_setProtocol_RevertWhen_UnrestrictingARestrictedWork() public {
-        vm.prank(a1);
-        uint256 r = gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r));
-        vm.prank(a1);
-        gov.setProtocol(r, _open(0));
+        uint256 r = _restrictedA();
+        _expectSetProtocolRefused(
+            a1, r, _open(0), abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r)
+        );
     }
 
     function test_setProtocol_RestrictedWorkStaysUnderivableEvenIfDerivativesAllowed() public {
-        vm.prank(a1);
-        uint256 r = gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
+        uint256 r = _restrictedA();
         Protocol memory p = _open(0);
         p.restricted = true;
         vm.prank(a1);
@@ -543,9 +549,10 @@ contract RegistryTest is Fixture {
         uint256 d = _registerDerivative(_one(h), _ppm(1));
         vm.prank(creator);
         registry.transferFrom(creator, outsider, d);
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, creator));
-        vm.prank(creator);
-        gov.setSplit(d, _split(creator));
+        _expectSetSplitRefused(
+            creator, d, _split(creator),
+            abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, creator)
+        );
         vm.prank(outsider);
         gov.setSplit(d, _split(outsider));
         assertEq(router.splitOf(d)[0].account, outsider);
@@ -553,24 +560,25 @@ contract RegistryTest is Fixture {
 
     function test_setSplit_RevertWhen_HeritageTreasuryIsNotSteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, treasuryA));
-        vm.prank(treasuryA);
-        gov.setSplit(h, _split(treasuryA));
+        _expectSetSplitRefused(
+            treasuryA, h, _split(treasuryA),
+            abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, treasuryA)
+        );
     }
 
     function test_setSplit_RevertWhen_OtherCommunitySteward() public {
         uint256 h = _heritageA(_open(0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, b1));
-        vm.prank(b1);
-        gov.setSplit(h, _split(b1));
+        _expectSetSplitRefused(
+            b1, h, _split(b1), abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, h, b1)
+        );
     }
 
     function test_setSplit_RevertWhen_StewardOnDerivative() public {
         uint256 h = _heritageA(_open(0));
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, a1));
-        vm.prank(a1);
-        gov.setSplit(d, _split(a1));
+        _expectSetSplitRefused(
+            a1, d, _split(a1), abi.encodeWithSelector(RegistryCore.RegistryNotSplitAuthority.selector, d, a1)
+        );
     }
 
     function test_setSplit_RevertWhen_SplitInvalid() public {
@@ -579,23 +587,20 @@ contract RegistryTest is Fixture {
         bad[0].ppm = PPM + 1;
         vm.prank(a1);
         gov.setSplit(h, bad);
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, h));
-        vm.prank(a2);
-        gov.setSplit(h, bad);
+        _expectSetSplitRefused(a2, h, bad, abi.encodeWithSelector(RoyaltyRouter.RouterInvalidSplit.selector, h));
     }
 
     function test_setSplit_RevertWhen_WorkRestricted() public {
-        vm.prank(a1);
-        uint256 r = gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r));
-        vm.prank(a1);
-        gov.setSplit(r, _split(treasuryA));
+        uint256 r = _restrictedA();
+        _expectSetSplitRefused(
+            a1, r, _split(treasuryA), abi.encodeWithSelector(RegistryCore.RegistryRestrictedMismatch.selector, r)
+        );
     }
 
     function test_setSplit_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 5));
-        vm.prank(a1);
-        gov.setSplit(5, _split(treasuryA));
+        _expectSetSplitRefused(
+            a1, 5, _split(treasuryA), abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 5)
+        );
     }
 
     // ------------------------------------------------------------------ registerDerivative
@@ -604,7 +609,7 @@ contract RegistryTest is Fixture {
         uint256 hA = _heritageA(_open(100_000));
         uint256 hB = _heritageB(_open(50_000));
         vm.warp(1_800_000_000);
-        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(100_000, 150_000), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA, hB), Pairs.ppms(100_000, 150_000), _split(creator));
         uint256 d = _derive(p);
 
         assertEq(d, 3);
@@ -634,7 +639,7 @@ contract RegistryTest is Fixture {
     function test_registerDerivative_EmitsDerivativeRegistered() public {
         uint256 hA = _heritageA(_open(0));
         uint256 hB = _heritageB(_open(0));
-        DerivativeParams memory p = _derivativeParams(_two(hB, hA), _ppms(10, 20), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hB, hA), Pairs.ppms(10, 20), _split(creator));
         p.commercial = true;
         uint32[] memory roots = new uint32[](2);
         (roots[0], roots[1]) = (uint32(hB), uint32(hA));
@@ -649,7 +654,7 @@ contract RegistryTest is Fixture {
             p.parents,
             p.parentPpms,
             roots,
-            _ppms(10, 20),
+            Pairs.ppms(10, 20),
             WorkStatus.Active,
             true
         );
@@ -664,8 +669,8 @@ contract RegistryTest is Fixture {
         uint256 h1 = _heritageA(_open(0));
         uint256 h2 = _heritageB(_open(0));
         uint256 d1 = _registerDerivative(_one(h1), _ppm(1));
-        uint256 d2 = _registerDerivative(_two(h2, h1), _ppms(1, 1));
-        uint256 g = _registerDerivative(_two(d2, d1), _ppms(1, 1));
+        uint256 d2 = _registerDerivative(Pairs.uints(h2, h1), Pairs.ppms(1, 1));
+        uint256 g = _registerDerivative(Pairs.uints(d2, d1), Pairs.ppms(1, 1));
         uint32[] memory roots = registry.rootsOf(g);
         assertEq(roots.length, 2);
         assertEq(roots[0], h2);
@@ -676,7 +681,7 @@ contract RegistryTest is Fixture {
         uint256 h = _heritageA(_open(0));
         vm.prank(a1);
         uint256 r = gov.registerRestrictedWork(communityA, keccak256("secret"), "", 0, 1, new bytes32[](0));
-        DerivativeParams memory p = _derivativeParams(_two(h, r), _ppms(1, 1), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(h, r), Pairs.ppms(1, 1), _split(creator));
         vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryAncestorRestricted.selector, r));
         _derive(p);
     }
@@ -693,8 +698,8 @@ contract RegistryTest is Fixture {
         uint256 open = _heritageA(_open(0));
         uint256 noMl = _heritageB(_protocol(true, false, true, false, 0));
         DerivativeParams memory p = _machineParams(open);
-        p.parents = _two(open, noMl);
-        p.parentPpms = _ppms(1, 1);
+        p.parents = Pairs.uints(open, noMl);
+        p.parentPpms = Pairs.ppms(1, 1);
         vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryMachineLearningNotAllowed.selector, noMl));
         _derive(p);
         // The same work made by a person is fine.
@@ -717,11 +722,11 @@ contract RegistryTest is Fixture {
     function test_registerDerivative_RevertWhen_FloorNotMetForOneRoot() public {
         uint256 hA = _heritageA(_open(100_000));
         uint256 hB = _heritageB(_open(300_000));
-        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(150_000, 290_000), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA, hB), Pairs.ppms(150_000, 290_000), _split(creator));
         // v2: each root on its own share (v1 compared the total, 440,000, with the largest floor).
         vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryFloorNotMet.selector, hB, 290_000, 300_000));
         _derive(p);
-        p.parentPpms = _ppms(100_000, 300_000); // exactly each root's floor
+        p.parentPpms = Pairs.ppms(100_000, 300_000); // exactly each root's floor
         uint256 d = _derive(p);
         assertEq(_status(d), uint256(WorkStatus.Active));
     }
@@ -733,10 +738,10 @@ contract RegistryTest is Fixture {
     function test_registerDerivative_RevertWhen_DecoyRootCarriesTheFloor() public {
         uint256 hA = _heritageA(_open(300_000));
         uint256 hB = _heritageB(_open(0)); // anyone can register a community and a decoy work
-        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(1, 299_999), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA, hB), Pairs.ppms(1, 299_999), _split(creator));
         vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryFloorNotMet.selector, hA, 1, 300_000));
         _derive(p);
-        p.parentPpms = _ppms(300_000, 1);
+        p.parentPpms = Pairs.ppms(300_000, 1);
         uint256 d = _derive(p);
         _pay(d, 1_000_000);
         assertEq(_eth(treasuryA), 300_000, "community A's 30% floor holds");
@@ -761,9 +766,9 @@ contract RegistryTest is Fixture {
     function test_rootSharesOf_SumsOverPathsProductAlongEach() public {
         uint256 hA = _heritageA(_open(0));
         uint256 hB = _heritageB(_open(0));
-        uint256 d1 = _registerDerivative(_two(hA, hB), _ppms(200_000, 100_000));
+        uint256 d1 = _registerDerivative(Pairs.uints(hA, hB), Pairs.ppms(200_000, 100_000));
         uint256 d2 = _registerDerivative(_one(hA), _ppm(500_000));
-        uint256 g = _registerDerivative(_two(d1, d2), _ppms(400_000, 300_000));
+        uint256 g = _registerDerivative(Pairs.uints(d1, d2), Pairs.ppms(400_000, 300_000));
         (uint32[] memory roots, uint32[] memory ppms) = registry.rootSharesOf(g);
         assertEq(roots.length, 2);
         (uint256 iA, uint256 iB) = roots[0] == hA ? (0, 1) : (1, 0);
@@ -788,7 +793,7 @@ contract RegistryTest is Fixture {
         shareB = uint32(bound(shareB, 1, PPM / 2));
         uint256 hA = _heritageA(_open(floorA));
         uint256 hB = _heritageB(_open(floorB));
-        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(shareA, shareB), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA, hB), Pairs.ppms(shareA, shareB), _split(creator));
         if (shareA < floorA) {
             vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryFloorNotMet.selector, hA, shareA, floorA));
             _derive(p);
@@ -814,7 +819,7 @@ contract RegistryTest is Fixture {
         uint256 d1 = _registerDerivative(first, ones);
         uint256 d2 = _registerDerivative(second, ones);
         // Exactly MAX_ROOTS roots is allowed.
-        uint256 ok = _registerDerivative(_two(d1, d2), _ppms(1, 1));
+        uint256 ok = _registerDerivative(Pairs.uints(d1, d2), Pairs.ppms(1, 1));
         assertEq(registry.rootsOf(ok).length, MAX_ROOTS);
 
         uint256[] memory parents = new uint256[](3);
@@ -895,7 +900,7 @@ contract RegistryTest is Fixture {
 
     function test_registerDerivative_RevertWhen_ParentDuplicated() public {
         uint256 h = _heritageA(_open(0));
-        DerivativeParams memory p = _derivativeParams(_two(h, h), _ppms(1, 1), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(h, h), Pairs.ppms(1, 1), _split(creator));
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterDuplicateParent.selector, h));
         _derive(p);
     }
@@ -903,7 +908,7 @@ contract RegistryTest is Fixture {
     function test_registerDerivative_RevertWhen_UpstreamAbovePpm() public {
         uint256 hA = _heritageA(_open(0));
         uint256 hB = _heritageB(_open(0));
-        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(600_000, 400_001), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA, hB), Pairs.ppms(600_000, 400_001), _split(creator));
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterInvalidLineage.selector, 3));
         _derive(p);
     }
@@ -985,7 +990,7 @@ contract RegistryTest is Fixture {
     function test_registerDerivative_OneConsentPerCommunityNotPerRoot() public {
         uint256 h1 = _heritageA(_consenting());
         uint256 h2 = _heritageA(_consenting());
-        uint256 d = _registerDerivative(_two(h1, h2), _ppms(1, 1));
+        uint256 d = _registerDerivative(Pairs.uints(h1, h2), Pairs.ppms(1, 1));
         assertEq(registry.pendingConsentsOf(d), 1);
         assertEq(registry.rootsOf(d).length, 2);
     }
@@ -1019,7 +1024,7 @@ contract RegistryTest is Fixture {
     function test_approveDerivative_EveryConsentingCommunityMustApprove() public {
         uint256 hA = _heritageA(_consenting());
         uint256 hB = _heritageB(_consenting());
-        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        uint256 d = _registerDerivative(Pairs.uints(hA, hB), Pairs.ppms(1, 1));
         assertEq(registry.pendingConsentsOf(d), 2);
 
         vm.expectEmit(true, true, true, true, address(registry));
@@ -1029,10 +1034,8 @@ contract RegistryTest is Fixture {
         assertEq(_status(d), uint256(WorkStatus.Pending), "community A has not consented yet");
         assertEq(registry.pendingConsentsOf(d), 1);
 
-        vm.prank(a1);
-        gov.approveDerivative(d, communityA);
-        vm.prank(a2);
-        gov.approveDerivative(d, communityA);
+        _approveAs(a1, d, communityA);
+        _approveAs(a2, d, communityA);
         assertEq(_status(d), uint256(WorkStatus.Active));
         assertEq(registry.pendingConsentsOf(d), 0);
     }
@@ -1040,73 +1043,43 @@ contract RegistryTest is Fixture {
     function test_approveDerivative_OnlyConsentingRootsCount() public {
         uint256 hA = _heritageA(_consenting());
         uint256 hB = _heritageB(_open(0)); // B does not require consent
-        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
+        uint256 d = _registerDerivative(Pairs.uints(hA, hB), Pairs.ppms(1, 1));
         assertEq(registry.pendingConsentsOf(d), 1);
         assertFalse(registry.consentNeeded(d, communityB));
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityB));
-        vm.prank(b1);
-        gov.approveDerivative(d, communityB);
+        _approveAs(b1, d, communityB);
     }
 
     function test_approveDerivative_RevertWhen_ConsentAlreadyGiven() public {
         uint256 h = _heritageA(_consenting());
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.prank(a1);
-        gov.approveDerivative(d, communityA);
-        vm.prank(a2);
-        gov.approveDerivative(d, communityA);
+        _approveAs(a1, d, communityA);
+        _approveAs(a2, d, communityA);
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        vm.prank(a3);
-        gov.approveDerivative(d, communityA);
+        _approveAs(a3, d, communityA);
     }
 
     function test_approveDerivative_RevertWhen_DerivativeNeverNeededConsent() public {
-        uint256 h = _heritageA(_open(0));
-        uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        vm.prank(a1);
-        gov.approveDerivative(d, communityA);
+        _checkConsentNotExpected(true);
     }
 
     function test_approveDerivative_RevertWhen_WorkIsHeritage() public {
         uint256 h = _heritageA(_consenting());
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, h, communityA));
-        vm.prank(a1);
-        gov.approveDerivative(h, communityA);
+        _approveAs(a1, h, communityA);
     }
 
     function test_approveDerivative_RevertWhen_CallerNotSteward() public {
-        uint256 h = _heritageA(_consenting());
-        uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(b1);
-        gov.approveDerivative(d, communityA);
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, creator));
-        vm.prank(creator);
-        gov.approveDerivative(d, communityA);
+        _checkStewardsOnly(true);
     }
 
     function test_approveDerivative_RevertWhen_AlreadyApproved() public {
-        uint256 h = _heritageA(_consenting());
-        uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.prank(a1);
-        gov.approveDerivative(d, communityA);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                CommunityStewardship.RegistryAlreadyApproved.selector,
-                communityA,
-                keccak256(abi.encode("CONSENT", d)),
-                a1
-            )
-        );
-        vm.prank(a1);
-        gov.approveDerivative(d, communityA);
+        _checkOneVoteEach(true);
     }
 
     function test_approveDerivative_RevertWhen_UnknownWork() public {
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 7));
-        vm.prank(a1);
-        gov.approveDerivative(7, communityA);
+        _approveAs(a1, 7, communityA);
     }
 
     function test_rejectDerivative_RejectedAtThreshold() public {
@@ -1131,16 +1104,13 @@ contract RegistryTest is Fixture {
     function test_rejectDerivative_RejectedWorkCannotBePaidApprovedOrUsed() public {
         uint256 h = _heritageA(_consenting());
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.prank(a1);
-        gov.rejectDerivative(d, communityA);
-        vm.prank(a2);
-        gov.rejectDerivative(d, communityA);
+        _rejectAs(a1, d, communityA);
+        _rejectAs(a2, d, communityA);
 
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, d, WorkStatus.Rejected));
         _pay(d, 1 ether);
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        vm.prank(a3);
-        gov.approveDerivative(d, communityA);
+        _approveAs(a3, d, communityA);
         DerivativeParams memory p = _derivativeParams(_one(d), _ppm(1), _split(creator));
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterParentNotActive.selector, d, WorkStatus.Rejected));
         _derive(p);
@@ -1149,17 +1119,15 @@ contract RegistryTest is Fixture {
     function test_rejectDerivative_OneCommunityRefusingIsEnough() public {
         uint256 hA = _heritageA(_consenting());
         uint256 hB = _heritageB(_consenting());
-        uint256 d = _registerDerivative(_two(hA, hB), _ppms(1, 1));
-        vm.prank(a1);
-        gov.approveDerivative(d, communityA);
+        uint256 d = _registerDerivative(Pairs.uints(hA, hB), Pairs.ppms(1, 1));
+        _approveAs(a1, d, communityA);
         vm.prank(b1);
         assertTrue(gov.rejectDerivative(d, communityB));
         assertEq(_status(d), uint256(WorkStatus.Rejected));
         // A's consent is still formally needed, but no longer expected: the work is not pending.
         assertTrue(registry.consentNeeded(d, communityA));
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        vm.prank(a2);
-        gov.approveDerivative(d, communityA);
+        _approveAs(a2, d, communityA);
     }
 
     function test_rejectDerivative_ApproveAndRejectVotesCountSeparately() public {
@@ -1176,36 +1144,66 @@ contract RegistryTest is Fixture {
     }
 
     function test_rejectDerivative_RevertWhen_ConsentNotExpected() public {
-        uint256 h = _heritageA(_open(0));
-        uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        vm.prank(a1);
-        gov.rejectDerivative(d, communityA);
+        _checkConsentNotExpected(false);
     }
 
     function test_rejectDerivative_RevertWhen_CallerNotSteward() public {
-        uint256 h = _heritageA(_consenting());
-        uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(b1);
-        gov.rejectDerivative(d, communityA);
+        _checkStewardsOnly(false);
     }
 
     function test_rejectDerivative_RevertWhen_AlreadyVoted() public {
+        _checkOneVoteEach(false);
+    }
+
+    // The refusals approve and reject share, checked once for each (`approve` picks the vote).
+
+    function _vote(bool approve, address steward, uint256 d, uint256 community) internal returns (bool) {
+        return approve ? _approveAs(steward, d, community) : _rejectAs(steward, d, community);
+    }
+
+    /// @dev `steward` approves derivative `d` for `community`; whether consent is now given.
+    function _approveAs(address steward, uint256 d, uint256 community) internal returns (bool) {
+        vm.prank(steward);
+        return gov.approveDerivative(d, community);
+    }
+
+    /// @dev `steward` rejects derivative `d` for `community`; whether it is now rejected.
+    function _rejectAs(address steward, uint256 d, uint256 community) internal returns (bool) {
+        vm.prank(steward);
+        return gov.rejectDerivative(d, community);
+    }
+
+    /// @dev A vote on a derivative of an open heritage work (no consent asked) is refused.
+    function _checkConsentNotExpected(bool approve) internal {
+        uint256 h = _heritageA(_open(0));
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
+        _vote(approve, a1, d, communityA);
+    }
+
+    /// @dev Another community's steward and the derivative's creator cannot vote for community A.
+    function _checkStewardsOnly(bool approve) internal {
         uint256 h = _heritageA(_consenting());
         uint256 d = _registerDerivative(_one(h), _ppm(1));
-        vm.prank(a1);
-        gov.rejectDerivative(d, communityA);
+        address[2] memory outsiders = [b1, creator];
+        for (uint256 i; i < outsiders.length; ++i) {
+            vm.expectRevert(
+                abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, outsiders[i])
+            );
+            _vote(approve, outsiders[i], d, communityA);
+        }
+    }
+
+    /// @dev A steward's second vote of the same kind on the same derivative is refused.
+    function _checkOneVoteEach(bool approve) internal {
+        uint256 h = _heritageA(_consenting());
+        uint256 d = _registerDerivative(_one(h), _ppm(1));
+        _vote(approve, a1, d, communityA);
+        bytes32 action = approve ? keccak256(abi.encode("CONSENT", d)) : keccak256(abi.encode("REJECT", d));
         vm.expectRevert(
-            abi.encodeWithSelector(
-                CommunityStewardship.RegistryAlreadyApproved.selector,
-                communityA,
-                keccak256(abi.encode("REJECT", d)),
-                a1
-            )
+            abi.encodeWithSelector(CommunityStewardship.RegistryAlreadyApproved.selector, communityA, action, a1)
         );
-        vm.prank(a1);
-        gov.rejectDerivative(d, communityA);
+        _vote(approve, a1, d, communityA);
     }
 
     // Disputes left the registry in v2 (issue 19): HeritageDisputes holds them, with its tests.
@@ -1233,46 +1231,29 @@ contract RegistryTest is Fixture {
         registry.workOf(2);
     }
 
-    function test_protocolOf_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.protocolOf(1);
+    /// @dev Every view of a work reverts for an unknown id (v1 answered empty for some; v2 views revert,
+    ///      issue 19): one table, one expectation.
+    function test_views_RevertWhen_UnknownWork() public view {
+        bytes[] memory calls = new bytes[](7);
+        calls[0] = abi.encodeCall(registry.protocolOf, (1));
+        calls[1] = abi.encodeCall(registry.rootsOf, (1));
+        calls[2] = abi.encodeCall(registry.pendingConsentsOf, (1));
+        calls[3] = abi.encodeCall(registry.tokenURI, (1));
+        calls[4] = abi.encodeCall(registry.machineProvenanceOf, (1));
+        calls[5] = abi.encodeCall(registry.consentNeeded, (1, communityA));
+        calls[6] = abi.encodeCall(registry.rootSharesOf, (1));
+        bytes memory unknown = abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1);
+        for (uint256 i; i < calls.length; ++i) {
+            (bool ok, bytes memory reason) = address(registry).staticcall(calls[i]);
+            assertFalse(ok);
+            assertEq(reason, unknown);
+        }
     }
 
     function test_protocolOf_RevertWhen_WorkIsDerivative() public {
         (, uint256 d) = _disputable();
         vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryNotHeritageWork.selector, d));
         registry.protocolOf(d);
-    }
-
-    function test_rootsOf_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.rootsOf(1);
-    }
-
-    function test_pendingConsentsOf_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.pendingConsentsOf(1);
-    }
-
-    function test_tokenURI_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.tokenURI(1);
-    }
-
-    /// @dev v1 answered empty for unknown ids; v2 views revert (issue 19).
-    function test_machineProvenanceOf_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.machineProvenanceOf(1);
-    }
-
-    function test_consentNeeded_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.consentNeeded(1, communityA);
-    }
-
-    function test_rootSharesOf_RevertWhen_UnknownWork() public {
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryUnknownWork.selector, 1));
-        registry.rootSharesOf(1);
     }
 
     // ------------------------------------------------------------------ ERC-2981, ERC-721 metadata, ERC-165
@@ -1327,8 +1308,7 @@ contract RegistryTest is Fixture {
     }
 
     function test_tokenURI_EmptyWithoutManifest() public {
-        vm.prank(a1);
-        uint256 r = gov.registerRestrictedWork(communityA, keccak256("c"), "", 0, 1, new bytes32[](0));
+        uint256 r = _restrictedA();
         assertEq(registry.tokenURI(r), "");
     }
 

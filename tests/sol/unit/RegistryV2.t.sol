@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "../utils/Fixture.sol";
+import {Pairs} from "../utils/Pairs.sol";
+import {StewardTyped} from "../utils/StewardTyped.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RegistryCore} from "../../../contracts/RegistryCore.sol";
 import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
@@ -148,37 +150,7 @@ contract RegistryV2Test is Fixture {
         view
         returns (bytes32)
     {
-        bytes32 protocolHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)"
-                ),
-                p.derivativesAllowed,
-                p.consentRequired,
-                p.commercialAllowed,
-                p.mlAllowed,
-                p.attributionRequired,
-                p.restricted,
-                p.floorPpm,
-                p.labels,
-                p.labelsVersion,
-                p.season
-            )
-        );
-        bytes32 typehash = keccak256(
-            "SetProtocol(uint256 workId,uint256 communityId,Protocol protocol,uint256 nonce,uint256 deadline)Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)"
-        );
-        bytes32 structHash = keccak256(abi.encode(typehash, workId, communityId, protocolHash, nonce, deadline));
-        bytes32 domain = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("HeritageRegistry"),
-                keccak256("1"),
-                block.chainid,
-                address(registry)
-            )
-        );
-        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        return StewardTyped.setProtocolDigest(block.chainid, address(registry), workId, communityId, p, nonce, deadline);
     }
 
     // ------------------------------------------------------------------ k-of-n heritage registration
@@ -257,7 +229,7 @@ contract RegistryV2Test is Fixture {
         vm.prank(b1);
         gov.setProtocol(hA, _open(floorA)); // tightening: one steward
         uint256 hB = _registerHeritageOf(communityA, a1, _open(0), _split(treasuryA));
-        DerivativeParams memory p = _derivativeParams(_two(hA, hB), _ppms(s1, s2), _split(creator));
+        DerivativeParams memory p = _derivativeParams(Pairs.uints(hA, hB), Pairs.ppms(s1, s2), _split(creator));
         vm.prank(creator);
         try registry.registerDerivative(p) returns (uint256 d) {
             DerivativeParams memory q = _derivativeParams(_one(d), _ppm(s3), _split(creator));
@@ -276,26 +248,8 @@ contract RegistryV2Test is Fixture {
         }
     }
 
-    function _two(uint256 x, uint256 y) internal pure returns (uint256[] memory r) {
-        r = new uint256[](2);
-        (r[0], r[1]) = (x, y);
-    }
-
-    function _ppms(uint32 x, uint32 y) internal pure returns (uint32[] memory r) {
-        r = new uint32[](2);
-        (r[0], r[1]) = (x, y);
-    }
-
     function _domainSeparator() internal view returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("HeritageRegistry"),
-                keccak256("1"),
-                block.chainid,
-                address(registry)
-            )
-        );
+        return StewardTyped.domain(block.chainid, address(registry));
     }
 
     function _setSplitDigest(
@@ -425,33 +379,36 @@ contract RegistryV2Test is Fixture {
     // ------------------------------------------------------------------ labels (issue 19, item 8)
 
     function test_labels_SecretSacredNeedsRestricted() public {
-        Protocol memory p = _open(0);
-        p.labels = 1 << 14;
-        HeritageParams memory params = _heritageParams(communityB, p, _split(treasuryB));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryLabelNeedsRestricted.selector, uint64(1 << 14)));
-        vm.prank(b1);
-        registry.registerHeritageWork(params);
+        _expectLabelsRefused(
+            1 << 14, 0, abi.encodeWithSelector(RegistryCore.RegistryLabelNeedsRestricted.selector, uint64(1 << 14))
+        );
     }
 
     function test_labels_BcNonCommercialForbidsCommercial() public {
-        Protocol memory p = _open(0);
-        p.labels = uint64(1) << 40;
-        HeritageParams memory params = _heritageParams(communityB, p, _split(treasuryB));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryLabelForbidsCommercial.selector, uint64(1) << 40));
-        vm.prank(b1);
-        registry.registerHeritageWork(params);
+        _expectLabelsRefused(
+            uint64(1) << 40,
+            0,
+            abi.encodeWithSelector(RegistryCore.RegistryLabelForbidsCommercial.selector, uint64(1) << 40)
+        );
     }
 
     function test_labels_SeasonalNeedsAWindow() public {
+        _expectLabelsRefused(
+            1 << 8, 0, abi.encodeWithSelector(RegistryCore.RegistryLabelNeedsSeason.selector, uint64(1 << 8))
+        );
+        uint32 backwards = _season(2, 30, 3, 1);
+        _expectLabelsRefused(
+            1 << 8, backwards, abi.encodeWithSelector(RegistryCore.RegistryInvalidSeason.selector, backwards)
+        );
+    }
+
+    /// @dev B's steward registers an open heritage work carrying `labels_` and `season`: refused with `err`.
+    function _expectLabelsRefused(uint64 labels_, uint32 season, bytes memory err) internal {
         Protocol memory p = _open(0);
-        p.labels = 1 << 8;
+        p.labels = labels_;
+        p.season = season;
         HeritageParams memory params = _heritageParams(communityB, p, _split(treasuryB));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryLabelNeedsSeason.selector, uint64(1 << 8)));
-        vm.prank(b1);
-        registry.registerHeritageWork(params);
-        p.season = _season(2, 30, 3, 1);
-        params = _heritageParams(communityB, p, _split(treasuryB));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryInvalidSeason.selector, p.season));
+        vm.expectRevert(err);
         vm.prank(b1);
         registry.registerHeritageWork(params);
     }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "../utils/Fixture.sol";
+import {DerivativeFixture} from "../utils/DerivativeFixture.sol";
+import {Pairs} from "../utils/Pairs.sol";
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
 import {RegistryCore} from "../../../contracts/RegistryCore.sol";
 import {
@@ -17,7 +18,7 @@ import {RevertingReceiver} from "../mocks/HostileReceivers.sol";
 ///         a fresh router bound to this test contract. This test contract is also the router's
 ///         disputes contract (v2: escrow is held and ended by HeritageDisputes, tested with the
 ///         arbitrator in Disputes.t.sol; here the router's side alone).
-contract RouterTest is Fixture {
+contract RouterTest is DerivativeFixture {
     address internal alice;
     address internal bob;
     address internal carol;
@@ -50,15 +51,6 @@ contract RouterTest is Fixture {
         return _registerHeritageOf(communityA, a1, protocol, split);
     }
 
-    function _derive(uint256[] memory parents, uint32[] memory ppms, Recipient[] memory split)
-        internal
-        returns (uint256 workId)
-    {
-        DerivativeParams memory p = _derivativeParams(parents, ppms, split);
-        vm.prank(creator);
-        workId = registry.registerDerivative(p);
-    }
-
     /// @notice Registers a derivative expecting `revertData` from the router.
     function _deriveExpectingRevert(
         uint256[] memory parents,
@@ -74,16 +66,6 @@ contract RouterTest is Fixture {
 
     function _nextId() internal view returns (uint256) {
         return registry.workCount() + 1;
-    }
-
-    function _two(uint256 x, uint256 y) internal pure returns (uint256[] memory a) {
-        a = new uint256[](2);
-        (a[0], a[1]) = (x, y);
-    }
-
-    function _ppm2(uint32 x, uint32 y) internal pure returns (uint32[] memory a) {
-        a = new uint32[](2);
-        (a[0], a[1]) = (x, y);
     }
 
     function _split2(address x, uint32 px, address y, uint32 py) internal pure returns (Recipient[] memory s) {
@@ -150,6 +132,14 @@ contract RouterTest is Fixture {
         consent.consentRequired = true;
         h = _heritageWith(consent, _split(treasuryA));
         d = _derive(_one(h), _ppm(200_000), _split(bob));
+    }
+
+    /// @dev Two of community A's stewards (its threshold) reject derivative `d`.
+    function _rejectBy(uint256 d, address first, address second) internal {
+        vm.prank(first);
+        gov.rejectDerivative(d, communityA);
+        vm.prank(second);
+        gov.rejectDerivative(d, communityA);
     }
 
     function _restricted() internal returns (uint256 id) {
@@ -344,8 +334,8 @@ contract RouterTest is Fixture {
         uint256 hB = _registerHeritageOf(communityB, b1, _open(0), _split(treasuryB));
         uint256 d1 = _derive(_one(hA), _ppm(300_000), _split(bob));
         uint256 id = _nextId();
-        uint256[] memory parents = _two(d1, hB);
-        uint32[] memory ppms = _ppm2(100_000, 50_000);
+        uint256[] memory parents = Pairs.uints(d1, hB);
+        uint32[] memory ppms = Pairs.ppms(100_000, 50_000);
         Recipient[] memory split = _split(carol);
         vm.expectEmit(true, false, false, true, address(router));
         emit RoyaltyRouter.WorkConfigured(id, WorkStatus.Active, 2, 4);
@@ -430,7 +420,7 @@ contract RouterTest is Fixture {
         for (uint256 i; i < 3; ++i) {
             w = _derive(_one(w), _ppm(100_000), _split(bob));
         }
-        uint256 d = _derive(_two(h, w), _ppm2(100_000, 100_000), _split(carol));
+        uint256 d = _derive(Pairs.uints(h, w), Pairs.ppms(100_000, 100_000), _split(carol));
         assertEq(router.depthOf(d), 4);
     }
 
@@ -440,7 +430,7 @@ contract RouterTest is Fixture {
         uint256[] memory hs = _heritages(8);
         uint256 b1w = _derive(hs, _equalPpms(8, 1_000), _split(bob));
         uint256 b2w = _derive(_concat(_one(b1w), hs, 7), _equalPpms(8, 1_000), _split(bob));
-        uint256 b3w = _derive(_concat(_two(b1w, b2w), hs, 6), _equalPpms(8, 1_000), _split(bob));
+        uint256 b3w = _derive(_concat(Pairs.uints(b1w, b2w), hs, 6), _equalPpms(8, 1_000), _split(bob));
         uint256[] memory three = new uint256[](3);
         (three[0], three[1], three[2]) = (b1w, b2w, b3w);
         (, , uint256 size3,,) = router.nodeOf(b3w);
@@ -502,17 +492,17 @@ contract RouterTest is Fixture {
         uint256 h2 = _heritage(bob);
         uint256 id = _nextId();
         bytes memory invalid = abi.encodeWithSelector(RoyaltyRouter.RouterInvalidLineage.selector, id);
-        _deriveExpectingRevert(_two(h1, h2), _ppm2(100_000, 0), _split(carol), invalid); // a zero share
-        _deriveExpectingRevert(_two(h1, h2), _ppm(100_000), _split(carol), invalid); // fewer shares
-        _deriveExpectingRevert(_one(h1), _ppm2(100_000, 100_000), _split(carol), invalid); // more shares
-        _deriveExpectingRevert(_two(h1, h2), _ppm2(600_000, 400_001), _split(carol), invalid); // above PPM
+        _deriveExpectingRevert(Pairs.uints(h1, h2), Pairs.ppms(100_000, 0), _split(carol), invalid); // a zero share
+        _deriveExpectingRevert(Pairs.uints(h1, h2), _ppm(100_000), _split(carol), invalid); // fewer shares
+        _deriveExpectingRevert(_one(h1), Pairs.ppms(100_000, 100_000), _split(carol), invalid); // more shares
+        _deriveExpectingRevert(Pairs.uints(h1, h2), Pairs.ppms(600_000, 400_001), _split(carol), invalid); // above PPM
         _deriveExpectingRevert(new uint256[](0), new uint32[](0), _split(carol), invalid); // no parent
     }
 
     function test_configureDerivative_AllUpstreamAccepted() public {
         uint256 h1 = _heritage(alice);
         uint256 h2 = _heritage(bob);
-        uint256 d = _derive(_two(h1, h2), _ppm2(600_000, 400_000), _split(carol));
+        uint256 d = _derive(Pairs.uints(h1, h2), Pairs.ppms(600_000, 400_000), _split(carol));
         _payEth(d, 1001);
         assertEq(router.balanceOf(address(0), alice), 600);
         assertEq(router.balanceOf(address(0), bob), 400);
@@ -531,10 +521,7 @@ contract RouterTest is Fixture {
 
     function test_configureDerivative_RevertWhen_ParentRejected() public {
         (, uint256 d) = _pendingDerivative();
-        vm.prank(a1);
-        gov.rejectDerivative(d, communityA);
-        vm.prank(a2);
-        gov.rejectDerivative(d, communityA);
+        _rejectBy(d, a1, a2);
         _deriveExpectingRevert(
             _one(d),
             _ppm(100_000),
@@ -682,7 +669,7 @@ contract RouterTest is Fixture {
     function test_pay_EachParentGetsItsFloorAndTheWorkKeepsTheRest() public {
         uint256 hA = _heritage(alice);
         uint256 hB = _registerHeritageOf(communityB, b1, _open(0), _split(bob));
-        uint256 d = _derive(_two(hA, hB), _ppm2(333_333, 166_667), _split(carol));
+        uint256 d = _derive(Pairs.uints(hA, hB), Pairs.ppms(333_333, 166_667), _split(carol));
         _payEth(d, 10);
         assertEq(router.balanceOf(address(0), alice), 3); // floor(3.33333)
         assertEq(router.balanceOf(address(0), bob), 1); // floor(1.66667)
@@ -700,7 +687,7 @@ contract RouterTest is Fixture {
     function test_pay_SharedAncestorPaidOncePerPath() public {
         uint256 h = _heritage(alice);
         uint256 d1 = _derive(_one(h), _ppm(500_000), _split(bob));
-        uint256 d2 = _derive(_two(h, d1), _ppm2(100_000, 200_000), _split(carol));
+        uint256 d2 = _derive(Pairs.uints(h, d1), Pairs.ppms(100_000, 200_000), _split(carol));
         (, , uint256 routeSize,,) = router.nodeOf(d2);
         assertEq(routeSize, 4); // d2, h, d1, h again
         _payEth(d2, 1000);
@@ -757,10 +744,7 @@ contract RouterTest is Fixture {
 
     function test_pay_RevertWhen_WorkRejected() public {
         (, uint256 d) = _pendingDerivative();
-        vm.prank(a1);
-        gov.rejectDerivative(d, communityA);
-        vm.prank(a3);
-        gov.rejectDerivative(d, communityA);
+        _rejectBy(d, a1, a3);
         vm.prank(payer);
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, d, WorkStatus.Rejected));
         router.pay{value: 1 ether}(d, REF, WHEN);
@@ -816,7 +800,7 @@ contract RouterTest is Fixture {
     function test_payBatch_RevertWhen_LengthMismatch() public {
         uint256 h = _heritage(alice);
         (uint256[] memory ids, uint256[] memory amounts, bytes32[] memory refs, uint64[] memory times) = _batch(h, h);
-        uint256[] memory twoAmounts = _two(100, 1000);
+        uint256[] memory twoAmounts = Pairs.uints(100, 1000);
         bytes32[] memory twoRefs = new bytes32[](2);
         uint64[] memory twoTimes = new uint64[](2);
         vm.startPrank(payer);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {Fixture} from "../utils/Fixture.sol";
+import {StewardTyped} from "../utils/StewardTyped.sol";
 import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RegistryCore} from "../../../contracts/RegistryCore.sol";
 import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";
@@ -31,11 +32,6 @@ contract OwnerKeyWallet {
 /// @title EIP-712 steward actions submitted by a relayer
 /// @notice Every digest is rebuilt here from the type strings, independently of the contract.
 contract SignaturesTest is Fixture {
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 internal constant PROTOCOL_TYPEHASH = keccak256(
-        "Protocol(bool derivativesAllowed,bool consentRequired,bool commercialAllowed,bool mlAllowed,bool attributionRequired,bool restricted,uint32 floorPpm,uint64 labels,uint16 labelsVersion,uint32 season)"
-    );
     bytes32 internal constant RECIPIENT_TYPEHASH = keccak256("Recipient(address account,uint32 ppm)");
     // Referenced struct types follow the primary type, sorted by name (EIP-712 encodeType).
     bytes32 internal constant REGISTER_TYPEHASH = keccak256(
@@ -60,31 +56,15 @@ contract SignaturesTest is Fixture {
     // ------------------------------------------------------------------ independent EIP-712
 
     function _domain(uint256 chainId, address verifyingContract) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("HeritageRegistry"), keccak256("1"), chainId, verifyingContract)
-        );
+        return StewardTyped.domain(chainId, verifyingContract);
     }
 
     function _typed(bytes32 domain, bytes32 structHash) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(hex"1901", domain, structHash));
+        return StewardTyped.typed(domain, structHash);
     }
 
     function _protocolHash(Protocol memory p) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                PROTOCOL_TYPEHASH,
-                p.derivativesAllowed,
-                p.consentRequired,
-                p.commercialAllowed,
-                p.mlAllowed,
-                p.attributionRequired,
-                p.restricted,
-                p.floorPpm,
-                p.labels,
-                p.labelsVersion,
-                p.season
-            )
-        );
+        return StewardTyped.protocolHash(p);
     }
 
     function _splitHash(Recipient[] memory split) internal pure returns (bytes32) {
@@ -147,6 +127,14 @@ contract SignaturesTest is Fixture {
     {
         vm.prank(relayer);
         return registry.registerHeritageWorkBySig(p, steward, deadline, signature);
+    }
+
+    /// @dev The relayer submits `steward`'s signed approval of derivative `d` for `community`.
+    function _relayApprove(uint256 d, uint256 community, address steward, uint256 deadline_, bytes memory signature)
+        internal
+    {
+        vm.prank(relayer);
+        gov.approveDerivativeBySig(d, community, steward, deadline_, signature);
     }
 
     function _invalid(address signer) internal pure returns (bytes memory) {
@@ -488,30 +476,25 @@ contract SignaturesTest is Fixture {
         uint256 d = _pendingDerivative();
         bytes memory stale = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
         vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, a1, deadline, stale);
+        _relayApprove(d, communityA, a1, deadline, stale);
         bytes memory fresh = _sig(KEY_A1, _approveDigest(d, communityA, 1, deadline));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, a1, deadline, fresh);
+        _relayApprove(d, communityA, a1, deadline, fresh);
         assertEq(registry.nonces(a1), 2);
     }
 
     function test_approveDerivativeBySig_RevertWhen_Replayed() public {
         uint256 d = _pendingDerivative();
         bytes memory sig1 = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1);
+        _relayApprove(d, communityA, a1, deadline, sig1);
         vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1);
+        _relayApprove(d, communityA, a1, deadline, sig1);
     }
 
     function test_approveDerivativeBySig_RevertWhen_NonceAheadOfCurrent() public {
         uint256 d = _pendingDerivative();
         bytes memory ahead = _sig(KEY_A1, _approveDigest(d, communityA, 1, deadline));
         vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, a1, deadline, ahead);
+        _relayApprove(d, communityA, a1, deadline, ahead);
     }
 
     function test_approveDerivativeBySig_RevertWhen_UsedForAnotherWork() public {
@@ -519,8 +502,7 @@ contract SignaturesTest is Fixture {
         uint256 d2 = _pendingDerivative();
         bytes memory forD1 = _sig(KEY_A1, _approveDigest(d1, communityA, 0, deadline));
         vm.expectRevert(_invalid(a1));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d2, communityA, a1, deadline, forD1);
+        _relayApprove(d2, communityA, a1, deadline, forD1);
     }
 
     function test_approveDerivativeBySig_RevertWhen_Expired() public {
@@ -528,8 +510,7 @@ contract SignaturesTest is Fixture {
         uint256 past = block.timestamp - 1;
         bytes memory signature = _sig(KEY_A1, _approveDigest(d, communityA, 0, past));
         vm.expectRevert(abi.encodeWithSelector(StewardSignatures.RegistrySignatureExpired.selector, past));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, a1, past, signature);
+        _relayApprove(d, communityA, a1, past, signature);
     }
 
     function test_approveDerivativeBySig_RevertWhen_SignedForAnotherChain() public {
@@ -547,7 +528,6 @@ contract SignaturesTest is Fixture {
         uint256 d = _pendingDerivative();
         bytes memory signature = _sig(KEY_B1, _approveDigest(d, communityA, 0, deadline));
         vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, communityA, b1));
-        vm.prank(relayer);
-        gov.approveDerivativeBySig(d, communityA, b1, deadline, signature);
+        _relayApprove(d, communityA, b1, deadline, signature);
     }
 }

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from core.errors import InputError
 from ml.data.abc import music21_corpus_dir, read_collection
 from ml.data.render import INSTRUMENTS, TAIL_SECONDS, SoundFont, program_number, render, soundfonts, write_midi
+from tests.python.ml.spectrum import peak_hz
 
 FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -41,15 +42,8 @@ def long_note(pitch: str, *, quarters: float = 8.0) -> stream.Stream[Any]:
 
 
 def fundamental(y: NDArray[np.float32], *, near_hz: float) -> float:
-    """Frequency in Hz of the strongest FFT peak within ±60 cents of near_hz (0.5–3.5 s of y, parabolic interpolation)."""
-    segment = y[int(0.5 * SR) : int(3.5 * SR)].astype(np.float64)
-    n = 8 * segment.size
-    spectrum = np.abs(np.fft.rfft(segment * np.hanning(segment.size), n))
-    freqs = np.fft.rfftfreq(n, 1 / SR)
-    band = (freqs > near_hz * 2 ** (-60 / 1200)) & (freqs < near_hz * 2 ** (60 / 1200))
-    i = int(np.argmax(np.where(band, spectrum, 0)))
-    a, b, c = np.log(spectrum[i - 1 : i + 2])
-    return float((i + 0.5 * (a - c) / (a - 2 * b + c)) * SR / n)
+    """Frequency in Hz of the strongest FFT peak within ±60 cents of near_hz (0.5–3.5 s of y)."""
+    return peak_hz(y, sr=SR, near_hz=near_hz, cents=60, start_s=0.5, end_s=3.5, pad=8)
 
 
 def centroid(y: NDArray[np.float32]) -> float:

@@ -30,6 +30,7 @@ from ml.generation.microtonal import (
 )
 from ml.metrics.pitch import note_pitches, track_pitch
 from ml.tradition import load_tradition
+from tests.python.ml import spectrum
 
 SR = 22050
 FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -40,15 +41,8 @@ needs_fluidsynth = pytest.mark.skipif(
 
 
 def peak_hz(y: NDArray[np.float32], *, near_hz: float, start_s: float = 0.1, end_s: float = 0.9) -> float:
-    """Frequency in Hz of the strongest spectral peak within ±80 cents of near_hz (zero-padded FFT, log-parabolic interpolation)."""
-    segment = y[int(start_s * SR) : int(end_s * SR)].astype(np.float64)
-    n = 16 * segment.size
-    spectrum = np.abs(np.fft.rfft(segment * np.hanning(segment.size), n))
-    freqs = np.fft.rfftfreq(n, 1 / SR)
-    band = (freqs > near_hz * 2 ** (-80 / 1200)) & (freqs < near_hz * 2 ** (80 / 1200))
-    i = int(np.argmax(np.where(band, spectrum, 0)))
-    a, b, c = np.log(spectrum[i - 1 : i + 2])
-    return float((i + 0.5 * (a - c) / (a - 2 * b + c)) * SR / n)
+    """Frequency in Hz of the strongest spectral peak within ±80 cents of near_hz (16× zero-padded FFT)."""
+    return spectrum.peak_hz(y, sr=SR, near_hz=near_hz, cents=80, start_s=start_s, end_s=end_s, pad=16)
 
 
 @pytest.mark.parametrize(
