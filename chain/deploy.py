@@ -1,6 +1,6 @@
 """Deploy contracts v2 in the documented order (contracts/README.md, tests/sol/utils/Fixture.sol):
 router, protocol rules, governance, registry, router.bindRegistry, committee arbitrator, disputes,
-router.bindDisputes, study attestations; and record the addresses per chain id."""
+router.bindDisputes, study attestations, training sets; and record the addresses per chain id."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class Deployment:
     rules: str = ""
     disputes: str = ""
     arbitrator: str = ""
+    training_sets: str = ""
+    """TrainingSets; "" in a deployment recorded before it existed (`chain.trainingsets` deploys it)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block,
@@ -46,6 +48,8 @@ class Deployment:
                                "arbitrator": self.arbitrator}
         if self.attestations is not None:
             out["attestations"] = self.attestations
+        if self.training_sets:
+            out["trainingSets"] = self.training_sets
         return out
 
     @classmethod
@@ -55,7 +59,8 @@ class Deployment:
         if missing:
             raise ValueError(f"it records contracts v1 (no {', '.join(missing)})")
         return cls(chain_id=int(data["chainId"]), router=data["router"], registry=data["registry"], block=int(data["block"]),
-                   attestations=data.get("attestations"), **{k: str(data[k]) for k in V2_FIELDS})
+                   attestations=data.get("attestations"), training_sets=str(data.get("trainingSets", "")),
+                   **{k: str(data[k]) for k in V2_FIELDS})
 
 
 def deploy(
@@ -70,7 +75,7 @@ def deploy(
     """Deploy contracts v2 in order: RoyaltyRouter, ProtocolRules, HeritageGovernance(router, rules,
     bps), HeritageRegistry(router, rules, governance, bps), router.bindRegistry, CommitteeArbitrator
     (`arbitrators`, 1-16 distinct members), HeritageDisputes(registry, router, arbitrator),
-    router.bindDisputes, StudyAttestations(registry); from `sender` (an unlocked account), or with
+    router.bindDisputes, StudyAttestations(registry), TrainingSets(registry); from `sender` (an unlocked account), or with
     transactions signed locally by `signer` (a node with no unlocked accounts)."""
     if not 1 <= len(set(a.lower() for a in arbitrators)) == len(arbitrators) <= 16:
         raise ChainError(f"the dispute committee needs 1-16 distinct members, not {list(arbitrators)}: set "
@@ -86,9 +91,10 @@ def deploy(
     disputes, _ = _create(w3, send, artifacts["HeritageDisputes"], registry_address, router_address, arbitrator)
     _call(send, router_address, router.functions.bindDisputes(disputes), "binding the router to the disputes contract")
     attestations, _ = _create(w3, send, artifacts["StudyAttestations"], registry_address)
+    training_sets, _ = _create(w3, send, artifacts["TrainingSets"], registry_address)
     return Deployment(chain_id=int(w3.eth.chain_id), router=router_address, registry=registry_address, block=block,
                       attestations=attestations, governance=governance, rules=rules, disputes=disputes,
-                      arbitrator=arbitrator)
+                      arbitrator=arbitrator, training_sets=training_sets)
 
 
 def _call(send: Send, to: str, fn: Any, what: str) -> None:
@@ -100,6 +106,12 @@ def deploy_attestations(w3: Web3, artifacts: dict[str, Artifact], registry: str,
                         signer: Sender | None = None) -> str:
     """Deploy StudyAttestations over an existing `registry`; its address."""
     return _create(w3, _sender(w3, sender, signer), artifacts["StudyAttestations"], Web3.to_checksum_address(registry))[0]
+
+
+def deploy_training_sets(w3: Web3, artifacts: dict[str, Artifact], registry: str, *, sender: str | None = None,
+                         signer: Sender | None = None) -> str:
+    """Deploy TrainingSets over an existing `registry`; its address."""
+    return _create(w3, _sender(w3, sender, signer), artifacts["TrainingSets"], Web3.to_checksum_address(registry))[0]
 
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]

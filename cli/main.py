@@ -19,6 +19,7 @@ from cli.commands import (
     disputes,
     embedding,
     generation,
+    model,
     node,
     omr,
     payments,
@@ -35,7 +36,8 @@ for group, name in ((node.chain_app, "chain"), (communities.community_app, "comm
                     (works.derivative_app, "derivative"), (disputes.dispute_app, "dispute"),
                     (recognition.recognition_app, "recognition"), (robustness.robustness_app, "robustness"),
                     (classification.classification_app, "classification"),
-                    (embedding.embedding_app, "embedding"), (omr.omr_app, "omr"), (generation.generation_app, "generation")):
+                    (embedding.embedding_app, "embedding"), (omr.omr_app, "omr"), (generation.generation_app, "generation"),
+                    (model.model_app, "model")):
     app.add_typer(group, name=name)
 for command in (payments.pay, payments.withdraw, audit.audit, audit.cid, simulation.simulate, service.demo, service.api,
                 classification.classify, omr.transcribe, recognition.recognize, generation.generate):
