@@ -372,4 +372,38 @@ contract TrainingSetsTest is Fixture {
         vm.prank(payer);
         pot.pull();
     }
+
+    // ------------------------------------------------------------------ scale (gas figures)
+
+    /// @notice 1,000 works of 16 communities (more than MAX_ROOTS): one real sample per community,
+    ///         the other leaves stand for works the contract never reads.
+    function test_anchor_AThousandWorksOfSixteenCommunities() public {
+        uint256 n = 16;
+        bytes32[] memory big = new bytes32[](1000);
+        uint256[] memory sampleWorks = new uint256[](n);
+        TrainingSets.CommunityCount[] memory c = new TrainingSets.CommunityCount[](n);
+        address[] memory stewards = new address[](1);
+        stewards[0] = b1;
+        for (uint256 i; i < n; ++i) {
+            uint256 community = registry.registerCommunity("set member", stewards, 1, treasuryB);
+            sampleWorks[i] = _registerHeritageOf(community, b1, _open(0), _split(treasuryB));
+            big[i] = sets.leafOf(sampleWorks[i], registry.workOf(sampleWorks[i]).contentCid);
+            c[i] = TrainingSets.CommunityCount(community, i == 0 ? 1000 - 62 * (n - 1) : 62);
+        }
+        for (uint256 i = n; i < 1000; ++i) {
+            big[i] = keccak256(abi.encode("another member", i));
+        }
+        TrainingSets.Sample[] memory s = new TrainingSets.Sample[](n);
+        for (uint256 i; i < n; ++i) {
+            s[i] = TrainingSets.Sample(sampleWorks[i], registry.workOf(sampleWorks[i]).contentCid, Merkle.proof(big, i));
+        }
+        bytes32 root = Merkle.root(big);
+        vm.prank(creator);
+        sets.anchor(model, root, MEMBERS, c, 1000, s);
+        vm.prank(payer);
+        sets.deposit{value: 1 ether}(model);
+        assertEq(sets.owedOf(model, c[1].communityId), 0.062 ether);
+        vm.prank(treasuryB);
+        assertEq(sets.withdraw(model, c[0].communityId), 0.07 ether);
+    }
 }
