@@ -206,11 +206,16 @@ def members_of(chain: Chain, store: ContentStore, model: int) -> tuple[tuple[Wor
     view = training_set(chain, model)
     if view.members_cid is None:
         raise ChainError(f"model {model}'s TrainingSetAnchored event is not on this node: the member list is unknown")
-    doc: dict[str, Any] = json.loads(b"".join(store.cat(view.members_cid)))
-    if doc.get("format") != FORMAT:
-        raise ChainError(f"{view.members_cid} is not a {FORMAT} member list")
-    members = tuple((WorkId(int(w)), Cid(str(c))) for w, c in doc["members"])
-    if MemberTree.of([(w, cid_bytes(c)) for w, c in members]).root != view.root:
+    try:
+        doc: Any = json.loads(b"".join(store.cat(view.members_cid)))
+        if doc.get("format") != FORMAT:
+            raise ValueError(doc.get("format"))
+        members = tuple((WorkId(int(w)), Cid(str(c))) for w, c in doc["members"])
+        tree = MemberTree.of([(w, cid_bytes(c)) for w, c in members])
+    except (ValueError, TypeError, KeyError, AttributeError, InputError) as exc:
+        raise ChainError(f"model {model}'s published member list {view.members_cid} is not a {FORMAT} list of "
+                         f"(work, CID) members ({exc!r}): the set cannot be rebuilt, so no membership can be proven") from exc
+    if tree.root != view.root:
         raise ChainError(f"the member list {view.members_cid} does not rebuild model {model}'s anchored root")
     return members
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
+from chain import calls
 from chain import gateway as gw
 from chain import trainingsets as ts
 from chain.anvil import Anvil
@@ -26,7 +27,7 @@ from cli.main import app
 from core.blockstore import ContentStore, open_store
 from core.cid import from_text
 from core.config import Settings
-from core.errors import InputError
+from core.errors import ChainError, InputError
 from core.types import Cid, CommunityId, Ppm, Wei, WorkId
 
 _fresh = itertools.count()
@@ -118,7 +119,8 @@ def test_the_share_is_paid_by_count_directly_and_through_the_pot(env: Env) -> No
     assert ts.withdraw(env.chain, model, env.community["b"], sender=env.treasury["b"]) == 0
 
 
-@pytest.mark.parametrize("attack", ["other key", "again", "forbidden member", "non-treasury withdraws"])
+@pytest.mark.parametrize("attack", ["other key", "again", "forbidden member", "non-treasury withdraws",
+                                    "garbage member list"])
 def test_attacks_are_refused(env: Env, attack: str) -> None:
     model = env.model()
     plan = ts.plan_training_set(env.chain, env.members)
@@ -129,6 +131,12 @@ def test_attacks_are_refused(env: Env, attack: str) -> None:
     if attack == "other key":
         with pytest.raises(ContractRevert, match="TrainingSetsNotModelOwner"):
             ts.anchor(env.chain, env.store, model, plan, sender=env.acct[2])
+        return
+    if attack == "garbage member list":  # an owner who publishes something else: nothing provable, no crash
+        garbage = env.store.put_bytes(b"\xff not a member list")
+        calls.send(env.chain, ts.anchor_call(env.chain, model, plan, garbage), env.acct[9])
+        with pytest.raises(ChainError, match="cannot be rebuilt"):
+            ts.prove(env.chain, env.store, model, plan.members[0].work)
         return
     ts.anchor(env.chain, env.store, model, plan, sender=env.acct[9])
     if attack == "again":
