@@ -97,10 +97,10 @@ contract TrainingSetsTest is Fixture {
 
     function test_anchor_RecordsRootCountsAndDeploysPot() public {
         _anchor();
-        (bytes32 root, uint256 total, uint256 at, uint256 arrived, uint256 distributed) = sets.trainingSetOf(model);
+        (bytes32 root, uint256 total, uint256 anchoredAt, uint256 arrived, uint256 distributed) = sets.trainingSetOf(model);
         assertEq(root, Merkle.root(leaves));
         assertEq(total, 4);
-        assertEq(at, block.timestamp);
+        assertEq(anchoredAt, block.timestamp);
         assertEq(arrived + distributed, 0);
         (uint256[] memory ids, uint256[] memory counts,) = sets.entriesOf(model);
         assertEq(ids.length, 2);
