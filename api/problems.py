@@ -42,6 +42,7 @@ REVERTS: dict[str, tuple[int, str]] = {
     "RouterNothingToWithdraw": (409, "nothing-to-withdraw"),
     "StudyAttestationsUnknownWork": (404, "unknown-work"),
     "StudyAttestationsUnknownAttestation": (404, "unknown-attestation"),
+    "TrainingSetsNotAnchored": (404, "no-training-set"),
 }
 
 # Platform errors by TYPE, with the status and code each gets; the first entry the error is an

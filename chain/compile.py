@@ -22,7 +22,8 @@ from core.paths import CONTRACTS_DIR, REPO_ROOT, SOLC_WRAPPER
 OZ_PREFIX = "@openzeppelin/contracts/"
 OZ_DIR = REPO_ROOT / "node_modules" / "@openzeppelin" / "contracts"
 DEPLOYABLE = ("RoyaltyRouter", "ProtocolRules", "HeritageGovernance", "HeritageRegistry", "CommitteeArbitrator",
-              "HeritageDisputes", "RoyaltyReceiver", "StudyAttestations", "UsageStatements")
+              "HeritageDisputes", "RoyaltyReceiver", "StudyAttestations", "UsageStatements", "TrainingSets",
+              "TrainingSetPot")
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
@@ -72,7 +73,7 @@ def source_hash() -> str:
 def compile_contracts(*, cache_dir: Path) -> dict[str, Artifact]:
     """Compile (or load from `cache_dir`) the deployable contracts, by contract name."""
     version = _compiler_version()
-    key = hashlib.sha256((source_hash() + version).encode()).hexdigest()[:32]
+    key = hashlib.sha256((source_hash() + version + ",".join(DEPLOYABLE)).encode()).hexdigest()[:32]
     cached = cache_dir / f"contracts-{key}.json"
     if cached.exists():
         raw = json.loads(cached.read_text())

@@ -1,7 +1,7 @@
 """Deploy contracts v2 in the documented order (contracts/README.md, tests/sol/utils/Fixture.sol):
 router, protocol rules, governance, registry, router.bindRegistry, committee arbitrator, disputes,
-router.bindDisputes, study attestations, usage statements (last, so that every earlier address stays
-as it was); and record the addresses per chain id."""
+router.bindDisputes, study attestations, usage statements, training sets (each new contract last, so
+that every earlier address stays as it was); and record the addresses per chain id."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class Deployment:
     statements: str | None = None
     """UsageStatements; None in a deployment recorded before it existed (chain/statements.py
     deploys it on first use)."""
+    training_sets: str = ""
+    """TrainingSets; "" in a deployment recorded before it existed (`chain.trainingsets` deploys it)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"chainId": self.chain_id, "router": self.router, "registry": self.registry, "block": self.block,
@@ -54,6 +56,8 @@ class Deployment:
             out["attestations"] = self.attestations
         if self.statements is not None:
             out["statements"] = self.statements
+        if self.training_sets:
+            out["trainingSets"] = self.training_sets
         return out
 
     @classmethod
@@ -63,7 +67,8 @@ class Deployment:
         if missing:
             raise ValueError(f"it records contracts v1 (no {', '.join(missing)})")
         return cls(chain_id=int(data["chainId"]), router=data["router"], registry=data["registry"], block=int(data["block"]),
-                   attestations=data.get("attestations"), statements=data.get("statements"), **{k: str(data[k]) for k in V2_FIELDS})
+                   attestations=data.get("attestations"), statements=data.get("statements"),
+                   training_sets=str(data.get("trainingSets", "")), **{k: str(data[k]) for k in V2_FIELDS})
 
 
 def deploy(
@@ -80,8 +85,8 @@ def deploy(
     bps), HeritageRegistry(router, rules, governance, bps), router.bindRegistry, CommitteeArbitrator
     (`arbitrators`, 1-16 distinct members), HeritageDisputes(registry, router, arbitrator),
     router.bindDisputes, StudyAttestations(registry), UsageStatements(router, registry,
-    `suspense_window_s`); from `sender` (an unlocked account), or with transactions signed locally
-    by `signer` (a node with no unlocked accounts)."""
+    `suspense_window_s`), TrainingSets(registry); from `sender` (an unlocked account), or with
+    transactions signed locally by `signer` (a node with no unlocked accounts)."""
     if not 1 <= len(set(a.lower() for a in arbitrators)) == len(arbitrators) <= 16:
         raise ChainError(f"the dispute committee needs 1-16 distinct members, not {list(arbitrators)}: set "
                          "HERITAGE_ARBITRATORS to their comma-separated addresses")
@@ -97,9 +102,10 @@ def deploy(
     _call(send, router_address, router.functions.bindDisputes(disputes), "binding the router to the disputes contract")
     attestations, _ = _create(w3, send, artifacts["StudyAttestations"], registry_address)
     statements, _ = _create(w3, send, artifacts["UsageStatements"], router_address, registry_address, suspense_window_s)
+    training_sets, _ = _create(w3, send, artifacts["TrainingSets"], registry_address)
     return Deployment(chain_id=int(w3.eth.chain_id), router=router_address, registry=registry_address, block=block,
                       attestations=attestations, governance=governance, rules=rules, disputes=disputes,
-                      arbitrator=arbitrator, statements=statements)
+                      arbitrator=arbitrator, statements=statements, training_sets=training_sets)
 
 
 def _call(send: Send, to: str, fn: Any, what: str) -> None:
@@ -118,6 +124,12 @@ def deploy_statements(w3: Web3, artifacts: dict[str, Artifact], router: str, reg
     """Deploy UsageStatements over an existing `router` and `registry`; its address."""
     return _create(w3, _sender(w3, sender, signer), artifacts["UsageStatements"], Web3.to_checksum_address(router),
                    Web3.to_checksum_address(registry), suspense_window_s)[0]
+
+
+def deploy_training_sets(w3: Web3, artifacts: dict[str, Artifact], registry: str, *, sender: str | None = None,
+                         signer: Sender | None = None) -> str:
+    """Deploy TrainingSets over an existing `registry`; its address."""
+    return _create(w3, _sender(w3, sender, signer), artifacts["TrainingSets"], Web3.to_checksum_address(registry))[0]
 
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
