@@ -85,7 +85,7 @@ def test_parse_names_the_line(data: bytes, expect: AbstractContextManager[object
 
 def test_line_hash_is_the_lines_bytes() -> None:
     statement = dsr.parse(_file(GOOD).replace(b"\n", b"\r\n"))
-    assert statement.lines[0].line_hash == merkle._h(GOOD.encode())
+    assert statement.lines[0].line_hash == merkle.keccak(GOOD.encode())
 
 
 # ---------------------------------------------------------------------- Merkle tree vs OpenZeppelin's
