@@ -6,8 +6,10 @@ Usage it cannot match goes to the "black box" and is shared out by market share;
 carry no lineage, so their income stays with whoever registered them. Documented in
 economy.scenario.ManualSpec.
 
-On-chain: usage is batched into real `payBatch` transactions on the node (the batch closes on
-time or size); the contracts route every wei up the lineage. Latency is measured per usage event
+On-chain: usage is batched (the batch closes on time or size), and each batch is a usage statement
+settled by the path real usage reports take (economy/statements/submit.py): a DSR-shaped file,
+its Merkle root anchored on UsageStatements, its per-work amounts paid through the router's
+`payBatch`; the contracts route every wei up the lineage. Latency is measured per usage event
 from its time to the timestamp of the block that credited it, and payouts are read back from the
 router's balances at the end of each epoch (historical `eth_call`), never computed here.
 The simulated year runs on the node's clock: each transaction's block gets the simulated
