@@ -6,8 +6,9 @@ amounts per work, and whose credits, routed to the communities, are the simulati
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,12 @@ from economy.listeners import DAY
 from economy.scenario import CatalogueSpec, OnchainSpec
 from economy.settlement import Settled, settle_onchain
 from economy.statements import community, merkle
+from economy.statements.dsr import COLUMNS
 from economy.statements.submit import StatementAlreadySubmitted, stored, stored_statement, submit
 from economy.statements.trace import trace_line
 
 PRICE = 10**12
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +103,29 @@ def test_a_simulated_statement_cannot_be_settled_again(run: tuple[Chain, Catalog
     with pytest.raises(StatementAlreadySubmitted):
         submit(chain, stored(chain, root), sender=chain.accounts()[0])
     assert chain.w3.eth.get_balance(chain.router.address) == before
+
+
+def test_a_write_whose_answer_was_lost_is_not_sent_again(run: tuple[Chain, Catalogue, pd.DataFrame, Settled]) -> None:
+    """`submit` under a retrier that runs every write a second time (as after a lost answer): the
+    second run finds the first on chain and sends nothing; each work is paid and each unknown
+    identifier held exactly once."""
+    chain, cat, _, _ = run
+    works = sorted({it.work_id for it in cat.items})[:5]
+    lines = [f"2026-02-01\t2026-02-01\tlossy-{chain.w3.eth.block_number}\tWorldwide\t{w}\tstream\t1\t{PRICE * (i + 1)}"
+             for i, w in enumerate(works)]
+    lines.append(f"2026-02-01\t2026-02-01\tlossy\tWorldwide\t987654321\tstream\t1\t{PRICE}")  # no such work: suspense
+    data = ("\t".join(COLUMNS) + "\n" + "\n".join(lines) + "\n").encode()
+    runs = []
+
+    def twice(action: Callable[[], T]) -> T:
+        runs.append(action())
+        return action()
+    payer = chain.accounts()[0]
+    before = chain.w3.eth.get_balance(chain.router.address)
+    sent = submit(chain, data, sender=payer, batch=2, attempt=twice)
+    paid = sum(PRICE * (i + 1) for i in range(len(works)))
+    assert chain.w3.eth.get_balance(chain.router.address) - before == paid, "a batch was paid twice"
+    view = cs.statement(chain, sent.statement_id)
+    assert view.accounted == view.total == paid + PRICE and view.suspense == PRICE and view.batches == 3
+    assert len(runs) == 1 + 3 + 1 and len(set(sent.settle_txs)) == 3 and len(sent.hold_txs) == 1
+    assert sent.gas_used == sum(cs.gas_used(chain, tx) for tx in (sent.anchor_tx or "", *sent.settle_txs, *sent.hold_txs))
