@@ -149,6 +149,8 @@ def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH,
             found = cs.statement_of_root(chain, p.root)
             if not found:
                 return None
+            if cs.statement(chain, found).submitter.lower() != sender.lower():
+                raise StatementAlreadySubmitted(p.root, found)  # anchored meanwhile, by another service
             tx = next(log.tx for log in cs.statement_logs(chain, found) if log.event == "StatementAnchored")
             return found, tx, cs.gas_used(chain, tx)
         statement_id, anchor_tx, gas = _once(attempt, anchor, anchored)
