@@ -229,6 +229,11 @@ def withdrawals(chain: Chain, account: str) -> list[Logged]:
     return [log for log in (_logged(decoder, r) for r in raw) if log is not None]
 
 
+def gas_used(chain: Chain, tx: str) -> int:
+    """The gas a mined transaction used (for a send whose answer was lost)."""
+    return int(chain.w3.eth.get_transaction_receipt(HexBytes(tx))["gasUsed"])
+
+
 def block_time(chain: Chain, block: int) -> int:
     return int(chain.w3.eth.get_block(block)["timestamp"])
 

@@ -82,13 +82,14 @@ class ManualSpec(_Strict):
 
 
 class OnchainSpec(_Strict):
-    """On-chain settlement: usage batched into payBatch transactions on the node."""
+    """On-chain settlement: each batch of usage a usage statement, anchored and settled on the node
+    through the statement path (economy/statements/submit.py)."""
 
     batch_hours: float = Field(default=24, gt=0, le=24 * 90, description="A batch closes after this long …")
     batch_size: int = Field(default=2_000, ge=1, le=100_000, description="… or when it holds this many usage events.")
-    aggregate: bool = Field(default=True, description="One payBatch entry per work and batch, not one per usage event.")
+    aggregate: bool = Field(default=True, description="One statement line per work and batch, not per usage event.")
     submit_minutes: float = Field(default=5, ge=0, le=24 * 60, description="From batch close to submission.")
-    max_entries_per_tx: int = Field(default=150, ge=1, le=2_000, description="payBatch entries per transaction (gas).")
+    max_entries_per_tx: int = Field(default=150, ge=1, le=256, description="Works per settle transaction (gas; contract limit 256).")
     retries: int = Field(default=3, ge=0, le=20)
 
 

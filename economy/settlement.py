@@ -6,8 +6,10 @@ Usage it cannot match goes to the "black box" and is shared out by market share;
 carry no lineage, so their income stays with whoever registered them. Documented in
 economy.scenario.ManualSpec.
 
-On-chain: usage is batched into real `payBatch` transactions on the node (the batch closes on
-time or size); the contracts route every wei up the lineage. Latency is measured per usage event
+On-chain: usage is batched (the batch closes on time or size), and each batch is a usage statement
+settled by the path real usage reports take (economy/statements/submit.py): a DSR-shaped file,
+its Merkle root anchored on UsageStatements, its per-work amounts paid through the router's
+`payBatch`; the contracts route every wei up the lineage. Latency is measured per usage event
 from its time to the timestamp of the block that credited it, and payouts are read back from the
 router's balances at the end of each epoch (historical `eth_call`), never computed here.
 The simulated year runs on the node's clock: each transaction's block gets the simulated
@@ -16,7 +18,8 @@ submission time (`evm_setNextBlockTimestamp`), so block timestamps are the simul
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,16 +27,18 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
-from eth_utils.crypto import keccak
 
 from chain import calls
+from chain import statements as cs
 from chain.client import Chain
-from chain.sender import Fees, Sender, dev_account
+from chain.sender import Sender, dev_account
 from core.errors import ChainError
-from core.types import ETH
+from core.types import ETH, WorkId
 from economy.catalogue import Catalogue
 from economy.listeners import DAY
 from economy.scenario import ManualSpec, OnchainSpec
+from economy.statements.dsr import COLUMNS
+from economy.statements.submit import submit
 
 PAYER = 0
 T = TypeVar("T")
@@ -50,6 +55,8 @@ class Settled:
     events: int
     unsettled: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    statements: tuple[str, ...] = ()
+    """On chain: the Merkle root (0x hex) of each usage statement the run anchored and settled."""
 
 
 def _epoch(times: np.ndarray, t0: float, epoch_days: float) -> np.ndarray:
@@ -150,86 +157,102 @@ def batches(times: np.ndarray, spec: OnchainSpec, t0: float) -> list[Batch]:
     return out
 
 
+def usage_file(works: np.ndarray, times: np.ndarray, *, price: int, service: str,
+               aggregate: bool) -> bytes:
+    """A batch's usage as a DSR-shaped statement (economy/statements/dsr.py): its period the days the
+    usage fell on, one line per work with its count (`aggregate`) or one line per usage event."""
+    day = [dt.datetime.fromtimestamp(float(t), dt.UTC).date().isoformat() for t in (times.min(), times.max())]
+    head = "\t".join(COLUMNS)
+    if aggregate:
+        uniq, counts = np.unique(works, return_counts=True)
+        rows = [(int(w), int(c)) for w, c in zip(uniq, counts, strict=True)]
+    else:
+        rows = [(int(w), 1) for w in works[np.argsort(times, kind="stable")]]
+    body = "".join(f"{day[0]}\t{day[1]}\t{service}\tWorldwide\t{w}\tstream\t{c}\t{c * price}\n" for w, c in rows)
+    return f"{head}\n{body}".encode()
+
+
 def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: OnchainSpec, price: int, *,
                    t0: float, epoch_days: float, progress: Callable[[int], None] | None = None,
                    backoff_s: float = 0.2) -> Settled:
-    """Settle `streams` in payBatch transactions. A failed attempt (node unreachable, answer lost,
-    revert) is counted and retried with back-off, resending the same signed transaction, so a
+    """Settle `streams` as one usage statement per batch, through the statement path the real usage
+    reports take (economy/statements/submit.py): its Merkle root anchored on UsageStatements, its
+    per-work amounts settled through the router in batches. A failed write (node unreachable,
+    answer lost, revert) is counted and retried with back-off; a retry first looks on chain whether
+    the earlier try landed, a root is anchored once and a work is paid once per statement, so a
     payment is never made twice; after `spec.retries` retries the run stops with a ChainError."""
     order = np.argsort(streams["time"].to_numpy(), kind="stable")
     items = streams["item"].to_numpy()[order]
     times = streams["time"].to_numpy()[order]
     work_of = np.array([it.work_id for it in cat.items])
     w3 = chain.w3
-    sender = chain.signer or Sender(w3, str(w3.provider.endpoint_uri), dev_account(PAYER),  # type: ignore[attr-defined]
-                                    timeout_s=chain.settings.tx_timeout_s)
     credited_at = np.full(items.size, np.nan)
-    pays = _Retrier(spec.retries, backoff_s)  # payment transactions: the on-chain failure rate
+    pays = _Retrier(spec.retries, backoff_s)  # statement writes (anchor, settle batches): the on-chain failure rate
     retried_reads = _Retrier(spec.retries, backoff_s)  # reads around them
 
-    def stopped(exc: _Exhausted, what: str) -> ChainError:
+    def stopped(exc: Exception, what: str) -> ChainError:
         done = int((~np.isnan(credited_at)).sum())
-        return ChainError(f"settlement stopped: {what} failed {spec.retries + 1} times ({exc.last}); {done} of "
-                          f"{items.size} usage events were settled before it. Check the node, then rerun")
+        return ChainError(f"settlement stopped: {what} failed ({exc}); {done} of {items.size} usage events were "
+                          "settled before it. Check the node, then rerun")
 
     def reads(action: Callable[[], T]) -> T:
         try:
             return retried_reads(action)
         except _Exhausted as exc:
-            raise stopped(exc, "a read from the node") from exc.last
-    gas_total = txs = 0
+            raise stopped(exc.last, f"a read from the node, {spec.retries + 1} times,") from exc.last
+    payer = chain.signer.account.address if chain.signer is not None else reads(chain.accounts)[PAYER]
     head = reads(lambda: w3.eth.get_block("latest"))
-    last_ts, start_block = int(head["timestamp"]), int(head["number"])
-    epoch_end_blocks: dict[int, int] = {}
-    for b in batches(times, spec, t0):
-        works = work_of[items[b.rows]]
-        if spec.aggregate:
-            uniq, first, counts = np.unique(works, return_index=True, return_counts=True)
-            entries = [(int(w), int(c) * price, int(times[b.rows[f]]), rows)
-                       for w, f, c, rows in zip(uniq, first, counts, (b.rows[works == w] for w in uniq), strict=True)]
-        else:
-            entries = [(int(w), price, int(times[r]), np.array([r])) for w, r in zip(works, b.rows, strict=True)]
-        fees = reads(lambda: Fees.current(w3))
-        for lo in range(0, len(entries), spec.max_entries_per_tx):
-            chunk = entries[lo:lo + spec.max_entries_per_tx]
-            refs = [hashlib.sha256(f"{b.close}:{w}:{t}".encode()).digest() for w, _, t, _ in chunk]
-            data = calls.pay_batch_calldata(chain, [c[0] for c in chunk], [c[1] for c in chunk], refs, [c[2] for c in chunk])
-            value = sum(c[1] for c in chunk)
-            submit = max(int(b.close + spec.submit_minutes * 60), last_ts + 1)
-            gas = min(80_000 + 120_000 * len(chunk), 29_000_000)
-            nonce = reads(lambda: sender.nonces.take(sender.account.address))
-            raw = sender.sign(chain.router.address, data, gas=gas, value=value, nonce=nonce, fees=fees)
-            tx_hash = "0x" + keccak(raw).hex()
+    start_block = int(head["number"])
+    works_known: dict[bytes, WorkId | None] = {}
 
-            def pay(raw: bytes = raw, tx_hash: str = tx_hash, submit: int = submit) -> tuple[dict[str, Any], int]:
-                # After a lost answer the transaction may be mined already: look before resending.
-                receipt = sender.rpc_batch([("eth_getTransactionReceipt", [tx_hash])])[0]
-                if receipt is None:
-                    w3.provider.make_request("evm_setNextBlockTimestamp", [submit])  # type: ignore[arg-type]
-                    # The same signed transaction each time (its nonce makes a resend harmless), through the
-                    # send window: replaced with higher fees if it sticks, sent again if the node drops it.
-                    receipt = sender.submit([raw])[0]
-                block = sender.rpc_batch([("eth_getBlockByNumber", [receipt["blockNumber"], False])])[0]
-                return receipt, int(block["timestamp"], 16)
-            try:
-                receipt, ts = pays(pay)
-            except _Exhausted as exc:
-                raise stopped(exc, f"a payBatch of {len(chunk)} entries") from exc.last
-            block = int(receipt["blockNumber"], 16)
-            last_ts = ts
-            gas_total += int(receipt["gasUsed"], 16)
-            txs += 1
-            for c in chunk:
-                credited_at[c[3]] = ts
-            epoch_end_blocks[int((ts - t0) // (epoch_days * DAY))] = block
+    def resolve(ident: bytes) -> WorkId | None:  # the catalogue's works stay registered: asked once per run
+        if ident not in works_known:
+            works_known[ident] = reads(lambda: cs.work_of(chain, ident))
+        return works_known[ident]
+    gas_total = txs = 0
+    roots: list[str] = []
+    epoch_end_blocks: dict[int, int] = {}
+    for k, b in enumerate(batches(times, spec, t0)):
+        works = work_of[items[b.rows]]
+        data = usage_file(works, times[b.rows], price=price, service=f"simulation-{start_block}-{k}",
+                          aggregate=spec.aggregate)
+        submit_at = int(b.close + spec.submit_minutes * 60)
+
+        def attempt(action: Callable[[], T], submit_at: int = submit_at) -> T:
+            def timed() -> T:  # each write's block gets the simulated submission time
+                latest = int(w3.eth.get_block("latest")["timestamp"])
+                w3.provider.make_request("evm_setNextBlockTimestamp", [max(submit_at, latest + 1)])  # type: ignore[arg-type]
+                return action()
+            return pays(timed)
+        since = reads(lambda: w3.eth.block_number)
+        try:
+            sent = submit(chain, data, sender=payer, batch=min(spec.max_entries_per_tx, cs.MAX_BATCH), resolve=resolve,
+                          attempt=attempt)
+        except _Exhausted as exc:
+            raise stopped(exc.last, f"a statement write, {spec.retries + 1} times,") from exc.last
+        except ChainError as exc:
+            raise stopped(exc, "a statement read") from exc
+        root = bytes.fromhex(sent.root[2:])
+        credits = reads(functools.partial(cs.settlement_logs, chain, root, from_block=since + 1))
+        block_ts = {blk: reads(functools.partial(cs.block_time, chain, blk)) for blk in {c.block for c in credits}}
+        credit_ts = {int(c.args["workId"]): block_ts[c.block] for c in credits}
+        credited_at[b.rows] = [credit_ts.get(int(w), np.nan) for w in works]
+        for blk, ts in block_ts.items():
+            e = int((ts - t0) // (epoch_days * DAY))
+            epoch_end_blocks[e] = max(blk, epoch_end_blocks.get(e, 0))
+        gas_total += sent.gas_used
+        txs += 1 + len(sent.settle_txs) + len(sent.hold_txs)
+        roots.append(sent.root)
         if progress is not None:
             progress(int(b.rows.size))
     settled = ~np.isnan(credited_at)
+    sender = chain.signer or Sender(w3, str(w3.provider.endpoint_uri), dev_account(PAYER),  # type: ignore[attr-defined]
+                                    timeout_s=chain.settings.tx_timeout_s)
     payouts = reads(lambda: _payouts_from_chain(chain, sender, cat, start_block, epoch_end_blocks))
     roots_ok = reads(lambda: _traceable_items(chain, cat))
     traceable = float((settled & roots_ok[items]).sum() / max(items.size, 1))
     return Settled("onchain", (credited_at[settled] - times[settled]) / DAY, payouts, traceable, int(items.size),
-                   unsettled=int((~settled).sum()),
+                   unsettled=int((~settled).sum()), statements=tuple(roots),
                    extra={"attempts": pays.attempts, "failures": pays.failures, "failure_rate": pays.failures / max(pays.attempts, 1),
                           "read_failures": retried_reads.failures,
                           "transactions": txs, "gas": gas_total, "gas_per_event": gas_total / max(int(settled.sum()), 1),

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from eth_utils.crypto import keccak
 from web3 import Web3
@@ -26,6 +27,14 @@ from core.errors import InputError
 from core.types import Wei, WorkId
 from economy.statements import merkle
 from economy.statements.dsr import UsageStatement, parse
+
+T = TypeVar("T")
+
+
+class Attempt(Protocol):
+    """Runs a write, perhaps more than once (a retrier); `submit` makes every write safe to run again."""
+
+    def __call__(self, action: Callable[[], T], /) -> T: ...
 
 
 class StatementUnderfunded(InputError):
@@ -104,14 +113,21 @@ def prepare(chain: Chain, data: bytes) -> Plan:
     return p
 
 
-def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH) -> Submission:
+def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH,
+           resolve: Callable[[bytes], WorkId | None] | None = None, attempt: Attempt | None = None) -> Submission:
     """Validate, anchor and settle the usage file `data` from `sender` (the service, which pays the
     statement's total: settled amounts to the router, unmatched ones into suspense).
 
     A statement anchored by `sender` whose settlement stopped part-way (a crash, a node gone) is
     resumed: only the works not paid and the identifiers not held yet are sent. Any other
-    statement anchored before is refused (StatementAlreadySubmitted)."""
-    p = plan(parse(data), lambda ident: cs.work_of(chain, ident))
+    statement anchored before is refused (StatementAlreadySubmitted).
+
+    `resolve` matches an identifier to its work (default: the contract's `workOf`, asked now);
+    `attempt` runs each write (anchor, each settle and hold batch) and may run it again after a
+    failure, as the royalty simulation's retrier does: a retry first looks on chain whether the
+    earlier try landed (its answer lost) and sends nothing then, so nothing is paid twice."""
+    attempt = attempt or _direct
+    p = plan(parse(data), resolve or (lambda ident: cs.work_of(chain, ident)))
     s = p.statement
     existing = cs.statement_of_root(chain, p.root)
     store(chain, p.root, data)
@@ -123,22 +139,50 @@ def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH)
         statement_id, gas, p = existing, 0, _remaining(chain, existing, p)
     else:
         _funded(chain, sender, s.total)
-        statement_id, anchored = cs.anchor(chain, root=p.root, period_start=s.period_start, period_end=s.period_end,
-                                           line_count=len(s.lines), total=s.total, sender=sender)
-        gas, anchor_tx = anchored.gas_used, anchored.tx
+
+        def anchor() -> tuple[int, str, int]:
+            found, r = cs.anchor(chain, root=p.root, period_start=s.period_start, period_end=s.period_end,
+                                 line_count=len(s.lines), total=s.total, sender=sender)
+            return found, r.tx, r.gas_used
+
+        def anchored() -> tuple[int, str, int] | None:
+            found = cs.statement_of_root(chain, p.root)
+            if not found:
+                return None
+            if cs.statement(chain, found).submitter.lower() != sender.lower():
+                raise StatementAlreadySubmitted(p.root, found)  # anchored meanwhile, by another service
+            tx = next(log.tx for log in cs.statement_logs(chain, found) if log.event == "StatementAnchored")
+            return found, tx, cs.gas_used(chain, tx)
+        statement_id, anchor_tx, gas = _once(attempt, anchor, anchored)
     settle_txs, hold_txs = [], []
     works = list(p.matched.items())
     for i in range(0, len(works), batch):
         chunk = works[i:i + batch]
-        r = cs.settle(chain, statement_id, [w for w, _ in chunk], [a for _, a in chunk], sender=sender)
-        settle_txs.append(r.tx)
-        gas += r.gas_used
+
+        def pay(chunk: list[tuple[WorkId, Wei]] = chunk) -> tuple[str, int]:
+            r = cs.settle(chain, statement_id, [w for w, _ in chunk], [a for _, a in chunk], sender=sender)
+            return r.tx, r.gas_used
+
+        def paid(chunk: list[tuple[WorkId, Wei]] = chunk) -> tuple[str, int] | None:
+            tx = _paid_works(chain, statement_id, p.root).get(chunk[0][0])
+            return None if tx is None else (tx, cs.gas_used(chain, tx))
+        tx, used = _once(attempt, pay, paid)
+        settle_txs.append(tx)
+        gas += used
     held = list(p.unmatched.items())
     for i in range(0, len(held), batch):
         chunk_h = held[i:i + batch]
-        r = cs.hold(chain, statement_id, [k for k, _ in chunk_h], [a for _, a in chunk_h], sender=sender)
-        hold_txs.append(r.tx)
-        gas += r.gas_used
+
+        def put(chunk: list[tuple[bytes, Wei]] = chunk_h) -> tuple[str, int]:
+            r = cs.hold(chain, statement_id, [k for k, _ in chunk], [a for _, a in chunk], sender=sender)
+            return r.tx, r.gas_used
+
+        def put_before(chunk: list[tuple[bytes, Wei]] = chunk_h) -> tuple[str, int] | None:
+            tx = _held_keys(cs.statement_logs(chain, statement_id)).get(keccak(chunk[0][0]))
+            return None if tx is None else (tx, cs.gas_used(chain, tx))
+        tx, used = _once(attempt, put, put_before)
+        hold_txs.append(tx)
+        gas += used
     return Submission(statement_id, "0x" + p.root.hex(), len(s.lines), s.total, Wei(sum(p.matched.values())),
                       Wei(sum(p.unmatched.values())), anchor_tx, tuple(settle_txs), tuple(hold_txs), gas)
 
@@ -150,12 +194,39 @@ def _funded(chain: Chain, sender: str, total: Wei) -> None:
                                    "fund the submitting account first; nothing was sent")
 
 
+def _direct(action: Callable[[], T]) -> T:
+    return action()
+
+
+def _once(attempt: Attempt, send: Callable[[], T], landed: Callable[[], T | None]) -> T:
+    """`send` under `attempt`; when `attempt` runs it again, `landed` first says whether an earlier
+    try reached the chain (its answer lost), and then its result is taken instead of a second send."""
+    tried = False
+
+    def go() -> T:
+        nonlocal tried
+        if tried and (done := landed()) is not None:
+            return done
+        tried = True
+        return send()
+    return attempt(go)
+
+
+def _paid_works(chain: Chain, statement_id: int, root: bytes) -> dict[WorkId, str]:
+    """The works the statement's settlement batches paid, each with the transaction that paid it."""
+    batches = {log.tx for log in cs.statement_logs(chain, statement_id) if log.event == "BatchSettled"}
+    return {WorkId(int(log.args["workId"])): log.tx for log in cs.settlement_logs(chain, root) if log.tx in batches}
+
+
+def _held_keys(logs: list[cs.Logged]) -> dict[bytes, str]:
+    """The identifier keys (keccak256) held in suspense, each with the transaction that held it."""
+    return {bytes(log.args["key"]): log.tx for log in logs if log.event == "SuspenseHeld"}
+
+
 def _remaining(chain: Chain, statement_id: int, p: Plan) -> Plan:
     """What of `p` the statement has not settled or held yet (read from its logs)."""
-    logs = cs.statement_logs(chain, statement_id)
-    batches = {log.tx for log in logs if log.event == "BatchSettled"}
-    paid = {int(log.args["workId"]) for log in cs.settlement_logs(chain, p.root) if log.tx in batches}
-    held = {bytes(log.args["key"]) for log in logs if log.event == "SuspenseHeld"}
+    paid = _paid_works(chain, statement_id, p.root)
+    held = _held_keys(cs.statement_logs(chain, statement_id))
     matched: dict[WorkId, int] = defaultdict(int)
     unmatched: dict[bytes, int] = defaultdict(int)
     works: dict[bytes, WorkId | None] = {}

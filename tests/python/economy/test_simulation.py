@@ -1,5 +1,6 @@
 """A small scenario end to end on a real anvil: the catalogue registered, three arms simulated,
-settled (manual in Python, on-chain through payBatch), money conserved, results written; and
+settled (manual in Python, on-chain as usage statements: anchored, then settled through the
+router), money conserved, results written; and
 invalid scenario files refused with the field and its range."""
 
 from __future__ import annotations
