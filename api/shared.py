@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Self
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -59,7 +60,7 @@ class RelayLock:
         self._lock = DbLock(engine, "relay")
         self._chain = chain
 
-    def __enter__(self) -> RelayLock:
+    def __enter__(self) -> Self:
         self._lock.acquire()
         try:
             signer = self._chain().signer

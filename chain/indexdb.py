@@ -16,7 +16,7 @@ import threading
 import zlib
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -130,7 +130,7 @@ class DbLock:
         finally:
             self._thread_lock.release()
 
-    def __enter__(self) -> DbLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
