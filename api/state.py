@@ -50,14 +50,16 @@ class ApiState:
         return self.settings.api_demo and self.chain.deployment.chain_id == ANVIL_CHAIN_ID
 
     def catalogue(self, *, fresh: bool = False) -> Catalogue:
-        """The catalogue from the index; synced when older than the refresh interval or `fresh`."""
+        """The catalogue from the index; the index synced with the node when older than the refresh
+        interval or `fresh`. Whatever another worker indexed (after a write it relayed) is folded
+        at the next read, so no read lags a write that was answered, whichever worker answers."""
         with self._lock:
-            if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
-                # Another worker indexing meanwhile: fold what it has stored (after a write, wait for it).
-                if self.chain.sync(self.index, wait=fresh) or self.index.last_block() != self._catalogue.last_block \
-                        or self.index.epoch() != self._catalogue.index_epoch:
-                    self._catalogue = load(self.index, into=self._catalogue)
+            due = fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s
+            if due:  # another worker indexing meanwhile: fold what it stores (after a write, wait for it)
+                self.chain.sync(self.index, wait=fresh)
                 self._synced = time.monotonic()
+            if self.index.position() != (self._catalogue.last_block, self._catalogue.index_epoch):
+                self._catalogue = load(self.index, into=self._catalogue)
             return self._catalogue
 
     def close(self) -> None:

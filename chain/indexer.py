@@ -89,6 +89,13 @@ class Index:
         value = self._meta("last_block")
         return int(value) if value is not None else -1
 
+    def position(self) -> tuple[int, int]:
+        """(last_block, epoch) in one read: what a folded catalogue compares itself with."""
+        with self.engine.connect() as db:
+            found = {str(k): v for k, v in db.execute(select(meta.c.key, meta.c.value)
+                                                       .where(meta.c.key.in_(("last_block", "epoch"))))}
+        return int(found.get("last_block", -1)), int(found.get("epoch", 0))
+
     def epoch(self) -> int:
         """How many times the index has rolled back (see the module's doc)."""
         value = self._meta("epoch")

@@ -71,6 +71,7 @@ def net(node: Web3, artifacts: dict[str, Artifact]) -> Net:
 def test_resumable_idempotent_and_waits_for_confirmations(net: Net, index_url: str) -> None:
     net.register()
     index = Index(index_url)
+    assert index.position() == (-1, 0)
     assert net.sync(index, confirmations=1) > 0
     assert index.last_block() == int(net.w3.eth.block_number) - 1
     assert not index.events("Paid")
@@ -108,6 +109,7 @@ def test_rolls_back_to_the_common_ancestor(net: Net, index_url: str) -> None:
     net.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     net.sync(index)
     assert index.epoch() == before.index_epoch + 1
+    assert index.position() == (index.last_block(), index.epoch()) != (before.last_block, before.index_epoch)
     assert [e["work_id"] for e in index.events("HeritageWorkRegistered")] == [1]
     after = load(index, into=before)  # folded again from scratch: the old branch's works are gone
     assert sorted(after.works) == [1]
