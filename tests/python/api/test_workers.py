@@ -113,7 +113,8 @@ def test_two_workers_share_nonces_index_and_limits(service: tuple[str, subproces
     blocks: list[int] = []
 
     def steward(i: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as c:
+        # A new connection for every request: the kernel hands each to either worker.
+        with httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as c:
             for n in range(EACH):
                 cid, body = _signed(c, stewards[i], communities[i], f"{i}-{n}")
                 cids.append(cid)
