@@ -53,14 +53,19 @@ class ApiState:
         """The catalogue from the index; the index synced with the node when older than the refresh
         interval or `fresh`. Whatever another worker indexed (after a write it relayed) is folded
         at the next read, so no read lags a write that was answered, whichever worker answers."""
-        with self._lock:
-            due = fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s
-            if due:  # another worker indexing meanwhile: fold what it stores (after a write, wait for it)
-                self.chain.sync(self.index, wait=fresh)
-                self._synced = time.monotonic()
-            if self.index.position() != (self._catalogue.last_block, self._catalogue.index_epoch):
-                self._catalogue = load(self.index, into=self._catalogue)
-            return self._catalogue
+        if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
+            with self._lock:
+                if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
+                    # Another worker indexing meanwhile: fold what it stores (after a write, wait for it).
+                    self.chain.sync(self.index, wait=fresh)
+                    self._synced = time.monotonic()
+        cat = self._catalogue
+        if self.index.position() != (cat.last_block, cat.index_epoch):  # outside the lock: reads run side by side
+            with self._lock:
+                cat = self._catalogue
+                if self.index.position() != (cat.last_block, cat.index_epoch):
+                    self._catalogue = cat = load(self.index, into=cat)
+        return cat
 
     def close(self) -> None:
         self.supervisor.stop()

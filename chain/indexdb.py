@@ -57,7 +57,7 @@ def open_engine(url: str) -> Engine:
     """An engine with a connection pool (one connection per thread in use); SQLite files in WAL
     mode, so that readers in other processes never wait for the indexer."""
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        return create_engine(url, pool_size=8, max_overflow=8, pool_recycle=3600)
     path = make_url(url).database
     if not path or path == ":memory:":
         raise ValueError("the index needs a SQLite file (several connections share it), not an in-memory database")
