@@ -18,8 +18,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import BigInteger, Column, Connection, Engine, Index, Integer, MetaData, Table, Text, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -140,6 +138,9 @@ class DbLock:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to Alembic's head, once however many processes open the database at once."""
+    from alembic import command  # imported here: every CLI command imports this module
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with DbLock(engine, "migrate"), engine.begin() as conn:
