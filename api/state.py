@@ -3,18 +3,19 @@ read from the event index, the relayer, the rate limiter and the job runner.
 
 Reads come from the catalogue, refreshed from the index at most every
 `settings.api_index_refresh_s` (and at once after a write the service relayed), so a burst of
-reads costs the node nothing. Relayed transactions go one at a time under `write_lock`: a
-signature's nonce is checked and consumed without a race.
+reads costs the node nothing; of several workers one indexes at a time and the others fold what
+it stored. Relayed transactions go one at a time under `write_lock`, across every worker
+(api/shared.py): a signature's nonce is checked and consumed without a race.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 
 from api.jobs import JobManager
+from api.shared import RateLimiter, RelayLock
 from chain.catalogue import Catalogue, load
 from chain.client import Chain, connect
 from chain.signatures import Domain
@@ -22,27 +23,6 @@ from core.blockstore import ContentStore, open_store
 from core.config import Settings
 
 ANVIL_CHAIN_ID = 31337
-
-
-class RateLimiter:
-    """At most `per_minute` events per key in any sliding minute."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> float | None:
-        """None when allowed, else the seconds until the next request would be."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen[key]
-            while q and now - q[0] >= 60.0:
-                q.popleft()
-            if len(q) >= self.per_minute:
-                return 60.0 - (now - q[0])
-            q.append(now)
-            return None
 
 
 class ApiState:
@@ -54,10 +34,10 @@ class ApiState:
         self._lock = threading.Lock()
         self._catalogue = load(self.index)
         self._synced = time.monotonic()
-        self.write_lock = threading.Lock()
+        self.write_lock = RelayLock(self.index.engine, lambda: self.chain)
         self.relayer = self.chain.accounts()[0]
         self.domain = Domain(self.chain.deployment.chain_id, self.chain.w3.to_checksum_address(self.chain.deployment.registry))
-        self.limiter = RateLimiter(settings.api_writes_per_minute)
+        self.limiter = RateLimiter(settings.api_writes_per_minute, self.index.engine)
         self.jobs = JobManager(settings.data_dir / "jobs", max_queued=settings.api_max_queued_jobs)
         self._views: dict[str, bytes] = {}
         self._views_block = -1
@@ -70,19 +50,28 @@ class ApiState:
         return self.settings.api_demo and self.chain.deployment.chain_id == ANVIL_CHAIN_ID
 
     def catalogue(self, *, fresh: bool = False) -> Catalogue:
-        """The catalogue from the index; synced when older than the refresh interval or `fresh`."""
-        with self._lock:
-            if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
-                if self.chain.sync(self.index) or self.index.last_block() != self._catalogue.last_block \
-                        or self.index.epoch() != self._catalogue.index_epoch:
-                    self._catalogue = load(self.index, into=self._catalogue)
-                self._synced = time.monotonic()
-            return self._catalogue
+        """The catalogue from the index; the index synced with the node when older than the refresh
+        interval or `fresh`. Whatever another worker indexed (after a write it relayed) is folded
+        at the next read, so no read lags a write that was answered, whichever worker answers."""
+        if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
+            with self._lock:
+                if fresh or time.monotonic() - self._synced >= self.settings.api_index_refresh_s:
+                    # Another worker indexing meanwhile: fold what it stores (after a write, wait for it).
+                    self.chain.sync(self.index, wait=fresh)
+                    self._synced = time.monotonic()
+        cat = self._catalogue
+        if self.index.position() != (cat.last_block, cat.index_epoch):  # outside the lock: reads run side by side
+            with self._lock:
+                cat = self._catalogue
+                if self.index.position() != (cat.last_block, cat.index_epoch):
+                    self._catalogue = cat = load(self.index, into=cat)
+        return cat
 
     def close(self) -> None:
         self.supervisor.stop()
         self.jobs.stop()
         self.chain.close()
+        self.index.close()
 
     def view(self, key: str, render: Callable[[], bytes]) -> bytes:
         """A rendered read (JSON bytes) of the current catalogue, rendered once per index block:

@@ -117,14 +117,21 @@ def load(index: Index, into: Catalogue | None = None) -> Catalogue:
     """Fold the indexed events into the catalogue; with `into`, only the events of blocks after
     `into.last_block` are folded onto a copy of it (the API refreshes this way after every write).
     Rows are replaced, never changed in place, so a catalogue handed out is never altered."""
-    epoch = index.epoch()
-    if into is not None and into.index_epoch != epoch:
-        into = None  # the index rolled back under it: blocks it folded may be gone
-    cat = Catalogue({}, {}, -1, index_epoch=epoch) if into is None else \
-        Catalogue(dict(into.communities), dict(into.works), into.last_block, dict(into.pending_models), epoch)
-    for e in index.events(after_block=cat.last_block):
+    # Another process may be indexing meanwhile: the last block is read first and only events up
+    # to it are folded (they were committed with it); a rollback in between is seen as a new epoch.
+    while True:
+        epoch = index.epoch()
+        if into is not None and into.index_epoch != epoch:
+            into = None  # the index rolled back under it: blocks it folded may be gone
+        last = index.last_block()
+        cat = Catalogue({}, {}, -1, index_epoch=epoch) if into is None else \
+            Catalogue(dict(into.communities), dict(into.works), into.last_block, dict(into.pending_models), epoch)
+        found = index.events(after_block=cat.last_block, upto_block=last)
+        if index.epoch() == epoch:
+            break
+    for e in found:
         _fold(cat, e)
-    cat.last_block = index.last_block()
+    cat.last_block = max(last, cat.last_block)
     return cat
 
 

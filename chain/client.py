@@ -205,16 +205,18 @@ class Chain:
     def index(self) -> Index:
         """The event index of this deployment under the data directory, brought up to the head
         less the confirmation depth. Reads (lists, lineage, payments) come from here."""
-        name = f"index-{self.deployment.chain_id}-{self.deployment.registry[2:10].lower()}.sqlite"
-        idx = Index(self.settings.data_dir / name)
+        key = f"{self.deployment.chain_id}-{self.deployment.registry[2:10].lower()}"
+        idx = Index(self.settings.index_url or self.settings.data_dir / f"index-{key}.sqlite",
+                    deployment=f"{self.deployment.chain_id}:{self.deployment.registry.lower()}")
         self.sync(idx)
         return idx
 
-    def sync(self, idx: Index) -> int:
-        """Bring `idx` up to the head less the confirmation depth; the number of new events."""
+    def sync(self, idx: Index, *, wait: bool = True) -> int:
+        """Bring `idx` up to the head less the confirmation depth; the number of new events
+        (`wait=False`: 0 at once when another process is indexing)."""
         return idx.sync(self.w3, {"HeritageRegistry": self.registry, "RoyaltyRouter": self.router,
                                   "HeritageDisputes": self.disputes},
-                        start=self.deployment.block, confirmations=self.settings.confirmations)
+                        start=self.deployment.block, confirmations=self.settings.confirmations, wait=wait)
 
     def close(self) -> None:
         if self.anvil is not None:

@@ -1,4 +1,4 @@
-"""Event indexer: the contracts' events into SQLite, so that reads come from the index.
+"""Event indexer: the contracts' events into a database (SQLite or PostgreSQL), so that reads come from the index.
 
 Resumable (the last indexed block is stored), idempotent (a log is keyed by block hash, tx hash
 and log index, and re-indexing a range replaces it), and safe against reorganisations: only
@@ -9,37 +9,29 @@ confirmations, a node rewound or restored from an older state, a fresh node unde
 the index rolls back to the newest block both still agree on and re-indexes from there, so a read
 is never answered from a block the node does not have. Each rollback advances `epoch()`, which
 tells holders of anything folded from the index (chain/catalogue.py) to fold again.
-PostgreSQL at scale: the SQL here is plain and portable; only the connection differs.
+The database is SQLite (a file, the default) or PostgreSQL (`HERITAGE_INDEX_URL`), one code path
+over both (chain/indexdb.py). One indexer writes: `sync` (and the rollback in it) runs under the
+database's "indexer" lock, so of several processes sharing the index (the API's workers, a CLI
+beside them) one indexes at a time; everything else here only reads.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hexbytes import HexBytes
+from sqlalchemy import Connection, delete, insert, select
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import RPCEndpoint
 
 from chain.abi import EventDecoder
+from chain.indexdb import DbLock, blocks, database_url, events, meta, migrate, open_engine
 from core.errors import ChainError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    block INTEGER NOT NULL, block_hash TEXT NOT NULL, tx TEXT NOT NULL, log_index INTEGER NOT NULL,
-    timestamp INTEGER NOT NULL, contract TEXT NOT NULL, name TEXT NOT NULL, work_id INTEGER,
-    args TEXT NOT NULL, PRIMARY KEY (block_hash, tx, log_index)
-);
-CREATE INDEX IF NOT EXISTS events_by_name ON events (name, block);
-CREATE INDEX IF NOT EXISTS events_by_work ON events (work_id, block);
-CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
-"""
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,34 +44,74 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _set(db: Connection, key: str, value: object) -> None:
+    db.execute(delete(meta).where(meta.c.key == key))
+    db.execute(insert(meta).values(key=key, value=str(value)))
+
+
 class Index:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False)  # the API reads it from worker threads, under its lock
-        self.db.executescript(SCHEMA)
+    """The index in the database at `target`: a SQLite file's path or a database URL. With
+    `deployment`, the database must hold that deployment's index (or none yet)."""
+
+    def __init__(self, target: Path | str, *, deployment: str | None = None) -> None:
+        self.url = database_url(target)
+        self.engine = open_engine(self.url)
+        migrate(self.engine)
+        self.writer = DbLock(self.engine, "indexer")
+        if deployment is not None:
+            with self.writer, self.tx() as db:
+                held = db.execute(select(meta.c.value).where(meta.c.key == "deployment")).scalar()
+                if held is None:
+                    _set(db, "deployment", deployment)
+                elif held != deployment:
+                    raise ChainError(f"the index database {self.engine.url.render_as_string()} holds the index of "
+                                     f"deployment {held}, not {deployment}: give this deployment a database of its "
+                                     "own (HERITAGE_INDEX_URL)")
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        with self.db:
-            yield self.db
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as db:
+            yield db
+
+    def _meta(self, key: str) -> str | None:
+        with self.engine.connect() as db:
+            return db.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
 
     def last_block(self) -> int:
-        row = self.db.execute("SELECT value FROM meta WHERE key='last_block'").fetchone()
-        return int(row[0]) if row else -1
+        value = self._meta("last_block")
+        return int(value) if value is not None else -1
+
+    def position(self) -> tuple[int, int]:
+        """(last_block, epoch) in one read: what a folded catalogue compares itself with."""
+        with self.engine.connect() as db:
+            found = {str(k): v for k, v in db.execute(select(meta.c.key, meta.c.value)
+                                                       .where(meta.c.key.in_(("last_block", "epoch"))))}
+        return int(found.get("last_block", -1)), int(found.get("epoch", 0))
 
     def epoch(self) -> int:
         """How many times the index has rolled back (see the module's doc)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
-        return int(row[0]) if row else 0
+        value = self._meta("epoch")
+        return int(value) if value is not None else 0
 
     def rewind(self, w3: Web3, *, start: int) -> int | None:
         """Roll back to the newest indexed block the node still has (its hash unchanged); the
-        block rolled back to, or None when nothing had to change."""
+        block rolled back to, or None when nothing had to change. The indexer's: call under
+        `self.writer` (sync does)."""
         last = self.last_block()
         if last < 0:
             return None
         head = int(w3.eth.block_number)
-        known = self.db.execute("SELECT number, hash FROM blocks WHERE number <= ? ORDER BY number DESC", (last,)).fetchall()
+        with self.engine.connect() as db:
+            known = db.execute(select(blocks.c.number, blocks.c.hash).where(blocks.c.number <= last)
+                               .order_by(blocks.c.number.desc())).all()
         ancestor = start - 1
         for number, block_hash in known:
             if number <= head and HexBytes(w3.eth.get_block(number)["hash"]).to_0x_hex() == block_hash:
@@ -87,34 +119,46 @@ class Index:
                 break
         if ancestor >= last:
             return None
+        epoch = self.epoch()
         with self.tx() as db:
-            db.execute("DELETE FROM events WHERE block > ?", (ancestor,))
-            db.execute("DELETE FROM blocks WHERE number > ?", (ancestor,))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('last_block', ?)", (str(ancestor),))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (str(self.epoch() + 1),))
+            db.execute(delete(events).where(events.c.block > ancestor))
+            db.execute(delete(blocks).where(blocks.c.number > ancestor))
+            _set(db, "last_block", ancestor)
+            _set(db, "epoch", epoch + 1)
         return ancestor
 
     def block_hashes(self) -> dict[int, str]:
-        return dict(self.db.execute("SELECT number, hash FROM blocks"))
+        with self.engine.connect() as db:
+            return {int(n): str(h) for n, h in db.execute(select(blocks.c.number, blocks.c.hash))}
 
-    def events(self, name: str | None = None, work_id: int | None = None, *, after_block: int = -1) -> list[dict[str, Any]]:
-        """Indexed events in chain order, filtered by name, work and `block > after_block`."""
-        sql = "SELECT block, tx, log_index, timestamp, contract, name, work_id, args FROM events WHERE block > ?"
-        params: list[Any] = [after_block]
-        if name is not None:
-            sql += " AND name = ?"
-            params.append(name)
-        if work_id is not None:
-            sql += " AND work_id = ?"
-            params.append(work_id)
-        sql += " ORDER BY block, log_index"
+    def events(self, name: str | None = None, work_id: int | None = None, *, after_block: int = -1,
+               upto_block: int | None = None) -> list[dict[str, Any]]:
+        """Indexed events in chain order, filtered by name, work and `after_block < block <= upto_block`."""
         cols = ("block", "tx", "log_index", "timestamp", "contract", "name", "work_id", "args")
-        return [dict(zip(cols, (*row[:-1], json.loads(row[-1])), strict=False)) for row in self.db.execute(sql, params)]
+        query = select(*(events.c[c] for c in cols)).where(events.c.block > after_block)
+        if upto_block is not None:
+            query = query.where(events.c.block <= upto_block)
+        if name is not None:
+            query = query.where(events.c.name == name)
+        if work_id is not None:
+            query = query.where(events.c.work_id == work_id)
+        with self.engine.connect() as db:
+            rows = db.execute(query.order_by(events.c.block, events.c.log_index)).all()
+        return [dict(zip(cols, (*row[:-1], json.loads(row[-1])), strict=True)) for row in rows]
 
     def sync(self, w3: Web3, contracts: dict[str, Contract], *, start: int, confirmations: int = 0,
-             batch: int = 2_000) -> int:
+             batch: int = 2_000, wait: bool = True) -> int:
         """Index from the last indexed block (or `start`) up to head − confirmations; returns
-        the number of events stored."""
+        the number of events stored. Under the indexer lock: when another process holds it,
+        waits for it, or with `wait=False` returns 0 at once (that process is indexing)."""
+        if not self.writer.acquire(wait=wait):
+            return 0
+        try:
+            return self._sync(w3, contracts, start=start, confirmations=confirmations, batch=batch)
+        finally:
+            self.writer.release()
+
+    def _sync(self, w3: Web3, contracts: dict[str, Contract], *, start: int, confirmations: int, batch: int) -> int:
         self.rewind(w3, start=start)
         head = int(w3.eth.block_number) - confirmations
         begin = max(self.last_block() + 1, start)
@@ -147,15 +191,17 @@ class Index:
                     times[block] = int(w3.eth.get_block(block)["timestamp"])
                 args = _jsonable(raw_args)
                 work = args.get("workId", args.get("tokenId"))
-                rows.append((block, log["blockHash"], log["transactionHash"],
-                             int(log["logIndex"], 16), times[block], contract_name, event,
-                             int(work) if work is not None else None, json.dumps(args)))
+                rows.append({"block": block, "block_hash": log["blockHash"], "tx": log["transactionHash"],
+                             "log_index": int(log["logIndex"], 16), "timestamp": times[block],
+                             "contract": contract_name, "name": event,
+                             "work_id": int(work) if work is not None else None, "args": json.dumps(args)})
             with self.tx() as db:
-                db.execute("DELETE FROM events WHERE block BETWEEN ? AND ?", (lo, hi))
-                db.executemany("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?)", rows)
-                db.execute("DELETE FROM blocks WHERE number BETWEEN ? AND ?", (lo, hi))
-                db.executemany("INSERT INTO blocks VALUES (?, ?)", sorted(hashes.items()))
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('last_block', ?)", (str(hi),))
+                db.execute(delete(events).where(events.c.block.between(lo, hi)))
+                if rows:
+                    db.execute(insert(events), rows)
+                db.execute(delete(blocks).where(blocks.c.number.between(lo, hi)))
+                db.execute(insert(blocks), [{"number": n, "hash": h} for n, h in sorted(hashes.items())])
+                _set(db, "last_block", hi)
             stored += len(rows)
         return stored
 

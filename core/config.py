@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         "distinct members) deployed with the contracts; when unset on the embedded anvil, development accounts "
         "10, 11 and 12 (never a steward, creator or payer of the demo).",
     )
+    index_url: str | None = Field(
+        default=None, description="The event index's database, e.g. postgresql+psycopg://user@host:5432/db (one "
+        "deployment per database); when unset, a SQLite file per deployment under data_dir.",
+    )
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For "
+        "the API believes for the client's address (rate limits); default none: the peer's own address counts.",
+    )
     confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
     tx_window: int = Field(default=16, ge=1, description="Transactions in flight per account (geth keeps 16 per account).")

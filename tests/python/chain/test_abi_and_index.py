@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
 from web3 import Web3
 
 from chain.abi import Encoder, EventDecoder
@@ -63,7 +64,8 @@ def test_index_is_resumable_idempotent_and_waits_for_confirmations(
         everything = index.events()
 
         # Re-indexing from scratch into the same database changes nothing (idempotent).
-        index.db.execute("DELETE FROM meta")
+        with index.tx() as db:
+            db.execute(text("DELETE FROM meta"))
         index.sync(w3, contracts, start=dep.block, confirmations=1)
         assert index.events() == everything
         # A new process resumes from the stored block.

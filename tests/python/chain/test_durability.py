@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from chain import gateway as gw
 from chain.client import Chain, connect
@@ -171,8 +172,8 @@ def test_the_audit_fails_loudly_when_the_index_disagrees_with_the_chain(tmp_path
         assert verdict.ok, verdict.to_json()
         idx = c.index()
         with idx.tx() as db:  # the index loses a payment and a work behind the chain's back
-            db.execute("DELETE FROM events WHERE name = 'Paid'")
-            db.execute("DELETE FROM events WHERE name = 'HeritageWorkRegistered' AND work_id = 2")
+            db.execute(text("DELETE FROM events WHERE name = 'Paid'"))
+            db.execute(text("DELETE FROM events WHERE name = 'HeritageWorkRegistered' AND work_id = 2"))
         verdict = audit_index(c)
         failed = {v.check for v in verdict.verdicts if not v.ok}
         assert failed == {"index: works", "index: records", "index: payments"}, verdict.to_json()
