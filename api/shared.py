@@ -1,5 +1,6 @@
 """What the API's workers (`heritage api --workers N`) share through the index's database, so
-that N processes behave as one: the rate limiter's counts and the relay lock.
+that N processes behave as one: the rate limiter's counts, the relay lock and the sign-in nonces
+already used.
 
 The relay lock is the index database's lock "relay" (chain/indexdb.py: a PostgreSQL advisory
 lock, or an `flock` beside the SQLite file in the data directory): one relay at a time across
@@ -14,11 +15,12 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from chain.client import Chain
-from chain.indexdb import DbLock, rate_windows
+from chain.indexdb import DbLock, rate_windows, used_nonces
 
 
 class RateLimiter:
@@ -50,6 +52,24 @@ class RateLimiter:
             return 60.0 - into  # this minute is full: the next one
         needed = 1.0 - (self.per_minute - count + 1) / before  # the fraction of the minute at which last minute's weight fits
         return max(1.0, (needed * 60.0) - into)
+
+
+class UsedNonces:
+    """Sign-in nonces spent, in the database every worker shares: `spend` is true once per nonce."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def spend(self, nonce: str, expires: int, now: int) -> bool:
+        """Record `nonce` as used until `expires`; False if it was used already (by any worker)."""
+        t = used_nonces.c
+        try:
+            with self.engine.begin() as db:
+                db.execute(delete(used_nonces).where(t.expires < now))
+                db.execute(insert(used_nonces).values(nonce=nonce, expires=expires))
+        except IntegrityError:
+            return False
+        return True
 
 
 class RelayLock:

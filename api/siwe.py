@@ -3,8 +3,9 @@ the session token that follows. Nothing here holds a user's key: the wallet sign
 the service recovers the address.
 
 Nonces and session tokens are stateless HMACs under one secret (data_dir/session/secret, made
-once), so several API workers accept each other's; a used nonce is remembered by the process that
-saw it until it expires (a nonce's life is short, `NONCE_TTL_S`).
+once), so several API workers accept each other's; a used nonce is remembered until it expires (a
+nonce's life is short, `NONCE_TTL_S`) where `spend` keeps it: in the database every API worker
+shares (api/shared.py `UsedNonces`), or in this process's memory by default.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,19 +53,21 @@ def _unix(text: str) -> int:
 class Sessions:
     secret: bytes
     chain_id: int
+    spend: Callable[[str, int, int], bool] | None = None
+    """(nonce, expires, now) → False if the nonce was used already; None: `used`, in memory."""
     used: dict[str, int] = field(default_factory=dict)
-    """Nonces signed in with, and when they expire."""
+    """Nonces signed in with, and when they expire (without `spend`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def in_dir(cls, data_dir: Path, chain_id: int) -> Sessions:
+    def in_dir(cls, data_dir: Path, chain_id: int, spend: Callable[[str, int, int], bool] | None = None) -> Sessions:
         """The secret under `data_dir/session/secret`, made at the first call."""
         path = data_dir / "session" / "secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(secrets.token_bytes(32))
             path.chmod(0o600)
-        return cls(path.read_bytes(), chain_id)
+        return cls(path.read_bytes(), chain_id, spend)
 
     def _mac(self, text: str) -> str:
         return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()[:32]
@@ -104,15 +108,22 @@ class Sessions:
             raise SessionRefused(f"cannot recover a signer from that signature ({type(err).__name__})") from err
         if signer != Web3.to_checksum_address(m["address"]):
             raise SessionRefused(f"the signature is {signer}'s, not {m['address']}'s")
-        with self._lock:
-            self.used = {n: t for n, t in self.used.items() if t >= now}
-            if nonce in self.used:
-                raise SessionRefused("this sign-in message was used already: ask for a new one")
-            self.used[nonce] = expires
+        if not self._spend(nonce, expires, now):
+            raise SessionRefused("this sign-in message was used already: ask for a new one")
         until = now + SESSION_TTL_S
         body = f"{signer}|{until}"
         token = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=") + "." + self._mac(f"session|{body}")
         return signer, token, until
+
+    def _spend(self, nonce: str, expires: int, now: int) -> bool:
+        if self.spend is not None:
+            return self.spend(nonce, expires, now)
+        with self._lock:
+            self.used = {n: t for n, t in self.used.items() if t >= now}
+            if nonce in self.used:
+                return False
+            self.used[nonce] = expires
+            return True
 
     def holder(self, token: str | None, *, now: int | None = None) -> tuple[str, int]:
         """(address, expiry) of a live session token; SessionRefused otherwise."""

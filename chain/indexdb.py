@@ -39,6 +39,9 @@ rate_windows = Table("rate_windows", metadata, Column("key", Text, primary_key=T
                      Column("minute", BigInteger, primary_key=True, autoincrement=False),
                      Column("count", Integer, nullable=False))
 """Writes per client and wall-clock minute (api/limiter.py), shared by every API worker."""
+used_nonces = Table("used_nonces", metadata, Column("nonce", Text, primary_key=True),
+                    Column("expires", BigInteger, nullable=False))
+"""Sign-in nonces already used (api/siwe.py) until they expire, shared by every API worker."""
 
 
 def database_url(target: Path | str) -> str:

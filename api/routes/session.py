@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import State
 from api.models import Address
 from api.problems import Problem
+from api.shared import UsedNonces
 from api.siwe import SESSION_TTL_S, SessionRefused, Sessions
 from api.state import ApiState
 from chain import gateway as gw
@@ -48,7 +49,8 @@ class SessionOut(BaseModel):
 def _sessions(request: Request, state: ApiState) -> Sessions:
     found: Sessions | None = getattr(request.app.state, "sessions", None)
     if found is None:
-        found = request.app.state.sessions = Sessions.in_dir(state.settings.data_dir, state.domain.chain_id)
+        spent = UsedNonces(state.index.engine)  # shared by every worker (heritage api --workers N)
+        found = request.app.state.sessions = Sessions.in_dir(state.settings.data_dir, state.domain.chain_id, spent.spend)
     return found
 
 
