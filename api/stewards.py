@@ -12,9 +12,11 @@ from typing import Any
 from hexbytes import HexBytes
 
 from api.limits import check_typed_data, normalised_signature
-from api.models import Draft, SignedAction
+from api.models import Draft, Relayed, SignedAction
 from api.problems import Problem
+from api.relay import send_call
 from api.state import ApiState
+from chain import calls
 from chain import gateway as gw
 from chain.client import Chain
 from chain.signatures import Domain, Signed, check_current, digest, typed_data, verify_signed
@@ -59,3 +61,13 @@ def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str],
     `state.write_lock` so that the nonce cannot be used between check and relay.
     `nonce_of(chain, signer)`: another contract's nonces (default: the registry's)."""
     check_current(signed, now=now(state), nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
+
+
+def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], calls.Call]) -> Relayed:
+    """Relay a registry action a steward signed for the community its message names: under
+    `state.write_lock`, the signature is current and its signer a steward of that community, then
+    the call `build()` makes (under the lock too: it may read or write chain state) is sent."""
+    with state.write_lock:
+        current(state, signed)
+        require_steward(state, int(signed.message["communityId"]), signed.signer)
+        return send_call(state, build())

@@ -20,9 +20,9 @@ from api.deps import State
 from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, ProtocolIn, Relayed, SignedAction
 from api.problems import Problem
-from api.relay import dry_run, send_call, unsigned
+from api.relay import dry_run, unsigned
 from api.routes.transactions import TxDraft
-from api.stewards import current, draft, require_steward, verified
+from api.stewards import draft, relay_for_community, require_steward, verified
 from chain import calls
 from chain import gateway as gw
 from chain.types import Protocol
@@ -130,7 +130,7 @@ def sent_receipt(state: State, body: SentIn) -> Relayed:
 
 # ---------------------------------------------------------------------- reject a derivative
 @router.post("/derivatives/{work_id}/rejections/drafts", response_model=Draft, summary="Prepare a steward's refusal to sign")
-def rejectdraft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draft:
+def reject_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draft:
     steward = Web3.to_checksum_address(body.steward)
     w = state.catalogue().work(work_id)
     if w.kind != "derivative" or w.status != "pending":
@@ -143,19 +143,15 @@ def rejectdraft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draf
              summary="Relay a steward's signed refusal")
 def reject(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
     signed = verified(state, body, "RejectDerivative", work_id=work_id)
-    m, steward, signature = signed.message, signed.signer, signed.signature
-    with state.write_lock:
-        current(state, signed)
-        require_steward(state, int(m["communityId"]), steward)
-        call = calls.reject_derivative_by_sig(state.chain, WorkId(work_id), CommunityId(int(m["communityId"])),
-                                              steward=steward, deadline=int(m["deadline"]), signature=signature)
-        out = send_call(state, call)
+    out = relay_for_community(state, signed, lambda: calls.reject_derivative_by_sig(
+        state.chain, WorkId(work_id), CommunityId(int(signed.message["communityId"])), steward=signed.signer,
+        deadline=signed.deadline, signature=signed.signature))
     return out.model_copy(update={"work_id": work_id, "status": state.catalogue().work(work_id).status})
 
 
 # ---------------------------------------------------------------------- set a protocol
 @router.post("/works/{work_id}/protocol/drafts", response_model=Draft, summary="Prepare a protocol change for a steward to sign")
-def protocoldraft(state: State, work_id: WorkIdPath, body: ProtocolDraftIn) -> Draft:
+def protocol_draft(state: State, work_id: WorkIdPath, body: ProtocolDraftIn) -> Draft:
     steward = Web3.to_checksum_address(body.steward)
     w = state.catalogue().work(work_id)
     if w.kind != "heritage" or w.community_id != body.community_id:
@@ -174,24 +170,19 @@ def protocoldraft(state: State, work_id: WorkIdPath, body: ProtocolDraftIn) -> D
              summary="Relay a steward's signed protocol change (a loosening counts toward the community's threshold)")
 def set_protocol(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
     signed = verified(state, body, "SetProtocol", work_id=work_id)
-    m, steward, signature = signed.message, signed.signer, signed.signature
     try:
-        protocol = Protocol.from_typed(m["protocol"])
+        protocol = Protocol.from_typed(signed.message["protocol"])
     except (KeyError, TypeError, ValueError) as err:
         raise Problem(400, "signature-malformed", f"the signed protocol is not one ({err}); sign the draft unchanged") from err
-    with state.write_lock:
-        current(state, signed)
-        require_steward(state, int(m["communityId"]), steward)
-        call = calls.set_protocol_by_sig(state.chain, WorkId(work_id), protocol, steward=steward,
-                                         deadline=int(m["deadline"]), signature=signature)
-        out = send_call(state, call)
+    out = relay_for_community(state, signed, lambda: calls.set_protocol_by_sig(
+        state.chain, WorkId(work_id), protocol, steward=signed.signer, deadline=signed.deadline, signature=signed.signature))
     return out.model_copy(update={"work_id": work_id})
 
 
 # ---------------------------------------------------------------------- steward changes
 @router.post("/communities/{community_id}/changes/drafts", response_model=StewardChangeDraft,
              summary="A steward's approval of new stewards, threshold and treasury, to sign")
-def steward_changedraft(state: State, community_id: int, body: StewardChangeIn) -> StewardChangeDraft:
+def steward_change_draft(state: State, community_id: int, body: StewardChangeIn) -> StewardChangeDraft:
     steward = Web3.to_checksum_address(body.steward)
     if not all(Web3.is_address(a) for a in body.stewards):
         raise Problem(400, "invalid-address", "every steward must be an address, 0x and 40 hex digits")
@@ -208,7 +199,7 @@ def steward_changedraft(state: State, community_id: int, body: StewardChangeIn) 
 # ---------------------------------------------------------------------- restricted works
 @router.post("/works/restricted/drafts", response_model=TxDraft,
              summary="A secret/sacred work's registration (its commitment only), to sign")
-def restricteddraft(state: State, body: RestrictedDraftIn) -> TxDraft:
+def restricted_draft(state: State, body: RestrictedDraftIn) -> TxDraft:
     steward = Web3.to_checksum_address(body.steward)
     require_steward(state, body.community_id, steward)
     try:

@@ -26,8 +26,7 @@ from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, HeritageDraftIn, RawTransactionIn, Relayed, SignedAction, Stored
 from api.problems import Problem
 from api.relay import RELAYABLE as RELAYABLE
-from api.relay import send_call
-from api.stewards import current, draft, require_steward, verified
+from api.stewards import draft, relay_for_community, require_steward, verified
 from chain import calls
 from chain import gateway as gw
 from chain.signatures import heritage_message, heritage_params
@@ -95,16 +94,15 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
     holds the content), then relays the signed registration in a later block. A k-of-n
     registration that still awaits stewards answers `work_id` null and status "awaiting-stewards"."""
     signed = verified(state, body, "RegisterHeritageWork")
-    m, steward, signature = signed.message, signed.signer, signed.signature
-    with state.write_lock:
-        current(state, signed)
-        require_steward(state, int(m["communityId"]), steward)
-        params = heritage_params(m)
+
+    def committed_then_registered() -> calls.Call:
+        params, steward = heritage_params(signed.message), signed.signer
         if gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
             gw.commit_registration(state.chain, steward, params.content, params.salt, sender=state.relayer)
-        call = calls.register_heritage_by_sig(state.chain, params, steward=steward, deadline=int(m["deadline"]),
-                                              signature=signature)
-        out = send_call(state, call)
+        return calls.register_heritage_by_sig(state.chain, params, steward=steward, deadline=signed.deadline,
+                                              signature=signed.signature)
+
+    out = relay_for_community(state, signed, committed_then_registered)
     return out.model_copy(update={"status": "active" if out.work_id is not None else "awaiting-stewards"})
 
 
@@ -121,13 +119,9 @@ def approve_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Dr
 @router.post("/derivatives/{work_id}/approvals", status_code=201, response_model=Relayed, summary="Relay a steward's signed consent")
 def approve(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
     signed = verified(state, body, "ApproveDerivative", work_id=work_id)
-    m, steward, signature = signed.message, signed.signer, signed.signature
-    with state.write_lock:
-        current(state, signed)
-        require_steward(state, int(m["communityId"]), steward)
-        call = calls.approve_derivative_by_sig(state.chain, WorkId(work_id), CommunityId(int(m["communityId"])),
-                                               steward=steward, deadline=int(m["deadline"]), signature=signature)
-        out = send_call(state, call)
+    out = relay_for_community(state, signed, lambda: calls.approve_derivative_by_sig(
+        state.chain, WorkId(work_id), CommunityId(int(signed.message["communityId"])), steward=signed.signer,
+        deadline=signed.deadline, signature=signed.signature))
     return out.model_copy(update={"work_id": work_id, "status": state.catalogue().work(work_id).status})
 
 
