@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,23 @@ def wait_for(ready: Callable[[], bool], *, what: str, timeout: float, proc: subp
             pass
         time.sleep(0.3)
     raise TimeoutError(f"{what}: not ready in {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def streamlit_app(api_url: str, folder: Path) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free port, reading the API at `api_url` (usage statistics
+    off; its log in `folder`); its URL while the block runs."""
+    port, log = free_port(), folder / "streamlit.log"
+    proc = start([str(BIN / "streamlit"), "run", str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"),
+                  "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+                  "--browser.gatherUsageStats", "false"], log, env={"HERITAGE_API_URL": api_url})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200, what="streamlit", timeout=60,
+                 proc=proc, log=log)
+        yield url
+    finally:
+        stop(proc)
 
 
 def run_simulation(http: httpx.Client, scenario: dict[str, Any], timeout: float = 120) -> str:

@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.python.dashboard.conftest import REPO, Service
-from tests.python.dashboard.services import BIN, free_port, start, stop, wait_for
+from tests.python.dashboard.services import streamlit_app
 from tests.python.dashboard.test_pages import make_study
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -40,17 +40,8 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()
 @pytest.fixture(scope="module")
 def dashboard(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run dashboard/app.py` on a free port, reading the test API; its URL."""
-    port, log = free_port(), tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    proc = start([str(BIN / "streamlit"), "run", str(REPO / "dashboard" / "app.py"), "--server.headless", "true",
-                  "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                 log, env={"HERITAGE_API_URL": api_url})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200, what="streamlit", timeout=60,
-                 proc=proc, log=log)
+    with streamlit_app(api_url, tmp_path_factory.mktemp("streamlit")) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

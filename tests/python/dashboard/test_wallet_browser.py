@@ -27,8 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.python.dashboard.conftest import REPO
-from tests.python.dashboard.services import BIN, DEV_ACCOUNTS, free_port, start, stop, wait_for
+from tests.python.dashboard.services import DEV_ACCOUNTS, streamlit_app
 from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixture makes it this module's too (one Chromium, closed at the end).
@@ -42,17 +41,8 @@ STEWARD, CREATOR, LISTENER = 0, 3, 5  # development accounts: the community's st
 
 @pytest.fixture(scope="module")
 def wallet_dashboard(fresh_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port, log = free_port(), tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    proc = start([str(BIN / "streamlit"), "run", str(REPO / "dashboard" / "app.py"), "--server.headless", "true",
-                  "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                 log, env={"HERITAGE_API_URL": fresh_api})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200, what="streamlit", timeout=60,
-                 proc=proc, log=log)
+    with streamlit_app(fresh_api, tmp_path_factory.mktemp("streamlit")) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def inject_wallet(driver: WebDriver, rpc_url: str) -> None:
