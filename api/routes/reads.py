@@ -7,6 +7,7 @@ audit reads the chain and the store on purpose (it checks that they agree with t
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -263,18 +264,14 @@ def metrics(state: State) -> Metrics:
                    by_status=statuses, payments=sum(w.payments for w in cat.works.values()),
                    paid_wei=str(sum(w.paid_wei for w in cat.works.values())),
                    paid_wei_by_community={k: str(v) for k, v in paid_per_community.items()},
-                   credited_wei_by_community=_credited(state, cat.last_block),
+                   credited_wei_by_community=_credited(state),
                    jobs={s: sum(1 for j in jobs if j.status == s) for s in ("queued", "running", "done", "failed", "interrupted")})
 
 
-_CREDITED: dict[str, Any] = {}
-
-
-def _credited(state: State, block: int) -> dict[str, str]:
+def _credited(state: State) -> dict[str, str]:
     """The treasuries' net credits (economy.statements.community), read from the router once per
-    indexed block: a treasury's balance and its withdrawals only change with a block."""
-    key = (id(state), block)
-    if _CREDITED.get("key") != key:
-        credited = credited_by_community(state.chain)
-        _CREDITED.update(key=key, value={str(c): str(v) for c, v in credited.items()})
-    return dict(_CREDITED["value"])
+    indexed block (`state.view`): a treasury's balance and its withdrawals only change with a block."""
+    def render() -> bytes:
+        return json.dumps({str(c): str(v) for c, v in credited_by_community(state.chain).items()}).encode()
+
+    return dict(json.loads(state.view("credited-by-community", render)))
