@@ -2,7 +2,7 @@
 
 One typer app; the commands live in cli/commands/, one module per capability (the chain node,
 communities, works and derivatives, payments, disputes, audit, simulation, the service and the
-demo, recognition, classification, embedding maps, score recognition, generation), and
+demo, recognition, classification, embedding maps, score recognition, generation, tuning), and
 cli/common.py holds what they share. Every command takes `--json` for scripts. Senders are the
 node's unlocked accounts, named by index (`--from 1`) or address; on the embedded anvil these
 are its development accounts.
@@ -28,6 +28,7 @@ from cli.commands import (
     service,
     simulation,
     statements,
+    tuning,
     works,
 )
 
@@ -38,7 +39,8 @@ for group, name in ((node.chain_app, "chain"), (communities.community_app, "comm
                     (recognition.recognition_app, "recognition"), (robustness.robustness_app, "robustness"),
                     (classification.classification_app, "classification"),
                     (embedding.embedding_app, "embedding"), (omr.omr_app, "omr"), (generation.generation_app, "generation"),
-                    (statements.statements_app, "statements"), (model.model_app, "model")):
+                    (statements.statements_app, "statements"), (model.model_app, "model"),
+                    (tuning.tune_app, "tune")):
     app.add_typer(group, name=name)
 for command in (payments.pay, payments.withdraw, audit.audit, audit.cid, simulation.simulate, service.demo, service.api,
                 classification.classify, omr.transcribe, recognition.recognize, generation.generate):

@@ -98,6 +98,15 @@ class RecommenderSpec(_Strict):
     fair_strength: float = Field(
         default=0.35, ge=0, le=1, description="Strength of the fairness-aware re-ranking in 'ours' (0.35: the strongest "
         "without a significant rise in abandonment on benchmarks/fairness_frontier).")
+    candidates: int = Field(default=200, ge=20, le=2_000, description="Best items per listener the re-ranking chooses from.")
+    tail_candidates: int = Field(default=20, ge=0, le=200,
+                                 description="Long-tail items always among a listener's candidates (in place of the weakest).")
+    popularity_blend: float | None = Field(
+        default=None, ge=0, le=8, description="Weight of standardised popularity added to the collaborative scores in 'ours'; "
+        "None: the weight chosen on the warm-up for NDCG.")
+    familiarity_tilt: float = Field(
+        default=0.0, ge=-1, le=1, description="Per-listener strength: fair_strength × (1 + tilt × (2 × familiarity − 1)), "
+        "clipped to [0, 1]; > 0 re-ranks harder for listeners familiar with heritage music, 0 is one strength for all.")
 
 
 class Scenario(_Strict):

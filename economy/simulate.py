@@ -46,15 +46,37 @@ class ArmRun:
     settled: Settled | None = None
 
 
-def _ranker(model: Recommender, k: int, group: np.ndarray, *, strength: float, long_tail: np.ndarray | None,
-            rng: np.random.Generator) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+@dataclass(frozen=True)
+class Reranking:
+    """How an arm re-ranks: off (strength 0 for all), or the scenario's re-ranking for 'ours'."""
+
+    strength: float = 0.0
+    familiarity_tilt: float = 0.0
+    candidates: int = 200
+    tail_candidates: int = 20
+
+    @classmethod
+    def of(cls, scenario: Scenario, arm: str) -> Reranking:
+        r = scenario.recommender
+        if arm != "ours":
+            return cls()
+        return cls(r.fair_strength, r.familiarity_tilt, r.candidates, r.tail_candidates)
+
+    def per_listener(self, familiarity: np.ndarray) -> np.ndarray:
+        """Each listener's strength: strength × (1 + tilt × (2 × familiarity − 1)), in [0, 1]."""
+        return np.clip(self.strength * (1.0 + self.familiarity_tilt * (2.0 * familiarity - 1.0)), 0.0, 1.0)
+
+
+def ranker(model: Recommender, k: int, group: np.ndarray, *, rerank: Reranking, familiarity: np.ndarray,
+            long_tail: np.ndarray | None, rng: np.random.Generator) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     def rank(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         uniq, inverse = np.unique(users, return_inverse=True)
         scores = np.asarray(model.scores(uniq), dtype=np.float64)
         # Break ties at random: top_k breaks them by item id, and ids follow the communities order.
         scores = scores + rng.gumbel(0, 1e-3, size=scores.shape)
-        if strength > 0:
-            lists = exposure_rerank(scores, k, group, strength=strength, long_tail=long_tail)
+        if rerank.strength > 0:
+            lists = exposure_rerank(scores, k, group, strength=rerank.per_listener(familiarity[uniq]), long_tail=long_tail,
+                                    candidates=rerank.candidates, tail_candidates=rerank.tail_candidates)
         else:
             lists = top_k(scores, k)
         lists = np.asarray(lists)[inverse]
@@ -131,7 +153,9 @@ def listen(name: str, world: World, scenario: Scenario, history: pd.DataFrame, x
     spec = scenario.listeners
     n_items = group.size
     kind = "popularity" if name == "archive" else scenario.recommender.kind
-    strength = scenario.recommender.fair_strength if name == "ours" else 0.0
+    rerank = Reranking.of(scenario, name)
+    if name == "ours" and als is not None and scenario.recommender.popularity_blend is not None:
+        als = {**als, "blend": scenario.recommender.popularity_blend}
     rng = np.random.default_rng([scenario.seed, 4])
     model = _fit(kind, x0, scenario.seed, als)
     arm = ArmRun(name, Log(), model)
@@ -140,8 +164,8 @@ def listen(name: str, world: World, scenario: Scenario, history: pd.DataFrame, x
         if day and day % 30 == 0:
             streams = pd.concat([history, *arm.log.streams], ignore_index=True)
             arm.model = model = _fit(kind, interactions(streams, spec.count, n_items), scenario.seed, als)
-        simulate_day(world, day, _ranker(model, k, group, strength=strength, long_tail=long_tail, rng=rng),
-                     rng, arm.log, t0=t0)
+        simulate_day(world, day, ranker(model, k, group, rerank=rerank, familiarity=world.population.familiarity,
+                                         long_tail=long_tail, rng=rng), rng, arm.log, t0=t0)
         say(f"listening ({name})", day + 1, days)
     return arm
 
@@ -209,13 +233,12 @@ def _engagement(world: World, arms: dict[str, ArmRun], long_tail: np.ndarray, gr
     n_users = world.population.taste.shape[0]
     sample = np.sort(rng.choice(n_users, size=min(n_users, 1_000), replace=False))
     n_items = group.size
-    truth = world.utility(sample, np.tile(np.arange(n_items), (sample.size, 1)))
-    relevant = [set(np.argsort(-row)[: max(1, n_items // 20)].tolist()) for row in truth]
+    relevant = truly_relevant(world, sample, n_items)
     out: dict[str, dict[str, float]] = {}
     k100 = min(100, n_items)
     for name, arm in arms.items():
-        strength = scenario.recommender.fair_strength if name == "ours" else 0.0
-        rank = _ranker(arm.model, k100, group, strength=strength, long_tail=long_tail, rng=rng)
+        rank = ranker(arm.model, k100, group, rerank=Reranking.of(scenario, name), familiarity=world.population.familiarity,
+                       long_tail=long_tail, rng=rng)
         lists, _ = rank(sample)
         _, impressions, streams = arm.log.frames()
         stream = impressions["dwell"].to_numpy() >= 30.0
@@ -233,14 +256,23 @@ def _engagement(world: World, arms: dict[str, ArmRun], long_tail: np.ndarray, gr
     return out
 
 
+def truly_relevant(world: World, users: np.ndarray, n_items: int) -> list[set[int]]:
+    """Per user, the items the hidden taste model ranks in its top 5 %: what NDCG is scored against."""
+    truth = world.utility(users, np.tile(np.arange(n_items), (users.size, 1)))
+    return [set(np.argsort(-row)[: max(1, n_items // 20)].tolist()) for row in truth]
+
+
 def _cox(arms: dict[str, ArmRun]) -> dict[str, float]:
-    """Cox proportional hazards of session abandonment: ours vs unconditioned, adjusted for
-    familiarity and device; time is the number of items reached."""
+    return cox_abandonment(arms["unconditioned"].log.frames()[0], arms["ours"].log.frames()[0])
+
+
+def cox_abandonment(unconditioned: pd.DataFrame, ours: pd.DataFrame) -> dict[str, float]:
+    """Cox proportional hazards of session abandonment: ours vs unconditioned (two session
+    tables), adjusted for familiarity and device; time is the number of items reached."""
     from lifelines import CoxPHFitter
 
     frames = []
-    for name in ("unconditioned", "ours"):
-        s = arms[name].log.frames()[0]
+    for name, s in (("unconditioned", unconditioned), ("ours", ours)):
         frames.append(pd.DataFrame({"duration": s["items_reached"].clip(lower=1), "event": s["abandoned"].astype(int),
                                     "ours": int(name == "ours"), "familiarity": s["familiarity"],
                                     **{f"device_{d}": (s["device"] == d).astype(int) for d in sorted(s["device"].unique())[1:]}}))

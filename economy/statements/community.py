@@ -57,14 +57,15 @@ class Reconciliation:
         return int(self.balance) + int(self.withdrawn) - int(self.statements)
 
 
-def _nodes(chain: Chain, work: int, into: dict[int, Node]) -> None:
+def lineage_nodes(chain: Chain, work: int, into: dict[int, Node]) -> None:
+    """Add `work` and its ancestors' routing facts (parents, split, held) as the router holds them."""
     if work in into:
         return
     parents = tuple((int(p.work), int(p.ppm)) for p in gw.parents_of(chain, work))
     split = tuple((str(r.account), int(r.ppm)) for r in gw.split_of(chain, work))
     into[work] = Node(parents, split, gw.node_of(chain, work).held_by is not None)
     for parent, _ in parents:
-        _nodes(chain, parent, into)
+        lineage_nodes(chain, parent, into)
 
 
 def treasuries(chain: Chain) -> dict[str, int]:
@@ -85,7 +86,7 @@ def rows(chain: Chain, statement_ids: Iterable[int] | None = None) -> list[Commu
         view = cs.statement(chain, sid)
         for log in cs.settlement_logs(chain, bytes.fromhex(view.root[2:])):
             paid = int(log.args["workId"])
-            _nodes(chain, paid, nodes)
+            lineage_nodes(chain, paid, nodes)
 
             def credit(via: int, account: str, amount: int, paid: int = paid, sid: int = sid) -> None:
                 community = by_treasury.get(account.lower())

@@ -33,7 +33,7 @@ def exposure_rerank(
     k: int,
     item_group: npt.ArrayLike,
     *,
-    strength: float,
+    strength: float | npt.ArrayLike,
     long_tail: npt.ArrayLike | None = None,
     candidates: int = 200,
     exclude: sparse.csr_matrix | None = None,
@@ -66,14 +66,16 @@ def exposure_rerank(
     (in place of the weakest others), so the tail term can reach items that plain relevance never
     puts among the best `candidates`.
 
+    strength: one number for every user, or one per user (n_users,) — e.g. stronger for listeners
+    familiar with heritage music; each in [0, 1].
+
     scores: (n_users, n_items) finite floats; item_group: (n_items,) integer group per item
     (e.g. community id); long_tail: (n_items,) bool. The candidate pool is capped at the number of
     items and, with `exclude`, at what the most-excluded user has left.
     """
     table = score_table(scores, k)
     n_users, n_items = table.shape
-    if not 0.0 <= strength <= 1.0:
-        raise RecommendationInputError(f"strength={strength} is outside [0, 1]; pass 0 for plain relevance, 1 for exposure only")
+    per_user = _strengths(strength, n_users)
     if candidates < 1:
         raise RecommendationInputError(f"candidates={candidates}; pass the number of best items per user to re-rank from (≥ 1)")
     group = _per_item(item_group, n_items, "item_group", "an integer group (community) id per item")
@@ -85,7 +87,7 @@ def exposure_rerank(
         mask = sparse.csr_matrix(exclude)
         mask.eliminate_zeros()
         pool = max(k, min(pool, n_items - int(np.diff(mask.indptr).max(initial=0))))
-    if strength == 0.0:
+    if not per_user.any():
         return top_k(table, k, exclude)
     ranked = top_k(_with_tail_candidates(table, tail, tail_candidates, pool), pool, exclude)
     # back into the user's own order of relevance, best first
@@ -101,12 +103,26 @@ def exposure_rerank(
     key = np.take_along_axis(key, by_class, axis=1)
     starts = np.ones(key.shape, dtype=bool)
     starts[:, 1:] = key[:, 1:] != key[:, :-1]  # (n_users, pool) True where a class begins
-    state = _Exposure(int(group_index.max(initial=-1)) + 1, k, strength, with_tail=tail is not None)
+    state = _Exposure(int(group_index.max(initial=-1)) + 1, k, with_tail=tail is not None)
     out = np.empty((n_users, k), dtype=np.int64)
+    strengths = per_user.tolist()
     for u in range(n_users):
         first = np.flatnonzero(starts[u])
-        out[u] = ranked[u, state.serve(relevance[u], by_class[u], first, key[u, first])]
+        out[u] = ranked[u, state.serve(relevance[u], by_class[u], first, key[u, first], strengths[u])]
     return out
+
+
+def _strengths(strength: float | npt.ArrayLike, n_users: int) -> FloatArray:
+    """One strength per user, each in [0, 1]: a number for everyone, or an array (n_users,)."""
+    array = np.asarray(strength, dtype=np.float64)
+    if array.ndim == 0:
+        array = np.full(n_users, float(array))
+    elif array.shape != (n_users,):
+        raise RecommendationInputError(f"strength has shape {array.shape}; pass one number, or one per user ({n_users},)")
+    if not ((array >= 0.0) & (array <= 1.0)).all():
+        bad = float(array[~((array >= 0.0) & (array <= 1.0))][0])
+        raise RecommendationInputError(f"strength={bad} is outside [0, 1]; pass 0 for plain relevance, 1 for exposure only")
+    return array
 
 
 def _with_tail_candidates(table: FloatArray, tail: npt.NDArray[np.bool_] | None, m: int, pool: int) -> FloatArray:
@@ -139,22 +155,21 @@ class _Exposure:
     candidates.
     """
 
-    def __init__(self, n_groups: int, k: int, strength: float, *, with_tail: bool) -> None:
+    def __init__(self, n_groups: int, k: int, *, with_tail: bool) -> None:
         self.group = np.zeros(n_groups)  # (n_groups,) exposure handed out so far
         self.tail = [0.0, 0.0]  # head, tail
         self.weight = (1.0 / np.log2(np.arange(k) + 2.0)).tolist()  # DCG position discount per rank
         self.k = k
-        self.strength = strength
         self.with_tail = with_tail
 
-    def serve(self, relevance: FloatArray, by_class: IntArray, first: IntArray, classes: IntArray) -> list[int]:
+    def serve(self, relevance: FloatArray, by_class: IntArray, first: IntArray, classes: IntArray, strength: float) -> list[int]:
         """One user's ranks 0..k−1 as candidate positions.
 
         relevance: (pool,) normalised, best first; by_class: (pool,) candidate positions sorted
         by class, best first within a class; first: (C,) where each class starts in by_class;
-        classes: (C,) the class keys, ascending.
+        classes: (C,) the class keys, ascending; strength: this user's, in [0, 1].
         """
-        s = self.strength
+        s = strength
         pool = relevance.size
         base = [*((1.0 - s) * relevance).tolist(), -np.inf]  # the relevance term; a spent class points at the -inf
         order = [*by_class.tolist(), pool]
