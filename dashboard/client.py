@@ -173,6 +173,15 @@ class ApiClient:
     def simulation_table(self, job_id: str, name: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self._json(f"/simulations/{job_id}/tables/{name}"))
 
+    def tuning_front(self) -> dict[str, Any] | None:
+        """The latest `heritage tune economy` study (every trial, the rule, the chosen point), or None."""
+        try:
+            return cast(dict[str, Any], self._json("/tuning/economy"))
+        except ApiProblem as err:
+            if err.code == "no-tuning-study":
+                return None
+            raise
+
     # ------------------------------------------------------------------ visualisation
     def traditions(self) -> list[Grid]:
         """The traditions whose tuning grids the visualisation can draw."""

@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.paths import REPO_ROOT
 from economy.tuning import OBJECTIVES, RULE, Front
+
+SHIPPED = REPO_ROOT / "reports" / "tuning_economy.json"
 
 PARAMS = ("fair_strength", "candidates", "tail_candidates", "popularity_blend", "familiarity_tilt")
 
@@ -115,3 +118,23 @@ def write(fr: Front, meta: dict[str, Any], out: Path) -> dict[str, Path]:
     plot(fr, paths["png"])
     paths["md"].write_text(markdown(fr, meta))
     return paths
+
+
+def remember(fr: Front, meta: dict[str, Any], data_dir: Path) -> None:
+    saved_in(data_dir).parent.mkdir(parents=True, exist_ok=True)
+    saved_in(data_dir).write_text(json.dumps(as_json(fr, meta), default=float))
+
+
+def saved_in(data_dir: Path) -> Path:
+    """Where the latest study of a data directory keeps its front (beside its Optuna database)."""
+    return data_dir / "tuning" / "economy.json"
+
+
+def latest(data_dir: Path) -> dict[str, Any] | None:
+    """The front of this data directory's latest study, else the one shipped in reports/, else None."""
+    for path in (saved_in(data_dir), SHIPPED):
+        if path.is_file():
+            data: dict[str, Any] = json.loads(path.read_text())
+            data["source"] = "this data directory" if path != SHIPPED else "reports/tuning_economy.json (shipped)"
+            return data
+    return None

@@ -68,6 +68,19 @@ def audit_all(state: State) -> JobOut:
     return JobOut(**state.jobs.submit("audit", {}, work).to_json())
 
 
+@router.get("/tuning/economy", summary="The recommender's Pareto front: the latest `heritage tune economy` study")
+def tuning_front(state: State) -> dict[str, Any]:
+    """Every trial's settings and figures (tuning and held-out listeners), the unconditioned arm,
+    the rule and the point it chose: this data directory's latest study, else the one shipped in
+    reports/."""
+    from economy.tuning_report import latest
+
+    found = latest(state.settings.data_dir)
+    if found is None:
+        raise Problem(404, "no-tuning-study", "no study yet: run `heritage tune economy` (see --help), then ask again")
+    return found
+
+
 @router.get("/jobs", response_model=list[JobOut], summary="Jobs, newest first")
 def jobs(state: State, kind: str | None = None) -> list[JobOut]:
     return [JobOut(**j.to_json()) for j in state.jobs.list(kind)]

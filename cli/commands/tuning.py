@@ -61,6 +61,7 @@ def economy(trials: int = typer.Option(60, min=1, max=5_000, help="Finished tria
         study = tuning.run_study(st, trials, c.settings.data_dir / "tuning" / "economy.db", sampler=sampler, seed=seed,
                                  on_trial=lambda done, total: progress("trials", done, total))
         fr = tuning.front(study, tuning.reference(st))
+        saved_dir = c.settings.data_dir
     seconds = [r["seconds"] for r in fr.rows if r.get("seconds") is not None]
     meta = {"command": "heritage tune economy " + " ".join(sys.argv[3:]) if len(sys.argv) > 3 else "heritage tune economy",
             "trials": len(fr.rows), "sampler": sampler, "seed": seed, "scenario": scenario.name,
@@ -68,6 +69,7 @@ def economy(trials: int = typer.Option(60, min=1, max=5_000, help="Finished tria
             "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "optuna": optuna.__version__,
             "study": tuning.study_name(scenario)}
     paths = tuning_report.write(fr, meta, out)
+    tuning_report.remember(fr, meta, saved_dir)  # the API and the dashboard show it
     if as_json:
         print(json.dumps(tuning_report.as_json(fr, meta), default=float))
         return

@@ -89,6 +89,40 @@ def show_result(api: ApiClient, job: Job) -> None:
                        file_name=f"summary-{job['job_id']}.json", mime="application/json", icon=":material/download:")
 
 
+def show_front(api: ApiClient) -> None:
+    """The re-ranking settings' Pareto front from the latest tuning study: fairness against
+    ranking quality on held-out listeners, abandonment as colour; the chosen point and its rule."""
+    front = api.tuning_front()
+    with st.expander("Tuned re-ranking: the Pareto front (`heritage tune economy`)", expanded=False):
+        if front is None:
+            st.info("No tuning study yet: run `heritage tune economy --config scenarios/tuning.yaml` and reload.")
+            return
+        meta, base = front["meta"], front["baseline"]["heldout"]
+        st.caption(f"{meta['trials']} trials ({meta['sampler']}) on scenario `{meta['scenario']}`, {meta['when']}; "
+                   f"source: {front['source']}. Figures on held-out listeners.")
+        rows = [{"trial": r["trial"], "NDCG@20": r["heldout ndcg@20"], "Jain": r["heldout jain"],
+                 "abandonment HR": r["heldout abandonment_hr"], "strength": r["fair_strength"],
+                 "tilt": r["familiarity_tilt"], "on the front": r["on_front"]} for r in front["trials"]]
+        rows.append({"trial": -1, "NDCG@20": base["ndcg@20"], "Jain": base["jain"], "abandonment HR": 1.0,
+                     "strength": 0.0, "tilt": 0.0, "on the front": False})
+        st.scatter_chart(rows, x="NDCG@20", y="Jain", color="on the front", size="abandonment HR")
+        st.caption("Trial −1 is the unconditioned arm (no re-ranking). Larger dots: more abandonment.")
+        chosen = front["chosen"]
+        cols = st.columns(3)
+        if chosen is None:
+            cols[0].metric("Chosen point", "none")
+        else:
+            cols[0].metric("Chosen: trial", chosen["trial"])
+            cols[1].metric("Jain (held-out)", f"{chosen['heldout jain']:.3f}", f"{chosen['heldout jain'] - base['jain']:+.3f}")
+            cols[2].metric("NDCG@20 (held-out)", f"{chosen['heldout ndcg@20']:.3f}",
+                           f"{chosen['heldout ndcg@20'] - base['ndcg@20']:+.3f}")
+        st.markdown(f"**Rule:** {front['rule']}.")
+        both = front["both_better"]
+        st.markdown("**Fairness and abandonment improved at once:** " +
+                    (f"yes, trials {', '.join(map(str, both))}." if both else "no trial did on this population."))
+        st.dataframe([r for r in rows if r["on the front"]], hide_index=True)
+
+
 def main() -> None:
     st.title("Simulation")
     st.caption("Listeners stream the catalogue under three regimes (archive statements, on-chain settlement, and on-chain "
@@ -99,6 +133,7 @@ def main() -> None:
             job = api.start_simulation(scenario)
             st.session_state[SELECTED] = job["job_id"]
             st.toast(f"Simulation {job['job_id']} queued", icon=":material/science:")
+        show_front(api)
         job_or_none = pick_job(api.jobs("simulation"))
         if job_or_none is None:
             return

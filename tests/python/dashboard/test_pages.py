@@ -445,3 +445,19 @@ def test_engrave_reads_the_demo_score_in_a_fresh_process(http: httpx.Client) -> 
     done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert int(done.stdout.decode().split()[-1]) >= 1
+
+
+def test_simulation_shows_the_tuning_front_the_api_serves(open_page: Open, http: httpx.Client, service: Service) -> None:
+    from tests.python.economy.test_tuning import front_of_four
+
+    fr = front_of_four()
+    from economy import tuning_report
+    tuning_report.remember(fr, {"trials": 4, "sampler": "nsga2", "scenario": "synthetic", "when": "now"}, service.data_dir)
+    served = http.get("/tuning/economy").json()
+    assert served["source"] == "this data directory" and served["chosen"]["trial"] == 1
+    at = ok(open_page(PAGES[3]))
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Chosen: trial"] == "1"
+    assert shown["Jain (held-out)"] == "0.800"
+    assert "yes, trials 3." in texts(at)
+    assert any("Jain" in d.value.columns and len(d.value) == sum(r["on_front"] for r in fr.rows) for d in at.dataframe)

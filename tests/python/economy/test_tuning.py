@@ -80,7 +80,8 @@ def _trial(number: int, jain: float, ndcg: float, hr: float, lo: float, hi: floa
                                      user_attrs={"tuning": figures, "heldout": figures, "seconds": 1.0})
 
 
-def test_the_rule_picks_the_fairest_point_that_keeps_listeners() -> None:
+def front_of_four() -> tuning.Front:
+    """A front over four made-up trials against a baseline of Jain 0.5 and NDCG@20 0.60."""
     study = optuna.create_study(directions=list(tuning.DIRECTIONS))
     base = {"jain": 0.5, "ndcg@20": 0.60, "abandonment_hr": 1.0, "hr_ci_low": 0.9, "hr_ci_high": 1.1, "theil_t": 0.3}
     study.add_trials([
@@ -89,7 +90,11 @@ def test_the_rule_picks_the_fairest_point_that_keeps_listeners() -> None:
         _trial(2, 0.95, 0.40, 1.90, 1.70, 2.10),  # fairest, but costs listeners
         _trial(3, 0.60, 0.65, 0.70, 0.60, 0.80),  # fairer than the baseline and fewer abandon
     ])
-    fr = tuning.front(study, {"tuning": base, "heldout": base})
+    return tuning.front(study, {"tuning": base, "heldout": base})
+
+
+def test_the_rule_picks_the_fairest_point_that_keeps_listeners() -> None:
+    fr = front_of_four()
     assert fr.chosen is not None and fr.chosen["trial"] == 1
     assert fr.both_better == [3]
     text = tuning_report.markdown(fr, {"command": "x", "trials": 4, "sampler": "nsga2", "seed": 0, "scenario": "s",
@@ -144,3 +149,11 @@ def test_cli_refuses_an_unknown_sampler_and_writes_the_report(tmp_path: Path) ->
     assert len(report["trials"]) == 2 and report["rule"] == tuning.RULE
     assert (tmp_path / "r" / "tuning_economy.png").stat().st_size > 1000
     assert "Pareto front" in (tmp_path / "r" / "tuning.md").read_text()
+
+
+def test_the_latest_front_is_the_data_directorys_then_the_shipped_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tuning_report, "SHIPPED", tmp_path / "none.json")
+    assert tuning_report.latest(tmp_path) is None
+    tuning_report.remember(front_of_four(), {"trials": 4}, tmp_path)
+    found = tuning_report.latest(tmp_path)
+    assert found is not None and found["source"] == "this data directory" and len(found["trials"]) == 4
