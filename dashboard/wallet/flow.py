@@ -19,6 +19,8 @@ import httpx
 import streamlit as st
 
 from dashboard.client import ApiClient, ApiError, ApiProblem, ApiUnavailable, _problem, api_url
+from dashboard.schema import Community
+from dashboard.wallet import words
 from dashboard.wallet.component import ChainInfo, Wallet, wallet
 
 USER_REJECTED = 4001
@@ -165,6 +167,52 @@ def outcome(page: str) -> dict[str, Any] | None:
         st.success(f"Done: transaction `{relayed['tx']}` in block {relayed['block']} (gas {relayed['gas_used']:,})"
                    f"{work}{status}", icon=":material/task_alt:")
     return relayed
+
+
+@dataclass(frozen=True)
+class Page:
+    """One action page's run: its API client, the chain, what the wallet reported and the last
+    request's outcome (shown already), with the page's name bound into `ask`."""
+
+    name: str
+    api: ActionClient
+    chain: ChainInfo
+    wallet: Wallet
+    relayed: dict[str, Any] | None
+
+    def account(self) -> str | None:
+        """The connected account when the page can go on; otherwise None, with the hint shown."""
+        return self.wallet.account if connect_hint(self.chain, self.wallet) else None
+
+    def ask(self, kind: str, payload: dict[str, Any], summary: str, *, label: str, relay: str | None = None) -> None:
+        ask(self.name, kind, payload, summary, label=label, relay=relay)
+
+    def send(self, transaction: dict[str, Any], what: str) -> None:
+        """Ask the wallet to sign (or send) a transaction draft, `what` it does said first."""
+        assert self.wallet.account is not None
+        self.ask("send", {"transaction": transaction}, words.transaction(transaction, what, account=self.wallet.account),
+                 label="Confirm in wallet")
+
+    def sign(self, typed_data: dict[str, Any], summary: str, *, relay: str) -> None:
+        """Ask the wallet for a steward's EIP-712 signature, relayed to `relay`."""
+        self.ask("sign", {"typed_data": typed_data}, summary, label="Sign in wallet", relay=relay)
+
+    def stewarded(self) -> list[Community]:
+        """The communities the connected account is a steward of."""
+        me = (self.wallet.account or "").lower()
+        return [c for c in self.api.communities() if me in (s.lower() for s in c["stewards"])]
+
+
+@contextmanager
+def page(name: str, title: str, caption: str | None = None) -> Iterator[Page]:
+    """An action page's preamble: its title, the API session, the wallet with the pending request,
+    and the last outcome shown."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    with session() as api:
+        chain, w = step(api, name)
+        yield Page(name, api, chain, w, outcome(name))
 
 
 def connect_hint(chain: ChainInfo, w: Wallet) -> bool:
