@@ -10,21 +10,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import openapi, problems
 from api.limits import BodyLimit
-from api.routes import (
-    approvals,
-    claims,
-    demo,
-    drafts,
-    models,
-    reads,
-    session,
-    simulations,
-    statements,
-    studies,
-    transactions,
-    visual,
-    writes,
-)
+from api.routes import approvals as approval_routes
+from api.routes import claims, demo, drafts, models, reads, session, simulations, statements, studies, transactions, visual, writes
+from api.routes import tokens as token_routes
 from api.state import ApiState
 from core.config import Settings
 
@@ -77,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(WriteLimits)
     app.add_middleware(BodyLimit, limit=settings.api_max_json_bytes)  # outermost: nothing reads a body past the limit
     for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models,
-                   approvals):
+                   approval_routes, token_routes):
         app.include_router(module.router)
     openapi.install(app)
     return app

@@ -98,7 +98,8 @@ class Pending:
     payload: dict[str, Any]
     summary: str
     label: str
-    relay: str | None = None  # for `sign`: the endpoint taking {typed_data, signer, signature}
+    relay: str | None = None  # `sign`: the endpoint taking {typed_data, signer, signature}; `send`: {raw} or {tx} (default
+    # POST /transactions, /transactions/receipts)
 
     def request(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "label": self.label, **self.payload}
@@ -122,8 +123,8 @@ def relay(api: ActionClient, pending: Pending, account: str, result: dict[str, A
         return cast(dict[str, Any], api.post(pending.relay, {"typed_data": pending.payload["typed_data"], "signer": account,
                                                              "signature": value}))
     if result.get("kind") == "raw":
-        return cast(dict[str, Any], api.post("/transactions", {"raw": value}))
-    return cast(dict[str, Any], api.post("/transactions/receipts", {"tx": value}))
+        return cast(dict[str, Any], api.post(pending.relay or "/transactions", {"raw": value}))
+    return cast(dict[str, Any], api.post(pending.relay or "/transactions/receipts", {"tx": value}))
 
 
 def step(api: ActionClient, page: str) -> tuple[ChainInfo, Wallet]:
@@ -161,7 +162,16 @@ def outcome(page: str) -> dict[str, Any] | None:
             st.error(out["error"], icon=":material/error:")
         return None
     relayed: dict[str, Any] = out["relayed"]
-    if "tx" in relayed:
+    if "needed" in relayed:  # a steward's signature toward the community's threshold (POST /approvals)
+        if relayed["status"] == "applied":
+            st.success(f"Done: approvals {relayed['approvals']} of {relayed['needed']}, the threshold, reached; relayed in "
+                       f"{len(relayed['relayed'])} transaction(s), the last `{relayed['relayed'][-1]['tx']}`.",
+                       icon=":material/task_alt:")
+        else:
+            st.info(f"Your signature is stored: approvals {relayed['approvals']} of {relayed['needed']}. Nothing is sent "
+                    f"until {relayed['needed']} stewards have signed; the others find it in the steward's queue.",
+                    icon=":material/how_to_vote:")
+    elif "tx" in relayed:
         work = f" · work #{relayed['work_id']}" if relayed.get("work_id") else ""
         status = f" · status {relayed['status']}" if relayed.get("status") else ""
         st.success(f"Done: transaction `{relayed['tx']}` in block {relayed['block']} (gas {relayed['gas_used']:,})"
@@ -187,11 +197,11 @@ class Page:
     def ask(self, kind: str, payload: dict[str, Any], summary: str, *, label: str, relay: str | None = None) -> None:
         ask(self.name, kind, payload, summary, label=label, relay=relay)
 
-    def send(self, transaction: dict[str, Any], what: str) -> None:
+    def send(self, transaction: dict[str, Any], what: str, *, relay: str | None = None) -> None:
         """Ask the wallet to sign (or send) a transaction draft, `what` it does said first."""
         assert self.wallet.account is not None
         self.ask("send", {"transaction": transaction}, words.transaction(transaction, what, account=self.wallet.account),
-                 label="Confirm in wallet")
+                 label="Confirm in wallet", relay=relay)
 
     def sign(self, typed_data: dict[str, Any], summary: str, *, relay: str) -> None:
         """Ask the wallet for a steward's EIP-712 signature, relayed to `relay`."""
