@@ -164,8 +164,9 @@ def outcome(page: str) -> dict[str, Any] | None:
     relayed: dict[str, Any] = out["relayed"]
     if "needed" in relayed:  # a steward's signature toward the community's threshold (POST /approvals)
         if relayed["status"] == "applied":
-            st.success(f"Done: approvals {relayed['approvals']} of {relayed['needed']}, the threshold, reached; relayed in "
-                       f"{len(relayed['relayed'])} transaction(s), the last `{relayed['relayed'][-1]['tx']}`.",
+            last = relayed["relayed"][-1]
+            st.success(f"Done: transaction `{last['tx']}` in block {last['block']}. Approvals {relayed['approvals']} of "
+                       f"{relayed['needed']}, the threshold, reached: {len(relayed['relayed'])} signature(s) relayed.",
                        icon=":material/task_alt:")
         else:
             st.info(f"Your signature is stored: approvals {relayed['approvals']} of {relayed['needed']}. Nothing is sent "
