@@ -52,7 +52,7 @@ def test_only_the_routers_approval_of_a_real_token_is_relayed(api: Api, token: s
     erc20 = w3.eth.contract(address=w3.to_checksum_address(token), abi=artifact()[0])
     other = erc20.functions.approve(api.keys[4].address, UNIT).build_transaction({
         "from": payer.address, "nonce": w3.eth.get_transaction_count(payer.address), "chainId": 31337, "gas": 100_000})
-    r = api.client.post(f"/tokens/{token}/approvals", json={"raw": api.sign_tx(payer, other)})
+    r = api.client.post(f"/tokens/{token}/approvals", json={"raw": api.sign_tx(payer, dict(other))})
     assert r.status_code == 403 and r.json()["code"] == "not-relayable"
     assert erc20.functions.allowance(payer.address, api.keys[4].address).call() == 0
 
