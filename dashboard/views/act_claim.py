@@ -12,9 +12,8 @@ from dashboard.wallet import flow, words
 with flow.page("claim", "Raise a claim", "A community that finds its heritage misused — or left out of a derivative's "
                "lineage — raises a claim with evidence and a bond. The disputed share is held in escrow until the dispute "
                "committee rules or the claim times out.") as p:
-    api, relayed = p.api, p.relayed
-    if relayed is not None and relayed.get("work_id"):
-        claimed = api.work(int(relayed["work_id"]))
+    api = p.api
+    if (claimed := p.relayed_work()) is not None:
         if claimed["claim"] is not None:
             claim = api.get(f"/claims/{claimed['claim']}")
             st.subheader(f"Claim #{claim['dispute_id']} on work #{claim['work_id']}: {claim['status']}")

@@ -15,13 +15,12 @@ LABELS = {"TK Attribution": 1 << 0, "TK Community Voice": 1 << 4, "TK Verified":
 with flow.page("work", "Register a heritage work", "For a community's stewards: the work's content is stored by its CID, "
                "its protocol says what others may do with it, and its split says who receives its income. You sign; the "
                "platform pays the gas.") as p:
-    api, relayed = p.api, p.relayed
-    if relayed is not None and relayed.get("work_id"):
-        work = api.work(int(relayed["work_id"]))
+    api = p.api
+    if (work := p.relayed_work()) is not None:
         st.subheader(f"Work #{work['work_id']}: {(work['manifest'] or {}).get('title', '')}")
         st.write(f"Content `{work['content_cid']}` · community #{work['community_id']} · status {work['status']}")
         st.json(api.get(f"/works/{work['work_id']}/protocol")[0], expanded=False)
-    elif relayed is not None:
+    elif p.relayed is not None:
         st.info("Registered by this steward; the community's other stewards must still sign (k of n).")
     if me := p.account():
         mine = p.stewarded()

@@ -18,8 +18,9 @@ from typing import Any, cast
 import httpx
 import streamlit as st
 
-from dashboard.client import ApiClient, ApiError, ApiProblem, ApiUnavailable, _problem, api_url
-from dashboard.schema import Community
+from dashboard.client import ApiClient, ApiError, _problem, api_url
+from dashboard.schema import Community, WorkDetail
+from dashboard.ui import refusals_shown
 from dashboard.wallet import words
 from dashboard.wallet.component import ChainInfo, Wallet, wallet
 
@@ -53,22 +54,19 @@ class ActionClient(ApiClient):
 
     def upload(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         """POST /content: the stored file's CID, size and media type."""
-        try:
-            response = self._http.post("/content", files={"file": (name, data, media_of(name, media_type))}, timeout=120)
-        except httpx.HTTPError as err:
-            raise ApiError(f"the upload did not reach the API ({type(err).__name__}); try again") from err
-        if not response.is_success:
-            raise _problem("POST", "/content", response)
-        return cast(dict[str, Any], response.json())
+        return self._file("/content", name, data, media_type)
 
     def cid(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         """POST /content/cid: the file's CID (and its binary form, `cid_hex`); nothing is stored."""
+        return self._file("/content/cid", name, data, media_type)
+
+    def _file(self, path: str, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         try:
-            response = self._http.post("/content/cid", files={"file": (name, data, media_of(name, media_type))}, timeout=120)
+            response = self._http.post(path, files={"file": (name, data, media_of(name, media_type))}, timeout=120)
         except httpx.HTTPError as err:
             raise ApiError(f"the file did not reach the API ({type(err).__name__}); try again") from err
         if not response.is_success:
-            raise _problem("POST", "/content/cid", response)
+            raise _problem("POST", path, response)
         return cast(dict[str, Any], response.json())
 
     def chain(self) -> ChainInfo:
@@ -78,15 +76,8 @@ class ActionClient(ApiClient):
 @contextmanager
 def session() -> Iterator[ActionClient]:
     """`dashboard.ui.api_session` for the action pages: a refusal is a message, never a traceback."""
-    try:
-        with ActionClient(api_url()) as api:
-            yield api
-    except ApiUnavailable as err:
-        st.error(str(err), icon=":material/cloud_off:")
-        st.stop()
-    except ApiProblem as err:
-        st.error(f"The API refused a request. {err}", icon=":material/error:")
-        st.stop()
+    with refusals_shown(), ActionClient(api_url()) as api:
+        yield api
 
 
 @dataclass(frozen=True)
@@ -207,6 +198,11 @@ class Page:
     def sign(self, typed_data: dict[str, Any], summary: str, *, relay: str) -> None:
         """Ask the wallet for a steward's EIP-712 signature, relayed to `relay`."""
         self.ask("sign", {"typed_data": typed_data}, summary, label="Sign in wallet", relay=relay)
+
+    def relayed_work(self) -> WorkDetail | None:
+        """The work the last outcome names (registered, approved, claimed), as it is now."""
+        work = (self.relayed or {}).get("work_id")
+        return self.api.work(int(work)) if work else None
 
     def stewarded(self) -> list[Community]:
         """The communities the connected account is a steward of."""
