@@ -6,6 +6,7 @@ a signature made stale by the steward's next one, an action that is not gathered
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -28,11 +29,13 @@ def pair(api: Api) -> int:
     return int(reg.communityCount().call())
 
 
-def _heritage_draft(api: Api, community: int, steward: Any, **protocol: Any) -> dict[str, Any]:
+def _heritage_draft(api: Api, community: int, steward: Any, *, to_treasury: bool = False, **protocol: Any) -> dict[str, Any]:
+    """A registration whose split shares the income (k of n), or gives it all to the treasury (applies at once)."""
+    split = [] if to_treasury else [{"account": api.keys[2].address, "ppm": 600_000},
+                                    {"account": api.keys[1].address, "ppm": 400_000}]
     r = api.client.post("/works/drafts", json={
         "community_id": community, "steward": steward.address, "content_cid": api.upload(os.urandom(700)),
-        "title": "Two keepers' song", "protocol": protocol,
-        "split": [{"account": api.keys[2].address, "ppm": 600_000}, {"account": api.keys[1].address, "ppm": 400_000}]})
+        "title": "Two keepers' song", "protocol": protocol, "split": split})
     assert r.status_code == 200, r.text
     draft: dict[str, Any] = r.json()
     return draft
@@ -113,6 +116,13 @@ def test_a_tightening_applies_on_one_signature_and_a_used_nonce_makes_a_stored_o
     assert (waiting["approvals"], waiting["stale"]) == (0, [api.keys[1].address])
 
 
+def test_a_registration_of_everything_to_the_treasury_applies_on_one_signature(api: Api, pair: int) -> None:
+    out = api.client.post("/approvals", json=_signed(_heritage_draft(api, pair, api.keys[3], to_treasury=True), api.keys[3]))
+    assert out.status_code == 201, out.text
+    assert out.json()["status"] == "applied" and len(out.json()["relayed"]) == 1
+    assert api.client.get(f"/works/{out.json()['work_id']}").json()["status"] == "active"
+
+
 def test_what_is_not_gathered_or_not_pending_is_refused(api: Api, pair: int) -> None:
     unknown = api.client.post(f"/approvals/0x{'ab' * 32}/drafts", json={"steward": api.keys[1].address})
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown-approval"
@@ -128,3 +138,22 @@ def test_what_is_not_gathered_or_not_pending_is_refused(api: Api, pair: int) -> 
     outsider = api.client.post("/approvals", json=_signed(draft, api.keys[4]))  # a valid signature, not a steward's
     assert outsider.status_code == 403 and outsider.json()["code"] == "not-a-steward"
     assert all(api.keys[4].address not in p["signers"] + p["stale"] for p in api.client.get("/approvals").json())
+
+
+def test_two_stewards_signing_at_once_apply_it_once(api: Api, pair: int) -> None:
+    """Both signatures arrive together: the relay lock orders them, one is stored, the other relays both."""
+    first = api.client.post("/approvals", json=_signed(_heritage_draft(api, pair, api.keys[1], consent_required=True),
+                                                       api.keys[1])).json()
+    parent = api.client.post("/approvals", json=_second(api, first["key"], api.keys[3])).json()["work_id"]
+    creator = api.keys[4]
+    draft = api.client.post("/derivatives/drafts", json={
+        "creator": creator.address, "content_cid": api.upload(os.urandom(900)), "title": "Both at once",
+        "parents": [{"work_id": parent, "ppm": 300_000}]}).json()
+    child = api.client.post("/transactions", json={"raw": api.sign_tx(creator, draft["transaction"])}).json()["work_id"]
+    bodies = [_signed(api.client.post(f"/derivatives/{child}/approvals/drafts", json={
+        "community_id": pair, "steward": key.address}).json(), key) for key in (api.keys[1], api.keys[3])]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda body: api.client.post("/approvals", json=body), bodies))
+    assert sorted(r.json()["status"] for r in answers) == ["applied", "pending"], [r.text for r in answers]
+    assert api.client.get(f"/works/{child}").json()["status"] == "active"
+    assert api.client.get("/approvals", params={"work_id": child}).json() == []
