@@ -17,6 +17,7 @@ queue asks them to sign again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -140,9 +141,11 @@ def _current_signers(state: ApiState, entry: dict[str, Any]) -> tuple[list[str],
     return live, stale
 
 
-def _out(state: ApiState, key: str, entry: dict[str, Any], *, status: str = "pending",
+def _out(state: ApiState, key: str, entry: dict[str, Any], *, applied_by: list[str] | None = None,
          relayed: list[Relayed] | None = None, work_id: int | None = None) -> ApprovalOut:
-    live, stale = _current_signers(state, entry) if status == "pending" else (list(entry["signatures"]), [])
+    """A pending action as it stands, or (`applied_by`) the one just relayed."""
+    live, stale = _current_signers(state, entry) if applied_by is None else (applied_by, [])
+    status = "pending" if applied_by is None else "applied"
     needed = state.catalogue().community(entry["community_id"]).threshold
     return ApprovalOut(key=key, action=entry["action"], community_id=entry["community_id"],
                        work_id=work_id if work_id is not None else entry["work_id"], message=entry["message"],
@@ -170,20 +173,18 @@ def add(state: ApiState, body: SignedAction) -> ApprovalOut:
             raise Problem(409, "already-signed", f"{signed.signer}'s signature of this action is stored already")
         current(state, signed)  # deadline, and the signer's next nonce: before it is stored or relayed
         entry["signatures"][signed.signer] = {"typed_data": body.typed_data, "signature": body.signature}
-        live, _ = _current_signers(state, entry)
+        others = [s for s in _current_signers(state, entry)[0] if s != signed.signer]
         threshold = state.catalogue().community(community_id).threshold
         if _applies_alone(state, signed, action):
-            live = [signed.signer]
-        elif len(live) < threshold:
+            others = []
+        elif len(others) + 1 < threshold:
             store[key] = entry
             _save(state, store)
             return _out(state, key, entry)
-        relayed = _relay_all(state, store, key, entry, live)
+        signers = [*others[:threshold - 1], signed.signer]  # this one last: it applies the action
+        relayed = _relay_all(state, store, key, entry, signers)
     work_id = relayed[-1].work_id if action == "RegisterHeritageWork" else entry["work_id"]
-    out = _out(state, key, entry, status="applied", relayed=relayed, work_id=work_id)
-    out.signers = live
-    out.approvals = len(live)
-    return out
+    return _out(state, key, entry, applied_by=signers, relayed=relayed, work_id=work_id)
 
 
 def _relay_all(state: ApiState, store: dict[str, Any], key: str, entry: dict[str, Any], signers: list[str]) -> list[Relayed]:
@@ -196,10 +197,9 @@ def _relay_all(state: ApiState, store: dict[str, Any], key: str, entry: dict[str
     for signer in signers:
         signed = _signed_of(state, entry, signer)
         try:
-            out = relay_locked(state, signed, lambda s=signed: call_of(state, s, entry["action"]))  # type: ignore[misc]
+            out = relay_locked(state, signed, functools.partial(call_of, state, signed, entry["action"]))
         except Exception:
-            rest = [s for s in signers[len(relayed) + 1:]]
-            if rest:
+            if rest := signers[len(relayed) + 1:]:
                 store[key] = {**entry, "signatures": {s: entry["signatures"][s] for s in rest}}
                 _save(state, store)
             raise
