@@ -63,5 +63,9 @@ with flow.page("work", "Register a heritage work", "For a community's stewards: 
                                  "floor_ppm": int(floor) * PPM // 100, "labels": sum(LABELS[n] for n in labels)}}
             draft = api.post("/works/drafts", body)
             summary = words.heritage(draft["typed_data"], title=title.strip(), community=community["name"], cid=stored["cid"])
+            if community["threshold"] > 1 and split:
+                summary += (f"\n\n{community['name']} needs {community['threshold']} of its {len(community['stewards'])} "
+                            "stewards' signatures for this: yours is stored until the others add theirs in the steward's "
+                            "queue (a split of everything to the treasury registers at once).")
             p.sign(draft["typed_data"], summary, relay="/approvals")
     st.caption(f"Floor shares are parts per million on chain: {percent(100_000)} = 100,000 ppm.")
