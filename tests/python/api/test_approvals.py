@@ -13,6 +13,7 @@ import pytest
 
 from chain.signatures import sign
 from tests.python.api.conftest import Api
+from tests.python.api.test_wallet_routes import _pending_derivative
 
 
 def _signed(draft: dict[str, Any], key: Any) -> dict[str, Any]:
@@ -47,6 +48,13 @@ def _second(api: Api, key: str, steward: Any) -> dict[str, Any]:
     return _signed(r.json(), steward)
 
 
+def _awaiting_consent(api: Api, pair: int) -> int:
+    """A derivative awaiting the pair's consent, of a heritage work both stewards registered."""
+    first = api.client.post("/approvals", json=_signed(_heritage_draft(api, pair, api.keys[1], consent_required=True),
+                                                       api.keys[1])).json()
+    return _pending_derivative(api, api.client.post("/approvals", json=_second(api, first["key"], api.keys[3])).json()["work_id"])
+
+
 def test_a_heritage_work_registers_once_both_stewards_signed(api: Api, pair: int) -> None:
     works = int(api.state.chain.registry.functions.workCount().call())
     first = api.client.post("/approvals", json=_signed(_heritage_draft(api, pair, api.keys[1]), api.keys[1]))
@@ -73,14 +81,7 @@ def test_a_heritage_work_registers_once_both_stewards_signed(api: Api, pair: int
 
 
 def test_consent_to_a_derivative_needs_both_and_one_signature_counts_once(api: Api, pair: int) -> None:
-    first = api.client.post("/approvals", json=_signed(_heritage_draft(api, pair, api.keys[1], consent_required=True),
-                                                       api.keys[1])).json()
-    parent = api.client.post("/approvals", json=_second(api, first["key"], api.keys[3])).json()["work_id"]
-    creator = api.keys[4]
-    draft = api.client.post("/derivatives/drafts", json={
-        "creator": creator.address, "content_cid": api.upload(os.urandom(800)), "title": "Awaiting two",
-        "parents": [{"work_id": parent, "ppm": 300_000}]}).json()
-    child = api.client.post("/transactions", json={"raw": api.sign_tx(creator, draft["transaction"])}).json()["work_id"]
+    child = _awaiting_consent(api, pair)
 
     consent = api.client.post(f"/derivatives/{child}/approvals/drafts", json={"community_id": pair,
                                                                              "steward": api.keys[1].address}).json()
@@ -142,14 +143,7 @@ def test_what_is_not_gathered_or_not_pending_is_refused(api: Api, pair: int) -> 
 
 def test_two_stewards_signing_at_once_apply_it_once(api: Api, pair: int) -> None:
     """Both signatures arrive together: the relay lock orders them, one is stored, the other relays both."""
-    first = api.client.post("/approvals", json=_signed(_heritage_draft(api, pair, api.keys[1], consent_required=True),
-                                                       api.keys[1])).json()
-    parent = api.client.post("/approvals", json=_second(api, first["key"], api.keys[3])).json()["work_id"]
-    creator = api.keys[4]
-    draft = api.client.post("/derivatives/drafts", json={
-        "creator": creator.address, "content_cid": api.upload(os.urandom(900)), "title": "Both at once",
-        "parents": [{"work_id": parent, "ppm": 300_000}]}).json()
-    child = api.client.post("/transactions", json={"raw": api.sign_tx(creator, draft["transaction"])}).json()["work_id"]
+    child = _awaiting_consent(api, pair)
     bodies = [_signed(api.client.post(f"/derivatives/{child}/approvals/drafts", json={
         "community_id": pair, "steward": key.address}).json(), key) for key in (api.keys[1], api.keys[3])]
     with ThreadPoolExecutor(2) as pool:
