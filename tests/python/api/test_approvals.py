@@ -13,7 +13,7 @@ import pytest
 
 from chain.signatures import sign
 from tests.python.api.conftest import Api
-from tests.python.api.test_wallet_routes import _pending_derivative
+from tests.python.api.test_wallet_routes import _pending_derivative, _sign_in
 
 
 def _signed(draft: dict[str, Any], key: Any) -> dict[str, Any]:
@@ -91,6 +91,12 @@ def test_consent_to_a_derivative_needs_both_and_one_signature_counts_once(api: A
     assert api.client.post("/approvals", json=body).json()["code"] == "already-signed"
     assert [p["approvals"] for p in api.client.get("/approvals", params={"work_id": child}).json()] == [1]
     assert api.client.get(f"/works/{child}").json()["status"] == "pending"
+    for key, awaits in ((api.keys[3], True), (api.keys[1], False)):  # the signed-in stewards' own view
+        message, signature = _sign_in(api, key)
+        token = api.client.post("/session", json={"message": message, "signature": signature}).json()["token"]
+        me = api.client.get("/session/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert (stored["key"] in [a["key"] for a in me["awaiting_my_signature"]]) is awaits
+    api.client.cookies.clear()
     done = api.client.post("/approvals", json=_second(api, stored["key"], api.keys[3])).json()
     assert done["status"] == "applied" and api.client.get(f"/works/{child}").json()["status"] == "active"
 
