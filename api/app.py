@@ -10,7 +10,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import openapi, problems
 from api.limits import BodyLimit
+from api.routes import approvals as approval_routes
 from api.routes import claims, demo, drafts, models, reads, session, simulations, statements, studies, transactions, visual, writes
+from api.routes import tokens as token_routes
 from api.state import ApiState
 from core.config import Settings
 
@@ -62,7 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.add_middleware(WriteLimits)
     app.add_middleware(BodyLimit, limit=settings.api_max_json_bytes)  # outermost: nothing reads a body past the limit
-    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models):
+    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models,
+                   approval_routes, token_routes):
         app.include_router(module.router)
     openapi.install(app)
     return app

@@ -68,6 +68,11 @@ def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], cal
     `state.write_lock`, the signature is current and its signer a steward of that community, then
     the call `build()` makes (under the lock too: it may read or write chain state) is sent."""
     with state.write_lock:
-        current(state, signed)
-        require_steward(state, int(signed.message["communityId"]), signed.signer)
-        return send_call(state, build())
+        return relay_locked(state, signed, build)
+
+
+def relay_locked(state: ApiState, signed: Signed, build: Callable[[], calls.Call]) -> Relayed:
+    """`relay_for_community` for a caller that holds `state.write_lock` already."""
+    current(state, signed)
+    require_steward(state, int(signed.message["communityId"]), signed.signer)
+    return send_call(state, build())

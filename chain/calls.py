@@ -67,6 +67,11 @@ def dry_run(chain: Chain, call: Call, sender: str) -> None:
     call.fn.call({"from": sender, "value": int(call.value)}, block_identifier="pending")
 
 
+def returned(chain: Chain, call: Call, sender: str) -> Any:
+    """What `call` would return from `sender` now (`eth_call`); a refusal raises as `dry_run`."""
+    return call.fn.call({"from": sender, "value": int(call.value)}, block_identifier="pending")
+
+
 def unsigned_transaction(chain: Chain, call: Call, sender: str, *, tip: int = 10**9) -> dict[str, Any]:
     """The EIP-1559 fields of `call` from `sender` for a wallet to sign (`eth_signTransaction`):
     the gas estimate with a margin, the sender's pending nonce and chain.sender's fee rule

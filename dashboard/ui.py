@@ -22,9 +22,15 @@ def api_session() -> Iterator[ApiClient]:
     A down API or a refused request is shown with `st.error` (the message says what to do),
     never as a traceback.
     """
+    with refusals_shown(), ApiClient.from_env() as api:
+        yield api
+
+
+@contextmanager
+def refusals_shown() -> Iterator[None]:
+    """An API that is down or refuses a request, inside, ends the page's run with a message."""
     try:
-        with ApiClient.from_env() as api:
-            yield api
+        yield
     except ApiUnavailable as err:
         st.error(str(err), icon=":material/cloud_off:")
         st.stop()

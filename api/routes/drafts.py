@@ -16,6 +16,7 @@ from hexbytes import HexBytes
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
+from api.approvals import call_of
 from api.deps import State
 from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, ProtocolIn, Relayed, SignedAction
@@ -28,7 +29,7 @@ from chain import gateway as gw
 from chain.types import Protocol
 from core.cid import bytes_cid, from_text
 from core.errors import InputError
-from core.types import CommunityId, Ppm, WorkId
+from core.types import CommunityId, Ppm
 
 router = APIRouter(tags=["wallet"])
 
@@ -143,9 +144,7 @@ def reject_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Dra
              summary="Relay a steward's signed refusal")
 def reject(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
     signed = verified(state, body, "RejectDerivative", work_id=work_id)
-    out = relay_for_community(state, signed, lambda: calls.reject_derivative_by_sig(
-        state.chain, WorkId(work_id), CommunityId(int(signed.message["communityId"])), steward=signed.signer,
-        deadline=signed.deadline, signature=signed.signature))
+    out = relay_for_community(state, signed, lambda: call_of(state, signed, "RejectDerivative"))
     return out.model_copy(update={"work_id": work_id, "status": state.catalogue().work(work_id).status})
 
 
@@ -170,12 +169,7 @@ def protocol_draft(state: State, work_id: WorkIdPath, body: ProtocolDraftIn) -> 
              summary="Relay a steward's signed protocol change (a loosening counts toward the community's threshold)")
 def set_protocol(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
     signed = verified(state, body, "SetProtocol", work_id=work_id)
-    try:
-        protocol = Protocol.from_typed(signed.message["protocol"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise Problem(400, "signature-malformed", f"the signed protocol is not one ({err}); sign the draft unchanged") from err
-    out = relay_for_community(state, signed, lambda: calls.set_protocol_by_sig(
-        state.chain, WorkId(work_id), protocol, steward=signed.signer, deadline=signed.deadline, signature=signed.signature))
+    out = relay_for_community(state, signed, lambda: call_of(state, signed, "SetProtocol"))
     return out.model_copy(update={"work_id": work_id})
 
 

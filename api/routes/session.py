@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Cookie, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import approvals
 from api.deps import State
 from api.models import Address
 from api.problems import Problem
@@ -111,8 +112,9 @@ def me(state: State, request: Request, heritage_session: CookieIn = None, author
     treasuries = [c.community_id for c in cat.communities.values() if c.treasury.lower() == mine]
     pending = [w.to_json() for w in cat.works.values() if w.kind == "derivative" and w.status == "pending"
                and cat.communities_of(w.work_id) & set(stewarded)]
+    awaiting = [a.model_dump() for c in stewarded for a in approvals.pending(state, community_id=c) if address not in a.signers]
     payouts = [{"block": e["block"], "tx": e["tx"], "amount_wei": str(e["args"]["amount"]), "token": e["args"]["token"]}  # type: ignore[index]
                for e in state.events(name="Withdrawn") if str(e["args"]["account"]).lower() == mine]  # type: ignore[index]
     return {"address": address, "expires": until, "balance_wei": str(int(gw.balance_of(state.chain, address))),
             "works": works, "steward_of": stewarded, "treasury_of": treasuries, "pending_approvals": pending,
-            "withdrawals": payouts}
+            "awaiting_my_signature": awaiting, "withdrawals": payouts}

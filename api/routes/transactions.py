@@ -53,7 +53,9 @@ class PaymentDraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     payer: str = Address
     work_id: int = Field(ge=1, le=UINT256_MAX)
-    amount_wei: int = Field(gt=0, le=UINT256_MAX)
+    amount_wei: int = Field(gt=0, le=UINT256_MAX, description="Wei, or with `token` the token's smallest unit.")
+    token: str | None = Field(default=None, pattern="^0x[0-9a-fA-F]{40}$", description="An ERC-20 to pay in (approve the "
+                              "router first: POST /tokens/{token}/approvals/drafts); ETH when omitted.")
     usage_ref: str = Field(default="", max_length=200, description="Off-chain usage reference (hashed on chain).")
 
 
@@ -130,7 +132,11 @@ def payment_draft(state: State, body: PaymentDraftIn) -> TxDraft:
     payer = Web3.to_checksum_address(body.payer)
     state.catalogue().work(body.work_id)
     ref = hashlib.sha256((body.usage_ref or f"api-{time.time_ns()}").encode()).digest()
-    call = calls.pay(state.chain, WorkId(body.work_id), Wei(body.amount_wei), usage_ref=ref, usage_time=int(time.time()))
+    if body.token is None:
+        call = calls.pay(state.chain, WorkId(body.work_id), Wei(body.amount_wei), usage_ref=ref, usage_time=int(time.time()))
+    else:
+        call = calls.pay_token(state.chain, WorkId(body.work_id), body.token, body.amount_wei, usage_ref=ref,
+                               usage_time=int(time.time()))
     return TxDraft(transaction=wallet_transaction(state, call, payer))
 
 

@@ -21,20 +21,20 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from api import relay
+from api.approvals import call_of
 from api.deps import State
 from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, HeritageDraftIn, RawTransactionIn, Relayed, SignedAction, Stored
 from api.problems import Problem
 from api.relay import RELAYABLE as RELAYABLE
 from api.stewards import draft, relay_for_community, require_steward, verified
-from chain import calls
 from chain import gateway as gw
-from chain.signatures import heritage_message, heritage_params
+from chain.signatures import heritage_message
 from chain.types import HeritageParams, Protocol, Recipient, everything_to
 from core.cid import from_text
 from core.errors import InputError
 from core.manifest import HeritageManifest, Recording, Source, make, to_bytes
-from core.types import Cid, CommunityId, Ppm, WorkId
+from core.types import Cid, CommunityId, Ppm
 
 router = APIRouter(tags=["writes"])
 
@@ -94,15 +94,7 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
     holds the content), then relays the signed registration in a later block. A k-of-n
     registration that still awaits stewards answers `work_id` null and status "awaiting-stewards"."""
     signed = verified(state, body, "RegisterHeritageWork")
-
-    def committed_then_registered() -> calls.Call:
-        params, steward = heritage_params(signed.message), signed.signer
-        if gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
-            gw.commit_registration(state.chain, steward, params.content, params.salt, sender=state.relayer)
-        return calls.register_heritage_by_sig(state.chain, params, steward=steward, deadline=signed.deadline,
-                                              signature=signed.signature)
-
-    out = relay_for_community(state, signed, committed_then_registered)
+    out = relay_for_community(state, signed, lambda: call_of(state, signed, "RegisterHeritageWork"))
     return out.model_copy(update={"status": "active" if out.work_id is not None else "awaiting-stewards"})
 
 
@@ -119,9 +111,7 @@ def approve_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Dr
 @router.post("/derivatives/{work_id}/approvals", status_code=201, response_model=Relayed, summary="Relay a steward's signed consent")
 def approve(state: State, work_id: WorkIdPath, body: SignedAction) -> Relayed:
     signed = verified(state, body, "ApproveDerivative", work_id=work_id)
-    out = relay_for_community(state, signed, lambda: calls.approve_derivative_by_sig(
-        state.chain, WorkId(work_id), CommunityId(int(signed.message["communityId"])), steward=signed.signer,
-        deadline=signed.deadline, signature=signed.signature))
+    out = relay_for_community(state, signed, lambda: call_of(state, signed, "ApproveDerivative"))
     return out.model_copy(update={"work_id": work_id, "status": state.catalogue().work(work_id).status})
 
 

@@ -15,27 +15,24 @@ from dashboard.wallet import flow
 
 PAGE = "account"
 
-st.title("My account")
-with flow.session() as api:
-    chain, w = flow.step(api, PAGE)
-    signed = flow.outcome(PAGE)
+with flow.page(PAGE, "My account") as p:
+    api, w, signed = p.api, p.wallet, p.relayed
     if signed is not None and "token" in signed:
         st.session_state["siwe"] = signed
         st.session_state.pop(f"{PAGE}:outcome", None)
     session = st.session_state.get("siwe")
     if session is not None and (session["expires"] < time.time() or (w.account and session["address"] != w.account)):
         session = st.session_state["siwe"] = None
-    if flow.connect_hint(chain, w):
-        assert w.account is not None
+    if account := p.account():
         if session is None:
             st.write("Sign in with your wallet to see your works, balance and pending approvals. Signing in moves "
                      "nothing and costs nothing.")
             if st.button("Sign in with Ethereum"):
                 host = st.context.headers.get("host") if st.context.headers else None
-                text = api.post("/session/challenge", {"address": w.account, "domain": host,
+                text = api.post("/session/challenge", {"address": account, "domain": host,
                                                        "uri": f"http://{host}" if host else None})["message"]
-                flow.ask(PAGE, "message", {"message": text}, "Sign in to Heritage Ledger with "
-                         f"{w.account}: a message, not a transaction; the session lasts 8 hours.", label="Sign in wallet")
+                p.ask("message", {"message": text}, "Sign in to Heritage Ledger with "
+                         f"{account}: a message, not a transaction; the session lasts 8 hours.", label="Sign in wallet")
         else:
             try:
                 me = api.get_as("/session/me", session["token"])
@@ -54,6 +51,11 @@ with flow.session() as api:
             st.subheader("Pending approvals")
             st.dataframe([{"work": x["work_id"], "registrant": x["registrant"], "parents": x["parents"]}
                           for x in me["pending_approvals"]], hide_index=True)
+            if awaited := me["awaiting_my_signature"]:
+                st.subheader("Awaiting my signature (k of n)")
+                st.dataframe([{"action": a["action"], "community": a["community_id"], "work": a["work_id"],
+                               "approvals": f"{a['approvals']} of {a['needed']}"} for a in awaited], hide_index=True)
+                st.caption("Sign them in the steward's queue.")
             st.subheader("Withdrawals")
             st.dataframe([{"block": x["block"], "ETH": eth(int(x["amount_wei"])), "tx": x["tx"]} for x in me["withdrawals"]],
                          hide_index=True)

@@ -9,25 +9,18 @@ import streamlit as st
 from dashboard.ui import PPM, eth, when
 from dashboard.wallet import flow, words
 
-PAGE = "claim"
-
-st.title("Raise a claim")
-st.caption("A community that finds its heritage misused — or left out of a derivative's lineage — raises a claim with "
-           "evidence and a bond. The disputed share is held in escrow until the dispute committee rules or the claim "
-           "times out.")
-with flow.session() as api:
-    chain, w = flow.step(api, PAGE)
-    relayed = flow.outcome(PAGE)
-    if relayed is not None and relayed.get("work_id"):
-        claimed = api.work(int(relayed["work_id"]))
+with flow.page("claim", "Raise a claim", "A community that finds its heritage misused — or left out of a derivative's "
+               "lineage — raises a claim with evidence and a bond. The disputed share is held in escrow until the dispute "
+               "committee rules or the claim times out.") as p:
+    api = p.api
+    if (claimed := p.relayed_work()) is not None:
         if claimed["claim"] is not None:
             claim = api.get(f"/claims/{claimed['claim']}")
             st.subheader(f"Claim #{claim['dispute_id']} on work #{claim['work_id']}: {claim['status']}")
             st.write(f"{claim['kind']} claim by community #{claim['community_id']} · bond {eth(claim['bond_wei'])} ETH · "
                      f"the committee rules by {when(claim['deadline'])}")
-    if flow.connect_hint(chain, w):
-        assert w.account is not None
-        mine = [c for c in api.communities() if w.account.lower() in (s.lower() for s in c["stewards"])]
+    if me := p.account():
+        mine = p.stewarded()
         works = [x for x in api.all_works() if x["kind"] == "derivative" and not x["disputed"]]
         if mine and works:
             with st.form("claim"):
@@ -46,12 +39,11 @@ with flow.session() as api:
                 elif statement.strip():
                     evidence = api.upload("statement.txt", statement.strip().encode(), "text/plain")["cid"]
                 draft = api.post("/claims/drafts", {"work_id": target["work_id"], "community_id": community["community_id"],
-                                                    "claimant": w.account, "heritage_work_id": int(omitted),
+                                                    "claimant": me, "heritage_work_id": int(omitted),
                                                     "claimed_ppm": int(share * PPM / 100), "evidence_cid": evidence})
                 what = words.claim(work=target["work_id"], community=community["name"], evidence=evidence,
                                    bond_wei=int(draft["transaction"]["value"]), omitted=int(omitted))
-                flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
-                         words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+                p.send(draft["transaction"], what)
         else:
             st.info("Only a community's stewards raise claims, on a derivative that is not disputed already.")
         st.subheader("Committee vote")
@@ -60,7 +52,6 @@ with flow.session() as api:
             uphold = st.radio("Ruling", ["Uphold the claim", "Dismiss the claim"], horizontal=True) == "Uphold the claim"
             vote = st.form_submit_button("Prepare the vote")
         if vote:
-            draft = api.post(f"/claims/{int(dispute)}/votes/drafts", {"member": w.account, "uphold": uphold})
+            draft = api.post(f"/claims/{int(dispute)}/votes/drafts", {"member": me, "uphold": uphold})
             what = f"As a member of the dispute committee, vote to {'uphold' if uphold else 'dismiss'} claim #{int(dispute)}."
-            flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
-                     words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+            p.send(draft["transaction"], what)

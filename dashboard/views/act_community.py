@@ -11,24 +11,21 @@ from dashboard.wallet import flow, words
 
 PAGE = "community"
 
-st.title("Register a community")
-st.caption("A community registers once, with the stewards who govern its works and the number of them that must "
-           "agree. You send the registration from your own wallet.")
-with flow.session() as api:
-    chain, w = flow.step(api, PAGE)
-    if flow.outcome(PAGE) is not None:
+with flow.page(PAGE, "Register a community", "A community registers once, with the stewards who govern its works and the "
+               "number of them that must agree. You send the registration from your own wallet.") as p:
+    api = p.api
+    if p.relayed is not None:
         shown = st.session_state.get(f"{PAGE}:changed")
         newest = max(api.communities(), key=lambda c: c["community_id"] if shown is None else int(c["community_id"] == shown))
         st.subheader(f"Community #{newest['community_id']}: {newest['name']}")
         st.write(f"Stewards: {', '.join(newest['stewards'])} · threshold {newest['threshold']} of {len(newest['stewards'])} "
                  f"· treasury {newest['treasury']}")
-    if flow.connect_hint(chain, w):
-        assert w.account is not None
+    if me := p.account():
         with st.form("register-community"):
             name = st.text_input("Name", placeholder="e.g. Shaanxi folk song keepers")
-            stewards_text = st.text_area("Stewards (one address a line)", value=w.account)
+            stewards_text = st.text_area("Stewards (one address a line)", value=me)
             threshold = st.number_input("Approvals needed (k of n)", min_value=1, value=1, step=1)
-            treasury = st.text_input("Treasury (receives the community's income)", value=w.account)
+            treasury = st.text_input("Treasury (receives the community's income)", value=me)
             submitted = st.form_submit_button("Prepare the registration")
         if submitted:
             stewards = [s.strip() for s in stewards_text.splitlines() if s.strip()]
@@ -36,13 +33,12 @@ with flow.session() as api:
                 st.error("Give the community a name and at least one steward.")
             else:
                 st.session_state.pop(f"{PAGE}:changed", None)
-                draft = api.post("/communities/drafts", {"sender": w.account, "name": name.strip(), "stewards": stewards,
+                draft = api.post("/communities/drafts", {"sender": me, "name": name.strip(), "stewards": stewards,
                                                          "threshold": int(threshold), "treasury": treasury.strip()})
                 what = words.community(name=name.strip(), stewards=stewards, threshold=int(threshold), treasury=treasury.strip())
-                flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
-                         words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+                p.send(draft["transaction"], what)
 
-        mine = [c for c in api.communities() if w.account.lower() in (s.lower() for s in c["stewards"])]
+        mine = p.stewarded()
         if mine:
             st.subheader("Change a community's stewards")
             target = st.selectbox("Community", mine, format_func=lambda c: f"#{c['community_id']} {c['name']}")
@@ -54,11 +50,10 @@ with flow.session() as api:
             if approve:
                 stewards = [s.strip() for s in new_stewards.splitlines() if s.strip()]
                 draft = api.post(f"/communities/{target['community_id']}/changes/drafts",
-                                 {"steward": w.account, "stewards": stewards, "threshold": int(new_threshold),
+                                 {"steward": me, "stewards": stewards, "threshold": int(new_threshold),
                                   "treasury": new_treasury.strip()})
                 st.session_state[f"{PAGE}:changed"] = target["community_id"]
                 what = words.steward_change(community=target["name"], stewards=stewards, threshold=int(new_threshold),
                                             treasury=new_treasury.strip(), approvals=draft["approvals"],
                                             needed=draft["threshold"])
-                flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
-                         words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+                p.send(draft["transaction"], what)

@@ -9,18 +9,12 @@ import streamlit as st
 from dashboard.ui import PPM
 from dashboard.wallet import flow, words
 
-PAGE = "derivative"
-
-st.title("Propose a derivative")
-st.caption("Your arrangement, remix or model output, with its lineage: each parent receives its share of every payment, "
-           "and each heritage root's protocol is checked on chain.")
-with flow.session() as api:
-    chain, w = flow.step(api, PAGE)
-    relayed = flow.outcome(PAGE)
+with flow.page("derivative", "Propose a derivative", "Your arrangement, remix or model output, with its lineage: each "
+               "parent receives its share of every payment, and each heritage root's protocol is checked on chain.") as p:
+    api, relayed = p.api, p.relayed
     if relayed is not None and relayed.get("work_id"):
         st.write(f"Your derivative is work **#{relayed['work_id']}**, status **{relayed.get('status')}**.")
-    if flow.connect_hint(chain, w):
-        assert w.account is not None
+    if me := p.account():
         works = [x for x in api.all_works(status="active") if x["kind"] in ("heritage", "derivative")]
         parents = st.multiselect("Parents", works, format_func=lambda x: f"#{x['work_id']} {x['kind']}",
                                  max_selections=8)
@@ -40,11 +34,10 @@ with flow.session() as api:
                 st.error("Choose the file, its parents and a title.")
                 st.stop()
             stored = api.upload(upload.name, upload.getvalue(), upload.type)
-            body = {"creator": w.account, "content_cid": stored["cid"], "title": title.strip(), "commercial": commercial,
+            body = {"creator": me, "content_cid": stored["cid"], "title": title.strip(), "commercial": commercial,
                     "media_type": stored["media_type"],
                     "parents": [{"work_id": k, "ppm": int(v * PPM / 100)} for k, v in shares.items()]}
             draft = api.post("/derivatives/drafts", body)
             what = words.derivative(title=title.strip(), commercial=commercial, consent_from=consent_from,
                                     parents=[(k, int(v * PPM / 100), f"{k}") for k, v in shares.items()])
-            flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
-                     words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+            p.send(draft["transaction"], what)

@@ -16,23 +16,20 @@ from dashboard.wallet import flow, words
 
 PAGE = "restricted"
 
-st.title("Register a restricted work")
-st.caption("For secret or sacred material: the chain records only that the community holds such a work, as a salted "
-           "hash. It can never be paid, and no derivative of it can be registered.")
-with flow.session() as api:
-    chain, w = flow.step(api, PAGE)
-    relayed = flow.outcome(PAGE)
+with flow.page(PAGE, "Register a restricted work", "For secret or sacred material: the chain records only that the "
+               "community holds such a work, as a salted hash. It can never be paid, and no derivative of it can be "
+               "registered.") as p:
+    api, relayed = p.api, p.relayed
     kept = st.session_state.get(f"{PAGE}:kept")
     if relayed is not None and relayed.get("work_id") and kept:
         st.subheader(f"Restricted work #{relayed['work_id']} ({relayed.get('status')})")
         st.warning("Keep this record with the community: the salt is not stored anywhere else.", icon=":material/key:")
         st.download_button("Download the commitment record", json.dumps(kept, indent=2), file_name="commitment.json")
         st.json(kept)
-    if flow.connect_hint(chain, w):
-        assert w.account is not None
-        mine = [c for c in api.communities() if w.account.lower() in (s.lower() for s in c["stewards"])]
+    if me := p.account():
+        mine = p.stewarded()
         if not mine:
-            st.warning(f"{w.account} is not a steward of any community.")
+            st.warning(f"{me} is not a steward of any community.")
             st.stop()
         with st.form("restricted"):
             community = st.selectbox("Community", mine, format_func=lambda c: f"#{c['community_id']} {c['name']}")
@@ -48,10 +45,9 @@ with flow.session() as api:
             cid = found["cid"]
             salt = os.urandom(32)
             commitment = "0x" + hashlib.sha256(salt + bytes.fromhex(found["cid_hex"][2:])).hexdigest()
-            draft = api.post("/works/restricted/drafts", {"steward": w.account, "community_id": community["community_id"],
+            draft = api.post("/works/restricted/drafts", {"steward": me, "community_id": community["community_id"],
                                                           "commitment": commitment, "reserved_cids": [cid] if reserve else []})
             st.session_state[f"{PAGE}:kept"] = {"community_id": community["community_id"], "cid": cid, "salt": "0x" + salt.hex(),
                                                "commitment": commitment, "rule": "sha256(salt ‖ binary CID)"}
             what = words.restricted(community=community["name"], commitment=commitment, reserved=reserve)
-            flow.ask(PAGE, "send", {"transaction": draft["transaction"]},
-                     words.transaction(draft["transaction"], what, account=w.account), label="Confirm in wallet")
+            p.send(draft["transaction"], what)

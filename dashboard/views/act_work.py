@@ -9,28 +9,23 @@ import streamlit as st
 from dashboard.ui import PPM, percent
 from dashboard.wallet import flow, words
 
-PAGE = "work"
 LABELS = {"TK Attribution": 1 << 0, "TK Community Voice": 1 << 4, "TK Verified": 1 << 6, "TK Non-Commercial": 1 << 16,
           "TK Open to Collaboration": 1 << 19, "BC Provenance": 1 << 32}  # bit = label id (contracts/README.md)
 
-st.title("Register a heritage work")
-st.caption("For a community's stewards: the work's content is stored by its CID, its protocol says what others may do "
-           "with it, and its split says who receives its income. You sign; the platform pays the gas.")
-with flow.session() as api:
-    chain, w = flow.step(api, PAGE)
-    relayed = flow.outcome(PAGE)
-    if relayed is not None and relayed.get("work_id"):
-        work = api.work(int(relayed["work_id"]))
+with flow.page("work", "Register a heritage work", "For a community's stewards: the work's content is stored by its CID, "
+               "its protocol says what others may do with it, and its split says who receives its income. You sign; the "
+               "platform pays the gas.") as p:
+    api = p.api
+    if (work := p.relayed_work()) is not None:
         st.subheader(f"Work #{work['work_id']}: {(work['manifest'] or {}).get('title', '')}")
         st.write(f"Content `{work['content_cid']}` · community #{work['community_id']} · status {work['status']}")
         st.json(api.get(f"/works/{work['work_id']}/protocol")[0], expanded=False)
-    elif relayed is not None:
+    elif p.relayed is not None:
         st.info("Registered by this steward; the community's other stewards must still sign (k of n).")
-    if flow.connect_hint(chain, w):
-        assert w.account is not None
-        mine = [c for c in api.communities() if w.account.lower() in (s.lower() for s in c["stewards"])]
+    if me := p.account():
+        mine = p.stewarded()
         if not mine:
-            st.warning(f"{w.account} is not a steward of any community. Register a community first, or connect a "
+            st.warning(f"{me} is not a steward of any community. Register a community first, or connect a "
                        "steward's wallet.")
             st.stop()
         with st.form("register-work"):
@@ -60,7 +55,7 @@ with flow.session() as api:
                 if line.strip():
                     account, _, share = line.partition(",")
                     split.append({"account": account.strip(), "ppm": int(float(share) * PPM / 100)})
-            body = {"community_id": community["community_id"], "steward": w.account, "content_cid": stored["cid"],
+            body = {"community_id": community["community_id"], "steward": me, "content_cid": stored["cid"],
                     "title": title.strip(), "tradition": tradition or None, "region": region or None,
                     "media_type": stored["media_type"], "split": split,
                     "protocol": {"derivatives_allowed": derivatives, "consent_required": consent,
@@ -68,5 +63,9 @@ with flow.session() as api:
                                  "floor_ppm": int(floor) * PPM // 100, "labels": sum(LABELS[n] for n in labels)}}
             draft = api.post("/works/drafts", body)
             summary = words.heritage(draft["typed_data"], title=title.strip(), community=community["name"], cid=stored["cid"])
-            flow.ask(PAGE, "sign", {"typed_data": draft["typed_data"]}, summary, label="Sign in wallet", relay="/works")
+            if community["threshold"] > 1 and split:
+                summary += (f"\n\n{community['name']} needs {community['threshold']} of its {len(community['stewards'])} "
+                            "stewards' signatures for this: yours is stored until the others add theirs in the steward's "
+                            "queue (a split of everything to the treasury registers at once).")
+            p.sign(draft["typed_data"], summary, relay="/approvals")
     st.caption(f"Floor shares are parts per million on chain: {percent(100_000)} = 100,000 ppm.")

@@ -18,7 +18,10 @@ from typing import Any, cast
 import httpx
 import streamlit as st
 
-from dashboard.client import ApiClient, ApiError, ApiProblem, ApiUnavailable, _problem, api_url
+from dashboard.client import ApiClient, ApiError, _problem, api_url
+from dashboard.schema import Community, WorkDetail
+from dashboard.ui import refusals_shown
+from dashboard.wallet import words
 from dashboard.wallet.component import ChainInfo, Wallet, wallet
 
 USER_REJECTED = 4001
@@ -51,22 +54,19 @@ class ActionClient(ApiClient):
 
     def upload(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         """POST /content: the stored file's CID, size and media type."""
-        try:
-            response = self._http.post("/content", files={"file": (name, data, media_of(name, media_type))}, timeout=120)
-        except httpx.HTTPError as err:
-            raise ApiError(f"the upload did not reach the API ({type(err).__name__}); try again") from err
-        if not response.is_success:
-            raise _problem("POST", "/content", response)
-        return cast(dict[str, Any], response.json())
+        return self._file("/content", name, data, media_type)
 
     def cid(self, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         """POST /content/cid: the file's CID (and its binary form, `cid_hex`); nothing is stored."""
+        return self._file("/content/cid", name, data, media_type)
+
+    def _file(self, path: str, name: str, data: bytes, media_type: str | None) -> dict[str, Any]:
         try:
-            response = self._http.post("/content/cid", files={"file": (name, data, media_of(name, media_type))}, timeout=120)
+            response = self._http.post(path, files={"file": (name, data, media_of(name, media_type))}, timeout=120)
         except httpx.HTTPError as err:
             raise ApiError(f"the file did not reach the API ({type(err).__name__}); try again") from err
         if not response.is_success:
-            raise _problem("POST", "/content/cid", response)
+            raise _problem("POST", path, response)
         return cast(dict[str, Any], response.json())
 
     def chain(self) -> ChainInfo:
@@ -76,15 +76,8 @@ class ActionClient(ApiClient):
 @contextmanager
 def session() -> Iterator[ActionClient]:
     """`dashboard.ui.api_session` for the action pages: a refusal is a message, never a traceback."""
-    try:
-        with ActionClient(api_url()) as api:
-            yield api
-    except ApiUnavailable as err:
-        st.error(str(err), icon=":material/cloud_off:")
-        st.stop()
-    except ApiProblem as err:
-        st.error(f"The API refused a request. {err}", icon=":material/error:")
-        st.stop()
+    with refusals_shown(), ActionClient(api_url()) as api:
+        yield api
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,8 @@ class Pending:
     payload: dict[str, Any]
     summary: str
     label: str
-    relay: str | None = None  # for `sign`: the endpoint taking {typed_data, signer, signature}
+    relay: str | None = None  # `sign`: the endpoint taking {typed_data, signer, signature}; `send`: {raw} or {tx} (default
+    # POST /transactions, /transactions/receipts)
 
     def request(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "label": self.label, **self.payload}
@@ -120,8 +114,8 @@ def relay(api: ActionClient, pending: Pending, account: str, result: dict[str, A
         return cast(dict[str, Any], api.post(pending.relay, {"typed_data": pending.payload["typed_data"], "signer": account,
                                                              "signature": value}))
     if result.get("kind") == "raw":
-        return cast(dict[str, Any], api.post("/transactions", {"raw": value}))
-    return cast(dict[str, Any], api.post("/transactions/receipts", {"tx": value}))
+        return cast(dict[str, Any], api.post(pending.relay or "/transactions", {"raw": value}))
+    return cast(dict[str, Any], api.post(pending.relay or "/transactions/receipts", {"tx": value}))
 
 
 def step(api: ActionClient, page: str) -> tuple[ChainInfo, Wallet]:
@@ -159,12 +153,73 @@ def outcome(page: str) -> dict[str, Any] | None:
             st.error(out["error"], icon=":material/error:")
         return None
     relayed: dict[str, Any] = out["relayed"]
-    if "tx" in relayed:
+    if "needed" in relayed:  # a steward's signature toward the community's threshold (POST /approvals)
+        if relayed["status"] == "applied":
+            last = relayed["relayed"][-1]
+            st.success(f"Done: transaction `{last['tx']}` in block {last['block']}. Approvals {relayed['approvals']} of "
+                       f"{relayed['needed']}, the threshold, reached: {len(relayed['relayed'])} signature(s) relayed.",
+                       icon=":material/task_alt:")
+        else:
+            st.info(f"Your signature is stored: approvals {relayed['approvals']} of {relayed['needed']}. Nothing is sent "
+                    f"until {relayed['needed']} stewards have signed; the others find it in the steward's queue.",
+                    icon=":material/how_to_vote:")
+    elif "tx" in relayed:
         work = f" · work #{relayed['work_id']}" if relayed.get("work_id") else ""
         status = f" · status {relayed['status']}" if relayed.get("status") else ""
         st.success(f"Done: transaction `{relayed['tx']}` in block {relayed['block']} (gas {relayed['gas_used']:,})"
                    f"{work}{status}", icon=":material/task_alt:")
     return relayed
+
+
+@dataclass(frozen=True)
+class Page:
+    """One action page's run: its API client, the chain, what the wallet reported and the last
+    request's outcome (shown already), with the page's name bound into `ask`."""
+
+    name: str
+    api: ActionClient
+    chain: ChainInfo
+    wallet: Wallet
+    relayed: dict[str, Any] | None
+
+    def account(self) -> str | None:
+        """The connected account when the page can go on; otherwise None, with the hint shown."""
+        return self.wallet.account if connect_hint(self.chain, self.wallet) else None
+
+    def ask(self, kind: str, payload: dict[str, Any], summary: str, *, label: str, relay: str | None = None) -> None:
+        ask(self.name, kind, payload, summary, label=label, relay=relay)
+
+    def send(self, transaction: dict[str, Any], what: str, *, relay: str | None = None) -> None:
+        """Ask the wallet to sign (or send) a transaction draft, `what` it does said first."""
+        assert self.wallet.account is not None
+        self.ask("send", {"transaction": transaction}, words.transaction(transaction, what, account=self.wallet.account),
+                 label="Confirm in wallet", relay=relay)
+
+    def sign(self, typed_data: dict[str, Any], summary: str, *, relay: str) -> None:
+        """Ask the wallet for a steward's EIP-712 signature, relayed to `relay`."""
+        self.ask("sign", {"typed_data": typed_data}, summary, label="Sign in wallet", relay=relay)
+
+    def relayed_work(self) -> WorkDetail | None:
+        """The work the last outcome names (registered, approved, claimed), as it is now."""
+        work = (self.relayed or {}).get("work_id")
+        return self.api.work(int(work)) if work else None
+
+    def stewarded(self) -> list[Community]:
+        """The communities the connected account is a steward of."""
+        me = (self.wallet.account or "").lower()
+        return [c for c in self.api.communities() if me in (s.lower() for s in c["stewards"])]
+
+
+@contextmanager
+def page(name: str, title: str, caption: str | None = None) -> Iterator[Page]:
+    """An action page's preamble: its title, the API session, the wallet with the pending request,
+    and the last outcome shown."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    with session() as api:
+        chain, w = step(api, name)
+        yield Page(name, api, chain, w, outcome(name))
 
 
 def connect_hint(chain: ChainInfo, w: Wallet) -> bool:

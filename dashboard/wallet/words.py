@@ -82,8 +82,24 @@ def payment(*, work: int, title: str, amount_wei: int) -> str:
             "lineage (upstream shares first, then the work's own split); they withdraw when they wish.")
 
 
-def withdrawal(*, balance_wei: int) -> str:
-    return f"Withdraw your whole balance, {eth(balance_wei)} ETH, from the royalty router to your account."
+def withdrawal(*, balance_wei: int, symbol: str = "ETH", decimals: int = 18) -> str:
+    return f"Withdraw your whole balance, {units(balance_wei, decimals)} {symbol}, from the royalty router to your account."
+
+
+def units(amount: int, decimals: int) -> str:
+    """A token amount in its whole units (`decimals` places), without trailing zeros."""
+    whole, frac = divmod(amount, 10**decimals)
+    return f"{whole}" + (f".{frac:0{decimals}d}".rstrip("0") if frac else "")
+
+
+def token_approval(*, symbol: str, amount: int, decimals: int, work: int) -> str:
+    return (f"Step 1 of 2: allow the royalty router to take {units(amount, decimals)} {symbol} from your account, for "
+            f"your payment to work #{work}. Nothing is paid yet; the payment is step 2.")
+
+
+def token_payment(*, symbol: str, amount: int, decimals: int, work: int, title: str) -> str:
+    return (f"Pay {units(amount, decimals)} {symbol} to work #{work} «{title}». The router takes them (you allowed it) and "
+            "credits every rightsholder along its lineage in the same token; they withdraw when they wish.")
 
 
 def claim(*, work: int, community: str, evidence: str | None, bond_wei: int, omitted: int) -> str:
@@ -107,3 +123,23 @@ def restricted(*, community: str, commitment: str, reserved: bool) -> str:
                    if reserved else " The file is not reserved: its bytes could still be registered by someone else.")
     return (f"Register, for {community}, a secret/sacred work as the commitment {commitment} only: no content, title or "
             f"CID is published, it is never paid and no derivative of it can exist.{reservation}")
+
+
+def approvals(pending: dict[str, Any] | None, *, needed: int) -> str:
+    """Where an action stands toward its community's threshold, before this steward signs."""
+    have = pending["approvals"] if pending else 0
+    return f"Approvals {have} of {needed} so far; with yours {have + 1} of {needed}."
+
+
+def pending_action(typed: dict[str, Any], *, community: str, standing: str) -> str:
+    """Another steward's proposed action, as this steward will co-sign it."""
+    m, action = typed["message"], typed["primaryType"]
+    if action == "RegisterHeritageWork":
+        what = (f"the registration of a heritage work (content {m['contentCid'][:18]}…) with protocol: "
+                f"{protocol(m['protocol'])}; income split: {split(m['split'])}")
+    elif action == "SetProtocol":
+        what = f"a new protocol for work #{m['workId']}: {protocol(m['protocol'])}"
+    else:
+        verb = "consent to" if action == "ApproveDerivative" else "refusal of"
+        what = f"the {verb} derivative work #{m['workId']}"
+    return f"You co-sign, as a steward of {community}, {what}. {standing}\n\n{deadline(m)}"

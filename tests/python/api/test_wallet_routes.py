@@ -23,8 +23,9 @@ def _signed(draft: dict[str, Any], key: Any) -> dict[str, Any]:
     return {"typed_data": draft["typed_data"], "signer": key.address, "signature": "0x" + sign(draft["typed_data"], key.key).hex()}
 
 
-def _pending_derivative(api: Api) -> int:
-    parent = _register(api, os.urandom(640), protocol={"consent_required": True})
+def _pending_derivative(api: Api, parent: int | None = None) -> int:
+    """A derivative awaiting consent, of `parent` (default: a new heritage work of the test community)."""
+    parent = parent or _register(api, os.urandom(640), protocol={"consent_required": True})
     creator = api.keys[4]
     draft = api.client.post("/derivatives/drafts", json={
         "creator": creator.address, "content_cid": api.upload(os.urandom(800)), "title": "Awaiting consent",

@@ -5,7 +5,9 @@ wallet: the wallet starts on the wrong chain and is switched; a community's regi
 rejected in the wallet (nothing is sent) and then made; a steward registers a work whose
 derivatives need consent; a creator proposes one; the steward approves it from the queue; a
 listener pays it; the treasury withdraws its share; the steward registers a secret/sacred work
-(its commitment only) and signs in with Ethereum.
+(its commitment only); the listener pays in an ERC-20 (the router's approval, then the payment);
+two stewards of a 2-of-2 community consent from two wallet accounts (the first signature stored,
+the second relaying both); a claim's form and a file's check; the steward signs in with Ethereum.
 
 Screenshots go to the test's tmp folder; with UPDATE_SCREENSHOTS=1 they are also copied to
 docs/screenshots/wallet-*.png.
@@ -26,17 +28,21 @@ from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from web3 import Web3
 
 from tests.python.dashboard.services import DEV_ACCOUNTS, streamlit_app
 from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixture makes it this module's too (one Chromium, closed at the end).
 from tests.python.dashboard.test_browser import browser as browser
+from tests.python.dashboard.wallet_services import KEYS, community, derivative, heritage
 from tests.python.dashboard.wallet_services import fresh_api as fresh_api
+from tests.python.erc20 import deploy_token
 
 PROVIDER = Path(__file__).with_name("test_wallet_provider.js")
 T = TypeVar("T")
-STEWARD, CREATOR, LISTENER = 0, 3, 5  # development accounts: the community's steward and treasury; a creator; a listener
+STEWARD, SECOND, CREATOR, LISTENER = 0, 1, 3, 5
+"""Development accounts: the community's steward and treasury; a second steward; a creator; a listener."""
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +120,14 @@ def tick(driver: WebDriver, label: str) -> None:
     box = next(c for c in css(driver, "[data-testid='stCheckbox'] label") if c.text.strip() == label)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
     box.click()
+
+
+def pick(driver: WebDriver, option: str) -> None:
+    """Pick the radio button `option`."""
+    until(driver, lambda d: any(c.text.strip() == option for c in css(d, "[data-testid='stRadio'] label")), f"the option {option!r}")
+    choice = next(c for c in css(driver, "[data-testid='stRadio'] label") if c.text.strip() == option)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", choice)
+    choice.click()
 
 
 def choose_many(driver: WebDriver, label: str, option: str) -> None:
@@ -262,6 +276,60 @@ def test_the_whole_journey_through_the_wallet(
     until(browser, lambda d: "Restricted work #3 (restricted)" in body(d), "the restricted work", timeout=60)
     assert http.get("/works/3").json()["content_cid"] is None
     shots.append(screenshot(browser, tmp_path, "wallet-restricted.png"))
+
+    # Paying in an ERC-20, with a wallet that sends what it signs (as MetaMask does): the router's
+    # approval first, then the payment: two prompts, and the page says which step is which.
+    token = deploy_token(Web3(Web3.HTTPProvider(chain["rpc_url"])), DEV_ACCOUNTS[0],
+                         mint={DEV_ACCOUNTS[LISTENER]: 10 * 10**18})
+    wallet_state(browser, account=str(LISTENER), sendonly="1")
+    open_at(browser, f"{wallet_dashboard}/act-pay", "Pay and withdraw")
+    until(browser, lambda d: DEV_ACCOUNTS[LISTENER] in wallet_text(d), "the listener's account")
+    pick(browser, "An ERC-20 token")
+    type_into(browser, "Token address (ERC-20)", token + Keys.ENTER)
+    until(browser, lambda d: "You hold 10 MOCK" in body(d), "the listener's tokens")
+    choose(browser, "Work", "#2 ")
+    type_into(browser, "Amount (MOCK)", "1.5")
+    press(browser, "Prepare the payment")
+    until(browser, lambda d: "Step 1 of 2: allow the royalty router to take 1.5 MOCK" in body(d), "the approval's words")
+    click_in_wallet(browser, "sign")
+    until(browser, lambda d: "The router may now take 1.5 MOCK" in body(d), "the approval", timeout=60)
+    press(browser, "Prepare the payment")
+    until(browser, lambda d: "Pay 1.5 MOCK to work #2" in body(d), "the payment's words")
+    click_in_wallet(browser, "sign")
+    until(browser, lambda d: "Done: transaction" in body(d), "the token payment's receipt", timeout=60)
+    assert http.get(f"/balances/{DEV_ACCOUNTS[STEWARD]}", params={"token": token}).json()["amount"] == str(3 * 10**17)
+    shots.append(screenshot(browser, tmp_path, "wallet-pay-token.png"))
+    wallet_state(browser, sendonly="0")
+
+    # Two stewards, both needed (2 of 2), in two wallet accounts: the first's consent is stored and
+    # nothing is sent; the second's reaches the threshold and both are relayed.
+    keepers = community(http, steward=KEYS[STEWARD], treasury=KEYS[STEWARD], name="Two keepers",
+                        stewards=[KEYS[STEWARD], KEYS[SECOND]], threshold=2)
+    child = derivative(http, heritage(http, keepers, KEYS[STEWARD], consent_required=True), KEYS[CREATOR])
+    for account, before in ((STEWARD, 0), (SECOND, 1)):
+        wallet_state(browser, account=str(account))
+        open_at(browser, f"{wallet_dashboard}/act-steward", "Steward's queue")
+        until(browser, lambda d: DEV_ACCOUNTS[account] in wallet_text(d), "the steward's account")  # noqa: B023
+        until(browser, lambda d: f"Consent: approvals {before} of 2" in body(d), "the approvals so far")  # noqa: B023
+        press(browser, "Approve")
+        until(browser, lambda d: f"Approvals {before} of 2 so far; with yours {before + 1} of 2" in body(d), "the words")  # noqa: B023
+        click_in_wallet(browser, "sign")
+        if before == 0:
+            until(browser, lambda d: "Your signature is stored: approvals 1 of 2" in body(d), "the stored approval", timeout=60)
+            assert http.get(f"/works/{child}").json()["status"] == "pending"
+            shots.append(screenshot(browser, tmp_path, "wallet-approvals-1-of-2.png"))
+    until(browser, lambda d: f"Derivative #{child} is now active" in body(d), "the consent at 2 of 2", timeout=60)
+    shots.append(screenshot(browser, tmp_path, "wallet-approvals-2-of-2.png"))
+
+    # A claim's form, and the auditor's check of a file by its CID.
+    wallet_state(browser, account=str(STEWARD))
+    open_at(browser, f"{wallet_dashboard}/act-claim", "Raise a claim")
+    until(browser, lambda d: bool(css(d, "[data-testid='stForm']")), "the claim form")
+    shots.append(screenshot(browser, tmp_path, "wallet-claim.png"))
+    open_at(browser, f"{wallet_dashboard}/check-file", "Check a file")
+    type_into(browser, "Or a CID", http.get("/works/1").json()["content_cid"] + Keys.ENTER)
+    until(browser, lambda d: "Work #1: Walking the west pass" in body(d), "the work the file is")
+    shots.append(screenshot(browser, tmp_path, "wallet-check-file.png"))
 
     # Sign-In with Ethereum: the steward's own works and payouts.
     open_at(browser, f"{wallet_dashboard}/account", "My account")

@@ -14,11 +14,13 @@ import httpx
 import pytest
 from eth_account.messages import encode_defunct
 from streamlit.testing.v1 import AppTest
+from web3 import Web3
 
 from chain.signatures import sign
 from tests.python.dashboard.services import free_port
-from tests.python.dashboard.wallet_services import KEYS, community, derivative, heritage
+from tests.python.dashboard.wallet_services import KEYS, community, derivative, heritage, heritage_draft, signed
 from tests.python.dashboard.wallet_services import fresh_api as fresh_api
+from tests.python.erc20 import deploy_token
 
 APP = Path(__file__).resolve().parents[3] / "dashboard" / "app.py"
 STEWARD, TREASURY, CREATOR, LISTENER = KEYS[1], KEYS[2], KEYS[4], KEYS[5]
@@ -181,7 +183,7 @@ def test_a_steward_tightens_a_protocol_from_the_queue_page(fresh_api: str, monke
     words = texts(ok(at))
     assert f"a new protocol for work #{seeded['work']}" in words and "no commercial use" in words
     at = ok(say(at, "steward", STEWARD, result=sign_typed(at, "steward", STEWARD)))
-    assert "Done: transaction" in texts(at)
+    assert "Done: transaction" in texts(at) and "Approvals 1 of 1, the threshold, reached" in texts(at)
     assert http.get(f"/works/{seeded['work']}/protocol").json()[0]["commercial_allowed"] is False
 
 
@@ -251,3 +253,65 @@ def test_the_restricted_page_is_for_stewards_and_uploads_nothing(fresh_api: str,
     assert at.checkbox[0].value is True and at.checkbox[0].label.startswith("Reserve these bytes")
     next(b for b in at.button if b.label == "Prepare the registration").click().run()
     assert [e.value for e in at.error] == ["Choose the file."] and "restricted:pending" not in at.session_state
+
+
+def test_two_stewards_gather_their_consent_from_two_accounts(fresh_api: str, monkeypatch: pytest.MonkeyPatch,
+                                                             http: httpx.Client) -> None:
+    """A 2-of-2 community: its heritage work proposed by one steward and co-signed by the other on the
+    queue page; a derivative's consent signed by the first (stored, nothing sent), then the second."""
+    first, second = KEYS[1], KEYS[3]
+    c = community(http, steward=first, treasury=TREASURY, name="Two keepers", stewards=[first, second], threshold=2)
+    proposed = http.post("/approvals", json=signed(heritage_draft(http, c, first, consent_required=True,
+                                                                  split_to=[TREASURY, first]), first)).json()
+    assert (proposed["status"], proposed["approvals"], proposed["needed"]) == ("pending", 1, 2)
+
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_steward.py"), "steward", second))
+    assert "Register a heritage work" in texts(at) and "approvals 1 of 2" in texts(at)
+    at.button(key=f"cosign-{proposed['key']}").click().run()
+    assert "You co-sign, as a steward of Two keepers, the registration of a heritage work" in texts(ok(at))
+    assert "Approvals 1 of 2 so far; with yours 2 of 2." in texts(at)
+    at = ok(say(at, "steward", second, result=sign_typed(at, "steward", second)))
+    assert "Approvals 2 of 2, the threshold, reached" in texts(at)
+    work = int(at.session_state["steward:outcome"]["relayed"]["work_id"])
+    assert http.get(f"/works/{work}").json()["status"] == "active"
+
+    child = derivative(http, work, CREATOR)
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_steward.py"), "steward", first))
+    assert "Consent: approvals 0 of 2" in texts(at)
+    at.button(key=f"ok-{child}").click().run()
+    at = ok(say(at, "steward", first, result=sign_typed(at, "steward", first)))
+    assert "Your signature is stored: approvals 1 of 2" in texts(at) and "Consent: approvals 1 of 2 (you signed)" in texts(at)
+    assert http.get(f"/works/{child}").json()["status"] == "pending"
+
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_steward.py"), "steward", second))
+    assert "Consent: approvals 1 of 2" in texts(at)
+    at.button(key=f"ok-{child}").click().run()
+    at = ok(say(at, "steward", second, result=sign_typed(at, "steward", second)))
+    assert f"Derivative #{child} is now **active**" in texts(at)
+    assert http.get("/approvals", params={"community_id": c}).json() == []
+
+
+def test_a_listener_pays_in_an_erc20_token_in_two_steps(fresh_api: str, monkeypatch: pytest.MonkeyPatch,
+                                                        http: httpx.Client, seeded: dict[str, int]) -> None:
+    w3 = Web3(Web3.HTTPProvider(http.get("/wallet/chain").json()["rpc_url"]))
+    token = deploy_token(w3, KEYS[0].address, mint={LISTENER.address: 10 * 10**18})
+    at = ok(say(page(fresh_api, monkeypatch, "views/act_pay.py"), "pay", LISTENER))
+    at.radio[0].set_value("An ERC-20 token").run()
+    at.text_input[0].set_value(token).run()
+    assert "You hold 10 MOCK; the router may take 0 MOCK of it." in texts(ok(at))
+    at.selectbox[0].select_index(next(i for i, o in enumerate(at.selectbox[0].options) if o.startswith(f"#{seeded['work']} ")))
+    at.text_input[1].set_value("1.5")
+    next(b for b in at.button if b.label == "Prepare the payment").click().run()
+    assert "Step 1 of 2: allow the royalty router to take 1.5 MOCK" in texts(ok(at))
+    at = ok(say(at, "pay", LISTENER, result=sign_tx(at, "pay", LISTENER)))
+    assert "The router may now take 1.5 MOCK" in texts(at)
+    next(b for b in at.button if b.label == "Prepare the payment").click().run()
+    assert f"Pay 1.5 MOCK to work #{seeded['work']}" in texts(ok(at))
+    at = ok(say(at, "pay", LISTENER, result=sign_tx(at, "pay", LISTENER)))
+    assert "Done: transaction" in texts(at)
+    owed = http.get(f"/balances/{TREASURY.address}", params={"token": token}).json()["amount"]
+    assert owed == str(15 * 10**17)
+    bogus = ok(say(page(fresh_api, monkeypatch, "views/act_pay.py"), "pay", LISTENER))
+    bogus.radio[0].set_value("An ERC-20 token").run()
+    bogus.text_input[0].set_value(KEYS[3].address).run()
+    assert any("not-a-token" in e.value or "holds no contract" in e.value for e in bogus.error)

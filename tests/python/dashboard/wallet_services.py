@@ -46,19 +46,30 @@ def signed(draft: dict[str, Any], key: Any) -> dict[str, Any]:
     return {"typed_data": draft["typed_data"], "signer": key.address, "signature": "0x" + sign(draft["typed_data"], key.key).hex()}
 
 
-def community(http: httpx.Client, *, steward: Any, treasury: Any, name: str = "Han folk singers") -> int:
-    draft = http.post("/communities/drafts", json={"sender": steward.address, "name": name, "stewards": [steward.address],
-                                                  "threshold": 1, "treasury": treasury.address}).json()
+def community(http: httpx.Client, *, steward: Any, treasury: Any, name: str = "Han folk singers",
+              stewards: list[Any] | None = None, threshold: int = 1) -> int:
+    """A community registered by `steward` (its only steward unless `stewards` are given)."""
+    draft = http.post("/communities/drafts", json={"sender": steward.address, "name": name, "threshold": threshold,
+                                                  "stewards": [s.address for s in stewards or [steward]],
+                                                  "treasury": treasury.address}).json()
     send(http, steward, draft)
     return int(http.get("/communities").json()["total"])
 
 
-def heritage(http: httpx.Client, community_id: int, steward: Any, **protocol: Any) -> int:
+def heritage_draft(http: httpx.Client, community_id: int, steward: Any, *, split_to: list[Any] | None = None,
+                   **protocol: Any) -> dict[str, Any]:
+    """A heritage registration's draft for `steward` (income split equally to `split_to`, else all to the treasury)."""
     cid = http.post("/content", files={"file": ("song.abc", b"X:1\nT:t\nK:G\n" + os.urandom(64).hex().encode(),
                                                  "text/vnd.abc")}).json()["cid"]
-    draft = http.post("/works/drafts", json={"community_id": community_id, "steward": steward.address, "content_cid": cid,
-                                             "title": "Walking the west pass", "protocol": protocol}).json()
-    r = http.post("/works", json=signed(draft, steward))
+    split = [{"account": a.address, "ppm": 1_000_000 // len(split_to)} for a in split_to] if split_to else []
+    draft: dict[str, Any] = http.post("/works/drafts", json={
+        "community_id": community_id, "steward": steward.address, "content_cid": cid, "title": "Walking the west pass",
+        "protocol": protocol, "split": split}).json()
+    return draft
+
+
+def heritage(http: httpx.Client, community_id: int, steward: Any, **protocol: Any) -> int:
+    r = http.post("/works", json=signed(heritage_draft(http, community_id, steward, **protocol), steward))
     assert r.status_code == 201, r.text
     return int(r.json()["work_id"])
 
