@@ -65,19 +65,19 @@ _DECODER: list[Any] = []
 
 
 @contextmanager
-def stages() -> Iterator[ProgressFn]:
-    """Errors handled as `errors` does, and a rich progress display with one bar per stage; yields
-    the `say(stage, done, total)` callback the long ML runs report to."""
+def stages(*, quiet: bool = False) -> Iterator[ProgressFn]:
+    """Errors handled as `errors` does, and a rich progress display with one bar per stage (none
+    when `quiet`, e.g. under --json); yields the `say(stage, done, total)` callback long runs report to."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console) as progress:
+                             console=console, disable=quiet) as progress:
         tasks: dict[str, Any] = {}
 
         def say(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done)
+            progress.update(tasks[stage], completed=done, total=max(total, 1))
 
         yield say
 

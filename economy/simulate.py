@@ -29,7 +29,7 @@ from core.types import Progress
 from economy import catalogue as catalogue_mod
 from economy.indices import gini, jain, theil_t
 from economy.listeners import DAY, Log, World, interactions, make_world, simulate_day
-from economy.scenario import Scenario
+from economy.scenario import RecommenderSpec, Scenario
 from economy.settlement import Settled, settle_manual, settle_onchain
 from ml.recommendation.baselines import ImplicitALS, Popularity, PopularityBlend, Recommender, top_k
 from ml.recommendation.metrics import bottom_share, coverage_at_k, ndcg_at_k
@@ -46,36 +46,26 @@ class ArmRun:
     settled: Settled | None = None
 
 
-@dataclass(frozen=True)
-class Reranking:
-    """How an arm re-ranks: off (strength 0 for all), or the scenario's re-ranking for 'ours'."""
-
-    strength: float = 0.0
-    familiarity_tilt: float = 0.0
-    candidates: int = 200
-    tail_candidates: int = 20
-
-    @classmethod
-    def of(cls, scenario: Scenario, arm: str) -> Reranking:
-        r = scenario.recommender
-        if arm != "ours":
-            return cls()
-        return cls(r.fair_strength, r.familiarity_tilt, r.candidates, r.tail_candidates)
-
-    def per_listener(self, familiarity: np.ndarray) -> np.ndarray:
-        """Each listener's strength: strength × (1 + tilt × (2 × familiarity − 1)), in [0, 1]."""
-        return np.clip(self.strength * (1.0 + self.familiarity_tilt * (2.0 * familiarity - 1.0)), 0.0, 1.0)
+def reranking(scenario: Scenario, arm: str) -> RecommenderSpec:
+    """How an arm re-ranks: the scenario's re-ranking for 'ours', none (strength 0) for the others."""
+    r = scenario.recommender
+    return r if arm == "ours" else r.model_copy(update={"fair_strength": 0.0})
 
 
-def ranker(model: Recommender, k: int, group: np.ndarray, *, rerank: Reranking, familiarity: np.ndarray,
+def listener_strength(rerank: RecommenderSpec, familiarity: np.ndarray) -> np.ndarray:
+    """Each listener's re-ranking strength: strength × (1 + tilt × (2 × familiarity − 1)), in [0, 1]."""
+    return np.clip(rerank.fair_strength * (1.0 + rerank.familiarity_tilt * (2.0 * familiarity - 1.0)), 0.0, 1.0)
+
+
+def ranker(model: Recommender, k: int, group: np.ndarray, *, rerank: RecommenderSpec, familiarity: np.ndarray,
             long_tail: np.ndarray | None, rng: np.random.Generator) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     def rank(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         uniq, inverse = np.unique(users, return_inverse=True)
         scores = np.asarray(model.scores(uniq), dtype=np.float64)
         # Break ties at random: top_k breaks them by item id, and ids follow the communities order.
         scores = scores + rng.gumbel(0, 1e-3, size=scores.shape)
-        if rerank.strength > 0:
-            lists = exposure_rerank(scores, k, group, strength=rerank.per_listener(familiarity[uniq]), long_tail=long_tail,
+        if rerank.fair_strength > 0:
+            lists = exposure_rerank(scores, k, group, strength=listener_strength(rerank, familiarity[uniq]), long_tail=long_tail,
                                     candidates=rerank.candidates, tail_candidates=rerank.tail_candidates)
         else:
             lists = top_k(scores, k)
@@ -153,7 +143,7 @@ def listen(name: str, world: World, scenario: Scenario, history: pd.DataFrame, x
     spec = scenario.listeners
     n_items = group.size
     kind = "popularity" if name == "archive" else scenario.recommender.kind
-    rerank = Reranking.of(scenario, name)
+    rerank = reranking(scenario, name)
     if name == "ours" and als is not None and scenario.recommender.popularity_blend is not None:
         als = {**als, "blend": scenario.recommender.popularity_blend}
     rng = np.random.default_rng([scenario.seed, 4])
@@ -237,7 +227,7 @@ def _engagement(world: World, arms: dict[str, ArmRun], long_tail: np.ndarray, gr
     out: dict[str, dict[str, float]] = {}
     k100 = min(100, n_items)
     for name, arm in arms.items():
-        rank = ranker(arm.model, k100, group, rerank=Reranking.of(scenario, name), familiarity=world.population.familiarity,
+        rank = ranker(arm.model, k100, group, rerank=reranking(scenario, name), familiarity=world.population.familiarity,
                        long_tail=long_tail, rng=rng)
         lists, _ = rank(sample)
         _, impressions, streams = arm.log.frames()

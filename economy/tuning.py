@@ -46,10 +46,10 @@ from economy.listeners import World, make_world
 from economy.scenario import Scenario
 from economy.simulate import (
     ArmRun,
-    Reranking,
     cox_abandonment,
     listen,
     ranker,
+    reranking,
     truly_relevant,
     tune_als,
     warm_up,
@@ -133,7 +133,7 @@ def measure(st: Stage, arm: ArmRun, scenario: Scenario, listeners: np.ndarray) -
     rng = np.random.default_rng([scenario.seed, 5])
     sample = np.sort(rng.choice(listeners, size=min(listeners.size, 500), replace=False))
     k100 = min(100, st.group.size)
-    rank = ranker(arm.model, k100, st.group, rerank=Reranking.of(scenario, arm.name),
+    rank = ranker(arm.model, k100, st.group, rerank=reranking(scenario, arm.name),
                    familiarity=st.world.population.familiarity, long_tail=st.long_tail, rng=rng)
     lists, _ = rank(sample)
     ndcg = ndcg_at_k(lists, truly_relevant(st.world, sample, st.group.size), min(20, st.group.size))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
-from cli.common import DataOpt, JsonOpt, connected, console, errors
+from cli.common import DataOpt, JsonOpt, connected, console, errors, stages
 from core.blockstore import open_store
 
 
@@ -19,22 +18,12 @@ def simulate(config: Path | None = typer.Option(None, "--config", help="Scenario
              data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
     """Simulate a royalty economy: listeners, recommendation (archive, unconditioned, fairness-aware)
     and settlement (manual vs on-chain on the node); writes tables, plots, table2.csv and summary.json."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from economy.scenario import load_scenario
     from economy.simulate import run as run_simulation
 
     with errors():
         scenario = load_scenario(config)
-    with connected(data_dir) as c, errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                                    TimeElapsedColumn(), console=console, disable=as_json) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with connected(data_dir) as c, stages(quiet=as_json) as progress:
         summary = run_simulation(scenario, c, open_store(c.settings), out, progress)
     if as_json:
         print(json.dumps(summary, default=float))

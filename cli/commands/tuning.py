@@ -8,12 +8,11 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
-from cli.common import DataOpt, JsonOpt, connected, console, errors
+from cli.common import DataOpt, JsonOpt, connected, console, errors, stages
 
 tune_app = typer.Typer(help="Multi-objective tuning on a Pareto front (Optuna): the recommender's re-ranking "
                             "against fairness, ranking quality and abandonment.", no_args_is_help=True)
@@ -35,7 +34,6 @@ def economy(trials: int = typer.Option(60, min=1, max=5_000, help="Finished tria
     DATA_DIR/tuning/economy.db and resumes; the front, the chosen point (by the rule printed) and
     whether any point improves fairness and abandonment at once are written to --out."""
     import optuna
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from core.blockstore import open_store
     from core.errors import InputError
@@ -47,15 +45,7 @@ def economy(trials: int = typer.Option(60, min=1, max=5_000, help="Finished tria
             raise InputError(f"--sampler {sampler!r}: choose nsga2 or tpe")
         scenario = load_scenario(config)
     started = time.monotonic()
-    with connected(data_dir) as c, errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                                    TimeElapsedColumn(), console=console, disable=as_json) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with connected(data_dir) as c, stages(quiet=as_json) as progress:
         st = tuning.stage(scenario, c, open_store(c.settings), progress)
         progress("trials", 0, trials)
         study = tuning.run_study(st, trials, c.settings.data_dir / "tuning" / "economy.db", sampler=sampler, seed=seed,

@@ -14,10 +14,10 @@ import pytest
 
 from chain.client import connect
 from core.blockstore import open_store
-from core.config import Settings
 from core.errors import InputError
 from economy.scenario import load_scenario
 from economy.simulate import run
+from tests.python.economy.scenarios import scenario_in
 
 SMALL = """
 name: test
@@ -51,10 +51,7 @@ def test_missing_scenario_file(tmp_path: Path) -> None:
 
 
 def test_small_scenario_on_anvil(tmp_path: Path) -> None:
-    f = tmp_path / "s.yaml"
-    f.write_text(SMALL)
-    scenario = load_scenario(f)
-    settings = Settings(data_dir=tmp_path / "data", deployments_dir=tmp_path / "data" / "deployments")
+    scenario, settings = scenario_in(tmp_path, SMALL)
     chain = connect(settings)
     try:
         before = chain.w3.eth.get_balance(chain.router.address)

@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 from chain.client import connect
 from cli.main import app
 from core.blockstore import open_store
-from core.config import Settings
 from economy import tuning, tuning_report
-from economy.scenario import load_scenario
-from economy.simulate import Reranking
+from economy.scenario import RecommenderSpec
+from economy.simulate import listener_strength
 from ml.recommendation.baselines import RecommendationInputError, top_k
 from ml.recommendation.rerank import exposure_rerank
+from tests.python.economy.scenarios import scenario_in
 
 TINY = """
 name: tune-test
@@ -62,10 +62,13 @@ def test_a_strength_outside_0_1_is_named(strength: float) -> None:
 
 def test_familiarity_tilt() -> None:
     fam = np.array([0.0, 0.5, 1.0])
-    assert np.allclose(Reranking(0.5, 1.0).per_listener(fam), [0.0, 0.5, 1.0])
-    assert np.allclose(Reranking(0.5, -1.0).per_listener(fam), [1.0, 0.5, 0.0])
-    assert np.allclose(Reranking(0.8, 1.0).per_listener(fam), [0.0, 0.8, 1.0])  # clipped
-    assert np.allclose(Reranking(0.3, 0.0).per_listener(fam), 0.3)
+
+    def tilt(strength: float, tilt: float) -> np.ndarray:
+        return listener_strength(RecommenderSpec(fair_strength=strength, familiarity_tilt=tilt), fam)
+    assert np.allclose(tilt(0.5, 1.0), [0.0, 0.5, 1.0])
+    assert np.allclose(tilt(0.5, -1.0), [1.0, 0.5, 0.0])
+    assert np.allclose(tilt(0.8, 1.0), [0.0, 0.8, 1.0])  # clipped
+    assert np.allclose(tilt(0.3, 0.0), 0.3)
 
 
 def _trial(number: int, jain: float, ndcg: float, hr: float, lo: float, hi: float) -> optuna.trial.FrozenTrial:
@@ -103,10 +106,7 @@ def test_the_rule_picks_the_fairest_point_that_keeps_listeners() -> None:
 
 
 def test_study_on_anvil_is_stored_resumed_and_starts_from_the_scenarios_settings(tmp_path: Path) -> None:
-    f = tmp_path / "s.yaml"
-    f.write_text(TINY)
-    scenario = load_scenario(f)
-    settings = Settings(data_dir=tmp_path / "data", deployments_dir=tmp_path / "data" / "deployments")
+    scenario, settings = scenario_in(tmp_path, TINY)
     chain = connect(settings)
     try:
         st = tuning.stage(scenario, chain, open_store(settings), lambda *_: None)
