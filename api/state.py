@@ -41,7 +41,11 @@ class ApiState:
         self.jobs = JobManager(settings.data_dir / "jobs", max_queued=settings.api_max_queued_jobs)
         self._views: dict[str, bytes] = {}
         self._views_block = -1
+        from api.batches import RelayQueue
+        from api.stewards import now
         from api.supervisor import Supervisor
+
+        self.relays = RelayQueue(self, lambda: now(self))
 
         self.supervisor = Supervisor(self)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from hexbytes import HexBytes
 
+from api.batches import Job
 from api.limits import check_typed_data, normalised_signature
 from api.models import Draft, Relayed, SignedAction
 from api.problems import Problem
-from api.relay import send_call
 from api.state import ApiState
 from chain import calls
 from chain import gateway as gw
@@ -56,18 +56,24 @@ def verified(state: ApiState, body: SignedAction, action: str, *, work_id: int |
                          work_id=work_id)
 
 
-def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str], int] | None = None) -> None:
+def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str], int] | None = None,
+            at: int | None = None) -> None:
     """The deadline has not passed and the nonce is the signer's next one; call it under
     `state.write_lock` so that the nonce cannot be used between check and relay.
-    `nonce_of(chain, signer)`: another contract's nonces (default: the registry's)."""
-    check_current(signed, now=now(state), nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
+    `nonce_of(chain, signer)`: another contract's nonces (default: the registry's); `at`: the
+    contract's clock when the caller has read it already (default: `now`)."""
+    check_current(signed, now=now(state) if at is None else at, nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
 
 
-def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], calls.Call]) -> Relayed:
-    """Relay a registry action a steward signed for the community its message names: under
-    `state.write_lock`, the signature is current and its signer a steward of that community, then
-    the call `build()` makes (under the lock too: it may read or write chain state) is sent."""
-    with state.write_lock:
-        current(state, signed)
+def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], calls.Call], *,
+                        commit: Callable[[], calls.Call | None] | None = None, keys: tuple[str, ...] = ()) -> Relayed:
+    """Relay a registry action a steward signed for the community its message names, in this
+    worker's next batch (api/batches.py): under the relay lock, the signature is current and its
+    signer a steward of that community, then `commit()` (a call to be mined first, or None) and
+    the call `build()` makes (both under the lock too: they may read chain state) are sent.
+    `keys`: what no other action of the same batch may share (e.g. the content registered)."""
+    def check(at: int) -> None:
+        current(state, signed, at=at)
         require_steward(state, int(signed.message["communityId"]), signed.signer)
-        return send_call(state, build())
+
+    return state.relays.relay(Job(signed=signed, check=check, build=build, commit=commit, keys=keys))

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import requests
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
@@ -116,14 +117,18 @@ class Chain:
         self.gas_used.append(int(receipt["gasUsed"]))
         return receipt
 
-    def _send_journalled(self, fn: Any, sender: str, value: int) -> Any:
-        assert self.journal is not None
+    def dev_key(self, sender: str) -> LocalAccount:
+        """The development key of `sender`, one of the embedded node's accounts (`dev_keys`)."""
         if self._dev_index is None:  # one eth_accounts for the connection, not one per send
             self._dev_index = {a.lower(): i for i, a in enumerate(self.accounts())}
         index = self._dev_index.get(sender.lower())
         if index is None:
             raise ChainError(f"{sender} is not one of this node's development accounts: only they sign here")
-        account = dev_account(index)
+        return dev_account(index)
+
+    def _send_journalled(self, fn: Any, sender: str, value: int) -> Any:
+        assert self.journal is not None
+        account = self.dev_key(sender)
         gas = int(fn.estimate_gas({"from": sender, "value": value}, block_identifier="pending") * 1.2) + 20_000
         receipt = self.journal.transact(self.w3, account, fn.address, fn._encode_transaction_data(), gas=gas, value=value,
                                         timeout=self.settings.tx_timeout_s)

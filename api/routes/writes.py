@@ -94,15 +94,16 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
     holds the content), then relays the signed registration in a later block. A k-of-n
     registration that still awaits stewards answers `work_id` null and status "awaiting-stewards"."""
     signed = verified(state, body, "RegisterHeritageWork")
+    params, steward = heritage_params(signed.message), signed.signer
 
-    def committed_then_registered() -> calls.Call:
-        params, steward = heritage_params(signed.message), signed.signer
-        if gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
-            gw.commit_registration(state.chain, steward, params.content, params.salt, sender=state.relayer)
-        return calls.register_heritage_by_sig(state.chain, params, steward=steward, deadline=signed.deadline,
-                                              signature=signed.signature)
+    def commitment() -> calls.Call | None:
+        if not gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
+            return None
+        return calls.commit_registration(state.chain, steward, params.content, params.salt)
 
-    out = relay_for_community(state, signed, committed_then_registered)
+    out = relay_for_community(state, signed, lambda: calls.register_heritage_by_sig(
+        state.chain, params, steward=steward, deadline=signed.deadline, signature=signed.signature),
+        commit=commitment, keys=(f"content:{params.content.hex()}",))
     return out.model_copy(update={"status": "active" if out.work_id is not None else "awaiting-stewards"})
 
 
