@@ -6,9 +6,9 @@ own answer. Whichever waiting request finds no batch running in its worker runs 
 (there is no thread of its own: nothing queued outlives the requests that wait for it), under the
 relay lock every worker shares (api/shared.py):
 
-1. it takes up to `api_relay_batch` queued actions, oldest first, at most one per signer and one
-   per content (a second waits for the next batch, where its nonce or content is used and it is
-   refused by name);
+1. it takes up to `api_relay_batch` queued actions, oldest first, at most one per signer (its
+   lowest nonce) and one per content (a second waits for the next batch, where its nonce is due,
+   or used or its content taken and it is refused by name);
 2. checks each: the deadline, the nonce (the signer's next one), the signer a steward of the
    message's community;
 3. sends the commitments that registrations still need, together (chain/batch.py: one estimate
@@ -25,6 +25,7 @@ batch of one worker only, so nothing is done twice.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -66,6 +67,13 @@ class RelayQueue:
         self._cv = threading.Condition()
         self._queue: list[Job] = []
         self._running = False
+        self.sizes: deque[int] = deque(maxlen=10_000)
+        """How many actions each batch of this worker took, in order (for tests and benchmarks)."""
+
+    def waiting(self) -> int:
+        """Actions queued and not yet taken by a batch."""
+        with self._cv:
+            return len(self._queue)
 
     def relay(self, job: Job) -> Relayed:
         """Queue `job` and wait until its batch has answered it; its answer, or its refusal raised."""
@@ -79,7 +87,7 @@ class RelayQueue:
                 self._running = True
             try:
                 while not job.done.is_set():
-                    self._run(self._take())
+                    self._run()
             finally:
                 with self._cv:
                     self._running = False
@@ -90,10 +98,18 @@ class RelayQueue:
         return job.result
 
     def _take(self) -> list[Job]:
+        """Up to `api_relay_batch` queued jobs, oldest first, sharing no key; of one signer's, the
+        lowest nonce (a steward may queue its next signatures before the first is answered)."""
         with self._cv:
+            lowest: dict[str, Job] = {}
+            for job in self._queue:
+                signer = job.signed.signer.lower()
+                if signer not in lowest or job.signed.nonce < lowest[signer].signed.nonce:
+                    lowest[signer] = job
             batch: list[Job] = []
             taken: set[str] = set()
-            for job in self._queue:
+            for queued in self._queue:
+                job = lowest[queued.signed.signer.lower()]
                 if len(batch) == self._state.settings.api_relay_batch:
                     break
                 if taken.isdisjoint(job.exclusive()):
@@ -102,18 +118,21 @@ class RelayQueue:
             self._queue = [j for j in self._queue if j not in batch]
             return batch
 
-    def _run(self, batch: Sequence[Job]) -> None:
-        state = self._state
+    def _run(self) -> None:
+        """One batch: taken once the relay lock is held (whatever queued while another worker's
+        batch held it comes along), relayed, the index brought up to date, every job answered."""
+        state, batch = self._state, []
         try:
             with state.write_lock:
+                batch = self._take()
                 self._relay(batch)
+            self.sizes.append(len(batch))
             if any(j.result is not None for j in batch):
                 state.catalogue(fresh=True)  # before any answer: a read after it sees the write
-        except BaseException as err:  # the node or the lock failed: every job still open shares it
+        except Exception as err:  # the node or the lock failed: every job still open shares it
             for job in batch:
                 if job.result is None and job.error is None:
-                    job.error = err
-            raise
+                    job.error = err  # answered to each job's request; the runner goes on with its own
         finally:
             with self._cv:
                 for job in batch:
