@@ -10,7 +10,8 @@ relay lock every worker shares (api/shared.py):
    lowest nonce) and one per content (a second waits for the next batch, where its nonce is due,
    or used or its content taken and it is refused by name);
 2. checks each: the deadline, the nonce (the signer's next one), the signer a steward of the
-   message's community;
+   message's community (what the checks need from the chain is read for the whole batch in one
+   JSON-RPC batch);
 3. sends the commitments that registrations still need, together (chain/batch.py: one estimate
    batch, one flush through the send window), then the actions themselves, together, so that
    each lands in a later block than its commitment;
@@ -25,16 +26,18 @@ batch of one worker only, so nothing is done twice.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from api.models import Relayed
 from api.problems import Problem
 from api.relay import dry_run
 from api.state import ApiState
 from chain import calls
-from chain.batch import Landed, send_many
+from chain.batch import Landed, read_many, send_many
 from chain.signatures import Signed
 
 
@@ -43,12 +46,16 @@ class Job:
     """One queued steward action and, once its batch is through, its answer."""
 
     signed: Signed
-    check: Callable[[int], None]
-    """Raises the named refusal unless the action may go now (the argument: the contract's clock)."""
+    reads: tuple[calls.Call, ...]
+    """The views `check` and `commit` decide from, read for the whole batch in one go."""
+    check: Callable[[int, Sequence[tuple[Any, ...]]], None]
+    """`check(now, values)` raises the named refusal unless the action may go: `now` the chain's
+    time, `values` the outputs of `reads`."""
     build: Callable[[], calls.Call]
     """The relayed call (built under the relay lock, after the commitments are mined)."""
-    commit: Callable[[], calls.Call | None] | None = None
-    """A call that must be mined in an earlier block first (a registration's commitment), or None."""
+    commit: Callable[[int, Sequence[tuple[Any, ...]]], calls.Call | None] | None = None
+    """`commit(now, values)`: a call that must be mined in an earlier block first (a
+    registration's commitment), or None."""
     keys: tuple[str, ...] = ()
     """What no other job of the same batch may share besides the signer (e.g. the content)."""
     result: Relayed | None = None
@@ -62,8 +69,8 @@ class Job:
 class RelayQueue:
     """This worker's queue of steward actions (the module's doc)."""
 
-    def __init__(self, state: ApiState, clock: Callable[[], int]) -> None:
-        self._state, self._clock = state, clock
+    def __init__(self, state: ApiState) -> None:
+        self._state = state
         self._cv = threading.Condition()
         self._queue: list[Job] = []
         self._running = False
@@ -143,12 +150,16 @@ class RelayQueue:
                 self._cv.notify_all()
 
     def _relay(self, batch: Sequence[Job]) -> None:
-        now = self._clock()
+        state = self._state
+        now, values = read_many(state.chain, [r for j in batch for r in j.reads], state.relayer)
+        now = max(now, int(time.time()))  # the time the contract will see: the node's clock may run ahead of ours
         first: list[tuple[Job, calls.Call]] = []
+        at = 0
         for job in batch:
+            mine, at = values[at:at + len(job.reads)], at + len(job.reads)
             try:
-                job.check(now)
-                commitment = job.commit() if job.commit is not None else None
+                job.check(now, mine)
+                commitment = job.commit(now, mine) if job.commit is not None else None
             except Exception as err:  # a named refusal (Problem, ContractRevert, a signature error, …): this job alone
                 job.error = err
                 continue

@@ -42,10 +42,9 @@ class ApiState:
         self._views: dict[str, bytes] = {}
         self._views_block = -1
         from api.batches import RelayQueue
-        from api.stewards import now
         from api.supervisor import Supervisor
 
-        self.relays = RelayQueue(self, lambda: now(self))
+        self.relays = RelayQueue(self)
 
         self.supervisor = Supervisor(self)
 

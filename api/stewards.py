@@ -6,7 +6,7 @@ what the service knows: its domain, the node's clock, the signer's nonce, the st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hexbytes import HexBytes
@@ -40,8 +40,12 @@ def require_steward(state: ApiState, community_id: int, who: str) -> None:
     """403 unless `who` is a steward of the (indexed) community."""
     state.catalogue().community(community_id)
     if not gw.is_steward(state.chain, community_id, who):
-        raise Problem(403, "not-a-steward", f"{who} is not a steward of community {community_id}; a steward acts for its "
-                      "own community and nobody else: sign with one of its stewards' keys")
+        raise _not_steward(community_id, who)
+
+
+def _not_steward(community_id: int, who: str) -> Problem:
+    return Problem(403, "not-a-steward", f"{who} is not a steward of community {community_id}; a steward acts for its "
+                   "own community and nobody else: sign with one of its stewards' keys")
 
 
 def verified(state: ApiState, body: SignedAction, action: str, *, work_id: int | None = None,
@@ -56,24 +60,36 @@ def verified(state: ApiState, body: SignedAction, action: str, *, work_id: int |
                          work_id=work_id)
 
 
-def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str], int] | None = None,
-            at: int | None = None) -> None:
+def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str], int] | None = None) -> None:
     """The deadline has not passed and the nonce is the signer's next one; call it under
     `state.write_lock` so that the nonce cannot be used between check and relay.
-    `nonce_of(chain, signer)`: another contract's nonces (default: the registry's); `at`: the
-    contract's clock when the caller has read it already (default: `now`)."""
-    check_current(signed, now=now(state) if at is None else at, nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
+    `nonce_of(chain, signer)`: another contract's nonces (default: the registry's)."""
+    check_current(signed, now=now(state), nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
+
+
+Reads = Sequence[tuple[Any, ...]]
 
 
 def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], calls.Call], *,
-                        commit: Callable[[], calls.Call | None] | None = None, keys: tuple[str, ...] = ()) -> Relayed:
+                        commit: tuple[tuple[calls.Call, ...], Callable[[int, Reads], calls.Call | None]] | None = None,
+                        keys: tuple[str, ...] = ()) -> Relayed:
     """Relay a registry action a steward signed for the community its message names, in this
     worker's next batch (api/batches.py): under the relay lock, the signature is current and its
-    signer a steward of that community, then `commit()` (a call to be mined first, or None) and
-    the call `build()` makes (both under the lock too: they may read chain state) are sent.
-    `keys`: what no other action of the same batch may share (e.g. the content registered)."""
-    def check(at: int) -> None:
-        current(state, signed, at=at)
-        require_steward(state, int(signed.message["communityId"]), signed.signer)
+    signer a steward of that community, then the commitment (`commit`: the views it decides
+    from, and what it decides from their outputs: a call to be mined first, or None) and the call
+    `build()` makes (under the lock too: it may read chain state) are sent. `keys`: what no other
+    action of the same batch may share (e.g. the content registered)."""
+    community = int(signed.message["communityId"])
+    extra, decide = commit if commit is not None else ((), None)
 
-    return state.relays.relay(Job(signed=signed, check=check, build=build, commit=commit, keys=keys))
+    def check(at: int, values: Reads) -> None:
+        state.catalogue().community(community)
+        check_current(signed, now=at, nonce=int(values[0][0]))
+        if not values[1][0]:
+            raise _not_steward(community, signed.signer)
+
+    def then(at: int, values: Reads) -> calls.Call | None:
+        return None if decide is None else decide(at, values[2:])
+
+    reads = (*calls.steward_reads(state.chain, community, signed.signer), *extra)
+    return state.relays.relay(Job(signed=signed, reads=reads, check=check, build=build, commit=then, keys=keys))

@@ -19,7 +19,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import decode
+
 from chain import calls
+from chain.abi import abi_type
 from chain.client import Chain
 from chain.journal import refusal_of
 from chain.sender import Fees, Sender
@@ -28,6 +31,10 @@ from core.errors import ChainError
 
 GAS_MARGIN_NUM, GAS_MARGIN_DEN, GAS_EXTRA = 6, 5, 20_000
 """Gas limit of a batched call: its estimate × 1.2 + 20,000, as `Chain.send` allows a single one."""
+
+
+POLL_S = 0.005
+"""How often a batch's receipts are asked for: its requests wait for them."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,24 @@ def send_many(chain: Chain, batch: Sequence[calls.Call], sender: str) -> list[La
         first = signer.nonces.take(address, len(ready)) if ready else 0
         raws = [signer.sign(batch[i].to, batch[i].data, gas=gas, value=int(batch[i].value), nonce=first + k, fees=fees)
                 for k, (i, gas) in enumerate(ready)]
-        receipts = signer.submit(raws, reverts=True) if raws else []
+        receipts = signer.submit(raws, reverts=True, poll_s=POLL_S) if raws else []
     for (i, _), receipt in zip(ready, receipts, strict=True):
         outcomes[i] = Landed(calls.sent(chain, receipt), int(receipt["status"], 16) == 1)
     return [o for o in outcomes if not isinstance(o, int)]
+
+
+def read_many(chain: Chain, reads: Sequence[calls.Call], sender: str) -> tuple[int, list[tuple[Any, ...]]]:
+    """The latest block's timestamp and each view call's outputs (a tuple each), read in one
+    JSON-RPC batch (through `sender`'s connection; one call at a time without a local key)."""
+    signer = _signer(chain, sender)
+    if signer is None:
+        outs = [r.fn.call() for r in reads]
+        return int(chain.w3.eth.get_block("latest")["timestamp"]), [o if isinstance(o, tuple) else (o,) for o in outs]
+    requests: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", ["latest", False])]
+    requests += [("eth_call", [{"to": r.to, "data": r.data}, "latest"]) for r in reads]
+    block, *answers = signer.rpc_batch(requests)
+    return int(block["timestamp"], 16), [tuple(decode([abi_type(o) for o in r.fn.abi["outputs"]], bytes.fromhex(a[2:])))
+                                         for r, a in zip(reads, answers, strict=True)]
 
 
 def _signer(chain: Chain, sender: str) -> Sender | None:

@@ -38,7 +38,6 @@ from chain.types import (
     Sent,
     WorkView,
     cid_bytes,
-    registration_commitment,
 )
 from core.errors import ChainError
 from core.types import ETH, Address, CommunityId, Ppm, Wei, WorkId, WorkStatus
@@ -118,14 +117,19 @@ def needs_commitment(chain: Chain, registrant: str, content: bytes, salt: bytes,
     """Whether `registrant` must commit before registering `content` with `salt`: False when a live
     commitment is there already (a resumed registration) or `community` holds the content (a
     k-of-n registration under way: later stewards approve without committing)."""
-    block, at = chain.registry.functions.commitmentOf(registration_commitment(registrant, content, salt)).call()
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    if int(block) and int(at) + MAX_COMMITMENT_AGE >= now:
+    reads = calls.commitment_reads(chain, registrant, content, salt)
+    record, claim = (tuple(int(v) for v in r.fn.call()) for r in reads)
+    return commitment_needed(record, claim, community, now=int(chain.w3.eth.get_block("latest")["timestamp"]))
+
+
+def commitment_needed(record: tuple[int, ...], claim: tuple[int, ...], community: int, *, now: int) -> bool:
+    """`needs_commitment` from what `calls.commitment_reads` read: the commitment's (block, time)
+    and the content's claim (community, expiry), at the chain's time `now`."""
+    block, at = record
+    if block and at + MAX_COMMITMENT_AGE >= now:
         return False
-    if community == 0:
-        return True
-    held, expiry = chain.registry.functions.claimOf(Web3.keccak(content)).call()
-    return not (int(held) == community and int(expiry) >= now)
+    held, expiry = claim
+    return community == 0 or not (held == community and expiry >= now)
 
 
 def _commit_once(chain: Chain, registrant: str, content: bytes, salt: bytes, community: int, sender: str) -> None:

@@ -16,6 +16,9 @@ signed steward actions, api/relay.py for transactions) and again by the contract
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import APIRouter, Request, UploadFile
 from hexbytes import HexBytes
 from web3 import Web3
@@ -96,14 +99,16 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
     signed = verified(state, body, "RegisterHeritageWork")
     params, steward = heritage_params(signed.message), signed.signer
 
-    def commitment() -> calls.Call | None:
-        if not gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
+    def commitment(now: int, values: Sequence[tuple[Any, ...]]) -> calls.Call | None:
+        record, claim = values
+        if not gw.commitment_needed(record, claim, params.community, now=now):
             return None
         return calls.commit_registration(state.chain, steward, params.content, params.salt)
 
+    reads = calls.commitment_reads(state.chain, steward, params.content, params.salt)
     out = relay_for_community(state, signed, lambda: calls.register_heritage_by_sig(
         state.chain, params, steward=steward, deadline=signed.deadline, signature=signed.signature),
-        commit=commitment, keys=(f"content:{params.content.hex()}",))
+        commit=(reads, commitment), keys=(f"content:{params.content.hex()}",))
     return out.model_copy(update={"status": "active" if out.work_id is not None else "awaiting-stewards"})
 
 
