@@ -6,7 +6,9 @@ own answer. Whichever waiting request finds no batch running in its worker runs 
 (there is no thread of its own: nothing queued outlives the requests that wait for it), under the
 relay lock every worker shares (api/shared.py):
 
-1. it takes up to `api_relay_batch` queued actions, oldest first, at most one per signer (its
+1. when fewer actions wait than its last batch took, it lingers up to `api_relay_linger_s` for
+   more (the stewards answered by the last batch are likely sending their next ones); then,
+   under the lock, it takes up to `api_relay_batch` queued actions, oldest first, at most one per signer (its
    lowest nonce) and one per content (a second waits for the next batch, where its nonce is due,
    or used or its content taken and it is refused by name);
 2. checks each: the deadline, the nonce (the signer's next one), the signer a steward of the
@@ -86,6 +88,7 @@ class RelayQueue:
         """Queue `job` and wait until its batch has answered it; its answer, or its refusal raised."""
         with self._cv:
             self._queue.append(job)
+            self._cv.notify_all()
         while not job.done.is_set():
             with self._cv:
                 if self._running:
@@ -129,6 +132,9 @@ class RelayQueue:
         """One batch: taken once the relay lock is held (whatever queued while another worker's
         batch held it comes along), relayed, the index brought up to date, every job answered."""
         state, batch = self._state, []
+        with self._cv:  # fewer queued than the last batch took: the others are likely on their way
+            want = min(self.sizes[-1] if self.sizes else 1, state.settings.api_relay_batch)
+            self._cv.wait_for(lambda: len(self._queue) >= want, timeout=state.settings.api_relay_linger_s)
         try:
             with state.write_lock:
                 batch = self._take()

@@ -24,7 +24,7 @@ from chain.signatures import Domain, Signed, check_current, digest, typed_data, 
 
 def now(state: ApiState) -> int:
     """The time the contract will see: the node's clock, which may run ahead of ours."""
-    return max(int(time.time()), int(state.chain.w3.eth.get_block("latest")["timestamp"]))
+    return max(int(time.time()), gw.chain_time(state.chain))
 
 
 def draft(state: ApiState, action: str, steward: str, fields: dict[str, Any], *, domain: Domain | None = None,

@@ -51,7 +51,7 @@ def send_many(chain: Chain, batch: Sequence[calls.Call], sender: str) -> list[La
     kept it from being sent."""
     if not batch:
         return []
-    signer = _signer(chain, sender)
+    signer = chain.local_sender(sender)
     if signer is None:  # the node's unlocked accounts: nothing to sign here, so one at a time
         return [_send_one(chain, call, sender) for call in batch]
     lock: AbstractContextManager[Any] = chain.journal.locked() if chain.journal is not None else nullcontext()
@@ -73,7 +73,7 @@ def send_many(chain: Chain, batch: Sequence[calls.Call], sender: str) -> list[La
 def read_many(chain: Chain, reads: Sequence[calls.Call], sender: str) -> tuple[int, list[tuple[Any, ...]]]:
     """The latest block's timestamp and each view call's outputs (a tuple each), read in one
     JSON-RPC batch (through `sender`'s connection; one call at a time without a local key)."""
-    signer = _signer(chain, sender)
+    signer = chain.local_sender(sender)
     if signer is None:
         outs = [r.fn.call() for r in reads]
         return int(chain.w3.eth.get_block("latest")["timestamp"]), [o if isinstance(o, tuple) else (o,) for o in outs]
@@ -82,19 +82,6 @@ def read_many(chain: Chain, reads: Sequence[calls.Call], sender: str) -> tuple[i
     block, *answers = signer.rpc_batch(requests)
     return int(block["timestamp"], 16), [tuple(decode([abi_type(o) for o in r.fn.abi["outputs"]], bytes.fromhex(a[2:])))
                                          for r, a in zip(reads, answers, strict=True)]
-
-
-def _signer(chain: Chain, sender: str) -> Sender | None:
-    if chain.signer is not None:
-        if chain.signer.account.address.lower() != sender.lower():
-            raise ChainError(f"{sender} cannot sign here: HERITAGE_PRIVATE_KEY is the key of {chain.signer.account.address}")
-        return chain.signer
-    if not (chain.dev_keys and chain.journal is not None):
-        return None
-    s = chain.settings
-    return Sender(chain.w3, str(getattr(chain.w3.provider, "endpoint_uri", "")), chain.dev_key(sender),
-                  timeout_s=s.tx_timeout_s, confirmations=s.confirmations, journal=chain.journal, window=s.tx_window,
-                  stuck_s=s.tx_stuck_s)
 
 
 def _estimates(chain: Chain, signer: Sender, batch: Sequence[calls.Call]) -> list[int | ChainError]:

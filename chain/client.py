@@ -74,6 +74,8 @@ class Chain:
     _arbitrator: Contract | None = field(default=None, repr=False)
     _attestations_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _dev_index: dict[str, int] | None = field(default=None, repr=False)
+    _local_senders: dict[str, Sender] = field(default_factory=dict, repr=False)
+    _senders_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     """The node's development accounts by lower-case address, read once (they never change)."""
     journal: Journal | None = None
     """Every transaction sent or relayed, journalled before it is sent (chain/journal.py)."""
@@ -125,6 +127,23 @@ class Chain:
         if index is None:
             raise ChainError(f"{sender} is not one of this node's development accounts: only they sign here")
         return dev_account(index)
+
+    def local_sender(self, sender: str) -> Sender | None:
+        """A `Sender` that signs here for `sender` (the signing key's, or a development account's,
+        journalled), kept for the connection; None when the node's unlocked accounts sign."""
+        if self.signer is not None:
+            if self.signer.account.address.lower() != sender.lower():
+                raise ChainError(f"{sender} cannot sign here: HERITAGE_PRIVATE_KEY is the key of {self.signer.account.address}")
+            return self.signer
+        if not (self.dev_keys and self.journal is not None):
+            return None
+        with self._senders_lock:
+            if sender.lower() not in self._local_senders:
+                s = self.settings
+                self._local_senders[sender.lower()] = Sender(
+                    self.w3, str(getattr(self.w3.provider, "endpoint_uri", "")), self.dev_key(sender), timeout_s=s.tx_timeout_s,
+                    confirmations=s.confirmations, journal=self.journal, window=s.tx_window, stuck_s=s.tx_stuck_s)
+            return self._local_senders[sender.lower()]
 
     def _send_journalled(self, fn: Any, sender: str, value: int) -> Any:
         assert self.journal is not None

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from chain import calls
 from chain.client import Chain
@@ -113,13 +114,21 @@ def commit_registration(chain: Chain, registrant: str, content: bytes, salt: byt
     return calls.send(chain, calls.commit_registration(chain, registrant, content, salt), sender)
 
 
+def chain_time(chain: Chain) -> int:
+    """The latest block's timestamp: one JSON-RPC call, without web3's formatting of the block."""
+    answer = chain.w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), ["latest", False])
+    if "result" not in answer or not answer["result"]:
+        raise ChainError(f"the node gave no latest block: {answer.get('error', answer)}")
+    return int(answer["result"]["timestamp"], 16)
+
+
 def needs_commitment(chain: Chain, registrant: str, content: bytes, salt: bytes, community: int = 0) -> bool:
     """Whether `registrant` must commit before registering `content` with `salt`: False when a live
     commitment is there already (a resumed registration) or `community` holds the content (a
     k-of-n registration under way: later stewards approve without committing)."""
     reads = calls.commitment_reads(chain, registrant, content, salt)
     record, claim = (tuple(int(v) for v in r.fn.call()) for r in reads)
-    return commitment_needed(record, claim, community, now=int(chain.w3.eth.get_block("latest")["timestamp"]))
+    return commitment_needed(record, claim, community, now=chain_time(chain))
 
 
 def commitment_needed(record: tuple[int, ...], claim: tuple[int, ...], community: int, *, now: int) -> bool:

@@ -102,10 +102,9 @@ def _journal(sender: Sender, raws: Sequence[bytes]) -> None:
         return
     from chain.journal import intent_of
 
-    for raw in raws:
-        tx = decode(raw)
-        sender.journal.append(raw, sender=sender.account.address, nonce=int(tx["nonce"]),
-                              intent=intent_of(tx.get("to"), tx.get("data", b""), int(tx.get("value", 0))))
+    txs = [(raw, decode(raw)) for raw in raws]
+    sender.journal.append_many([(raw, sender.account.address, int(tx["nonce"]),
+                                 intent_of(tx.get("to"), tx.get("data", b""), int(tx.get("value", 0)))) for raw, tx in txs])
 
 
 def _known_error(error: Any) -> bool:
