@@ -140,13 +140,14 @@ def write_load(url: str, writers: int, each: int, *, prepared: bool = False) -> 
         return {"typed_data": doc, "signer": stewards[i].address, "signature": "0x" + sign(doc, stewards[i].key).hex()}
 
     def writer(i: int, progress: Any, task: Any) -> None:
-        with httpx.Client(base_url=url, timeout=120) as c:
-            try:
+        try:
+            with httpx.Client(base_url=url, timeout=120) as c:
                 ready = [signed(c, i, n, n) for n in range(each)] if prepared else []
-            except BaseException:
-                start.abort()  # the others stop waiting for this one
-                raise
-            start.wait()
+        except BaseException:
+            start.abort()  # the others stop waiting for this one
+            raise
+        start.wait()
+        with httpx.Client(base_url=url, timeout=120) as c:  # a new connection: the server closes idle ones
             for n in range(each):
                 r = c.post("/works", json=ready[n] if prepared else signed(c, i, n, 0))
                 if r.status_code != 201:
