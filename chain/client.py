@@ -74,9 +74,10 @@ class Chain:
     _arbitrator: Contract | None = field(default=None, repr=False)
     _attestations_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _dev_index: dict[str, int] | None = field(default=None, repr=False)
-    _local_senders: dict[str, Sender] = field(default_factory=dict, repr=False)
-    _senders_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     """The node's development accounts by lower-case address, read once (they never change)."""
+    _local_senders: dict[str, Sender] = field(default_factory=dict, repr=False)
+    """`local_sender`'s senders by lower-case address (each keeps its connection)."""
+    _senders_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     journal: Journal | None = None
     """Every transaction sent or relayed, journalled before it is sent (chain/journal.py)."""
     dev_keys: bool = False
