@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,25 @@ def call_of(state: ApiState, signed: Signed, action: str) -> calls.Call:
     except (KeyError, TypeError, ValueError) as err:
         raise Problem(400, "signature-malformed", f"the signed protocol is not one ({err}); sign the draft unchanged") from err
     return calls.set_protocol_by_sig(state.chain, work, protocol, steward=steward, deadline=deadline, signature=signature)
+
+
+Decide = Callable[[int, Sequence[tuple[Any, ...]]], "calls.Call | None"]
+
+
+def registration_commitment(state: ApiState, signed: Signed) -> tuple[tuple[calls.Call, ...], Decide, tuple[str, ...]]:
+    """For a batched heritage registration (api/batches.py): the views that decide whether the
+    steward must commit first, the commitment they decide (None when a live commitment or the
+    community's pending registration already holds the content), and what no other action of the
+    same batch may share (the content)."""
+    params, steward = heritage_params(signed.message), signed.signer
+
+    def decide(now: int, values: Sequence[tuple[Any, ...]]) -> calls.Call | None:
+        record, claim = values
+        if not gw.commitment_needed(record, claim, params.community, now=now):
+            return None
+        return calls.commit_registration(state.chain, steward, params.content, params.salt)
+
+    return calls.commitment_reads(state.chain, steward, params.content, params.salt), decide, (f"content:{params.content.hex()}",)
 
 
 def _applies_alone(state: ApiState, signed: Signed, action: str) -> bool:

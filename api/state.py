@@ -4,8 +4,9 @@ read from the event index, the relayer, the rate limiter and the job runner.
 Reads come from the catalogue, refreshed from the index at most every
 `settings.api_index_refresh_s` (and at once after a write the service relayed), so a burst of
 reads costs the node nothing; of several workers one indexes at a time and the others fold what
-it stored. Relayed transactions go one at a time under `write_lock`, across every worker
-(api/shared.py): a signature's nonce is checked and consumed without a race.
+it stored. Relayed transactions go under `write_lock`, one relay or one batch of steward-signed
+actions (`relays`, api/batches.py) at a time across every worker (api/shared.py): a signature's
+nonce is checked and consumed without a race.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class ApiState:
         self.jobs = JobManager(settings.data_dir / "jobs", max_queued=settings.api_max_queued_jobs)
         self._views: dict[str, bytes] = {}
         self._views_block = -1
+        from api.batches import RelayQueue
         from api.supervisor import Supervisor
+
+        self.relays = RelayQueue(self)
 
         self.supervisor = Supervisor(self)
 

@@ -6,11 +6,12 @@ what the service knows: its domain, the node's clock, the signer's nonce, the st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hexbytes import HexBytes
 
+from api.batches import Job
 from api.limits import check_typed_data, normalised_signature
 from api.models import Draft, Relayed, SignedAction
 from api.problems import Problem
@@ -24,7 +25,7 @@ from chain.signatures import Domain, Signed, check_current, digest, typed_data, 
 
 def now(state: ApiState) -> int:
     """The time the contract will see: the node's clock, which may run ahead of ours."""
-    return max(int(time.time()), int(state.chain.w3.eth.get_block("latest")["timestamp"]))
+    return max(int(time.time()), gw.chain_time(state.chain))
 
 
 def draft(state: ApiState, action: str, steward: str, fields: dict[str, Any], *, domain: Domain | None = None,
@@ -40,8 +41,12 @@ def require_steward(state: ApiState, community_id: int, who: str) -> None:
     """403 unless `who` is a steward of the (indexed) community."""
     state.catalogue().community(community_id)
     if not gw.is_steward(state.chain, community_id, who):
-        raise Problem(403, "not-a-steward", f"{who} is not a steward of community {community_id}; a steward acts for its "
-                      "own community and nobody else: sign with one of its stewards' keys")
+        raise _not_steward(community_id, who)
+
+
+def _not_steward(community_id: int, who: str) -> Problem:
+    return Problem(403, "not-a-steward", f"{who} is not a steward of community {community_id}; a steward acts for its "
+                   "own community and nobody else: sign with one of its stewards' keys")
 
 
 def verified(state: ApiState, body: SignedAction, action: str, *, work_id: int | None = None,
@@ -63,16 +68,37 @@ def current(state: ApiState, signed: Signed, *, nonce_of: Callable[[Chain, str],
     check_current(signed, now=now(state), nonce=int((nonce_of or gw.nonce_of)(state.chain, signed.signer)))
 
 
-def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], calls.Call]) -> Relayed:
-    """Relay a registry action a steward signed for the community its message names: under
-    `state.write_lock`, the signature is current and its signer a steward of that community, then
-    the call `build()` makes (under the lock too: it may read or write chain state) is sent."""
-    with state.write_lock:
-        return relay_locked(state, signed, build)
+Reads = Sequence[tuple[Any, ...]]
+
+
+def relay_for_community(state: ApiState, signed: Signed, build: Callable[[], calls.Call], *,
+                        commit: tuple[tuple[calls.Call, ...], Callable[[int, Reads], calls.Call | None]] | None = None,
+                        keys: tuple[str, ...] = ()) -> Relayed:
+    """Relay a registry action a steward signed for the community its message names, in this
+    worker's next batch (api/batches.py): under the relay lock, the signature is current and its
+    signer a steward of that community, then the commitment (`commit`: the views it decides
+    from, and what it decides from their outputs: a call to be mined first, or None) and the call
+    `build()` makes (under the lock too: it may read chain state) are sent. `keys`: what no other
+    action of the same batch may share (e.g. the content registered)."""
+    community = int(signed.message["communityId"])
+    extra, decide = commit if commit is not None else ((), None)
+
+    def check(at: int, values: Reads) -> None:
+        state.catalogue().community(community)
+        check_current(signed, now=at, nonce=int(values[0][0]))
+        if not values[1][0]:
+            raise _not_steward(community, signed.signer)
+
+    def then(at: int, values: Reads) -> calls.Call | None:
+        return None if decide is None else decide(at, values[2:])
+
+    reads = (*calls.steward_reads(state.chain, community, signed.signer), *extra)
+    return state.relays.relay(Job(signed=signed, reads=reads, check=check, build=build, commit=then, keys=keys))
 
 
 def relay_locked(state: ApiState, signed: Signed, build: Callable[[], calls.Call]) -> Relayed:
-    """`relay_for_community` for a caller that holds `state.write_lock` already."""
+    """Relay one signed action at once, outside the batches, for a caller that holds
+    `state.write_lock` already (api/approvals.py relays a community's gathered signatures in turn)."""
     current(state, signed)
     require_steward(state, int(signed.message["communityId"]), signed.signer)
     return send_call(state, build())

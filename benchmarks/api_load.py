@@ -111,8 +111,10 @@ def read_load(url: str, clients: int, seconds: float, work_ids: list[int]) -> di
             "p50_ms": round(1000 * statistics.median(flat), 2), "p99_ms": round(1000 * flat[int(0.99 * (len(flat) - 1))], 2)}
 
 
-def write_load(url: str, writers: int, each: int) -> dict[str, Any]:
-    """`writers` stewards, each of its own community, register `each` works at once."""
+def write_load(url: str, writers: int, each: int, *, prepared: bool = False) -> dict[str, Any]:
+    """`writers` stewards, each of its own community, register `each` works at once. With
+    `prepared`, each steward uploads, drafts and signs all its works first (the k-th signed with
+    its k-th next nonce) and the clock runs only over the relays."""
     stewards: list[LocalAccount] = [Account.create() for _ in range(writers)]
     funder = dev_account(0)
     with httpx.Client(base_url=url, timeout=60) as c:
@@ -126,25 +128,38 @@ def write_load(url: str, writers: int, each: int) -> dict[str, Any]:
         before = c.get("/metrics").json()["works"]
     cids: list[list[str]] = [[] for _ in range(writers)]
     failures: list[str] = []
+    start = threading.Barrier(writers + 1)
+
+    def signed(c: httpx.Client, i: int, n: int, nonce_ahead: int) -> dict[str, Any]:
+        data = f"benchmark {i} {n} {os.urandom(8).hex()}".encode() * 50
+        cid = c.post("/content", files={"file": (f"w{i}-{n}.wav", data, "audio/wav")}).json()["cid"]
+        doc = c.post("/works/drafts", json={"community_id": communities[i], "steward": stewards[i].address,
+                                            "content_cid": cid, "title": f"benchmark {i}/{n}"}).json()["typed_data"]
+        doc["message"]["nonce"] += nonce_ahead
+        cids[i].append(cid)
+        return {"typed_data": doc, "signer": stewards[i].address, "signature": "0x" + sign(doc, stewards[i].key).hex()}
 
     def writer(i: int, progress: Any, task: Any) -> None:
-        with httpx.Client(base_url=url, timeout=60) as c:
+        try:
+            with httpx.Client(base_url=url, timeout=120) as c:
+                ready = [signed(c, i, n, n) for n in range(each)] if prepared else []
+        except BaseException:
+            start.abort()  # the others stop waiting for this one
+            raise
+        start.wait()
+        with httpx.Client(base_url=url, timeout=120) as c:  # a new connection: the server closes idle ones
             for n in range(each):
-                data = f"benchmark {i} {n} {os.urandom(8).hex()}".encode() * 50
-                cid = c.post("/content", files={"file": (f"w{i}-{n}.wav", data, "audio/wav")}).json()["cid"]
-                draft = c.post("/works/drafts", json={"community_id": communities[i], "steward": stewards[i].address,
-                                                      "content_cid": cid, "title": f"benchmark {i}/{n}"}).json()
-                signature = "0x" + sign(draft["typed_data"], stewards[i].key).hex()
-                r = c.post("/works", json={"typed_data": draft["typed_data"], "signer": stewards[i].address, "signature": signature})
+                r = c.post("/works", json=ready[n] if prepared else signed(c, i, n, 0))
                 if r.status_code != 201:
                     failures.append(r.text)
-                cids[i].append(cid)
                 progress.advance(task)
 
-    started = time.perf_counter()
     with Progress(console=console) as progress, ThreadPoolExecutor(writers) as pool:
         task = progress.add_task("registrations", total=writers * each)
-        list(pool.map(lambda i: writer(i, progress, task), range(writers)))
+        done = pool.map(lambda i: writer(i, progress, task), range(writers))
+        start.wait()
+        started = time.perf_counter()
+        list(done)
     wall = time.perf_counter() - started
     with httpx.Client(base_url=url, timeout=60) as c:
         after = c.get("/metrics").json()["works"]
@@ -157,7 +172,8 @@ def write_load(url: str, writers: int, each: int) -> dict[str, Any]:
     mine = [cid for xs in cids for cid in xs]
     lost = sum(1 for cid in mine if registered.get(cid, 0) == 0)
     duplicated = sum(1 for cid in mine if registered.get(cid, 0) > 1)
-    return {"writers": writers, "each": each, "registrations": writers * each, "failed_requests": len(failures),
+    return {"writers": writers, "each": each, "prepared": prepared, "registrations": writers * each,
+            "failed_requests": len(failures),
             "first_failure": failures[0][:300] if failures else None, "new_works": after - before, "lost": lost,
             "duplicated": duplicated, "seconds": round(wall, 2), "works_per_s": round(writers * each / wall, 1)}
 

@@ -45,8 +45,9 @@ RESULTS = Path(__file__).parent / "results"
 console = Console()
 
 
-def serve(data: Path, workers: int, index_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HERITAGE_API_WRITES_PER_MINUTE": "1000000"}
+def serve(data: Path, workers: int, index_url: str | None, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`heritage api` attached to the data directory's node; `extra`: more HERITAGE_* settings."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HERITAGE_API_WRITES_PER_MINUTE": "1000000", **extra}
     env.pop("HERITAGE_INDEX_URL", None)
     if index_url:
         env["HERITAGE_INDEX_URL"] = index_url

@@ -178,6 +178,20 @@ def commit_calldata(chain: Chain, registrant: str, content: bytes, salt: bytes) 
     return _encoder(chain.registry).calldata("commitRegistration", registration_commitment(registrant, content, salt))
 
 
+def commitment_reads(chain: Chain, registrant: str, content: bytes, salt: bytes) -> tuple[Call, Call]:
+    """The views `gateway.commitment_needed` decides from: `registrant`'s commitment to `content`
+    with `salt` (block, time), and the content's claim by a community (community, expiry)."""
+    reg = chain.registry.functions
+    return Call(reg.commitmentOf(registration_commitment(registrant, content, salt))), Call(reg.claimOf(keccak(content)))
+
+
+def steward_reads(chain: Chain, community: int, steward: str) -> tuple[Call, Call]:
+    """The views a steward's signed action is checked with: its next nonce, and whether it is a
+    steward of `community`."""
+    reg = chain.registry.functions
+    return Call(reg.nonces(steward)), Call(reg.isSteward(community, steward))
+
+
 def register_heritage(chain: Chain, params: HeritageParams) -> Call:
     return Call(chain.registry.functions.registerHeritageWork(params.to_abi()))
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import requests
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
@@ -74,6 +75,9 @@ class Chain:
     _attestations_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _dev_index: dict[str, int] | None = field(default=None, repr=False)
     """The node's development accounts by lower-case address, read once (they never change)."""
+    _local_senders: dict[str, Sender] = field(default_factory=dict, repr=False)
+    """`local_sender`'s senders by lower-case address (each keeps its connection)."""
+    _senders_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     journal: Journal | None = None
     """Every transaction sent or relayed, journalled before it is sent (chain/journal.py)."""
     dev_keys: bool = False
@@ -116,14 +120,35 @@ class Chain:
         self.gas_used.append(int(receipt["gasUsed"]))
         return receipt
 
-    def _send_journalled(self, fn: Any, sender: str, value: int) -> Any:
-        assert self.journal is not None
+    def dev_key(self, sender: str) -> LocalAccount:
+        """The development key of `sender`, one of the embedded node's accounts (`dev_keys`)."""
         if self._dev_index is None:  # one eth_accounts for the connection, not one per send
             self._dev_index = {a.lower(): i for i, a in enumerate(self.accounts())}
         index = self._dev_index.get(sender.lower())
         if index is None:
             raise ChainError(f"{sender} is not one of this node's development accounts: only they sign here")
-        account = dev_account(index)
+        return dev_account(index)
+
+    def local_sender(self, sender: str) -> Sender | None:
+        """A `Sender` that signs here for `sender` (the signing key's, or a development account's,
+        journalled), kept for the connection; None when the node's unlocked accounts sign."""
+        if self.signer is not None:
+            if self.signer.account.address.lower() != sender.lower():
+                raise ChainError(f"{sender} cannot sign here: HERITAGE_PRIVATE_KEY is the key of {self.signer.account.address}")
+            return self.signer
+        if not (self.dev_keys and self.journal is not None):
+            return None
+        with self._senders_lock:
+            if sender.lower() not in self._local_senders:
+                s = self.settings
+                self._local_senders[sender.lower()] = Sender(
+                    self.w3, str(getattr(self.w3.provider, "endpoint_uri", "")), self.dev_key(sender), timeout_s=s.tx_timeout_s,
+                    confirmations=s.confirmations, journal=self.journal, window=s.tx_window, stuck_s=s.tx_stuck_s)
+            return self._local_senders[sender.lower()]
+
+    def _send_journalled(self, fn: Any, sender: str, value: int) -> Any:
+        assert self.journal is not None
+        account = self.dev_key(sender)
         gas = int(fn.estimate_gas({"from": sender, "value": value}, block_identifier="pending") * 1.2) + 20_000
         receipt = self.journal.transact(self.w3, account, fn.address, fn._encode_transaction_data(), gas=gas, value=value,
                                         timeout=self.settings.tx_timeout_s)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from chain import calls
 from chain.client import Chain
@@ -38,7 +39,6 @@ from chain.types import (
     Sent,
     WorkView,
     cid_bytes,
-    registration_commitment,
 )
 from core.errors import ChainError
 from core.types import ETH, Address, CommunityId, Ppm, Wei, WorkId, WorkStatus
@@ -114,18 +114,31 @@ def commit_registration(chain: Chain, registrant: str, content: bytes, salt: byt
     return calls.send(chain, calls.commit_registration(chain, registrant, content, salt), sender)
 
 
+def chain_time(chain: Chain) -> int:
+    """The latest block's timestamp: one JSON-RPC call, without web3's formatting of the block."""
+    answer = chain.w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), ["latest", False])
+    if "result" not in answer or not answer["result"]:
+        raise ChainError(f"the node gave no latest block: {answer.get('error', answer)}")
+    return int(answer["result"]["timestamp"], 16)
+
+
 def needs_commitment(chain: Chain, registrant: str, content: bytes, salt: bytes, community: int = 0) -> bool:
     """Whether `registrant` must commit before registering `content` with `salt`: False when a live
     commitment is there already (a resumed registration) or `community` holds the content (a
     k-of-n registration under way: later stewards approve without committing)."""
-    block, at = chain.registry.functions.commitmentOf(registration_commitment(registrant, content, salt)).call()
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    if int(block) and int(at) + MAX_COMMITMENT_AGE >= now:
+    reads = calls.commitment_reads(chain, registrant, content, salt)
+    record, claim = (tuple(int(v) for v in r.fn.call()) for r in reads)
+    return commitment_needed(record, claim, community, now=chain_time(chain))
+
+
+def commitment_needed(record: tuple[int, ...], claim: tuple[int, ...], community: int, *, now: int) -> bool:
+    """`needs_commitment` from what `calls.commitment_reads` read: the commitment's (block, time)
+    and the content's claim (community, expiry), at the chain's time `now`."""
+    block, at = record
+    if block and at + MAX_COMMITMENT_AGE >= now:
         return False
-    if community == 0:
-        return True
-    held, expiry = chain.registry.functions.claimOf(Web3.keccak(content)).call()
-    return not (int(held) == community and int(expiry) >= now)
+    held, expiry = claim
+    return community == 0 or not (held == community and expiry >= now)
 
 
 def _commit_once(chain: Chain, registrant: str, content: bytes, salt: bytes, community: int, sender: str) -> None:

@@ -139,9 +139,15 @@ class Journal:
     # ------------------------------------------------------------------ records
     def append(self, raw: bytes, *, sender: str, nonce: int, intent: str) -> str:
         """Journal a signed transaction (durably) before it is sent; its hash."""
-        h = tx_hash_of(raw)
-        self._write([{"tx": h, "raw": "0x" + raw.hex(), "from": sender.lower(), "nonce": nonce, "intent": intent}])
-        return h
+        return self.append_many([(raw, sender, nonce, intent)])[0]
+
+    def append_many(self, txs: Sequence[tuple[bytes, str, int, str]]) -> list[str]:
+        """Journal signed transactions, each (raw, sender, nonce, intent), with one write and one
+        fsync, before any is sent; their hashes."""
+        hashes = [tx_hash_of(raw) for raw, *_ in txs]
+        self._write([{"tx": h, "raw": "0x" + raw.hex(), "from": sender.lower(), "nonce": nonce, "intent": intent}
+                     for h, (raw, sender, nonce, intent) in zip(hashes, txs, strict=True)])
+        return hashes
 
     def mark(self, tx_hash: str, block: int, index: int) -> None:
         """The transaction is in `block` at `index` (not fsync'd: the receipt is on the node, and a

@@ -250,13 +250,15 @@ class Sender:
                 raise ChainError(f"transaction {h} reverted; replay it with `cast run {h}` to see why")
         return out
 
-    def submit(self, raws: Iterable[bytes]) -> list[dict[str, Any]]:
+    def submit(self, raws: Iterable[bytes], *, reverts: bool = False, poll_s: float = 0.05) -> list[dict[str, Any]]:
         """Send signed transactions of this account through the window (at most `window` in
         flight, the next sent as receipts arrive; stuck ones replaced, dropped ones re-sent) and
-        return their receipts in order. `raws` may be a generator: it is drawn as the window opens."""
+        return their receipts in order. `raws` may be a generator: it is drawn as the window opens.
+        A reverted one raises ChainError, unless `reverts` (then its receipt says status 0).
+        `poll_s`: how often receipts are asked for."""
         from chain.window import run_window
 
-        return run_window(self, raws)
+        return run_window(self, raws, reverts=reverts, poll_s=poll_s)
 
     def transact_many(self, to: str | None, datas: Iterable[bytes | str], *, gas: int, value: int = 0) -> list[dict[str, Any]]:
         """Sign, send through the window and await one transaction per `datas` entry. Nonces are

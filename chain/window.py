@@ -102,10 +102,9 @@ def _journal(sender: Sender, raws: Sequence[bytes]) -> None:
         return
     from chain.journal import intent_of
 
-    for raw in raws:
-        tx = decode(raw)
-        sender.journal.append(raw, sender=sender.account.address, nonce=int(tx["nonce"]),
-                              intent=intent_of(tx.get("to"), tx.get("data", b""), int(tx.get("value", 0))))
+    txs = [(raw, decode(raw)) for raw in raws]
+    sender.journal.append_many([(raw, sender.account.address, int(tx["nonce"]),
+                                 intent_of(tx.get("to"), tx.get("data", b""), int(tx.get("value", 0)))) for raw, tx in txs])
 
 
 def _known_error(error: Any) -> bool:
@@ -162,7 +161,9 @@ def _send_in_order(sender: Sender, flights: Sequence[Flight]) -> list[Flight]:
     return again
 
 
-def run_window(sender: Sender, raws: Iterable[bytes], *, poll_s: float = 0.05) -> list[dict[str, Any]]:
+def run_window(sender: Sender, raws: Iterable[bytes], *, poll_s: float = 0.05, reverts: bool = False) -> list[dict[str, Any]]:
+    """`Sender.submit`'s loop (the module's doc); with `reverts`, a reverted transaction's receipt is
+    returned like any other, for the caller to name (else it raises ChainError)."""
     source = iter(raws)
     address = sender.account.address
     live: list[Flight] = []
@@ -230,7 +231,7 @@ def run_window(sender: Sender, raws: Iterable[bytes], *, poll_s: float = 0.05) -
                     address, replaced, resent)
     out = [receipts[i] for i in range(count)]
     _confirm(sender, out)
-    for r in out:
+    for r in out if not reverts else ():
         if int(r["status"], 16) != 1:
             h = r["transactionHash"]
             raise ChainError(f"transaction {h} reverted; replay it with `cast run {h}` to see why")

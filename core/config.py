@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     api_writes_per_minute: int = Field(default=600, gt=0, description="Write requests one client address may make a minute.")
     api_signature_ttl_s: int = Field(default=3600, gt=0, description="Deadline the API proposes for a signature, seconds.")
     api_index_refresh_s: float = Field(default=0.5, ge=0, description="How stale the API's catalogue may be, seconds.")
+    api_relay_batch: int = Field(default=64, ge=1, description="Steward-signed actions relayed together at most (one 'batch' "
+                                 "of transactions through the send window); 1 relays them one at a time.")
+    api_relay_linger_s: float = Field(default=0.1, ge=0, description="How long a relay batch waits for more actions "
+                                      "when fewer are queued than its last batch took, seconds.")
     listening_secret: SecretStr | None = Field(
         default=None, description="Key (16+ bytes) that signs listening-study invitations and credentials; when unset, "
         "a random key is made once and kept in data_dir/listening/secret.",

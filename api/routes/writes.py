@@ -21,7 +21,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from api import relay
-from api.approvals import call_of
+from api.approvals import call_of, registration_commitment
 from api.deps import State
 from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, HeritageDraftIn, RawTransactionIn, Relayed, SignedAction, Stored
@@ -94,7 +94,9 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
     holds the content), then relays the signed registration in a later block. A k-of-n
     registration that still awaits stewards answers `work_id` null and status "awaiting-stewards"."""
     signed = verified(state, body, "RegisterHeritageWork")
-    out = relay_for_community(state, signed, lambda: call_of(state, signed, "RegisterHeritageWork"))
+    reads, decide, keys = registration_commitment(state, signed)
+    out = relay_for_community(state, signed, lambda: call_of(state, signed, "RegisterHeritageWork"), commit=(reads, decide),
+                              keys=keys)
     return out.model_copy(update={"status": "active" if out.work_id is not None else "awaiting-stewards"})
 
 
