@@ -20,6 +20,7 @@ from cli.commands import (
     embedding,
     generation,
     model,
+    models,
     node,
     omr,
     payments,
@@ -38,7 +39,8 @@ for group, name in ((node.chain_app, "chain"), (communities.community_app, "comm
                     (recognition.recognition_app, "recognition"), (robustness.robustness_app, "robustness"),
                     (classification.classification_app, "classification"),
                     (embedding.embedding_app, "embedding"), (omr.omr_app, "omr"), (generation.generation_app, "generation"),
-                    (statements.statements_app, "statements"), (model.model_app, "model")):
+                    (statements.statements_app, "statements"), (model.model_app, "model"),
+                    (models.models_app, "models")):
     app.add_typer(group, name=name)
 for command in (payments.pay, payments.withdraw, audit.audit, audit.cid, simulation.simulate, service.demo, service.api,
                 classification.classify, omr.transcribe, recognition.recognize, generation.generate):
