@@ -116,8 +116,8 @@ def _generation(out: Path, cache: Path, say: Progress) -> list[Built]:
     from ml.generation.experiment import GenerationExperimentConfig, ModelSize, prepare, train_models
     from ml.generation.train import TrainConfig
 
-    cfg = GenerationExperimentConfig(songs=300, size=ModelSize(n_layer=2, n_head=4, n_embd=48, block_size=192),
-                                     train=TrainConfig(epochs=3, batch_size=32, lr=3e-3))
+    cfg = GenerationExperimentConfig(songs=600, size=ModelSize(n_layer=2, n_head=4, n_embd=64, block_size=256),
+                                     train=TrainConfig(epochs=4, batch_size=32, lr=3e-3))
     reproducible(threads=THREADS)
     prep = prepare(cfg)
     trained = train_models(prep, cfg, say=say, save_dir=out)

@@ -68,7 +68,7 @@ def test_shipped_models_are_small() -> None:
 
 
 def _held_out_song() -> str:
-    training = set(manifest.read("recognition").manifest["training_set"])
+    training = {c for s in manifest.shipped() for c in s.manifest["training_set"]}  # heard by no shipped model
     han = sorted(essen(("Chinese Han",)), key=lambda p: p.cid)
     return next(p.abc for p in han if p.cid not in training)
 
