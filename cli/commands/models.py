@@ -24,12 +24,6 @@ models_app = typer.Typer(help="The small default models shipped in models/: rebu
                          no_args_is_help=True)
 
 
-def _minutes() -> str:
-    from ml.shipped.recipes import RECIPES
-
-    return ", ".join(f"{r.name} {r.minutes:g}" for r in RECIPES.values())
-
-
 @models_app.command("build")
 def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): recognition, classification, omr, generation."),
           out: Path = typer.Option(SHIPPED_DIR, help="Where the weights and manifests go."),
@@ -37,9 +31,9 @@ def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): 
           as_json: bool = JsonOpt) -> None:
     """Retrain every shipped model (or --only some) with its capability's own training code on small
     settings, one thread and fixed seeds, and write each one's manifest (CID, training-set CIDs,
-    settings, seeds, library versions, threads, held-out metrics, training and load times). About 12
-    minutes on one core of a 2-core machine for all four, rendering included (minutes each, last
-    build: recognition 4, classification 3, omr 3, generation 2)."""
+    settings, seeds, library versions, threads, held-out metrics, training and load times). About 25
+    minutes for all four on one thread of a 2-core machine shared with other work, rendering
+    included (minutes each at the last build: recognition 10, omr 7, generation 3, classification 3)."""
     from ml.runtime import reproducible
     from ml.shipped import manifest
     from ml.shipped.recipes import RECIPES, THREADS
@@ -52,9 +46,11 @@ def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): 
             raise typer.BadParameter(f"unknown model {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
         for name in names:
             reproducible(threads=THREADS)
+            say(f"{name}: building (about {RECIPES[name].minutes:g} min at the last build)", 0, 1)
             t0 = time.perf_counter()
             built = RECIPES[name].build(out, cache, say)
             seconds = time.perf_counter() - t0
+            say(f"{name}: building (about {RECIPES[name].minutes:g} min at the last build)", 1, 1)
             for b in built:
                 path = manifest.write(b, recipe=name, build_seconds=seconds)
                 rows.append({"kind": b.kind, "weights": str(b.path), "manifest": str(path), "bytes": b.path.stat().st_size,
