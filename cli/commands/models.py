@@ -34,9 +34,8 @@ def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): 
     settings, seeds, library versions, threads, held-out metrics, training and load times). About 25
     minutes for all four on one thread of a 2-core machine shared with other work, rendering
     included (minutes each at the last build: recognition 10, omr 7, generation 3, classification 3)."""
-    from ml.runtime import reproducible
-    from ml.shipped import manifest
-    from ml.shipped.recipes import RECIPES, THREADS
+    from ml.shipped.build_experiment import RECIPES
+    from ml.shipped.build_experiment import build as build_recipe
 
     names = only or list(RECIPES)
     rows: list[dict[str, Any]] = []
@@ -45,16 +44,14 @@ def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): 
         if unknown:
             raise typer.BadParameter(f"unknown model {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
         for name in names:
-            reproducible(threads=THREADS)
-            say(f"{name}: building (about {RECIPES[name].minutes:g} min at the last build)", 0, 1)
+            stage = f"{name}: building (about {RECIPES[name].minutes:g} min at the last build)"
+            say(stage, 0, 1)
             t0 = time.perf_counter()
-            built = RECIPES[name].build(out, cache, say)
-            seconds = time.perf_counter() - t0
-            say(f"{name}: building (about {RECIPES[name].minutes:g} min at the last build)", 1, 1)
-            for b in built:
-                path = manifest.write(b, recipe=name, build_seconds=seconds)
+            for b, path in build_recipe(name, out=out, cache=cache, say=say):
                 rows.append({"kind": b.kind, "weights": str(b.path), "manifest": str(path), "bytes": b.path.stat().st_size,
-                             "metrics": b.metrics, "train_seconds": round(b.train_seconds, 1), "build_seconds": round(seconds, 1)})
+                             "metrics": b.metrics, "train_seconds": round(b.train_seconds, 1),
+                             "build_seconds": round(time.perf_counter() - t0, 1)})
+            say(stage, 1, 1)
     emit(as_json, {"built": rows}, "\n".join(f"{r['kind']}: {r['weights']} ({r['bytes'] / 1e6:.2f} MB, built in "
                                                 f"{r['build_seconds']:.0f} s) " + _metrics(r["metrics"]) for r in rows))
 

@@ -7,8 +7,7 @@ metrics measured on its held-out split, its training and load times, and the com
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from core.cid import file_cid
 from core.errors import InputError
 from ml.defaults import FILES, SHIPPED_DIR
 from ml.runtime import run_record
-from ml.shipped.recipes import Built
 
 FORMAT = "heritage-ledger/shipped-model/1"
 ARCHITECTURES = {"recognition": "recognition/timbre-dnn-hmm", "omr": "omr/seed", "generation": "generation/lattice-transformer",
@@ -26,28 +24,23 @@ ARCHITECTURES = {"recognition": "recognition/timbre-dnn-hmm", "omr": "omr/seed",
 """The architecture each kind is registered under (the derivative manifest's `maker.architecture`)."""
 
 
+@dataclass(frozen=True)
+class Built:
+    """One trained file and what its manifest says about it."""
+
+    kind: str
+    """A key of `ml.defaults.FILES`."""
+    path: Path
+    settings: dict[str, Any]
+    seeds: dict[str, int]
+    metrics: dict[str, float]
+    held_out: str
+    """What the metrics were measured on."""
+    train_seconds: float
+
+
 def manifest_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
-
-
-def _loader(kind: str) -> Callable[[Path], Any]:
-    """The function the CLI and the API load a `kind` with."""
-    if kind.startswith("recognition"):
-        from ml.recognition.model import load as recognition
-        return recognition
-    if kind.startswith("classification/"):
-        from ml.classification.experiment import load as classifier
-        return classifier
-    if kind == "omr":
-        from ml.omr.saved import load as omr
-        return omr
-    from ml.generation.train import load as generator
-    return generator
-
-
-def load(kind: str, path: Path) -> Any:
-    """The model of `kind` at `path`, read as its command reads it."""
-    return _loader(kind)(path)
 
 
 def training_set(path: Path) -> list[str]:
@@ -60,11 +53,9 @@ def training_set(path: Path) -> list[str]:
     return sorted(str(c) for c in d["learned_from"])
 
 
-def write(built: Built, *, recipe: str, build_seconds: float) -> Path:
-    """Write the manifest of `built` beside its weights; the manifest's path."""
-    t0 = time.perf_counter()
-    load(built.kind, built.path)
-    load_seconds = time.perf_counter() - t0
+def write(built: Built, *, recipe: str, build_seconds: float, load_seconds: float) -> Path:
+    """Write the manifest of `built` beside its weights (`load_seconds`: reading it with its command's
+    loader); the manifest's path."""
     record = run_record(settings=built.settings, seeds=built.seeds)
     doc = {"format": FORMAT, "kind": built.kind, "file": FILES[built.kind], "architecture": ARCHITECTURES[built.kind],
            "cid": str(file_cid(built.path)), "bytes": built.path.stat().st_size, "training_set": training_set(built.path),

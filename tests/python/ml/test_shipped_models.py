@@ -18,7 +18,7 @@ from core.cid import bytes_cid, file_cid
 from ml.data.corpora import essen
 from ml.defaults import SHIPPED_DIR, default_model
 from ml.shipped import manifest
-from ml.shipped.recipes import RECIPES
+from ml.shipped.build_experiment import RECIPES, load
 
 KINDS = [k for r in RECIPES.values() for k in r.kinds]
 
@@ -49,7 +49,7 @@ def test_each_shipped_model_is_the_default_and_its_manifest_names_its_weights(ki
     assert s.manifest["training_set"] == manifest.training_set(s.weights) and s.manifest["training_set"]
     assert s.manifest["metrics"] and s.manifest["seeds"] and s.manifest["versions"]["torch"]
     assert s.manifest["threads"]["torch_intra_op"] == 1
-    manifest.load(kind, s.weights)
+    load(kind, s.weights)
 
 
 def test_a_changed_weights_file_no_longer_matches_its_manifest(tmp_path: Path) -> None:

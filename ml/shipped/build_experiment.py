@@ -18,24 +18,10 @@ from typing import Any
 from core.types import Progress
 from ml.defaults import FILES
 from ml.runtime import reproducible
+from ml.shipped.manifest import Built, write
 
 THREADS = 1
 """torch and BLAS threads of every shipped-model training: one core, so the machine stays usable."""
-
-
-@dataclass(frozen=True)
-class Built:
-    """One trained file and what its manifest says about it."""
-
-    kind: str
-    """A key of `ml.defaults.FILES`."""
-    path: Path
-    settings: dict[str, Any]
-    seeds: dict[str, int]
-    metrics: dict[str, float]
-    held_out: str
-    """What the metrics were measured on."""
-    train_seconds: float
 
 
 @dataclass(frozen=True)
@@ -136,5 +122,41 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("generation", ("generation", "generation-unconditioned"), 2.8, _generation),
 )}
 """Every shipped model's recipe by name (`heritage models build --only NAME`)."""
+
+
+def _loader(kind: str) -> Callable[[Path], Any]:
+    """The function the CLI and the API load a `kind` with."""
+    if kind.startswith("recognition"):
+        from ml.recognition.model import load as recognition
+        return recognition
+    if kind.startswith("classification/"):
+        from ml.classification.experiment import load as classifier
+        return classifier
+    if kind == "omr":
+        from ml.omr.saved import load as omr
+        return omr
+    from ml.generation.train import load as generator
+    return generator
+
+
+def load(kind: str, path: Path) -> Any:
+    """The model of `kind` at `path`, read as its command reads it."""
+    return _loader(kind)(path)
+
+
+def build(name: str, *, out: Path, cache: Path, say: Progress) -> list[tuple[Built, Path]]:
+    """Run recipe `name` on THREADS threads, then write each file's manifest (its load time measured
+    with its command's loader); each built file with its manifest's path."""
+    recipe = RECIPES[name]
+    reproducible(threads=THREADS)
+    t0 = time.perf_counter()
+    built = recipe.build(out, cache, say)
+    seconds = time.perf_counter() - t0
+    done = []
+    for b in built:
+        t1 = time.perf_counter()
+        load(b.kind, b.path)
+        done.append((b, write(b, recipe=name, build_seconds=seconds, load_seconds=time.perf_counter() - t1)))
+    return done
 
 
