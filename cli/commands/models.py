@@ -10,6 +10,8 @@ proves membership in an anchored set and pays it.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from rich.table import Table
 
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, sender_address, stages
 from core.errors import HeritageError
+from core.types import Progress as ProgressFn
 from ml.defaults import SHIPPED_DIR
 
 models_app = typer.Typer(help="The small default models shipped in models/: rebuild, list, register on chain.",
@@ -39,7 +42,7 @@ def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): 
 
     names = only or list(RECIPES)
     rows: list[dict[str, Any]] = []
-    with stages() as say:
+    with _progress(as_json) as say:
         unknown = [n for n in names if n not in RECIPES]
         if unknown:
             raise typer.BadParameter(f"unknown model {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
@@ -54,6 +57,17 @@ def build(only: list[str] = typer.Option([], help="Rebuild only these (repeat): 
             say(stage, 1, 1)
     emit(as_json, {"built": rows}, "\n".join(f"{r['kind']}: {r['weights']} ({r['bytes'] / 1e6:.2f} MB, built in "
                                                 f"{r['build_seconds']:.0f} s) " + _metrics(r["metrics"]) for r in rows))
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[ProgressFn]:
+    """`stages()`'s bars, or (for --json, whose output is the JSON alone) errors handled and no bars."""
+    if not quiet:
+        with stages() as say:
+            yield say
+        return
+    with errors():
+        yield lambda stage, done, total: None
 
 
 def _metrics(metrics: dict[str, float]) -> str:

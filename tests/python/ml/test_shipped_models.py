@@ -111,3 +111,12 @@ def test_generate_a_short_piece_with_the_shipped_network(tmp_path: Path) -> None
     result = make_piece_from_works(saved, load_tradition(HAN), {1: song}, {1: bytes_cid(song)}, settings=settings,
                                    out=tmp_path, multimodal_path=tmp_path / "none.pt")
     assert result["notes"] > 0 and Path(result["midi"]).is_file()
+
+
+def test_models_list_checks_every_cid_and_build_refuses_an_unknown_recipe() -> None:
+    from cli.main import app
+
+    listed = cli("models", "list")["models"]
+    assert sorted(r["kind"] for r in listed) == sorted(KINDS) and all(r["cid_matches"] for r in listed)
+    result = CliRunner().invoke(app, ["models", "build", "--only", "midigan", "--json"])
+    assert result.exit_code != 0 and "unknown model midigan" in result.output
