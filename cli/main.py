@@ -20,6 +20,7 @@ from cli.commands import (
     embedding,
     generation,
     model,
+    models,
     node,
     omr,
     payments,
@@ -40,7 +41,7 @@ for group, name in ((node.chain_app, "chain"), (communities.community_app, "comm
                     (classification.classification_app, "classification"),
                     (embedding.embedding_app, "embedding"), (omr.omr_app, "omr"), (generation.generation_app, "generation"),
                     (statements.statements_app, "statements"), (model.model_app, "model"),
-                    (tuning.tune_app, "tune")):
+                    (tuning.tune_app, "tune"), (models.models_app, "models")):
     app.add_typer(group, name=name)
 for command in (payments.pay, payments.withdraw, audit.audit, audit.cid, simulation.simulate, service.demo, service.api,
                 classification.classify, omr.transcribe, recognition.recognize, generation.generate):

@@ -40,15 +40,30 @@ def classification_evaluate(task: list[str] = typer.Option(["tradition", "han_re
     console.print((out / "classification_audio.md").read_text())
 
 
+def _default_classifiers() -> list[Path]:
+    """Each task's model by `ml.defaults.default_model` (trained first, then shipped), the tasks that have one."""
+    from ml.defaults import FILES, NoModel, default_model
+
+    found = []
+    for kind in (k for k in FILES if k.startswith("classification/")):
+        try:
+            found.append(default_model(kind))
+        except NoModel:
+            continue
+    return found
+
+
 def classify(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
-             models: Path = typer.Option(CLASSIFIER_DIR, help="A folder of task models `classification evaluate` saved."),
+             models: Path | None = typer.Option(None, help="A task model or a folder of them `classification evaluate` saved "
+                                                           "(default: each task's model in cache/models/classification/ "
+                                                           "when you trained one, else the shipped models/classification/)."),
              top: int = typer.Option(5, min=1, help="Labels to show per task."),
              as_json: bool = JsonOpt) -> None:
     """The label distribution of FILE for each task (tradition, region, genre, dance type)."""
     from ml.classification.experiment import classify_file
 
     with errors():
-        paths = sorted(models.glob("*.pt")) if models.is_dir() else [models]
+        paths = _default_classifiers() if models is None else sorted(models.glob("*.pt")) if models.is_dir() else [models]
         if not paths or not paths[0].exists():
             raise InputError(f"no task models in {models}: train them with `heritage classification evaluate`")
         dist = classify_file(file, paths)  # each model's own preprocessing: silence answers "silence"

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from cli.commands.options import ProtocolsOpt
+from cli.commands.options import ProtocolsOpt, loaded_by_default, model_file
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
 from core.blockstore import open_store
 from core.cid import file_cid
@@ -202,12 +202,12 @@ def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/tradit
              prompt_bars: int = typer.Option(2, min=0, help="Opening cycles of each work that start the piece."),
              temperature: float = typer.Option(1.0, min=0.05, help="Sampling temperature."),
              instrument: str = typer.Option("flute", help="GM instrument of the rendering (ml.data.render.INSTRUMENTS)."),
-             model: Path = typer.Option(GENERATION_MODELS / "generation-conditioned.pt", help="A conditioned model "
-                                                                                          "`generation train` saved."),
+             model: Path | None = typer.Option(None, help="A conditioned model `generation train` saved; "
+                                                           + loaded_by_default("generation") + "."),
              out: Path = typer.Option(Path("generated"), help="Where the .mid, .wav and .json go."),
-             multimodal: Path = typer.Option(GENERATION_MODELS / "multimodal.pt",
-                                             help="The multimodal model (`generation multimodal`) that infers a recorded "
-                                                  "work's mode and genre; read only when a work is a recording."),
+             multimodal: Path | None = typer.Option(None, help="The multimodal model (`generation multimodal`) that infers a "
+                                                               "recorded work's mode and genre; read only when a work is a "
+                                                               "recording; " + loaded_by_default("multimodal") + "."),
              audio_metrics: bool = typer.Option(True, help="Also track the WAV's pitch for the audio modal error."),
              register: bool = typer.Option(True, "--register/--no-register",
                                            help="Store the piece by CID and register it as a derivative of the works."),
@@ -220,11 +220,13 @@ def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/tradit
     write MIDI (exact microtonal pitch bends), WAV and the metrics, and register the MIDI (the WAV as
     its rendition) as a derivative of the works. A consent-required work leaves it pending."""
     from chain.derive import conditioning_cids
+    from ml.defaults import candidates
     from ml.generation.piece import PieceSettings, make_piece_from_works
     from ml.generation.train import load
     from ml.tradition import load_tradition
 
     with errors():
+        model = model_file(model, "generation")
         saved = load(model)
         if not saved.trained.conditioned:
             raise InputError(f"{model} is the unconditioned baseline: give the conditioned model (generation-conditioned.pt)")
@@ -238,7 +240,9 @@ def generate(tradition: str = typer.Option(..., help="A tradition id (`ml/tradit
         data = {w: b"".join(open_store(c.settings).cat(cid)) for w, cid in cids.items()}
         settings = PieceSettings(mode=mode, cycle=cycle, seconds=seconds, bpm=bpm, seed=seed, prompt_bars=prompt_bars,
                                  temperature=temperature, instrument=instrument, audio_metrics=audio_metrics)
-        result = make_piece_from_works(saved, t, data, cids, settings=settings, out=out, multimodal_path=multimodal)
+        result = make_piece_from_works(saved, t, data, cids, settings=settings, out=out,
+                                       multimodal_path=multimodal or next(
+                                           (p for p in candidates("multimodal") if p.is_file()), candidates("multimodal")[0]))
         payload: dict[str, Any] = {k: v for k, v in result.items() if k != "register"}
         text = (f"{payload['bars']} cycles of {payload['cycle']} in {payload['tradition']} ({payload['mode'] or 'no mode'}), "
                 f"{payload['notes']} notes → {payload['midi']}, {payload['wav']} ({payload['renderer']}), {payload['metrics_file']}")

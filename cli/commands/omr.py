@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from chain import gateway as gw
+from cli.commands.options import loaded_by_default, model_file
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, sender_address, stages
 from core.blockstore import open_store
 from core.cid import file_cid
@@ -40,7 +41,7 @@ def omr_evaluate(pieces: int = typer.Option(120, min=8, help="Essen songs (the f
 
 
 def transcribe(image: Path = typer.Argument(..., help="A score image: a page or one staff line (PNG, JPEG, TIFF)."),
-               model: Path = typer.Option(Path("cache/models/omr-seed.pt"), help="A reader `omr evaluate` saved."),
+               model: Path | None = typer.Option(None, help="A reader `omr evaluate` saved; " + loaded_by_default("omr") + "."),
                out: Path = typer.Option(Path("transcriptions"), help="Where IMAGE's .musicxml, .mid and .tokens.json go."),
                work: int | None = typer.Option(None, help="The registered work the score belongs to "
                                                           "(default: the work whose content is IMAGE)."),
@@ -58,6 +59,7 @@ def transcribe(image: Path = typer.Argument(..., help="A score image: a page or 
     from ml.omr.transcribe import transcribe as read_score
 
     with errors():
+        model = model_file(model, "omr")
         reader = load_reader(model)
         t = read_score(reader.trained, read_image(image))
         out.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cli.commands.options import DnnEpochsOpt, DnnLayersOpt, DnnWidthOpt, ProtocolsOpt
+from cli.commands.options import DnnEpochsOpt, DnnLayersOpt, DnnWidthOpt, ProtocolsOpt, loaded_by_default, model_file
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
 from core.blockstore import open_store
 
@@ -52,8 +52,8 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
 
 
 @recognition_app.command("register")
-def recognition_register(model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"),
-                                                    help="A model `recognition evaluate` saved (DNN-HMM or transfer CNN)."),
+def recognition_register(model: Path | None = typer.Option(None, help="A model `recognition evaluate` saved (DNN-HMM or "
+                                                                  "transfer CNN); " + loaded_by_default("recognition") + "."),
                          report: Path = typer.Option(Path("reports/recognition.json"),
                                                      help="The evaluation report: its cross-family error rates go in the manifest."),
                          upstream_ppm: int = typer.Option(200_000, min=0, max=1_000_000,
@@ -66,6 +66,7 @@ def recognition_register(model: Path = typer.Option(Path("cache/models/timbre-dn
     from ml.recognition.model import describe, report_metrics
 
     with connected(data_dir) as c, errors():
+        model = model_file(model, "recognition")
         facts = describe(model)
         metrics = report_metrics(report, model=model, architecture=facts.architecture)
         d = register_model(c, open_store(c.settings), model_file=model, architecture=facts.architecture,
@@ -85,8 +86,8 @@ def recognition_register(model: Path = typer.Option(Path("cache/models/timbre-dn
 
 @recognition_app.command("csv")
 def recognition_csv(labels: Path = typer.Argument(..., help="A CSV of `file,label` rows (audio paths relative to it): e.g. emotions."),
-                    cnn: Path = typer.Option(Path("cache/models/transfer-cnn.pt"),
-                                             help="The source-task CNN `recognition evaluate` saved."),
+                    cnn: Path | None = typer.Option(None, help="The source-task CNN `recognition evaluate` saved; "
+                                                                + loaded_by_default("recognition-cnn") + "."),
                     level: str = typer.Option("fused", help="Features: mid, high or fused (mid+high)."),
                     folds: int = typer.Option(5, min=2, help="Cross-validation folds (grouped by file)."),
                     as_json: bool = JsonOpt) -> None:
@@ -95,7 +96,7 @@ def recognition_csv(labels: Path = typer.Argument(..., help="A CSV of `file,labe
     from ml.recognition.transfer import cross_validate, csv_dataset, load_source
 
     with errors():
-        x, y, groups, _ = csv_dataset(labels, load_source(cnn), level=level)
+        x, y, groups, _ = csv_dataset(labels, load_source(model_file(cnn, "recognition-cnn")), level=level)
         r = cross_validate(x, y, groups, folds=folds)
     if as_json:
         print(json.dumps(r))
@@ -111,14 +112,15 @@ def recognition_csv(labels: Path = typer.Argument(..., help="A CSV of `file,labe
 
 
 def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
-              model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm.pt"), help="A model `recognition evaluate` saved."),
+              model: Path | None = typer.Option(None, help="A model `recognition evaluate` saved; "
+                                                           + loaded_by_default("recognition") + "."),
               top: int = typer.Option(3, min=1, help="Instruments to show per segment."),
               as_json: bool = JsonOpt) -> None:
     """The most likely instruments of each 3-s segment of FILE (DNN-HMM)."""
     from ml.recognition.model import load
 
     with errors():
-        recogniser = load(model)
+        recogniser = load(model_file(model, "recognition"))
         per_segment = recogniser.recognise_file(file)  # the model's own preprocessing: silence answers "silence"
     ranked = [sorted(p.items(), key=lambda kv: -kv[1])[:top] for p in per_segment]
     if as_json:

@@ -46,8 +46,9 @@ def _bar() -> Iterator[ProgressFn]:
 
 
 @robustness_app.command("evaluate")
-def evaluate(model: list[Path] = typer.Option([Path("cache/models/timbre-dnn-hmm.pt")],
-                                            help="Saved DNN-HMMs (`recognition evaluate`); repeat. Missing files are skipped."),
+def evaluate(model: list[Path] = typer.Option([], help="Saved DNN-HMMs (`recognition evaluate`); repeat. Missing files are "
+                                                     "skipped. Default: the model `heritage recognize` loads (cache/models/"
+                                                     "timbre-dnn-hmm.pt when you trained one, else the shipped one)."),
              classifier: list[Path] = typer.Option([], help="Saved task classifiers (`classification evaluate`, e.g. "
                                                         "cache/models/classification/tradition.pt); repeat."),
              pieces: int = typer.Option(40, min=4, help="Songs the recognition experiment chose (its test split is used)."),
@@ -68,6 +69,7 @@ def evaluate(model: list[Path] = typer.Option([Path("cache/models/timbre-dnn-hmm
         reproducible(threads=threads)
         runs: list[tuple[rb.Model, list[rb.Clip]]] = []
         recognition: list[rb.Clip] | None = None
+        model = model or [_default_recogniser()]
         for path in model:
             if not path.exists():
                 console.print(f"[yellow]no model at {path}: skipped (train one with `heritage recognition evaluate`)[/yellow]")
@@ -127,6 +129,15 @@ def sources(pieces: int = typer.Option(40, min=4, help="Essen Han songs (the rec
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(1) from err
     console.print((out / "recognition_loso.md").read_text())
+
+
+def _default_recogniser() -> Path:
+    from ml.defaults import NoModel, default_model
+
+    try:
+        return default_model("recognition")
+    except NoModel as err:
+        raise typer.BadParameter(str(err)) from err
 
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from core.types import Progress
 from ml.data.corpora import essen
 from ml.data.splits import split
 from ml.omr.data import build_dataset
-from ml.omr.model import KINDS, OmrConfig, note_scores, symbol_error_rate, train
+from ml.omr.model import KINDS, Kind, OmrConfig, note_scores, symbol_error_rate, train
 from ml.omr.saved import save
 from ml.omr.tokens import VOCABULARY
 
@@ -38,6 +38,8 @@ class OmrExperimentConfig:
     width_px: int = 1024
     model: OmrConfig = field(default_factory=lambda: OmrConfig(epochs=10))
     seed: int = 0
+    kinds: tuple[Kind, ...] = KINDS
+    """The readers to train (the shipped default trains the seed's alone)."""
 
 
 def _lines(manifest: Path, cids: set[str]) -> tuple[list[np.ndarray], list[list[str]], list[bool]]:
@@ -67,7 +69,7 @@ def run(cfg: OmrExperimentConfig, *, cache_dir: Path, say: Progress | None = Non
         raise InputError(f"no engraved lines for training or test from {cfg.pieces} pieces: choose more pieces")
     ids = [VOCABULARY.encode(t) for t in y_train]
     results: dict[str, Any] = {}
-    for kind in KINDS:
+    for kind in cfg.kinds:
         def epoch(done: int, total: int, kind: str = kind) -> None:
             tell(f"training {NAMES[kind]}", done, total)
 

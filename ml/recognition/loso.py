@@ -30,6 +30,7 @@ import numpy as np
 
 from core.types import Progress
 from ml.data.augment import SourceAugmentConfig, other_source
+from ml.data.corpora import Piece
 from ml.data.render import both_families
 from ml.recognition.dataset import INSTRUMENTS_12, SAMPLE_RATE, TRIM_SLACK_S, Clip, clips
 from ml.recognition.dnn_hmm import DnnHmmClassifier, DnnHmmConfig
@@ -79,12 +80,28 @@ def fit_and_score(train: list[Clip], test: list[Clip], cfg: LosoConfig) -> tuple
     return dnn, {"train_clips": len(train), "train_segments": len(tr.sequences), "train_seconds": seconds, **scores}
 
 
-def run(cfg: LosoConfig, *, cache_dir: Path, say: Progress | None = None, model_path: Path | None = None) -> dict[str, Any]:
-    """Render both families (and arrange the tabla), then the baseline row, one fold per family,
-    and with `model_path` the all-source model for users."""
+@dataclass(frozen=True)
+class Sources:
+    """Every sample source's clips on the recognition experiment's split: each family's training
+    and test songs, and the real tabla's training and held-out takes."""
+
+    train_pieces: list[Piece]
+    test_pieces: list[Piece]
+    split_id: str
+    rendered: dict[tuple[str, str], list[Clip]]
+    tabla_train: list[Clip]
+    tabla_test: list[Clip]
+
+    def train(self, families: tuple[str, ...] = FAMILIES) -> list[Clip]:
+        return [c for f in families for c in self.rendered[f, "train"]] + self.tabla_train
+
+    def test(self, families: tuple[str, ...] = FAMILIES) -> list[Clip]:
+        return [c for f in families for c in self.rendered[f, "test"]] + self.tabla_test
+
+
+def render_sources(cfg: LosoConfig, *, cache_dir: Path, say: Progress | None = None) -> Sources:
+    """Render both families' training and test songs (and arrange the tabla's takes)."""
     tell = say or (lambda stage, done, total: None)
-    reproducible(threads=cfg.threads)
-    started = time.perf_counter()
     fonts = both_families("leave-one-source-out")
     train_p, _, test_p, split_id, _ = choose_pieces(cfg.pieces, cfg.seed)
     rendered: dict[tuple[str, str], list[Clip]] = {}
@@ -102,15 +119,32 @@ def run(cfg: LosoConfig, *, cache_dir: Path, say: Progress | None = None, model_
         length = cfg.seconds + TRIM_SLACK_S
         tabla_train = [Clip(None, LABEL, "recorded", y) for y in tabla_clips(sp.train, len(train_p), seconds=length, salt="train")]
         tabla_test = [Clip(None, LABEL, "recorded", y) for y in tabla_clips(sp.test, len(test_p), seconds=length, salt="test")]
+    return Sources(train_p, test_p, split_id, rendered, tabla_train, tabla_test)
+
+
+def all_source_model(sources: Sources, cfg: LosoConfig) -> DnnHmmClassifier:
+    """The model for users: a DNN-HMM trained on every source's training clips, augmented."""
+    tr = featurise(augmented(sources.train(), cfg))
+    gmm = GmmHmmClassifier(cfg.gmm).fit(tr.sequences, tr.labels)
+    return DnnHmmClassifier(gmm, cfg.dnn).fit(tr.sequences, tr.labels)
+
+
+def run(cfg: LosoConfig, *, cache_dir: Path, say: Progress | None = None, model_path: Path | None = None) -> dict[str, Any]:
+    """Render both families (and arrange the tabla), then the baseline row, one fold per family,
+    and with `model_path` the all-source model for users."""
+    tell = say or (lambda stage, done, total: None)
+    reproducible(threads=cfg.threads)
+    started = time.perf_counter()
+    src = render_sources(cfg, cache_dir=cache_dir, say=say)
     rows: dict[str, Any] = {}
     tell(BASELINE, 0, 1)
-    _, rows[BASELINE] = fit_and_score(rendered["FluidR3", "train"] + tabla_train, rendered["TimGM6mb", "test"] + tabla_test, cfg)
+    _, rows[BASELINE] = fit_and_score(src.train(("FluidR3",)), src.test(("TimGM6mb",)), cfg)
     for held in FAMILIES:
         name = f"leave out {held}"
         tell(f"{name}: augmenting", 0, 1)
-        train = augmented([c for f in FAMILIES if f != held for c in rendered[f, "train"]] + tabla_train, cfg)
+        train = augmented(src.train(tuple(f for f in FAMILIES if f != held)), cfg)
         tell(f"{name}: training", 0, 1)
-        _, rows[name] = fit_and_score(train, rendered[held, "test"] + tabla_test, cfg)
+        _, rows[name] = fit_and_score(train, src.test((held,)), cfg)
     folds = [rows[f"leave out {f}"] for f in FAMILIES]
     mean = {m: {k: float(np.mean([f[m][k] for f in folds])) for k in ("segment_error_rate", "clip_error_rate")}
             for m in ("GMM-HMM", "DNN-HMM")}
@@ -120,13 +154,10 @@ def run(cfg: LosoConfig, *, cache_dir: Path, say: Progress | None = None, model_
         from ml.recognition.model import save
 
         tell("the all-source model for users", 0, 1)
-        everything = augmented([c for f in FAMILIES for c in rendered[f, "train"]] + tabla_train, cfg)
-        tr = featurise(everything)
-        gmm = GmmHmmClassifier(cfg.gmm).fit(tr.sequences, tr.labels)
-        save(DnnHmmClassifier(gmm, cfg.dnn).fit(tr.sequences, tr.labels), model_path, learned_from=sorted(p.cid for p in train_p))
+        save(all_source_model(src, cfg), model_path, learned_from=sorted(p.cid for p in src.train_pieces))
         model = {"path": str(model_path), "cid": str(file_cid(model_path))}
-    return {"split_id": split_id, "pieces": {"train": len(train_p), "test": len(test_p)}, "rows": rows, "mean_over_folds": mean,
-            "model": model, "wall_seconds": time.perf_counter() - started,
+    return {"split_id": src.split_id, "pieces": {"train": len(src.train_pieces), "test": len(src.test_pieces)}, "rows": rows,
+            "mean_over_folds": mean, "model": model, "wall_seconds": time.perf_counter() - started,
             "run": run_record(settings={**asdict(cfg), "augment": cfg.augment.to_json()},
                               seeds={"split": cfg.seed, "gmm": cfg.gmm.seed, "dnn": cfg.dnn.seed, "augment": cfg.seed})}
 
