@@ -10,7 +10,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import openapi, problems
 from api.limits import BodyLimit
-from api.routes import claims, demo, drafts, models, reads, session, simulations, statements, studies, transactions, visual, writes
+from api.routes import (
+    claims,
+    demo,
+    drafts,
+    jobs,
+    models,
+    reads,
+    session,
+    simulations,
+    statements,
+    studies,
+    transactions,
+    visual,
+    writes,
+)
 from api.state import ApiState
 from core.config import Settings
 
@@ -62,7 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.add_middleware(WriteLimits)
     app.add_middleware(BodyLimit, limit=settings.api_max_json_bytes)  # outermost: nothing reads a body past the limit
-    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models):
+    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models,
+                   jobs):
         app.include_router(module.router)
     openapi.install(app)
     return app

@@ -40,18 +40,18 @@ def classification_evaluate(task: list[str] = typer.Option(["tradition", "han_re
     console.print((out / "classification_audio.md").read_text())
 
 
-def classify(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
+def classify(file: Path = typer.Argument(..., help="A recording (WAV, FLAC, OGG, MP3) or a score (MIDI, MusicXML, ABC, kern)."),
              models: Path = typer.Option(CLASSIFIER_DIR, help="A folder of task models `classification evaluate` saved."),
              top: int = typer.Option(5, min=1, help="Labels to show per task."),
              as_json: bool = JsonOpt) -> None:
     """The label distribution of FILE for each task (tradition, region, genre, dance type)."""
-    from ml.classification.experiment import classify_file
+    from ml.studio import classify as classify_input
 
     with errors():
         paths = sorted(models.glob("*.pt")) if models.is_dir() else [models]
         if not paths or not paths[0].exists():
             raise InputError(f"no task models in {models}: train them with `heritage classification evaluate`")
-        dist = classify_file(file, paths)  # each model's own preprocessing: silence answers "silence"
+        dist = classify_input(file, models=paths)  # as the API's job: each model's own preprocessing; silence answers "silence"
     if as_json:
         print(json.dumps(dist))
         return

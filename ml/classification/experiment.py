@@ -50,7 +50,7 @@ from ml.data.splits import split
 from ml.recognition.dataset import TRIM_SLACK_S
 from ml.recognition.features import FeatureConfig, segment_patches
 from ml.runtime import DEFAULT_THREADS, report_lines, reproducible, run_record
-from ml.saved import read_saved, write_saved
+from ml.saved import cached, read_saved, write_saved
 
 FORMAT = "heritage-ledger/audio-classifier/1"
 SAMPLE_RATE = 22_050
@@ -249,13 +249,13 @@ def classify_prepared(model: TaskModel, prepared: Prepared) -> dict[str, float]:
 def classify(y: np.ndarray, models: Sequence[Path], *, sample_rate: int = SAMPLE_RATE) -> dict[str, dict[str, float]]:
     """Label distribution of audio y ((n,) or (n, channels) at sample_rate Hz) for each saved task
     model, each through its own preprocessing (see `classify_prepared`)."""
-    loaded = [load(p) for p in models]
+    loaded = [cached(p, load) for p in models]  # kept between calls (the API runs many)
     return {m.task: classify_prepared(m, prepare(y, sample_rate=sample_rate, cfg=m.preprocess)) for m in loaded}
 
 
 def classify_file(path: Path, models: Sequence[Path]) -> dict[str, dict[str, float]]:
     """`classify` of a recording on disk; each model is loaded once, the file decoded once per distinct preprocessing."""
-    loaded = [load(p) for p in models]
+    loaded = [cached(p, load) for p in models]  # kept between calls (the API runs many)
     prepared: dict[PreprocessConfig, Prepared] = {}
     out = {}
     for m in loaded:
