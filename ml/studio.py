@@ -156,7 +156,8 @@ def transcribe(image: Path, *, model: Path, out: Path) -> Transcription:
 # ---------------------------------------------------------------------- pitch on the grid
 def pitch_on_grid(wav: Path, *, tradition: str, columns: int = 300) -> dict[str, Any]:
     """The pitch of a recording (pYIN, at most `columns` frames) in cents above the tradition's tonic,
-    each frame's deviation from the nearest degree of its tuning grid, and the grid itself."""
+    each frame's nearest degree of its tuning grid and deviation from it, and the grid itself (the
+    series as GET /works/{id}/visual names them; null where a frame is unvoiced)."""
     import soundfile as sf
 
     from ml.data.audio import to_mono
@@ -175,9 +176,11 @@ def pitch_on_grid(wav: Path, *, tradition: str, columns: int = 300) -> dict[str,
     def floats(x: NDArray[np.floating]) -> list[float | None]:
         return [None if not np.isfinite(v) else round(float(v), 1) for v in x]
 
-    return {"tradition": tradition, "tonic_hz": grid.tonic_hz, "period_cents": grid.period_cents,
-            "degrees": [{"name": n, "cents": c} for n, c in zip(grid.names, grid.cents, strict=True)],
-            "times_s": [round(float(t), 3) for t in contour.times], "cents": floats(cents),
+    return {"grid": {"tradition": tradition, "title": grid.title, "tonic_hz": grid.tonic_hz, "period_cents": grid.period_cents,
+                     "degrees": [{"name": n, "cents": c} for n, c in zip(grid.names, grid.cents, strict=True)]},
+            "times_s": [round(float(t), 3) for t in contour.times], "f0_hz": floats(contour.f0_hz), "cents": floats(cents),
+            "degree": [int(d) if d >= 0 else None for d in near.degree.tolist()],
             "deviation_cents": floats(near.deviation_cents),
+            "voiced_share": round(float(voiced.mean()) if voiced.size else 0.0, 4),
             "median_abs_deviation_cents": round(float(np.median(np.abs(near.deviation_cents[voiced]))), 1)
             if voiced.any() else None}

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf  # type: ignore[import-untyped]
-import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -24,50 +23,15 @@ from chain.sender import dev_account
 from chain.signatures import sign
 from ml import defaults
 from tests.python.api.conftest import Api, make_settings
-from tests.python.ml.synthetic import INSTRUMENTS, SR, melody, one_thread, train_tiny_recogniser
-
-HAN = "chinese_pentatonic"
-
-
-def _tiny_models(folder: Path) -> list[str]:
-    """Tiny recognition, classification, score-reading and generation models in `folder`, as
-    ml/defaults.py names them; the ABC of the three songs the generator learned from."""
-    from ml.classification.audio import AudioModelConfig, train_model
-    from ml.classification.experiment import prepared_patches, save
-    from ml.data.corpora import essen
-    from ml.data.preprocess import prepare
-    from ml.generation.lattice import encode_content
-    from ml.generation.piece import SmallModel, fit_on_works
-    from ml.omr.model import OmrConfig, SeedOmr, TrainedOmr
-    from ml.omr.saved import save as save_omr
-    from ml.omr.tokens import VOCABULARY
-    from ml.tradition import load_tradition
-
-    train_tiny_recogniser(folder / defaults.FILES["recognition"])
-    x = [prepared_patches(prepare(melody(lab, seed=i), sample_rate=SR)) for lab in INSTRUMENTS for i in range(2)]
-    y = [lab for lab, p in zip([lab for lab in INSTRUMENTS for _ in range(2)], x, strict=True) for _ in range(len(p))]
-    save(folder / defaults.FILES["classification/tradition"], "tradition",
-         [train_model("cnn", np.concatenate(x), y, AudioModelConfig(cnn_channels=(4, 4, 4, 4), embed=8, epochs=1, batch=4))],
-         learned_from=[])
-    cfg = OmrConfig(channels=(4, 8), hidden=8, layers=1)
-    net = SeedOmr(cfg)
-    with torch.no_grad():  # a reader whose every frame is one note: about the job, not the reader's accuracy
-        net.out.weight.zero_()
-        net.out.bias.zero_()
-        net.out.bias[VOCABULARY.ids["note-A4-whole"]] = 10.0
-    save_omr(folder / defaults.FILES["omr"], TrainedOmr("seed", net, cfg), learned_from=[], metrics={"clean_symbol_error_rate": 0.5})
-    songs = sorted(essen(("Chinese Han",)), key=lambda p: p.cid)[:3]
-    t = load_tradition(HAN)
-    fit_on_works([encode_content(s.abc.encode(), tradition=t, cid=s.cid) for s in songs], tradition=t,
-                 size=SmallModel(n_layer=1, n_embd=16, block_size=64, epochs=2), path=folder / defaults.FILES["generation"])
-    return [s.abc for s in songs]
+from tests.python.api.studio_models import HAN, tiny_models
+from tests.python.ml.synthetic import INSTRUMENTS, SR, melody, one_thread
 
 
 @pytest.fixture(scope="module")
 def songs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     folder = tmp_path_factory.mktemp("models")
     with one_thread(), pytest.MonkeyPatch.context() as mp:
-        abc = _tiny_models(folder)
+        abc = tiny_models(folder)
         mp.setenv("HERITAGE_MODELS_DIR", str(folder))
         mp.setattr(defaults, "SHIPPED_DIR", tmp_path_factory.mktemp("no-shipped-models"))
         yield abc
@@ -196,7 +160,7 @@ def test_generation_makes_midi_wav_pitch_and_metrics_and_credits_its_conditionin
     assert content(api, result["outputs"]["wav"]["cid"]).startswith(b"RIFF")
     assert result["metrics"]["off_mode_share"] == 0.0 and result["seed"] == 3
     pitch = result["pitch"]
-    assert pitch["tradition"] == HAN and len(pitch["times_s"]) == len(pitch["cents"]) and pitch["degrees"]
+    assert pitch["grid"]["tradition"] == HAN and len(pitch["times_s"]) == len(pitch["cents"]) == len(pitch["degree"])
     assert any(c is not None for c in pitch["cents"])
     same = start(api, "generation", body)
     assert same["outputs"]["midi"]["cid"] == result["outputs"]["midi"]["cid"]  # the same seed, model and work: the same piece
