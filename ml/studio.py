@@ -19,8 +19,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ml.saved import cached
-
 IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg", b"II*\x00": ".tif", b"MM\x00*": ".tif"}
 
 
@@ -80,6 +78,7 @@ def recognise(path: Path, *, model: Path, top: int = 3) -> dict[str, Any]:
     preprocessing; a silent segment answers "silence"): {"segment_s", "labels", "segments": [{"segment",
     "start_s", "top": [{"instrument", "p"}]}]}."""
     from ml.recognition.model import load
+    from ml.saved import cached
 
     recogniser = cached(model, load)
     per_segment = recogniser.recognise_file(path)
@@ -141,6 +140,7 @@ def transcribe(image: Path, *, model: Path, out: Path) -> Transcription:
     from ml.omr.saved import load
     from ml.omr.transcribe import midi_bytes, musicxml_bytes, read_image
     from ml.omr.transcribe import transcribe as read_score
+    from ml.saved import cached
 
     reader = cached(model, load)
     t = read_score(reader.trained, read_image(image))
