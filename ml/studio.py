@@ -94,8 +94,8 @@ def classify(path: Path, *, models: Sequence[Path]) -> dict[str, dict[str, float
     """Each task model's label distribution (most likely first) of a recording, or of a score
     (MIDI, MusicXML, ABC, kern) rendered first with FluidSynth (a flute; the first installed GM
     soundfont). Silence answers {"silence": 1.0}."""
-    from ml.classification.experiment import classify as classify_audio
-    from ml.classification.experiment import classify_file
+    from ml.classification.saved import classify as classify_audio
+    from ml.classification.saved import classify_file
 
     data = path.read_bytes()
     if recording(data) is not None:

@@ -19,7 +19,7 @@ def tiny_models(folder: Path) -> list[str]:
     """Tiny recognition, classification, score-reading and generation models in `folder`, as
     ml/defaults.py names them; the ABC of the three songs the generator learned from."""
     from ml.classification.audio import AudioModelConfig, train_model
-    from ml.classification.experiment import prepared_patches, save
+    from ml.classification.saved import prepared_patches, save
     from ml.data.corpora import essen
     from ml.data.preprocess import prepare
     from ml.generation.lattice import encode_content
