@@ -28,7 +28,11 @@ def model_words(models: dict[str, dict[str, Any]], kind: str) -> tuple[bool, str
         return False, ("This service has no model for this yet: its operator restores the shipped `models/` folder or "
                        "trains one (`heritage --help`).")
     return True, "Model: " + ", ".join(f"`{m['file']}` ({'shipped default' if m['shipped'] else 'trained here'}, "
-                                       f"{m['size'] / 1e6:.1f} MB)" for _, m in found)
+                                       f"{_size(m['size'])})" for _, m in found)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} KB"
 
 
 def show_progress(job: dict[str, Any]) -> bool:

@@ -64,7 +64,8 @@ def test_make_a_piece_in_the_studio_and_register_it_with_the_wallet(
     press(browser, "Run")
     until(browser, lambda d: "Pitch against the grid" in body(d), "the finished piece", timeout=180)
     until(browser, lambda d: bool(css(d, "[data-testid='stAudio'], audio")), "the player")
-    assert "median |deviation|" in body(browser) and css(browser, "[data-testid='stDataFrame']")  # the metrics (a canvas)
+    assert "median |deviation|" in body(browser)
+    until(browser, lambda d: bool(css(d, "[data-testid*='DataFrame']")), "the metrics' table (drawn on a canvas)")
 
     type_into(browser, "Title", "A Studio piece")
     press(browser, "Register with my wallet")
