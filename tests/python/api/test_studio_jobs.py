@@ -145,10 +145,24 @@ def test_transcription_writes_musicxml_and_midi(api: Api, songs: list[str]) -> N
     buf = io.BytesIO()
     Image.fromarray(render_lines(songs[1], width_px=768)[0].image).save(buf, format="PNG")
     work = register(api, buf.getvalue(), "image/png")
-    result = start(api, "transcription", {"work_id": work})
+    r = api.client.post("/jobs/transcription", json={"work_id": work})
+    result = finished(api, r.json())
     assert result["staves"] == 1 and result["notes"] >= 1
     assert b"score-partwise" in content(api, result["outputs"]["musicxml"]["cid"])
     assert content(api, result["outputs"]["midi"]["cid"]).startswith(b"MThd")
+
+    # The creator's draft signed by another key (its own nonce): refused, nothing registered; then by the creator.
+    draft = api.client.post(f"/jobs/{r.json()['job_id']}/drafts", json={"creator": api.keys[4].address}).json()
+    thief = api.keys[5]
+    stolen = {**draft["transaction"], "nonce": api.state.chain.w3.eth.get_transaction_count(thief.address, "pending")}
+    count = api.client.get("/works", params={"limit": 1}).json()["total"]
+    refused = api.client.post("/transactions", json={"raw": api.sign_tx(thief, stolen)})
+    assert refused.status_code in (403, 409) and refused.json()["code"], refused.text
+    assert api.client.get("/works", params={"limit": 1}).json()["total"] == count
+    sent = api.client.post("/transactions", json={"raw": api.sign_tx(api.keys[4], draft["transaction"])})
+    assert sent.status_code == 201, sent.text
+    child = api.client.get(f"/works/{sent.json()['work_id']}").json()
+    assert child["parents"] == [work] and child["manifest"]["renditions"] == {"audio/midi": result["outputs"]["midi"]["cid"]}
 
 
 def test_generation_makes_midi_wav_pitch_and_metrics_and_credits_its_conditioning_work(api: Api, songs: list[str]) -> None:
