@@ -10,21 +10,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import openapi, problems
 from api.limits import BodyLimit
-from api.routes import (
-    claims,
-    demo,
-    drafts,
-    jobs,
-    models,
-    reads,
-    session,
-    simulations,
-    statements,
-    studies,
-    transactions,
-    visual,
-    writes,
-)
+from api.routes import claims, demo, drafts, models, reads, session, simulations, statements, studies, transactions, visual, writes
+from api.routes import jobs as job_routes
 from api.state import ApiState
 from core.config import Settings
 
@@ -76,8 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.add_middleware(WriteLimits)
     app.add_middleware(BodyLimit, limit=settings.api_max_json_bytes)  # outermost: nothing reads a body past the limit
-    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models,
-                   jobs):
+    for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models):
         app.include_router(module.router)
+    app.include_router(job_routes.router)  # the Studio's ML jobs
     openapi.install(app)
     return app
