@@ -12,6 +12,7 @@ from api import openapi, problems
 from api.limits import BodyLimit
 from api.routes import approvals as approval_routes
 from api.routes import claims, demo, drafts, models, reads, session, simulations, statements, studies, transactions, visual, writes
+from api.routes import jobs as job_routes
 from api.routes import tokens as token_routes
 from api.state import ApiState
 from core.config import Settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(WriteLimits)
     app.add_middleware(BodyLimit, limit=settings.api_max_json_bytes)  # outermost: nothing reads a body past the limit
     for module in (reads, writes, transactions, claims, simulations, demo, studies, visual, statements, drafts, session, models,
-                   approval_routes, token_routes):
+                   approval_routes, token_routes, job_routes):
         app.include_router(module.router)
     openapi.install(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Address = Field(pattern="^0x[0-9a-fA-F]{40}$", description="An Ethereum address, 0x and 40 hex digits.")
 HexSig = Field(pattern="^0x[0-9a-fA-F]{130}$", description="A 65-byte secp256k1 signature (r ‖ s ‖ v) in hex.")
@@ -296,3 +296,10 @@ class JobOut(BaseModel):
     finished: float | None
     result: dict[str, Any] | None
     error: str | None
+
+    @computed_field(description="Share of the job done, 0..1 (the stage says what it is doing).")  # type: ignore[prop-decorator]
+    @property
+    def progress(self) -> float:
+        if self.status == "done":
+            return 1.0
+        return min(1.0, self.done / self.total) if self.total > 0 else 0.0

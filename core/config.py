@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     api_max_json_bytes: int = Field(default=2**20, gt=0, description="Largest JSON request body, bytes (413 above).")
     api_max_queued_jobs: int = Field(default=16, gt=0, description="Jobs that may wait in the queue (429 above).")
+    api_job_max_bytes: int = Field(default=20 * 2**20, gt=0, description="Largest input an ML job (POST /jobs/…) reads.")
+    api_job_max_seconds: float = Field(default=600.0, gt=0, description="Longest recording an ML job reads, seconds.")
     api_writes_per_minute: int = Field(default=600, gt=0, description="Write requests one client address may make a minute.")
     api_signature_ttl_s: int = Field(default=3600, gt=0, description="Deadline the API proposes for a signature, seconds.")
     api_index_refresh_s: float = Field(default=0.5, ge=0, description="How stale the API's catalogue may be, seconds.")

@@ -35,6 +35,7 @@ def wallet_pages() -> list[st.Page]:
         st.Page("views/act_derivative.py", title="Propose a derivative", icon=":material/call_split:", url_path="act-derivative"),
         st.Page("views/act_pay.py", title="Pay and withdraw", icon=":material/payments:", url_path="act-pay"),
         st.Page("views/act_claim.py", title="Raise a claim", icon=":material/gavel:", url_path="act-claim"),
+        st.Page("views/studio.py", title="Studio", icon=":material/piano:", url_path="studio"),
         st.Page("views/account.py", title="My account", icon=":material/account_circle:", url_path="account"),
     ]
 

@@ -143,7 +143,7 @@ def recogniser_model(name: str, path: Path) -> Model:
 
 def classifier_model(name: str, path: Path) -> Model:
     """A saved task classifier (`heritage classify`'s model): its most likely label."""
-    from ml.classification.experiment import classify_prepared, load
+    from ml.classification.saved import classify_prepared, load
 
     m = load(path)
     return Model(name, m.preprocess, lambda p: next(iter(classify_prepared(m, p))))
@@ -219,7 +219,8 @@ def recognition_clips(*, pieces: int, seconds: float, cache_dir: Path, seed: int
 
 def task_clips(task: str, *, cache_dir: Path, per_class: int = 60) -> list[Clip]:
     """A classification task's test songs rendered from the other (TimGM6mb) family, as `classification evaluate` tests them."""
-    from ml.classification.experiment import SAMPLE_RATE, ClassifyConfig, _pick, select
+    from ml.classification.experiment import ClassifyConfig, _pick, select
+    from ml.classification.saved import SAMPLE_RATE
     from ml.classification.symbolic import TASKS
     from ml.data.render import both_families, render
     from ml.recognition.dataset import TRIM_SLACK_S

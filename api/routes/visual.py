@@ -31,6 +31,7 @@ from api.state import ApiState
 from core.errors import InputError
 from core.types import Cid
 from ml.data.audio import resample, to_mono
+from ml.studio import score_suffix
 from ml.tradition import load_tradition, traditions
 from ml.visual import features as fx
 
@@ -176,18 +177,13 @@ def _grid(tradition: str | None, tonic_hz: float | None) -> fx.TuningGrid:
                       "for 12-tone equal temperament)") from err
 
 
+SCORES = {".mid": "a MIDI file", ".abc": "an ABC score", ".musicxml": "a MusicXML score", ".mxl": "a compressed MusicXML score",
+          ".krn": "a Humdrum **kern score"}
+
+
 def _describe(data: bytes) -> str:
-    """What undecodable content looks like, for the refusal."""
-    head = data[:512].lstrip()
-    if data.startswith(b"MThd"):
-        return "a MIDI file"
-    if head.startswith(b"X:"):
-        return "an ABC score"
-    if head.startswith(b"<?xml") or head.startswith(b"<score"):
-        return "an XML document (a MusicXML score?)"
-    if head.startswith(b"**kern"):
-        return "a Humdrum **kern score"
-    return "not audio that libsndfile can decode"
+    """What undecodable content looks like, for the refusal (a score, by `ml.studio.score_suffix`)."""
+    return SCORES.get(score_suffix(data) or "", "not audio that libsndfile can decode")
 
 
 def _decode(work_id: int, cid: str, data: bytes) -> tuple[NDArray[np.float32], int, float]:

@@ -53,20 +53,20 @@ def _default_classifiers() -> list[Path]:
     return found
 
 
-def classify(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG or MP3."),
+def classify(file: Path = typer.Argument(..., help="A recording (WAV, FLAC, OGG, MP3) or a score (MIDI, MusicXML, ABC, kern)."),
              models: Path | None = typer.Option(None, help="A task model or a folder of them `classification evaluate` saved "
                                                            "(default: each task's model in cache/models/classification/ "
                                                            "when you trained one, else the shipped models/classification/)."),
              top: int = typer.Option(5, min=1, help="Labels to show per task."),
              as_json: bool = JsonOpt) -> None:
     """The label distribution of FILE for each task (tradition, region, genre, dance type)."""
-    from ml.classification.experiment import classify_file
+    from ml.studio import classify as classify_input
 
     with errors():
         paths = _default_classifiers() if models is None else sorted(models.glob("*.pt")) if models.is_dir() else [models]
         if not paths or not paths[0].exists():
             raise InputError(f"no task models in {models}: train them with `heritage classification evaluate`")
-        dist = classify_file(file, paths)  # each model's own preprocessing: silence answers "silence"
+        dist = classify_input(file, models=paths)  # as the API's job: each model's own preprocessing; silence answers "silence"
     if as_json:
         print(json.dumps(dist))
         return

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,25 +53,17 @@ def transcribe(image: Path = typer.Argument(..., help="A score image: a page or 
     MusicXML by CID (the MIDI as its rendition) and register it as a machine-made derivative of
     the score's work. A work whose protocol forbids ML use refuses it before anything is sent; a
     consent-required one leaves it pending; rerunning is safe."""
-    from ml.omr.saved import load as load_reader
-    from ml.omr.transcribe import midi_bytes, musicxml_bytes, read_image
-    from ml.omr.transcribe import transcribe as read_score
+    from ml.studio import transcribe as read_score
 
     with errors():
         model = model_file(model, "omr")
-        reader = load_reader(model)
-        t = read_score(reader.trained, read_image(image))
-        out.mkdir(parents=True, exist_ok=True)
-        xml, mid = out / f"{image.stem}.musicxml", out / f"{image.stem}.mid"
-        xml.write_bytes(musicxml_bytes(t.score))
-        mid.write_bytes(midi_bytes(t.score))
-        (out / f"{image.stem}.tokens.json").write_text(json.dumps([list(line) for line in t.tokens], indent=1))
-    notes = len(t.score.flatten().notes)
-    payload: dict[str, Any] = {"staves": len(t.staves), "notes": notes, "ignored_tokens": t.ignored, "musicxml": str(xml),
+        t = read_score(image, model=model, out=out)  # the API's transcription job calls the same function
+    xml, mid, notes = t.musicxml, t.midi, t.notes
+    payload: dict[str, Any] = {"staves": t.staves, "notes": notes, "ignored_tokens": t.ignored, "musicxml": str(xml),
                                "midi": str(mid), "musicxml_cid": file_cid(xml), "midi_cid": file_cid(mid)}
-    text = (f"{len(t.staves)} staves, {notes} notes ({t.ignored} tokens ignored) → {xml}, {mid}")
+    text = (f"{t.staves} staves, {notes} notes ({t.ignored} tokens ignored) → {xml}, {mid}")
     if register:
-        payload.update(_register_transcription(image, model, xml, mid, t.staves, t.ignored, reader.metrics, kind=reader.trained.kind,
+        payload.update(_register_transcription(image, model, xml, mid, t.staves, t.ignored, t.metrics, kind=t.kind,
                                                work=work,
                                                upstream_ppm=upstream_ppm, sender=sender, data_dir=data_dir))
         text += (f"\nregistered as work {payload['work']}" + (" (already registered)" if payload["existing"] else "") +
@@ -82,7 +73,7 @@ def transcribe(image: Path = typer.Argument(..., help="A score image: a page or 
     emit(as_json, payload, text)
 
 
-def _register_transcription(image: Path, model: Path, xml: Path, mid: Path, staves: Sequence[Any], ignored: int,
+def _register_transcription(image: Path, model: Path, xml: Path, mid: Path, staves: int, ignored: int,
                             metrics: Mapping[str, float], *, kind: str, work: int | None, upstream_ppm: int, sender: str,
                             data_dir: Path) -> dict[str, Any]:
     from chain.derive import register_output
@@ -101,9 +92,9 @@ def _register_transcription(image: Path, model: Path, xml: Path, mid: Path, stav
         d = register_output(c, open_store(c.settings), content=xml, renditions={"audio/midi": mid}, model_file=model,
                             architecture=f"omr/{kind}", made_from=[score_cid], operator=sender_address(c, sender),
                             title=f"Transcription of {image.name}", upstream_ppm=upstream_ppm, metrics=metrics,
-                            parameters={"image_cid": image_cid, "staves": len(staves), "ignored_tokens": ignored,
+                            parameters={"image_cid": image_cid, "staves": staves, "ignored_tokens": ignored,
                                         "decoding": "greedy CTC"},
                             description=f"MusicXML read from the score image {image_cid} by the OMR model (maker.model_cid), "
-                                        f"{len(staves)} staves; renditions hold the MIDI.")
+                                        f"{staves} staves; renditions hold the MIDI.")
     return {"work": d.model_work, "parent": work, "existing": d.existing, "pending": d.pending,
             "manifest_cid": d.manifest_cid, "awaiting": [{"work": a.work, "community": a.community} for a in d.awaiting]}

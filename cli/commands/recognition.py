@@ -116,20 +116,17 @@ def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG
                                                            + loaded_by_default("recognition") + "."),
               top: int = typer.Option(3, min=1, help="Instruments to show per segment."),
               as_json: bool = JsonOpt) -> None:
-    """The most likely instruments of each 3-s segment of FILE (DNN-HMM)."""
-    from ml.recognition.model import load
+    """The most likely instruments of each 3-s segment of FILE (DNN-HMM); silent segments answer "silence"."""
+    from ml.studio import recognise
 
     with errors():
-        recogniser = load(model_file(model, "recognition"))
-        per_segment = recogniser.recognise_file(file)  # the model's own preprocessing: silence answers "silence"
-    ranked = [sorted(p.items(), key=lambda kv: -kv[1])[:top] for p in per_segment]
+        r = recognise(file, model=model_file(model, "recognition"), top=top)  # the API's recognition job calls the same function
     if as_json:
-        print(json.dumps([{"segment": i, "start_s": i * recogniser.features.segment_s, "top": [{"instrument": k, "p": v} for k, v in r]}
-                          for i, r in enumerate(ranked)]))
+        print(json.dumps(r["segments"]))
         return
-    t = Table(title=f"{file.name}: instruments per {recogniser.features.segment_s:g}-s segment")
+    t = Table(title=f"{file.name}: instruments per {r['segment_s']:g}-s segment")
     for col in ("segment", "from s", *(f"#{i + 1}" for i in range(top))):
         t.add_column(col)
-    for i, r in enumerate(ranked):
-        t.add_row(str(i), f"{i * recogniser.features.segment_s:g}", *(f"{k} {v:.2f}" for k, v in r))
+    for seg in r["segments"]:
+        t.add_row(str(seg["segment"]), f"{seg['start_s']:g}", *(f"{x['instrument']} {x['p']:.2f}" for x in seg["top"]))
     console.print(t)

@@ -79,7 +79,7 @@ def evaluate(model: list[Path] = typer.Option([], help="Saved DNN-HMMs (`recogni
             runs.append((rb.recogniser_model(f"DNN-HMM {path.name}", path), _take(recognition, limit)))
         for path in classifier:
             m = rb.classifier_model(f"classifier {path.name}", path)
-            from ml.classification.experiment import load
+            from ml.classification.saved import load
 
             runs.append((m, _take(rb.task_clips(load(path).task, cache_dir=cache / "classification"), limit)))
         if not runs:

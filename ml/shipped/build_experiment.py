@@ -130,7 +130,7 @@ def _loader(kind: str) -> Callable[[Path], Any]:
         from ml.recognition.model import load as recognition
         return recognition
     if kind.startswith("classification/"):
-        from ml.classification.experiment import load as classifier
+        from ml.classification.saved import load as classifier
         return classifier
     if kind == "omr":
         from ml.omr.saved import load as omr

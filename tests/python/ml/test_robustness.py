@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cli.commands.robustness import robustness_app
 from ml import robustness as rb
 from ml.classification.audio import AudioModelConfig, train_model
-from ml.classification.experiment import prepared_patches, save
+from ml.classification.saved import prepared_patches, save
 from ml.data.preprocess import prepare
 from tests.python.ml.synthetic import INSTRUMENTS, SR, melody, one_thread, train_tiny_recogniser
 

@@ -12,7 +12,7 @@ import torch
 
 from core.cid import file_cid
 from ml.classification.audio import AudioModelConfig, train_model
-from ml.classification.experiment import prepared_patches, save
+from ml.classification.saved import prepared_patches, save
 from ml.data.preprocess import prepare
 from ml.recognition.transfer import CnnConfig, train_source
 from ml.runtime import report_lines, reproducible, run_record

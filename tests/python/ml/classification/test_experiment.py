@@ -12,7 +12,8 @@ import pytest
 import soundfile
 
 from ml.classification.audio import AudioModelConfig
-from ml.classification.experiment import ClassifyConfig, load, run_task, write_report
+from ml.classification.experiment import ClassifyConfig, run_task, write_report
+from ml.classification.saved import load
 from ml.data.preprocess import PreprocessConfig
 
 pytestmark = pytest.mark.skipif(

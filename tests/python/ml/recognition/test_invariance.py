@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf  # type: ignore[import-untyped]
 
 from ml.classification.audio import AudioModelConfig, train_model
-from ml.classification.experiment import TaskModel, classify_prepared, load, prepared_patches, save
+from ml.classification.saved import TaskModel, classify_prepared, load, prepared_patches, save
 from ml.data.preprocess import SILENCE, PreprocessConfig, prepare, prepare_file
 from ml.recognition.model import Recogniser
 from tests.python.ml.synthetic import INSTRUMENTS, SR, melody, one_thread, train_tiny_recogniser
