@@ -425,7 +425,7 @@ contract SignaturesTest is Fixture {
 
     function test_registerHeritageWorkBySig_RevertWhen_OwnerKeyNamedInsteadOfWallet() public {
         uint256 ownerKey = 0xC0FFEE;
-        (OwnerKeyWallet wallet, uint256 c, HeritageParams memory p) = _walletWork(ownerKey);
+        (, uint256 c, HeritageParams memory p) = _walletWork(ownerKey);
         bytes memory signature = _sig(ownerKey, _registerDigest(p, 0, deadline));
         // The owner's key is valid for itself, but it is not a steward: only the wallet is.
         vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, c, vm.addr(ownerKey)));
