@@ -40,6 +40,7 @@ from chain.anvil import free_port
 from chain.sender import dev_account
 from chain.signatures import sign
 from core.paths import REPO_ROOT
+from tests.python.services import answers_health
 
 OUT = REPO_ROOT / "benchmarks" / "results" / "durability.json"
 CLI = [sys.executable, "-m", "cli.main"]
@@ -49,14 +50,8 @@ def _start_api(data: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HERITAGE_API_WRITES_PER_MINUTE": "100000"}
     proc = subprocess.Popen([*CLI, "api", "--data-dir", str(data), "--port", str(port)], cwd=REPO_ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(data.parent / "api.log", "ab"))
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    if answers_health(f"http://127.0.0.1:{port}", timeout=180, poll=0.1):
+        return proc
     raise SystemExit("the API did not start; see api.log")
 
 

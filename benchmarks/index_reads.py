@@ -17,10 +17,8 @@ Writes benchmarks/results/index_reads.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,18 +28,18 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
-from benchmarks.api_load import _free_port, read_load
+from benchmarks.api_load import read_load, report_reads
 from benchmarks.registration import register
 from chain import gateway as gw
+from chain.anvil import free_port, stop_process
 from chain.client import connect
 from chain.sender import dev_account
 from core.config import Settings
 from core.paths import REPO_ROOT
 from tests.python.postgres import cluster
+from tests.python.services import answers_health
 
-RESULTS = Path(__file__).parent / "results"
 console = Console()
 
 
@@ -51,20 +49,14 @@ def serve(data: Path, workers: int, index_url: str | None, **extra: str) -> tupl
     env.pop("HERITAGE_INDEX_URL", None)
     if index_url:
         env["HERITAGE_INDEX_URL"] = index_url
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "api", "--workers", str(workers), "--port", str(port),
                              "--data-dir", str(data)], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=open(data.parent / f"api-{workers}.log", "ab"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(url + "/health", timeout=5).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop(proc)
+    if answers_health(url, timeout=600, proc=proc, poll=0.5):
+        return proc, url
+    stop_process(proc, timeout=60)
     raise SystemExit(f"the API did not start; see {data.parent}/api-{workers}.log")
 
 
@@ -88,15 +80,6 @@ def settle(proc: subprocess.Popen[bytes], *, limit_s: float = 180) -> None:
         if now - last < 0.15:
             return
         last = now
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def main() -> None:
@@ -133,18 +116,11 @@ def main() -> None:
                     out[name] = {"workers": workers, "works_indexed": total,
                                  **read_load(service, args.clients, args.seconds, ids)}
                 finally:
-                    stop(proc)
+                    stop_process(proc, timeout=60)
         finally:
             chain.close()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "index_reads.json").write_text(json.dumps(out, indent=2))
-    t = Table(title=f"API reads over {out['catalogue']['works']} works, {args.clients} clients on loopback")
-    for col in ("service", "requests/s", "p50 ms", "p99 ms", "errors"):
-        t.add_column(col, justify="right")
-    for name, r in out.items():
-        if isinstance(r, dict) and "requests_per_s" in r:
-            t.add_row(name, f"{r['requests_per_s']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", str(r["errors"]))
-    console.print(t)
+    report_reads("index_reads", out,
+                 title=f"API reads over {out['catalogue']['works']} works, {args.clients} clients on loopback")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import InputError
+from core.yamlfile import read_mapping
 
 
 class _Strict(BaseModel):
@@ -125,14 +125,8 @@ def load_scenario(path: Path | None) -> Scenario:
     """The scenario in `path` (YAML), or the defaults when `path` is None."""
     if path is None:
         return Scenario()
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError as exc:
-        raise InputError(f"{path} does not exist: give a scenario YAML file, or omit --config for the defaults") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: a scenario is a mapping of fields (name, seed, listeners, …), not {type(data).__name__}")
+    data = read_mapping(path, what="scenario file", fields="name, seed, listeners, …", empty_ok=True,
+                        missing="give a scenario YAML file, or omit --config for the defaults")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -32,6 +32,19 @@ BatchLoss = Callable[[torch.Tensor], "tuple[torch.Tensor, float] | None"]
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """How a token model is trained with `fit` under AdamW: epochs, batch size, learning rate, weight
+    decay, the gradient-norm clip, and the seed of the weights and batch order."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    clip_grad: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Fitted:
     """What a `fit` learned: the mean training loss of each epoch, the validation loss of each (the
     training loss where there is no validation), the epoch whose weights the network holds (1-based;

@@ -29,6 +29,7 @@ from economy.statements import merkle
 from economy.statements.dsr import UsageStatement, parse
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class Attempt(Protocol):
@@ -154,35 +155,15 @@ def submit(chain: Chain, data: bytes, *, sender: str, batch: int = cs.MAX_BATCH,
             tx = next(log.tx for log in cs.statement_logs(chain, found) if log.event == "StatementAnchored")
             return found, tx, cs.gas_used(chain, tx)
         statement_id, anchor_tx, gas = _once(attempt, anchor, anchored)
-    settle_txs, hold_txs = [], []
-    works = list(p.matched.items())
-    for i in range(0, len(works), batch):
-        chunk = works[i:i + batch]
-
-        def pay(chunk: list[tuple[WorkId, Wei]] = chunk) -> tuple[str, int]:
-            r = cs.settle(chain, statement_id, [w for w, _ in chunk], [a for _, a in chunk], sender=sender)
-            return r.tx, r.gas_used
-
-        def paid(chunk: list[tuple[WorkId, Wei]] = chunk) -> tuple[str, int] | None:
-            tx = _paid_works(chain, statement_id, p.root).get(chunk[0][0])
-            return None if tx is None else (tx, cs.gas_used(chain, tx))
-        tx, used = _once(attempt, pay, paid)
-        settle_txs.append(tx)
-        gas += used
-    held = list(p.unmatched.items())
-    for i in range(0, len(held), batch):
-        chunk_h = held[i:i + batch]
-
-        def put(chunk: list[tuple[bytes, Wei]] = chunk_h) -> tuple[str, int]:
-            r = cs.hold(chain, statement_id, [k for k, _ in chunk], [a for _, a in chunk], sender=sender)
-            return r.tx, r.gas_used
-
-        def put_before(chunk: list[tuple[bytes, Wei]] = chunk_h) -> tuple[str, int] | None:
-            tx = _held_keys(cs.statement_logs(chain, statement_id)).get(keccak(chunk[0][0]))
-            return None if tx is None else (tx, cs.gas_used(chain, tx))
-        tx, used = _once(attempt, put, put_before)
-        hold_txs.append(tx)
-        gas += used
+    settle_txs, settle_gas = _in_batches(
+        chain, attempt, list(p.matched.items()), batch,
+        send=lambda works, amounts: cs.settle(chain, statement_id, works, amounts, sender=sender),
+        landed=lambda work: _paid_works(chain, statement_id, p.root).get(work))
+    hold_txs, hold_gas = _in_batches(
+        chain, attempt, list(p.unmatched.items()), batch,
+        send=lambda keys, amounts: cs.hold(chain, statement_id, keys, amounts, sender=sender),
+        landed=lambda key: _held_keys(cs.statement_logs(chain, statement_id)).get(keccak(key)))
+    gas += settle_gas + hold_gas
     return Submission(statement_id, "0x" + p.root.hex(), len(s.lines), s.total, Wei(sum(p.matched.values())),
                       Wei(sum(p.unmatched.values())), anchor_tx, tuple(settle_txs), tuple(hold_txs), gas)
 
@@ -210,6 +191,29 @@ def _once(attempt: Attempt, send: Callable[[], T], landed: Callable[[], T | None
         tried = True
         return send()
     return attempt(go)
+
+
+def _in_batches(chain: Chain, attempt: Attempt, items: list[tuple[K, Wei]], batch: int, *,
+                send: Callable[[list[K], list[Wei]], cs.Receipt],
+                landed: Callable[[K], str | None]) -> tuple[list[str], int]:
+    """`items` sent `batch` at a time, each batch once (`_once`): `send(keys, amounts)`, and on a retry
+    `landed(first key)`, the transaction that already sent the batch, if any. The transactions and
+    the gas they used."""
+    txs, gas = [], 0
+    for i in range(0, len(items), batch):
+        chunk = items[i:i + batch]
+
+        def put(chunk: list[tuple[K, Wei]] = chunk) -> tuple[str, int]:
+            r = send([k for k, _ in chunk], [a for _, a in chunk])
+            return r.tx, r.gas_used
+
+        def put_before(chunk: list[tuple[K, Wei]] = chunk) -> tuple[str, int] | None:
+            tx = landed(chunk[0][0])
+            return None if tx is None else (tx, cs.gas_used(chain, tx))
+        tx, used = _once(attempt, put, put_before)
+        txs.append(tx)
+        gas += used
+    return txs, gas
 
 
 def _paid_works(chain: Chain, statement_id: int, root: bytes) -> dict[WorkId, str]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.errors import InputError
 from ml.classification.audio import check_labels
+from ml.config import JsonConfig
 
 AUGMENTATIONS = ("overlay", "stretch", "shift", "band")
 FLOOR_DB = -100.0
@@ -20,7 +20,7 @@ FLOOR_DB = -100.0
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(JsonConfig):
     """Ranges of the log-mel augmentations.
 
     overlay: α·S₁ + (1 − α)·S₂ in the power domain (10^(dB/10)) of two different examples of one
@@ -43,8 +43,6 @@ class AugmentConfig:
     band_width: tuple[int, int] = (2, 8)
     band_gain_db: tuple[float, float] = (3.0, 6.0)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def augment(x: np.ndarray, y: Sequence[str], rng: np.random.Generator, kinds: Sequence[str] = AUGMENTATIONS, *,

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ml.config import JsonConfig
 from ml.data.audio import add_noise
 
 
 @dataclass(frozen=True)
-class SourceAugmentConfig:
+class SourceAugmentConfig(JsonConfig):
     tilt_db: float = 6.0
     peak_db: float = 9.0
     reverb_p: float = 0.5
@@ -38,8 +38,6 @@ class SourceAugmentConfig:
     snr_db: tuple[float, float] = (15.0, 45.0)
     codec_p: float = 0.3
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _biquad(y: NDArray[np.float64], b: NDArray[np.float64], a: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -29,7 +29,7 @@ normalisation, no marking): a model file that does not record its preprocessing 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import InputError
+from ml.config import JsonConfig
 from ml.data import loudness
 from ml.data.audio import decode, resample, to_mono
 
@@ -45,7 +46,7 @@ SILENCE = "silence"
 
 
 @dataclass(frozen=True)
-class PreprocessConfig:
+class PreprocessConfig(JsonConfig):
     """Every constant of the path; recorded in each saved model so inference repeats training."""
 
     sample_rate: int = 22_050
@@ -60,8 +61,6 @@ class PreprocessConfig:
     segment_s: float = 3.0
     """Segment length = hop, seconds."""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def legacy(cls, *, sample_rate: int = 22_050, segment_s: float = 3.0) -> PreprocessConfig:

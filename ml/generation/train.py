@@ -31,21 +31,19 @@ from ml.generation.lattice import BAR, BOS, COND_KINDS, UNKNOWN, LatticePiece, V
 from ml.generation.model import GptConfig, LatticeGpt
 from ml.runtime import seeded
 from ml.saved import read_saved
-from ml.training_loop import fit
+from ml.training_loop import Schedule, fit
 
 FORMAT = "heritage-generation-1"
 COMMAND = "heritage generation train"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Schedule):
+    """The lattice transformer's schedule: a short one by default, and the conditioning's dropout."""
+
     epochs: int = 2
     batch_size: int = 16
-    lr: float = 3e-3
-    weight_decay: float = 0.01
     cond_dropout: float = 0.1
-    clip_grad: float = 1.0
-    seed: int = 0
 
 
 @dataclass

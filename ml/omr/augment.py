@@ -1,6 +1,6 @@
 """Scanned and photographed looks for engraved staff images: rotation, blur, uneven light,
 vignette, noise and JPEG (`AugmentParams` gives the ranges), drawn deterministically from a
-random generator; `ml.omr.data.build_dataset` writes augmented copies of each line with them."""
+random generator; `ml.omr.dataset.build_dataset` writes augmented copies of each line with them."""
 
 from __future__ import annotations
 

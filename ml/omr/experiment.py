@@ -1,7 +1,7 @@
 """Score recognition, the seed's reader against a plain CRNN, on staff lines engraved here.
 
 `pieces` Essen songs (the first by CID: a fixed, content-defined choice) are split 70/15/15 by
-piece, engraved line by line (`data.build_dataset`: a clean image and `copies` scanned-looking
+piece, engraved line by line (`dataset.build_dataset`: a clean image and `copies` scanned-looking
 copies of every line) and both models are trained on the training pieces' lines, clean and
 scanned. Test: the unseen pieces' lines, clean and scanned, scored separately. Metrics: symbol
 error rate (edit distance over true length, summed over lines) and note-level precision, recall
@@ -22,7 +22,7 @@ from core.errors import InputError
 from core.types import Progress
 from ml.data.corpora import essen
 from ml.data.splits import split
-from ml.omr.data import build_dataset
+from ml.omr.dataset import build_dataset
 from ml.omr.model import KINDS, Kind, OmrConfig, note_scores, symbol_error_rate, train
 from ml.omr.saved import save
 from ml.omr.tokens import VOCABULARY

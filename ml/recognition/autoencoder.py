@@ -21,20 +21,20 @@ labels (reconstruction) and then fine-tuned with them, and reports +1.96 % (unsu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.errors import InputError
+from ml.config import JsonConfig
 from ml.recognition.features import FeatureConfig, logmel
 from ml.training_loop import fit
 
 
 @dataclass(frozen=True)
-class AutoencoderConfig:
+class AutoencoderConfig(JsonConfig):
     context: int = 2
     """Log-mel frames either side stacked onto each frame: 128 × (2·2 + 1) = 640 dimensions."""
     hidden: tuple[int, ...] = field(default=(512, 256))
@@ -46,8 +46,6 @@ class AutoencoderConfig:
     lr: float = 1e-3
     seed: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def logmel_context(y: np.ndarray, *, context: int, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:

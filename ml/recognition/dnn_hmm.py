@@ -11,21 +11,21 @@ transitions from the baseline) scores the segment by Viterbi. The segment goes t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.errors import InputError
+from ml.config import JsonConfig
 from ml.recognition.gmm_hmm import GmmHmmClassifier
 from ml.runtime import seeded
 from ml.training_loop import fit
 
 
 @dataclass(frozen=True)
-class DnnHmmConfig:
+class DnnHmmConfig(JsonConfig):
     hidden: tuple[int, ...] = field(default=(1024,) * 5)
     """Hidden layer widths: the seed's 5 × 1,024 by default."""
     epochs: int = 8
@@ -34,8 +34,6 @@ class DnnHmmConfig:
     dropout: float = 0.1
     seed: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def state_network(dims: int, states: int, hidden: Sequence[int], dropout: float) -> nn.Sequential:

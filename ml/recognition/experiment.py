@@ -43,12 +43,19 @@ LOOP = "tabla loop (real performance)"
 
 
 @dataclass(frozen=True)
-class ExperimentConfig:
+class HmmRunConfig:
+    """What every recognition run shares: its clips (`pieces` tunes on each of `instruments`,
+    `seconds` each) and the two HMM recognisers it trains on MFCC frames."""
+
     pieces: int = 40
     instruments: tuple[str, ...] = INSTRUMENTS_12
     seconds: float = 9.0
     gmm: GmmHmmConfig = field(default_factory=GmmHmmConfig)
     dnn: DnnHmmConfig = field(default_factory=DnnHmmConfig)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig(HmmRunConfig):
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     cnn: CnnConfig = field(default_factory=CnnConfig)
     source_instruments: tuple[str, ...] = SOURCE_INSTRUMENTS

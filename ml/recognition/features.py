@@ -7,20 +7,20 @@ study; computed by `ml.data.spectral` (librosa's values, without librosa's slow 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from core.errors import InputError
+from ml.config import JsonConfig
 from ml.data import spectral
 from ml.data.preprocess import PreprocessConfig
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(JsonConfig):
     sample_rate: int = 22_050
     n_fft: int = 1_024
     hop: int = 512
@@ -32,8 +32,6 @@ class FeatureConfig:
     patch_frames: int = 128
     """Frames per log-mel patch: 128 hops of 512 samples ≈ 2.97 s of a 3-s segment."""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
     def preprocess(self) -> PreprocessConfig:
         """The preprocessing path at these features' rate and segment length (`ml.data.preprocess`)."""

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from core.errors import InputError
+from ml.config import JsonConfig
 
 
 @dataclass(frozen=True)
-class GmmHmmConfig:
+class GmmHmmConfig(JsonConfig):
     """States of each instrument's left-to-right HMM; emissions are diagonal-covariance Gaussian
     mixtures of `n_mix` components, trained by `n_iter` EM steps."""
 
@@ -28,8 +29,6 @@ class GmmHmmConfig:
     n_iter: int = 15
     seed: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Standardiser:

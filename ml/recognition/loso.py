@@ -32,10 +32,10 @@ from core.types import Progress
 from ml.data.augment import SourceAugmentConfig, other_source
 from ml.data.corpora import Piece
 from ml.data.render import both_families
-from ml.recognition.dataset import INSTRUMENTS_12, SAMPLE_RATE, TRIM_SLACK_S, Clip, clips
-from ml.recognition.dnn_hmm import DnnHmmClassifier, DnnHmmConfig
-from ml.recognition.experiment import choose_pieces, evaluate, featurise
-from ml.recognition.gmm_hmm import GmmHmmClassifier, GmmHmmConfig
+from ml.recognition.dataset import SAMPLE_RATE, TRIM_SLACK_S, Clip, clips
+from ml.recognition.dnn_hmm import DnnHmmClassifier
+from ml.recognition.experiment import HmmRunConfig, choose_pieces, evaluate, featurise
+from ml.recognition.gmm_hmm import GmmHmmClassifier
 from ml.recognition.tabla import LABEL, tabla_clips, tabla_files
 from ml.runtime import DEFAULT_THREADS, report_lines, reproducible, run_record
 
@@ -44,12 +44,7 @@ BASELINE = "FluidR3 → TimGM6mb, no augmentation (today's recipe)"
 
 
 @dataclass(frozen=True)
-class LosoConfig:
-    pieces: int = 40
-    instruments: tuple[str, ...] = INSTRUMENTS_12
-    seconds: float = 9.0
-    gmm: GmmHmmConfig = field(default_factory=GmmHmmConfig)
-    dnn: DnnHmmConfig = field(default_factory=DnnHmmConfig)
+class LosoConfig(HmmRunConfig):
     tabla: bool = True
     augment_copies: int = 1
     """Augmented copies of every training clip, beside the clip itself."""

@@ -20,8 +20,7 @@ perplexity as a parameter.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from core.errors import InputError
+from ml.config import JsonConfig
 from ml.runtime import seeded
 from ml.training_loop import fit
 
@@ -37,7 +37,7 @@ PATCH_FRAMES, MEL_BANDS = 96, 64
 
 
 @dataclass(frozen=True)
-class VggishConfig:
+class VggishConfig(JsonConfig):
     width: float = 0.25
     """Scale of every layer's width: 1.0 is the published VGGish (64…512 channels, 4,096-unit dense layers)."""
     embedding: int = 128
@@ -46,8 +46,6 @@ class VggishConfig:
     lr: float = 1e-3
     seed: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def vggish_patches(y: np.ndarray, sr: int) -> np.ndarray:

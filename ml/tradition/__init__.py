@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 import numpy as np
-import yaml
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import InputError
+from core.yamlfile import read_mapping
 
 TRADITIONS_DIR = Path(__file__).parent / "files"
 """The tradition data files shipped with the repository, one `<id>.yaml` each (the folder is not called
@@ -415,14 +415,7 @@ def traditions(*, directory: Path = TRADITIONS_DIR) -> list[str]:
 
 def read_tradition_file(path: Path) -> TraditionFile:
     """Read and validate one tradition file. InputError naming the file and the failing field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"tradition file {path} could not be read: {exc.strerror}; check the path") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"tradition file {path} is not valid YAML: {str(exc)[:300]}; fix the syntax (indentation, quotes)") from exc
-    if not isinstance(raw, dict):
-        raise InputError(f"tradition file {path} must hold a YAML mapping of fields (id, name, tuning …), not {type(raw).__name__}")
+    raw = read_mapping(path, what="tradition file", fields="id, name, tuning …")
     try:
         spec = TraditionFile.model_validate(raw)
     except ValidationError as exc:

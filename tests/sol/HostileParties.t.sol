@@ -9,7 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {
     FeeOnTransferToken, NoReturnToken, FalseReturningToken, ReentrantToken, IPayable
 } from "./mocks/HostileTokens.sol";
-import {ReentrantReceiver, RevertingReceiver, GasBurningReceiver} from "./mocks/HostileReceivers.sol";
+import {RouterAccount, ReentrantReceiver, RevertingReceiver, GasBurningReceiver} from "./mocks/HostileReceivers.sol";
 
 /// @title Receivers and tokens that misbehave
 contract HostilePartiesTest is Fixture {
@@ -44,7 +44,7 @@ contract HostilePartiesTest is Fixture {
     function test_withdraw_GasBurningReceiverFailsCleanly() public {
         GasBurningReceiver r = new GasBurningReceiver(router);
         _workPaying(address(r));
-        (bool ok,) = address(r).call{gas: 500_000}(abi.encodeCall(GasBurningReceiver.withdraw, ()));
+        (bool ok,) = address(r).call{gas: 500_000}(abi.encodeCall(RouterAccount.withdraw, ()));
         assertFalse(ok);
         assertEq(router.balanceOf(address(0), address(r)), 1 ether);
         assertEq(address(router).balance, 1 ether);

@@ -29,7 +29,7 @@ from core.errors import InputError
 from ml.generation.midigan.rolls import Tokens
 from ml.generation.model import GptConfig, LatticeGpt
 from ml.runtime import seeded
-from ml.training_loop import fit
+from ml.training_loop import Schedule, fit
 
 Kind = Literal["lstm", "transformer"]
 
@@ -50,14 +50,8 @@ class LmConfig:
         return self.vocab_size
 
 
-@dataclass(frozen=True)
-class LmTrainConfig:
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    clip_grad: float = 1.0
-    seed: int = 0
+LmTrainConfig = Schedule
+"""The baselines' training: `ml.training_loop.Schedule` as it is (10 epochs of 64 rolls)."""
 
 
 class LstmLm(nn.Module):

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
@@ -20,6 +19,7 @@ from api.app import create_app
 from chain.anvil import free_port
 from core.config import Settings
 from tests.python.api.conftest import make_settings
+from tests.python.services import answers_health
 
 EXAMPLES = 8
 BUDGET_S = 90.0
@@ -34,15 +34,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.2)
+    assert answers_health(url, timeout=120), "the API did not start"
     app.state.heritage.jobs.stop()  # jobs stay queued: a generated simulation must not take the machine's two cores
     yield url
     server.should_exit = True

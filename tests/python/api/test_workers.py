@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,20 +23,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from api.workers import proxy_options
+from chain.anvil import free_port, stop_process
 from chain.sender import dev_account
 from chain.signatures import sign
 from core.config import Settings
 from core.paths import REPO_ROOT
 from tests.python.index.conftest import pg  # noqa: F401  (the PostgreSQL cluster fixture)
 from tests.python.postgres import Cluster
+from tests.python.services import answers_health
 
 STEWARDS, EACH, LIMIT = 4, 3, 120
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _workers(pid: int) -> list[int]:
@@ -57,29 +50,16 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
     if request.param == "postgresql":
         cluster: Cluster = request.getfixturevalue("pg")
         env["HERITAGE_INDEX_URL"] = cluster.new_database()
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "api.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "api", "--workers", "2", "--demo", "--port", str(port),
                              "--data-dir", str(tmp_path / "data")], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()[-3000:]
-            time.sleep(0.2)
+        assert answers_health(url, timeout=120, proc=proc), (tmp_path / "api.log").read_text()[-3000:]
         yield url, proc, tmp_path / "data"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30)
         log.close()
 
 

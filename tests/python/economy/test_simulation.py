@@ -36,7 +36,7 @@ epoch_days: 4
     ("listeners: {devices: {mobile: 0.5}}", "devices: shares must be non-negative and sum to 1"),
     ("colour: blue", "colour: Extra inputs are not permitted"),
     ("catalogue: {upstream_ppm: [50000, 60000]}", "upstream_ppm must be"),
-    ("- a list", "a scenario is a mapping"),
+    ("- a list", "must hold a YAML mapping of fields"),
 ])
 def test_invalid_scenarios_name_the_field(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "s.yaml"
@@ -46,7 +46,7 @@ def test_invalid_scenarios_name_the_field(tmp_path: Path, text: str, message: st
 
 
 def test_missing_scenario_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="No such file or directory; give a scenario YAML file"):
         load_scenario(tmp_path / "nope.yaml")
 
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "../utils/Fixture.sol";
+import {GasFixture} from "./GasFixture.sol";
 import {Test} from "../utils/Test.sol";
 import {RoyaltyRouter, MAX_ROUTE_CREDITS} from "../../../contracts/RoyaltyRouter.sol";
 import {Protocol, Recipient, HeritageParams, DerivativeParams} from "../../../contracts/libraries/HeritageTypes.sol";
@@ -13,7 +13,7 @@ import {Protocol, Recipient, HeritageParams, DerivativeParams} from "../../../co
 ///         recipient already holds a balance from an earlier payment) and cold (every recipient
 ///         credited for the first time: a zero balance slot, as for a fresh address or one that
 ///         withdrew, costs 22,100 gas to credit).
-contract GasBench is Fixture {
+contract GasBench is GasFixture {
     uint256 internal heritage;
 
     function setUp() public override {
@@ -22,39 +22,28 @@ contract GasBench is Fixture {
     }
 
     function test_gas_registerCommunity() public {
-        address[] memory stewards = new address[](3);
-        (stewards[0], stewards[1], stewards[2]) = (a1, a2, a3);
-        registry.registerCommunity("Andean panpipe ensembles", stewards, 2, treasuryB);
-        vm.snapshotGasLastCall("registerCommunity (3 stewards)");
+        _measureRegisterCommunity("registerCommunity (3 stewards)");
     }
 
     function test_gas_registerHeritageWork() public {
         // v2: in community A (2 of 3) a non-treasury split waits for a second approval; community
         // B (1 of 1) registers at once, the like-for-like figure (k-of-n rows: GasGovernance.t.sol).
         HeritageParams memory p = _heritageParams(communityB, _open(100_000), _splitN(3, 2));
-        vm.prank(b1);
-        registry.registerHeritageWork(p);
-        vm.snapshotGasLastCall("registerHeritageWork (3-recipient split)");
+        _measureRegisterHeritage(b1, p, "registerHeritageWork (3-recipient split)");
     }
 
     function test_gas_registerDerivative_1parent() public {
-        DerivativeParams memory p = _derivativeParams(_one(heritage), _ppm(200_000), _splitN(2, 3));
-        vm.prank(creator);
-        registry.registerDerivative(p);
-        vm.snapshotGasLastCall("registerDerivative (1 parent)");
+        _measureRegisterDerivative(
+            _derivativeParams(_one(heritage), _ppm(200_000), _splitN(2, 3)), "registerDerivative (1 parent)"
+        );
+    }
+
+    function _threeWay(uint256 i) internal pure returns (Recipient[] memory) {
+        return _splitN(3, 10 + i);
     }
 
     function test_gas_registerDerivative_8parents() public {
-        uint256[] memory parents = new uint256[](8);
-        uint32[] memory ppms = new uint32[](8);
-        for (uint256 i; i < 8; ++i) {
-            parents[i] = _registerHeritageOf(communityA, a1, _open(20_000), _splitN(3, 10 + i));
-            ppms[i] = 25_000;
-        }
-        DerivativeParams memory p = _derivativeParams(parents, ppms, _splitN(2, 4));
-        vm.prank(creator);
-        registry.registerDerivative(p);
-        vm.snapshotGasLastCall("registerDerivative (8 parents)");
+        _measureEightParents(_threeWay, "registerDerivative (8 parents)");
     }
 
     function test_gas_pay_depth1_2recipients() public {

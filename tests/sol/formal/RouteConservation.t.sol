@@ -38,7 +38,7 @@ contract RouteConservation is Test {
     function check_pay_OneParentConserves(uint96 amount, uint32 parentPpm, uint32 rx, uint32 ry) public {
         vm.assume(amount != 0);
         vm.assume(parentPpm != 0 && parentPpm <= PPM);
-        _derivative(_ids1(1), _ppms1(parentPpm), rx, ry);
+        _derivative(_one(1), _ppm(parentPpm), rx, ry);
         vm.deal(address(this), amount);
         router.pay{value: amount}(3, "halmos", 0);
         assert(_bal(P1) + _bal(X) + _bal(Y) + _bal(Z) == amount);
@@ -66,7 +66,7 @@ contract RouteConservation is Test {
         vm.assume(amount != 0);
         vm.assume(parentPpm != 0 && parentPpm <= PPM);
         vm.assume(award <= PPM);
-        _derivative(_ids1(1), _ppms1(parentPpm), rx, ry);
+        _derivative(_one(1), _ppm(parentPpm), rx, ry);
         router.holdEscrow(3, 1);
         vm.deal(address(this), amount);
         router.pay{value: amount}(3, "halmos", 0);
@@ -92,15 +92,5 @@ contract RouteConservation is Test {
     function _one(address account) internal pure returns (Recipient[] memory s) {
         s = new Recipient[](1);
         s[0] = Recipient(account, PPM);
-    }
-
-    function _ids1(uint256 a) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](1);
-        ids[0] = a;
-    }
-
-    function _ppms1(uint32 a) internal pure returns (uint32[] memory ppms) {
-        ppms = new uint32[](1);
-        ppms[0] = a;
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "../utils/Fixture.sol";
+import {Pairs} from "../utils/Pairs.sol";
 import {HeritageDisputes, IRouterEscrow} from "../../../contracts/HeritageDisputes.sol";
 import {CommitteeArbitrator} from "../../../contracts/CommitteeArbitrator.sol";
 import {RoyaltyReceiver} from "../../../contracts/RoyaltyReceiver.sol";
@@ -36,18 +37,8 @@ contract DisputesRegistryTest is Fixture {
         router.bindDisputes(address(disputes));
         hA = _registerHeritage(_open(0));
         hB = _registerHeritageOf(communityB, b1, _open(0), _split(treasuryB));
-        work = _registerDerivative(_pair(hA, hB), _pair32(100_000, 300_000));
+        work = _registerDerivative(Pairs.uints(hA, hB), Pairs.ppms(100_000, 300_000));
         vm.deal(a1, 10 ether);
-    }
-
-    function _pair(uint256 x, uint256 y) internal pure returns (uint256[] memory a) {
-        a = new uint256[](2);
-        (a[0], a[1]) = (x, y);
-    }
-
-    function _pair32(uint32 x, uint32 y) internal pure returns (uint32[] memory a) {
-        a = new uint32[](2);
-        (a[0], a[1]) = (x, y);
     }
 
     function _raiseLineage() internal returns (uint256 id) {

@@ -3,11 +3,10 @@ pragma solidity ^0.8.24;
 
 import {RoyaltyRouter} from "../../../contracts/RoyaltyRouter.sol";
 
-/// @notice Re-enters withdraw (and pay) when it receives ETH.
-contract ReentrantReceiver {
+/// @notice A router account that withdraws its own ETH credit; each hostile receiver below
+///         differs only in what it does when the ETH arrives.
+abstract contract RouterAccount {
     RoyaltyRouter public immutable router;
-    uint256 public reentries;
-    bool public reentryFailed;
 
     constructor(RoyaltyRouter router_) {
         router = router_;
@@ -16,6 +15,14 @@ contract ReentrantReceiver {
     function withdraw() external {
         router.withdraw(address(0));
     }
+}
+
+/// @notice Re-enters withdraw (and pay) when it receives ETH.
+contract ReentrantReceiver is RouterAccount {
+    uint256 public reentries;
+    bool public reentryFailed;
+
+    constructor(RoyaltyRouter router_) RouterAccount(router_) {}
 
     receive() external payable {
         ++reentries;
@@ -28,16 +35,8 @@ contract ReentrantReceiver {
 }
 
 /// @notice Refuses every ETH transfer.
-contract RevertingReceiver {
-    RoyaltyRouter public immutable router;
-
-    constructor(RoyaltyRouter router_) {
-        router = router_;
-    }
-
-    function withdraw() external {
-        router.withdraw(address(0));
-    }
+contract RevertingReceiver is RouterAccount {
+    constructor(RoyaltyRouter router_) RouterAccount(router_) {}
 
     function withdrawTo(address to) external {
         router.withdrawTo(address(0), to);
@@ -49,16 +48,8 @@ contract RevertingReceiver {
 }
 
 /// @notice Burns all the gas it is given when receiving ETH.
-contract GasBurningReceiver {
-    RoyaltyRouter public immutable router;
-
-    constructor(RoyaltyRouter router_) {
-        router = router_;
-    }
-
-    function withdraw() external {
-        router.withdraw(address(0));
-    }
+contract GasBurningReceiver is RouterAccount {
+    constructor(RoyaltyRouter router_) RouterAccount(router_) {}
 
     receive() external payable {
         while (true) {}

@@ -212,9 +212,9 @@ contract DisputesTest is Test {
         for (uint256 i; i < disputes.MAX_HELD_DESCENDANTS(); ++i) {
             _derive(owner, work, 1, 0, 0);
         }
-        uint256[] memory parents = _ids(work);
+        uint256[] memory parents = _one(work);
         vm.expectRevert(abi.encodeWithSelector(HeritageDisputes.DisputesTooManyHeldDescendants.selector, id, 8));
-        registry.addDerivative(owner, parents, _ppms(1), _one(owner), new uint32[](0), new uint32[](0));
+        registry.addDerivative(owner, parents, _ppm(1), _one(owner), new uint32[](0), new uint32[](0));
     }
 
     /// @dev Old: a derivative leaving a community's work out of its lineage could not be disputed.
@@ -573,11 +573,6 @@ contract DisputesTest is Test {
         s[0].ppm += uint32(1_000_000 - each * n);
     }
 
-    function _ids(uint256 a) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](1);
-        ids[0] = a;
-    }
-
     /// @dev Committee member `member` votes to uphold case `caseId`.
     function _voteUphold(uint256 caseId, address member) internal {
         vm.prank(member);
@@ -586,15 +581,5 @@ contract DisputesTest is Test {
 
     function _assertStatus(uint256 id, HeritageDisputes.Status status) internal view {
         assertEq(uint256(disputes.disputeOf(id).status), uint256(status));
-    }
-
-    function _ppms(uint32 a) internal pure returns (uint32[] memory ppms) {
-        ppms = new uint32[](1);
-        ppms[0] = a;
-    }
-
-    function _sig(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        return abi.encodePacked(r, s, v);
     }
 }

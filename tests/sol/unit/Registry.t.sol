@@ -636,6 +636,20 @@ contract RegistryTest is Fixture {
         assertEq(paramsHash, bytes32(0));
     }
 
+    /// @dev The registry's next event is `DerivativeRegistered` of `p` by `creator` as work `id`.
+    function _expectDerivativeRegistered(
+        uint256 id,
+        DerivativeParams memory p,
+        uint32[] memory roots,
+        uint32[] memory rootPpms,
+        WorkStatus status
+    ) internal {
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit RegistryCore.DerivativeRegistered(
+            id, creator, p.contentCid, p.manifestCid, p.parents, p.parentPpms, roots, rootPpms, status, p.commercial
+        );
+    }
+
     function test_registerDerivative_EmitsDerivativeRegistered() public {
         uint256 hA = _heritageA(_open(0));
         uint256 hB = _heritageB(_open(0));
@@ -645,19 +659,7 @@ contract RegistryTest is Fixture {
         (roots[0], roots[1]) = (uint32(hB), uint32(hA));
         vm.expectEmit(true, true, true, true, address(registry));
         emit IERC721.Transfer(address(0), creator, 3);
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit RegistryCore.DerivativeRegistered(
-            3,
-            creator,
-            p.contentCid,
-            p.manifestCid,
-            p.parents,
-            p.parentPpms,
-            roots,
-            Pairs.ppms(10, 20),
-            WorkStatus.Active,
-            true
-        );
+        _expectDerivativeRegistered(3, p, roots, Pairs.ppms(10, 20), WorkStatus.Active);
         vm.expectEmit(true, true, true, true, address(router));
         emit RoyaltyRouter.WorkConfigured(3, WorkStatus.Active, 1, 3);
         vm.expectEmit(true, true, true, true, address(router));
@@ -962,19 +964,7 @@ contract RegistryTest is Fixture {
         DerivativeParams memory p = _derivativeParams(_one(h), _ppm(100_000), _split(creator));
         uint32[] memory roots = new uint32[](1);
         roots[0] = uint32(h);
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit RegistryCore.DerivativeRegistered(
-            2,
-            creator,
-            p.contentCid,
-            p.manifestCid,
-            p.parents,
-            p.parentPpms,
-            roots,
-            _ppm(100_000),
-            WorkStatus.Pending,
-            false
-        );
+        _expectDerivativeRegistered(2, p, roots, _ppm(100_000), WorkStatus.Pending);
         vm.expectEmit(true, true, true, true, address(router));
         emit RoyaltyRouter.WorkConfigured(2, WorkStatus.Pending, 1, 2);
         uint256 d = _derive(p);
@@ -1046,8 +1036,7 @@ contract RegistryTest is Fixture {
         uint256 d = _registerDerivative(Pairs.uints(hA, hB), Pairs.ppms(1, 1));
         assertEq(registry.pendingConsentsOf(d), 1);
         assertFalse(registry.consentNeeded(d, communityB));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityB));
-        _approveAs(b1, d, communityB);
+        _approveRevertsNotExpected(b1, d, communityB);
     }
 
     function test_approveDerivative_RevertWhen_ConsentAlreadyGiven() public {
@@ -1055,8 +1044,7 @@ contract RegistryTest is Fixture {
         uint256 d = _registerDerivative(_one(h), _ppm(1));
         _approveAs(a1, d, communityA);
         _approveAs(a2, d, communityA);
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        _approveAs(a3, d, communityA);
+        _approveRevertsNotExpected(a3, d, communityA);
     }
 
     function test_approveDerivative_RevertWhen_DerivativeNeverNeededConsent() public {
@@ -1065,8 +1053,7 @@ contract RegistryTest is Fixture {
 
     function test_approveDerivative_RevertWhen_WorkIsHeritage() public {
         uint256 h = _heritageA(_consenting());
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, h, communityA));
-        _approveAs(a1, h, communityA);
+        _approveRevertsNotExpected(a1, h, communityA);
     }
 
     function test_approveDerivative_RevertWhen_CallerNotSteward() public {
@@ -1109,8 +1096,7 @@ contract RegistryTest is Fixture {
 
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterWorkNotPayable.selector, d, WorkStatus.Rejected));
         _pay(d, 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        _approveAs(a3, d, communityA);
+        _approveRevertsNotExpected(a3, d, communityA);
         DerivativeParams memory p = _derivativeParams(_one(d), _ppm(1), _split(creator));
         vm.expectRevert(abi.encodeWithSelector(RoyaltyRouter.RouterParentNotActive.selector, d, WorkStatus.Rejected));
         _derive(p);
@@ -1126,8 +1112,7 @@ contract RegistryTest is Fixture {
         assertEq(_status(d), uint256(WorkStatus.Rejected));
         // A's consent is still formally needed, but no longer expected: the work is not pending.
         assertTrue(registry.consentNeeded(d, communityA));
-        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, communityA));
-        _approveAs(a2, d, communityA);
+        _approveRevertsNotExpected(a2, d, communityA);
     }
 
     function test_rejectDerivative_ApproveAndRejectVotesCountSeparately() public {
@@ -1165,6 +1150,12 @@ contract RegistryTest is Fixture {
     function _approveAs(address steward, uint256 d, uint256 community) internal returns (bool) {
         vm.prank(steward);
         return gov.approveDerivative(d, community);
+    }
+
+    /// @dev `steward`'s approval of `d` for `community` reverts: no consent of it is expected.
+    function _approveRevertsNotExpected(address steward, uint256 d, uint256 community) internal {
+        vm.expectRevert(abi.encodeWithSelector(RegistryCore.RegistryConsentNotExpected.selector, d, community));
+        _approveAs(steward, d, community);
     }
 
     /// @dev `steward` rejects derivative `d` for `community`; whether it is now rejected.

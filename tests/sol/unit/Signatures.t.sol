@@ -137,6 +137,17 @@ contract SignaturesTest is Fixture {
         gov.approveDerivativeBySig(d, community, steward, deadline_, signature);
     }
 
+    /// @dev a1's signature approving derivative `d` for community A with `nonce`, valid until `deadline`.
+    function _a1Approves(uint256 d, uint256 nonce) internal view returns (bytes memory) {
+        return _sig(KEY_A1, _approveDigest(d, communityA, nonce, deadline));
+    }
+
+    /// @dev Relaying a1's `signature` as an approval of `d` reverts: not a valid signature of a1's.
+    function _relayA1Invalid(uint256 d, bytes memory signature) internal {
+        vm.expectRevert(_invalid(a1));
+        _relayApprove(d, communityA, a1, deadline, signature);
+    }
+
     function _invalid(address signer) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(StewardSignatures.RegistryInvalidSignature.selector, signer);
     }
@@ -379,18 +390,23 @@ contract SignaturesTest is Fixture {
 
     // ------------------------------------------------------------------ ERC-1271 stewards
 
-    function _walletCommunity(OwnerKeyWallet wallet) internal returns (uint256 id) {
+    /// @dev A community whose one steward is an ERC-1271 wallet of `ownerKey`, and a heritage work
+    ///      of it to register (the wallet's commitment stored).
+    function _walletWork(uint256 ownerKey)
+        internal
+        returns (OwnerKeyWallet wallet, uint256 c, HeritageParams memory p)
+    {
+        wallet = new OwnerKeyWallet(vm.addr(ownerKey));
         address[] memory stewards = new address[](1);
         stewards[0] = address(wallet);
-        id = registry.registerCommunity("Wallet-governed archive", stewards, 1, treasuryB);
+        c = registry.registerCommunity("Wallet-governed archive", stewards, 1, treasuryB);
+        p = _heritageParams(c, _open(0), _split(treasuryB));
+        _storeCommitment(p.contentCid, address(wallet));
     }
 
     function test_registerHeritageWorkBySig_ContractStewardSignsThroughErc1271() public {
         uint256 ownerKey = 0xC0FFEE;
-        OwnerKeyWallet wallet = new OwnerKeyWallet(vm.addr(ownerKey));
-        uint256 c = _walletCommunity(wallet);
-        HeritageParams memory p = _heritageParams(c, _open(0), _split(treasuryB));
-        _storeCommitment(p.contentCid, address(wallet));
+        (OwnerKeyWallet wallet,, HeritageParams memory p) = _walletWork(ownerKey);
         bytes memory signature = _sig(ownerKey, _registerDigest(p, 0, deadline));
 
         uint256 id = _relayRegister(p, address(wallet), signature);
@@ -401,9 +417,7 @@ contract SignaturesTest is Fixture {
     }
 
     function test_registerHeritageWorkBySig_RevertWhen_Erc1271WalletRefuses() public {
-        OwnerKeyWallet wallet = new OwnerKeyWallet(vm.addr(0xC0FFEE));
-        uint256 c = _walletCommunity(wallet);
-        HeritageParams memory p = _heritageParams(c, _open(0), _split(treasuryB));
+        (OwnerKeyWallet wallet,, HeritageParams memory p) = _walletWork(0xC0FFEE);
         bytes memory signature = _sig(0xBAD, _registerDigest(p, 0, deadline));
         vm.expectRevert(_invalid(address(wallet)));
         _relayRegister(p, address(wallet), signature);
@@ -411,10 +425,7 @@ contract SignaturesTest is Fixture {
 
     function test_registerHeritageWorkBySig_RevertWhen_OwnerKeyNamedInsteadOfWallet() public {
         uint256 ownerKey = 0xC0FFEE;
-        OwnerKeyWallet wallet = new OwnerKeyWallet(vm.addr(ownerKey));
-        uint256 c = _walletCommunity(wallet);
-        HeritageParams memory p = _heritageParams(c, _open(0), _split(treasuryB));
-        _storeCommitment(p.contentCid, address(wallet));
+        (, uint256 c, HeritageParams memory p) = _walletWork(ownerKey);
         bytes memory signature = _sig(ownerKey, _registerDigest(p, 0, deadline));
         // The owner's key is valid for itself, but it is not a steward: only the wallet is.
         vm.expectRevert(abi.encodeWithSelector(CommunityStewardship.RegistryNotSteward.selector, c, vm.addr(ownerKey)));
@@ -443,7 +454,7 @@ contract SignaturesTest is Fixture {
 
     function test_approveDerivativeBySig_ThresholdOfSignaturesGivesConsent() public {
         uint256 d = _pendingDerivative();
-        bytes memory sig1 = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
+        bytes memory sig1 = _a1Approves(d, 0);
         bytes memory sig3 = _sig(KEY_A3, _approveDigest(d, communityA, 0, deadline));
 
         vm.prank(relayer);
@@ -464,7 +475,7 @@ contract SignaturesTest is Fixture {
         uint256 d = _pendingDerivative();
         vm.prank(a2);
         gov.approveDerivative(d, communityA);
-        bytes memory sig1 = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
+        bytes memory sig1 = _a1Approves(d, 0);
         vm.prank(relayer);
         assertTrue(gov.approveDerivativeBySig(d, communityA, a1, deadline, sig1));
         assertEq(uint256(router.statusOf(d)), uint256(WorkStatus.Active));
@@ -474,35 +485,31 @@ contract SignaturesTest is Fixture {
         HeritageParams memory p = _params();
         _relayRegister(p, a1, _signRegister(KEY_A1, p, 0)); // uses a1's nonce 0
         uint256 d = _pendingDerivative();
-        bytes memory stale = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
-        vm.expectRevert(_invalid(a1));
-        _relayApprove(d, communityA, a1, deadline, stale);
-        bytes memory fresh = _sig(KEY_A1, _approveDigest(d, communityA, 1, deadline));
+        bytes memory stale = _a1Approves(d, 0);
+        _relayA1Invalid(d, stale);
+        bytes memory fresh = _a1Approves(d, 1);
         _relayApprove(d, communityA, a1, deadline, fresh);
         assertEq(registry.nonces(a1), 2);
     }
 
     function test_approveDerivativeBySig_RevertWhen_Replayed() public {
         uint256 d = _pendingDerivative();
-        bytes memory sig1 = _sig(KEY_A1, _approveDigest(d, communityA, 0, deadline));
+        bytes memory sig1 = _a1Approves(d, 0);
         _relayApprove(d, communityA, a1, deadline, sig1);
-        vm.expectRevert(_invalid(a1));
-        _relayApprove(d, communityA, a1, deadline, sig1);
+        _relayA1Invalid(d, sig1);
     }
 
     function test_approveDerivativeBySig_RevertWhen_NonceAheadOfCurrent() public {
         uint256 d = _pendingDerivative();
-        bytes memory ahead = _sig(KEY_A1, _approveDigest(d, communityA, 1, deadline));
-        vm.expectRevert(_invalid(a1));
-        _relayApprove(d, communityA, a1, deadline, ahead);
+        bytes memory ahead = _a1Approves(d, 1);
+        _relayA1Invalid(d, ahead);
     }
 
     function test_approveDerivativeBySig_RevertWhen_UsedForAnotherWork() public {
         uint256 d1 = _pendingDerivative();
         uint256 d2 = _pendingDerivative();
-        bytes memory forD1 = _sig(KEY_A1, _approveDigest(d1, communityA, 0, deadline));
-        vm.expectRevert(_invalid(a1));
-        _relayApprove(d2, communityA, a1, deadline, forD1);
+        bytes memory forD1 = _a1Approves(d1, 0);
+        _relayA1Invalid(d2, forD1);
     }
 
     function test_approveDerivativeBySig_RevertWhen_Expired() public {

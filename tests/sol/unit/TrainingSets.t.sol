@@ -85,12 +85,33 @@ contract TrainingSetsTest is Fixture {
         (s[0], s[1]) = (_sample(0), _sample(3));
     }
 
+    /// @dev The arguments of one `anchor` call, so that each test changes only what it is about.
+    struct Anchoring {
+        uint256 model;
+        bytes32 root;
+        bytes members;
+        TrainingSets.CommunityCount[] counts;
+        uint256 total;
+        TrainingSets.Sample[] samples;
+    }
+
+    /// @dev The model's set as it stands in `leaves`: 3 works of A, 1 of B, one sample of each.
+    function _anchoring() internal view returns (Anchoring memory) {
+        return Anchoring(model, Merkle.root(leaves), MEMBERS, _counts(3, 1), 4, _samples());
+    }
+
+    function _anchorAs(address sender, Anchoring memory a) internal {
+        vm.prank(sender);
+        sets.anchor(a.model, a.root, a.members, a.counts, a.total, a.samples);
+    }
+
+    function _anchorRevertsWith(address sender, Anchoring memory a, bytes memory err) internal {
+        vm.expectRevert(err);
+        _anchorAs(sender, a);
+    }
+
     function _anchor() internal {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
+        _anchorAs(creator, _anchoring());
     }
 
     // ------------------------------------------------------------------ anchor
@@ -114,71 +135,51 @@ contract TrainingSetsTest is Fixture {
     }
 
     function test_anchor_RevertWhen_NotModelOwner() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsNotModelOwner.selector, model, payer));
-        vm.prank(payer);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
+        _anchorRevertsWith(
+            payer, _anchoring(), abi.encodeWithSelector(TrainingSets.TrainingSetsNotModelOwner.selector, model, payer)
+        );
     }
 
     function test_anchor_RevertWhen_AnchoredAgain() public {
         _anchor();
-        bytes32 other = keccak256("another set");
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsAlreadyAnchored.selector, model));
-        vm.prank(creator);
-        sets.anchor(model, other, MEMBERS, c, 4, s);
+        Anchoring memory a = _anchoring();
+        a.root = keccak256("another set");
+        _anchorRevertsWith(creator, a, abi.encodeWithSelector(TrainingSets.TrainingSetsAlreadyAnchored.selector, model));
     }
 
     function test_anchor_RevertWhen_NotAModel() public {
         uint256 plain = _registerDerivative(_one(works[0]), _ppm(100_000));
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsNotAModel.selector, plain));
-        vm.prank(creator);
-        sets.anchor(plain, root, MEMBERS, c, 4, s);
+        Anchoring memory a = _anchoring();
+        a.model = plain;
+        _anchorRevertsWith(creator, a, abi.encodeWithSelector(TrainingSets.TrainingSetsNotAModel.selector, plain));
     }
 
     function test_anchor_RevertWhen_CountsDoNotSumToTotal() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsCountMismatch.selector, 4, 5));
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 5, s);
+        Anchoring memory a = _anchoring();
+        a.total = 5;
+        _anchorRevertsWith(creator, a, abi.encodeWithSelector(TrainingSets.TrainingSetsCountMismatch.selector, 4, 5));
     }
 
     function test_anchor_RevertWhen_ACommunityIsListedTwice() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        c[1].communityId = communityA;
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(
+        Anchoring memory a = _anchoring();
+        a.counts[1].communityId = communityA;
+        _anchorRevertsWith(
+            creator,
+            a,
             abi.encodeWithSelector(TrainingSets.TrainingSetsCommunitiesNotAscending.selector, communityA, communityA)
         );
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
     }
 
     function test_anchor_RevertWhen_MembersCidIsNotACid() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(CidCodec.CidUnsupported.selector, bytes("not a cid")));
-        vm.prank(creator);
-        sets.anchor(model, root, bytes("not a cid"), c, 4, s);
+        Anchoring memory a = _anchoring();
+        a.members = bytes("not a cid");
+        _anchorRevertsWith(creator, a, abi.encodeWithSelector(CidCodec.CidUnsupported.selector, bytes("not a cid")));
     }
 
     function test_anchor_RevertWhen_ZeroCount() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(4, 0);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsBadCount.selector, communityB, 0));
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
+        Anchoring memory a = _anchoring();
+        a.counts = _counts(4, 0);
+        _anchorRevertsWith(creator, a, abi.encodeWithSelector(TrainingSets.TrainingSetsBadCount.selector, communityB, 0));
     }
 
     function test_anchor_RevertWhen_ASampleForbidsMachineLearning() public {
@@ -188,47 +189,39 @@ contract TrainingSetsTest is Fixture {
         works[3] = forbidden;
         cids[3] = registry.workOf(forbidden).contentCid;
         leaves[3] = sets.leafOf(forbidden, cids[3]);
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(ProtocolRules.RegistryMachineLearningNotAllowed.selector, forbidden));
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
+        _anchorRevertsWith(
+            creator,
+            _anchoring(),
+            abi.encodeWithSelector(ProtocolRules.RegistryMachineLearningNotAllowed.selector, forbidden)
+        );
     }
 
     function test_anchor_RevertWhen_ASampleIsNotInTheSet() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        s[1].proof = Merkle.proof(leaves, 2); // the proof of another leaf
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsBadProof.selector, works[3]));
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
+        Anchoring memory a = _anchoring();
+        a.samples[1].proof = Merkle.proof(leaves, 2); // the proof of another leaf
+        _anchorRevertsWith(creator, a, abi.encodeWithSelector(TrainingSets.TrainingSetsBadProof.selector, works[3]));
     }
 
     function test_anchor_RevertWhen_ASampleIsOfAnotherCommunity() public {
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        s[1] = _sample(1); // a work of A shown for B
-        vm.expectRevert(
+        Anchoring memory a = _anchoring();
+        a.samples[1] = _sample(1); // a work of A shown for B
+        _anchorRevertsWith(
+            creator,
+            a,
             abi.encodeWithSelector(
                 TrainingSets.TrainingSetsSampleNotOfCommunity.selector, works[1], communityB, communityA
             )
         );
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
     }
 
     function test_anchor_RevertWhen_ASampleCidIsNotTheWorks() public {
         leaves[3] = sets.leafOf(works[3], cids[0]);
         cids[3] = cids[0];
-        bytes32 root = Merkle.root(leaves);
-        TrainingSets.CommunityCount[] memory c = _counts(3, 1);
-        TrainingSets.Sample[] memory s = _samples();
-        vm.expectRevert(abi.encodeWithSelector(TrainingSets.TrainingSetsCidMismatch.selector, works[3], works[0]));
-        vm.prank(creator);
-        sets.anchor(model, root, MEMBERS, c, 4, s);
+        _anchorRevertsWith(
+            creator,
+            _anchoring(),
+            abi.encodeWithSelector(TrainingSets.TrainingSetsCidMismatch.selector, works[3], works[0])
+        );
     }
 
     // ------------------------------------------------------------------ membership

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "../utils/Fixture.sol";
+import {Pairs} from "../utils/Pairs.sol";
 import {
     UsageStatements, IStatementRouter, IContentRegistry
 } from "../../../contracts/UsageStatements.sol";
@@ -71,16 +72,6 @@ contract UsageStatementsTest is Fixture {
         id = statements.anchor(root, START, END, 3, total);
     }
 
-    function _pair(uint256 a, uint256 b) internal pure returns (uint256[] memory v) {
-        v = new uint256[](2);
-        (v[0], v[1]) = (a, b);
-    }
-
-    function _single(uint256 a) internal pure returns (uint256[] memory v) {
-        v = new uint256[](1);
-        v[0] = a;
-    }
-
     function _ids(bytes memory identifier) internal pure returns (bytes[] memory v) {
         v = new bytes[](1);
         v[0] = identifier;
@@ -91,9 +82,15 @@ contract UsageStatementsTest is Fixture {
         return _heritageParams(communityB, _open(0), _split(treasuryB));
     }
 
+    /// @dev `by` settles `amount` for the one work `w` of statement `id`, sending `value` with it.
+    function _settleOne(address by, uint256 id, uint256 w, uint256 amount, uint256 value) internal {
+        vm.prank(by);
+        statements.settle{value: value}(id, _one(w), _one(amount));
+    }
+
     function _hold(uint256 id, bytes memory identifier, uint256 amount) internal {
         vm.prank(service);
-        statements.hold{value: amount}(id, _ids(identifier), _single(amount));
+        statements.hold{value: amount}(id, _ids(identifier), _one(amount));
     }
 
     // ------------------------------------------------------------------ anchor
@@ -141,7 +138,7 @@ contract UsageStatementsTest is Fixture {
     function test_settle_PaysThroughTheRouterWithFloors() public {
         uint256 id = _anchor(ROOT, 10 ether);
         vm.prank(service);
-        uint256 batch = statements.settle{value: 3 ether}(id, _pair(work, child), _pair(1 ether, 2 ether));
+        uint256 batch = statements.settle{value: 3 ether}(id, Pairs.uints(work, child), Pairs.uints(1 ether, 2 ether));
         assertEq(batch, 1);
         // work: 1 ether to treasuryB; child: 30 % (0.6 ether) upstream to treasuryB, 1.4 ether to its creator.
         assertEq(router.balanceOf(address(0), treasuryB), 1.6 ether);
@@ -155,18 +152,17 @@ contract UsageStatementsTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(UsageStatements.UsageStatementsNotSubmitter.selector, id, attacker)
         );
-        vm.prank(attacker);
-        statements.settle{value: 1 ether}(id, _single(work), _single(1 ether));
+        _settleOne(attacker, id, work, 1 ether, 1 ether);
     }
 
     function test_settle_RevertWhen_OverTheAnchoredTotal() public {
         uint256 id = _anchor(ROOT, 2 ether);
         vm.startPrank(service);
-        statements.settle{value: 1.5 ether}(id, _single(work), _single(1.5 ether));
+        statements.settle{value: 1.5 ether}(id, _one(work), _one(1.5 ether));
         vm.expectRevert(
             abi.encodeWithSelector(UsageStatements.UsageStatementsOverTotal.selector, id, 1 ether, 0.5 ether)
         );
-        statements.settle{value: 1 ether}(id, _single(work), _single(1 ether));
+        statements.settle{value: 1 ether}(id, _one(work), _one(1 ether));
         vm.stopPrank();
     }
 
@@ -175,15 +171,13 @@ contract UsageStatementsTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(UsageStatements.UsageStatementsValueMismatch.selector, 1 ether, 2 ether)
         );
-        vm.prank(service);
-        statements.settle{value: 1 ether}(id, _single(work), _single(2 ether));
+        _settleOne(service, id, work, 2 ether, 1 ether);
     }
 
     function test_settle_RevertWhen_UnpayableWork() public {
         uint256 id = _anchor(ROOT, 10 ether);
         vm.expectRevert(); // the router's RouterWorkNotPayable, bubbled up
-        vm.prank(service);
-        statements.settle{value: 1 ether}(id, _single(999), _single(1 ether));
+        _settleOne(service, id, 999, 1 ether, 1 ether);
     }
 
     // ------------------------------------------------------------------ suspense
@@ -194,8 +188,7 @@ contract UsageStatementsTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(UsageStatements.UsageStatementsWorkMatched.selector, known, work)
         );
-        vm.prank(service);
-        statements.hold{value: 1 ether}(id, _ids(known), _single(1 ether));
+        _hold(id, known, 1 ether);
     }
 
     function test_release_PaysTheWorkRegisteredLater() public {
@@ -289,7 +282,7 @@ contract UsageStatementsTest is Fixture {
             abi.encodeWithSelector(UsageStatements.UsageStatementsNotSubmitter.selector, id, attacker)
         );
         vm.prank(attacker);
-        statements.hold{value: 1 ether}(id, _ids(hex"01"), _single(1 ether));
+        statements.hold{value: 1 ether}(id, _ids(hex"01"), _one(1 ether));
     }
 
     function test_refund_LeavesWhatWasReleased() public {
@@ -317,15 +310,15 @@ contract UsageStatementsTest is Fixture {
         bool fits = applied + held <= total;
         vm.startPrank(service);
         if (paid <= total) {
-            statements.settle{value: paid}(id, _single(work), _single(paid));
+            statements.settle{value: paid}(id, _one(work), _one(paid));
         } else {
             vm.expectRevert(
                 abi.encodeWithSelector(UsageStatements.UsageStatementsOverTotal.selector, id, paid, total)
             );
-            statements.settle{value: paid}(id, _single(work), _single(paid));
+            statements.settle{value: paid}(id, _one(work), _one(paid));
         }
         if (!fits) vm.expectRevert();
-        statements.hold{value: held}(id, _ids(abi.encode(uint256(777))), _single(held));
+        statements.hold{value: held}(id, _ids(abi.encode(uint256(777))), _one(held));
         vm.stopPrank();
         UsageStatements.Statement memory s = statements.statementOf(id);
         assertLe(uint256(s.accounted), uint256(total));

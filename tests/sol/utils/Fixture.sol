@@ -180,19 +180,4 @@ abstract contract Fixture is Test {
         uint256 made = block.number == 0 ? 0 : block.number - 1;
         VM_STORE.store(address(registry), slot, bytes32(made << 64 | block.timestamp));
     }
-
-    function _one(uint256 parent) internal pure returns (uint256[] memory parents) {
-        parents = new uint256[](1);
-        parents[0] = parent;
-    }
-
-    function _ppm(uint32 share) internal pure returns (uint32[] memory ppms) {
-        ppms = new uint32[](1);
-        ppms[0] = share;
-    }
-
-    function _sig(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        return abi.encodePacked(r, s, v);
-    }
 }

@@ -96,7 +96,7 @@ abstract contract Test {
     }
 
     function assertEq(address a, address b) internal pure {
-        if (a != b) revert("assertEq(address) failed");
+        assertEq(a, b, "");
     }
 
     function assertEq(address a, address b, string memory message) internal pure {
@@ -108,7 +108,7 @@ abstract contract Test {
     }
 
     function assertEq(bytes32 a, bytes32 b) internal pure {
-        if (a != b) revert("assertEq(bytes32) failed");
+        assertEq(a, b, "");
     }
 
     function assertEq(bytes32 a, bytes32 b, string memory message) internal pure {
@@ -146,5 +146,23 @@ abstract contract Test {
         bytes memory out = new bytes(digits);
         for (; v != 0; v /= 10) out[--digits] = bytes1(uint8(48 + v % 10));
         return string(out);
+    }
+
+    /// @notice `[parent]`: the parents of a derivative of one work (or any one-id array).
+    function _one(uint256 parent) internal pure returns (uint256[] memory parents) {
+        parents = new uint256[](1);
+        parents[0] = parent;
+    }
+
+    /// @notice `[share]`: the parent shares (ppm) of a derivative of one work.
+    function _ppm(uint32 share) internal pure returns (uint32[] memory ppms) {
+        ppms = new uint32[](1);
+        ppms[0] = share;
+    }
+
+    /// @notice A 65-byte signature (r, s, v) of `digest` by the key `key`.
+    function _sig(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
     }
 }

@@ -19,15 +19,14 @@ from ml.omr.augment import AugmentParams, apply_augment, augment, augment_params
 from ml.omr.data import (
     BLANK,
     VOCABULARY,
-    ManifestEntry,
     StaffImage,
     UnsupportedTune,
-    build_dataset,
     build_vocabulary,
     render_lines,
     staff_lines,
     symbols,
 )
+from ml.omr.dataset import ManifestEntry, build_dataset
 
 HEADER = "X:1\nT:Hand-written jig\nM:6/8\nL:1/8\nK:G\n"
 JIG = HEADER + "|:B>cB A2G|F3- F2=F|(3GAB c e2d|G3 z3:|\n"
