@@ -36,7 +36,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.api_load import write_load
-from benchmarks.index_reads import serve, settle, stop
+from benchmarks.index_reads import serve, settle
+from chain.anvil import stop_process
 from chain.client import connect
 from core.config import Settings
 
@@ -71,7 +72,7 @@ def main() -> None:
                     out[name] = {"workers": workers, **write_load(url, args.writers, each, prepared=prepared)}
                     console.print(out[name])
                 finally:
-                    stop(proc)
+                    stop_process(proc)
         finally:
             chain.close()
     out["load_average_after"] = os.getloadavg()
