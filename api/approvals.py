@@ -37,6 +37,7 @@ from chain import calls
 from chain import gateway as gw
 from chain.signatures import Signed, heritage_params
 from chain.types import Protocol, everything_to
+from core.durable import replace_durably
 from core.types import CommunityId, WorkId
 
 GATHERED = ("RegisterHeritageWork", "ApproveDerivative", "RejectDerivative", "SetProtocol")
@@ -70,11 +71,7 @@ def _load(state: ApiState) -> dict[str, Any]:
 
 
 def _save(state: ApiState, store: dict[str, Any]) -> None:
-    path = _path(state)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(store))
-    tmp.replace(path)
+    replace_durably(_path(state), json.dumps(store))  # a stored signature survives a crash once acknowledged
 
 
 def key_of(typed_data: dict[str, Any]) -> str:

@@ -41,6 +41,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
+from core.durable import replace_durably
 from core.errors import ChainError
 
 log = logging.getLogger(__name__)
@@ -319,21 +320,13 @@ class Journal:
 
     def _rewrite(self, keep: Sequence[Entry]) -> None:
         """Atomically replace the journal by `keep` (with their positions)."""
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            for e in keep:
-                f.write(json.dumps({"tx": e.tx_hash, "raw": "0x" + e.raw.hex(), "from": e.sender, "nonce": e.nonce,
-                                    "intent": e.intent}) + "\n")
-                if e.mined:
-                    f.write(json.dumps({"mined": e.tx_hash, "block": e.block, "index": e.index}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        lines = []
+        for e in keep:
+            lines.append(json.dumps({"tx": e.tx_hash, "raw": "0x" + e.raw.hex(), "from": e.sender, "nonce": e.nonce,
+                                     "intent": e.intent}) + "\n")
+            if e.mined:
+                lines.append(json.dumps({"mined": e.tx_hash, "block": e.block, "index": e.index}) + "\n")
+        replace_durably(self.path, "".join(lines))
 
 
 def _receipt(w3: Web3, tx_hash: str) -> Any:
