@@ -11,19 +11,20 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from chain.client import Chain, connect
-from chain.types import Recipient, everything_to
-from core.blockstore import ContentStore
-from core.cid import from_text
-from core.config import Settings
 from core.errors import HeritageError, InputError
 from core.types import Ppm
 from core.types import Progress as ProgressFn
+
+if TYPE_CHECKING:  # imported where used: the chain client (web3, eth_account) costs ~0.8 s, which recognize never needs
+    from chain.client import Chain
+    from chain.types import Recipient
+    from core.blockstore import ContentStore
+    from core.config import Settings
 
 console = Console()
 
@@ -33,6 +34,8 @@ DataOpt = typer.Option(Path(".data"), "--data-dir", envvar="HERITAGE_DATA_DIR", 
 
 
 def settings_for(data_dir: Path) -> Settings:
+    from core.config import Settings
+
     return Settings(data_dir=data_dir, deployments_dir=data_dir / "deployments")
 
 
@@ -84,6 +87,8 @@ def stages(*, quiet: bool = False) -> Iterator[ProgressFn]:
 
 @contextmanager
 def connected(data_dir: Path) -> Iterator[Chain]:
+    from chain.client import connect
+
     with errors():
         c = connect(settings_for(data_dir))
         _DECODER[:] = [c.decoder]
@@ -107,6 +112,8 @@ def sender_address(c: Chain, who: str) -> str:
 
 def split_spec(c: Chain, spec: list[str], default: str) -> tuple[Recipient, ...]:
     """`ADDRESS:PPM` items; no items means everything to `default`."""
+    from chain.types import Recipient, everything_to
+
     if not spec:
         return everything_to(default)
     out = []
@@ -119,6 +126,8 @@ def split_spec(c: Chain, spec: list[str], default: str) -> tuple[Recipient, ...]
 
 
 def stored_content(store: ContentStore, path: Path) -> bytes:
+    from core.cid import from_text
+
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
     if path.stat().st_size == 0:

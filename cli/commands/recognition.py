@@ -10,7 +10,6 @@ from rich.table import Table
 
 from cli.commands.options import DnnEpochsOpt, DnnLayersOpt, DnnWidthOpt, ProtocolsOpt, loaded_by_default, model_file
 from cli.common import DataOpt, FromOpt, JsonOpt, connected, console, emit, errors, han_sources, sender_address, stages
-from core.blockstore import open_store
 
 recognition_app = typer.Typer(help="Timbre (instrument) recognition: MFCC and learned features, GMM-HMM, DNN-HMM, "
                               "a transfer-learned CNN; models registered as derivatives.", no_args_is_help=True)
@@ -63,6 +62,7 @@ def recognition_register(model: Path | None = typer.Option(None, help="A model `
     works it learned from (through training-set parts when more than 8). A work whose protocol
     forbids ML use refuses it; a consent-required one leaves it pending; rerunning is safe."""
     from chain.derive import register_model
+    from core.blockstore import open_store
     from ml.recognition.model import describe, report_metrics
 
     with connected(data_dir) as c, errors():

@@ -39,7 +39,6 @@ from torch import nn
 from core.errors import InputError
 from ml.layers import conv_pool_blocks
 from ml.recognition.features import FeatureConfig
-from ml.recognition.transfer import svm
 from ml.runtime import seeded
 from ml.training_loop import fit
 
@@ -328,6 +327,8 @@ def cnn_svm(trained_cnn: Trained, x: np.ndarray, y: Sequence[str], *, folds: int
     CNN's own training set (the seed's recipe) or a held-out one. Every class needs at least two
     examples, for the calibration folds (at most `folds`)."""
     from sklearn.calibration import CalibratedClassifierCV
+
+    from ml.recognition.transfer import svm  # here: scikit-learn (and pandas) cost ~1 s that a saved model's answer never needs
 
     labels = check_labels(y, len(x))
     fewest = min(Counter(labels).values())

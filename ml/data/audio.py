@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf  # type: ignore[import-untyped]
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
 from core.errors import InputError
+from ml.data import dsp
 from ml.data.files import readable
 
 AUDIO_FORMATS: dict[str, str] = {
@@ -89,14 +89,15 @@ def to_mono(data: NDArray[np.floating]) -> NDArray[np.float32]:
 
 
 def resample(y: NDArray[np.floating], *, orig_rate: int, target_rate: int) -> NDArray[np.float32]:
-    """Polyphase resampling (scipy, Kaiser window) of y, shape (n,), from orig_rate to target_rate Hz.
+    """Polyphase resampling (`ml.data.dsp.resample`: Kaiser-windowed sinc, scipy's resample_poly design)
+    of y, shape (n,), from orig_rate to target_rate Hz.
 
     Returns float32 of shape (ceil(n · target_rate / orig_rate),).
     """
     if orig_rate == target_rate:
         return y.astype(np.float32)
     g = math.gcd(orig_rate, target_rate)
-    return np.asarray(resample_poly(y.astype(np.float64), target_rate // g, orig_rate // g), dtype=np.float32)
+    return np.asarray(dsp.resample(y, up=target_rate // g, down=orig_rate // g), dtype=np.float32)
 
 
 def trim_trailing_silence(y: NDArray[np.float32], *, top_db: float = 60.0) -> NDArray[np.float32]:

@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
+
+from ml.data.dsp import iir
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -61,10 +62,7 @@ def k_weighting(*, sample_rate: int) -> tuple[tuple[NDArray[np.float64], NDArray
 
 def k_weighted(y: NDArray[np.floating], *, sample_rate: int) -> NDArray[np.float64]:
     """y, shape (n,), K-weighted (float64, shape (n,))."""
-    out = np.asarray(y, dtype=np.float64)
-    for b, a in k_weighting(sample_rate=sample_rate):
-        out = lfilter(b, a, out)
-    return np.asarray(out, dtype=np.float64)
+    return iir(k_weighting(sample_rate=sample_rate), y)
 
 
 def block_powers(y: NDArray[np.floating], *, sample_rate: int, block_s: float = BLOCK_S,

@@ -7,7 +7,7 @@ Steps, in this order (each one's reason beside it):
 2. Trim leading and trailing near-silence *at the file's own rate*: everything before the first and
    after the last sample within `trim_db` (60 dB) of the peak, the rule the renderer has always used
    for its tails. Trimming before resampling makes added digital silence vanish exactly.
-3. Resample to `sample_rate` (scipy's polyphase filter).
+3. Resample to `sample_rate` (a polyphase filter: `ml.data.dsp`).
 4. Loudness-normalise to `target_lufs` (−23 LUFS, EBU R128) by ITU-R BS.1770-4 integrated loudness
    (`ml.data.loudness`). Chosen over peak normalisation because one transient (a tabla stroke, a
    click, a plosive) sets the peak, so two takes at the same perceived level get different gains;
