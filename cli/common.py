@@ -8,6 +8,7 @@ index (`--from 1`) or address; on the embedded anvil these are its development a
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,17 +51,27 @@ def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
 def errors() -> Iterator[None]:
     """A platform error, or a contract's revert (by its name, decoded with the connected chain's
     ABI), printed as one line and exit status 2: never a traceback."""
-    from web3.exceptions import ContractCustomError, ContractLogicError
-
     try:
         yield
     except HeritageError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(2) from err
-    except (ContractCustomError, ContractLogicError) as err:
+    except Exception as err:
+        if not isinstance(err, _contract_errors()):
+            raise
         named = _DECODER[0].from_exception(err) if _DECODER else None
         console.print(f"[red]error:[/] {named or f'the contract refused: {err}'}")
         raise typer.Exit(2) from err
+
+
+def _contract_errors() -> tuple[type[Exception], ...]:
+    """web3's revert errors, once something has imported web3 (no revert can have happened before):
+    a command that never touches the chain does not pay web3's import."""
+    if "web3.exceptions" not in sys.modules:
+        return ()
+    from web3.exceptions import ContractCustomError, ContractLogicError
+
+    return ContractCustomError, ContractLogicError
 
 
 _DECODER: list[Any] = []
