@@ -1,20 +1,24 @@
-"""A cold `heritage recognize` on a 10-s file: today's path beside the current one, in one run.
+"""A cold `heritage recognize` and `heritage classify` on a 10-s file: earlier trees beside this one, in one run.
 
-    .venv/bin/python -m benchmarks.cold_start [--runs 3] [--width 1024] [--layers 5] [--baseline-ref 3e3840c]
+    .venv/bin/python -m benchmarks.cold_start [--runs 5] [--width 1024] [--layers 5] [--refs 3e3840c 0d8b66d]
 
 A DNN-HMM of the report's shape (13 classes × 3 states, `--layers` × `--width` hidden units) is
 fitted for one epoch on synthetic tones (the time to answer does not depend on the weights), and a
-10-s 44.1-kHz stereo WAV is written. Then, each in a fresh Python process (`--runs` rounds, the paths
-interleaved in each round so a busy machine slows them alike; median and first run):
+10-s 44.1-kHz stereo WAV is written. Then, each in a fresh Python process (`--runs` rounds, every
+path once per round so a busy machine slows them alike; median and first run):
 
-- baseline: `python -m cli.main recognize FILE --model M --json` in the tree of `--baseline-ref`
-  (extracted with `git archive`: the code before the preprocessing path and lazy loading);
-- current: the same command in this tree;
-- ML only: the import, model load and recognition of this tree's `ml.recognition.model`, timed
-  inside the process (what the command costs once the CLI stops importing the chain client at start);
-- `recognize --help` of both trees (the command line's own import).
+- each of `--refs` (trees extracted with `git archive`: 3e3840c is the code before the
+  preprocessing path, 0d8b66d the one before lazy imports) and this tree:
+  `python -m cli.main recognize FILE --model M --json`;
+- the shipped default models as a user runs them on a fresh clone (`recognize FILE`, `classify
+  FILE`, no model option; `HERITAGE_MODELS_DIR` points at an empty folder so no trained model in
+  cache/ is picked), for the refs that ship models/ and this tree;
+- `recognize --help` of each tree (the command line's own start);
+- this tree's in-process breakdown of both commands (command-line import, ML import, model load,
+  answer), the shipped models.
 
-Writes benchmarks/results/cold_start.json.
+The load average (`os.getloadavg`, what `uptime` prints) is recorded before, after and at every
+round: the 2 cores are shared. Writes benchmarks/results/cold_start.json.
 """
 
 from __future__ import annotations
@@ -40,17 +44,28 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SR = 22_050
-_ML_ONLY = """
+_SPLIT = """
 import json, sys, time
-t0 = time.perf_counter()
 from pathlib import Path
-from ml.recognition.model import load
+t0 = time.perf_counter()
+import cli.main, cli.commands.recognition, cli.commands.classification
 t1 = time.perf_counter()
-r = load(Path(sys.argv[1]))
-t2 = time.perf_counter()
-out = r.recognise_file(Path(sys.argv[2]))
-t3 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "recognise_s": t3 - t2, "segments": len(out)}))
+from ml.defaults import FILES, candidates, default_model
+if sys.argv[1] == "recognize":
+    from ml.recognition.model import load
+    t2 = time.perf_counter()
+    model = load(default_model("recognition"))
+    t3 = time.perf_counter()
+    model.recognise_file(Path(sys.argv[2]))
+else:
+    from ml.classification.saved import classify_prepared, load
+    from ml.data.preprocess import prepare_file
+    t2 = time.perf_counter()
+    models = [load(default_model(k)) for k in FILES if k.startswith("classification/") and any(p.is_file() for p in candidates(k))]
+    t3 = time.perf_counter()
+    [classify_prepared(m, prepare_file(Path(sys.argv[2]), cfg=m.preprocess)) for m in models]
+t4 = time.perf_counter()
+print(json.dumps({"cli_import_s": t1 - t0, "ml_import_s": t2 - t1, "load_s": t3 - t2, "answer_s": t4 - t3}))
 """
 
 
@@ -90,22 +105,43 @@ def extract(ref: str, dest: Path) -> Path:
     return dest
 
 
-def timed(commands: dict[str, tuple[list[str], Path]], runs: int) -> dict[str, dict[str, Any]]:
-    """Wall seconds of each (command, tree) in fresh processes, `runs` rounds, the paths interleaved in
-    every round so a busy machine slows them alike: every run, first and median, and the last output."""
+def timed(commands: dict[str, tuple[list[str], Path]], runs: int, env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """Wall seconds of each (command, tree) in fresh processes, `runs` rounds, every path once per
+    round so a busy machine slows them alike: every run, first and median, and the last output;
+    and the load average at the start of each round."""
     walls: dict[str, list[float]] = {name: [] for name in commands}
     last: dict[str, str] = {}
+    loads = []
     for _ in range(runs):
+        loads.append(os.getloadavg())
         for name, (command, tree) in commands.items():
             t0 = time.perf_counter()
-            done = subprocess.run(command, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
+            done = subprocess.run(command, cwd=tree, env={**env, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
                                   check=False)
             walls[name].append(time.perf_counter() - t0)
             if done.returncode != 0:
                 raise SystemExit(f"{' '.join(command)} failed in {tree}:\n{done.stderr[-2000:]}")
             last[name] = done.stdout
-    return {name: {"walls_s": w, "first_s": w[0], "median_s": statistics.median(w), "stdout": last[name]}
-            for name, w in walls.items()}
+    return ({name: {"walls_s": w, "first_s": w[0], "median_s": statistics.median(w), "stdout": last[name]}
+             for name, w in walls.items()}, loads)
+
+
+def paths(trees: dict[str, Path], py: str, model: Path, wav: Path) -> dict[str, tuple[list[str], Path]]:
+    """Every timed path: name → (command, tree)."""
+    cli = [py, "-m", "cli.main"]
+    out: dict[str, tuple[list[str], Path]] = {}
+    for name, tree in trees.items():
+        out[f"{name}: recognize FILE --model M"] = ([*cli, "recognize", str(wav), "--model", str(model), "--json"], tree)
+    for name, tree in trees.items():
+        if (tree / "models" / "timbre-dnn-hmm.pt").is_file():
+            out[f"{name}: recognize FILE (shipped model)"] = ([*cli, "recognize", str(wav), "--json"], tree)
+        if (tree / "models" / "classification").is_dir():
+            out[f"{name}: classify FILE (shipped models)"] = ([*cli, "classify", str(wav), "--json"], tree)
+    for name, tree in trees.items():
+        out[f"{name}: recognize --help"] = ([*cli, "recognize", "--help"], tree)
+    for command in ("recognize", "classify"):
+        out[f"current, in-process breakdown: {command}"] = ([py, "-c", _SPLIT, command, str(wav)], trees["current"])
+    return out
 
 
 def main() -> None:
@@ -113,38 +149,35 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="fresh processes per path")
     ap.add_argument("--width", type=int, default=1024, help="hidden units per layer (the report's model: 1024)")
     ap.add_argument("--layers", type=int, default=5, help="hidden layers (the report's model: 5)")
-    ap.add_argument("--baseline-ref", default="3e3840c", help="git commit of today's path")
+    ap.add_argument("--refs", nargs="*", default=["3e3840c", "0d8b66d"], help="git commits to time beside this tree")
     args = ap.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="heritage-cold-") as tmp:
         model, wav = Path(tmp) / "model.pt", Path(tmp) / "ten-seconds.wav"
         make_model(model, width=args.width, layers=args.layers)
         write_wav(wav)
-        base = extract(args.baseline_ref, Path(tmp) / "baseline")
-        command = [py, "-m", "cli.main", "recognize", str(wav), "--model", str(model), "--json"]
-        help_command = [py, "-m", "cli.main", "recognize", "--help"]
+        trees = {ref: extract(ref, Path(tmp) / ref) for ref in args.refs} | {"current": ROOT}
+        (Path(tmp) / "no-trained-models").mkdir()
+        env = {**os.environ, "HERITAGE_MODELS_DIR": str(Path(tmp) / "no-trained-models")}
         load_before = os.getloadavg()
-        rows = timed({
-            f"baseline ({args.baseline_ref}): recognize FILE": (command, base),
-            "current: recognize FILE": (command, ROOT),
-            "current, ML only (import + load + recognise)": ([py, "-c", _ML_ONLY, str(model), str(wav)], ROOT),
-            f"baseline ({args.baseline_ref}): recognize --help": (help_command, base),
-            "current: recognize --help": (help_command, ROOT),
-        }, args.runs)
-    split = json.loads(rows["current, ML only (import + load + recognise)"]["stdout"])
-    table = Table(title=f"cold `recognize` on a 10-s file, DNN-HMM {args.layers} × {args.width}, {args.runs} fresh processes each")
+        rows, loads = timed(paths(trees, py, model, wav), args.runs, env)
+        load_after = os.getloadavg()
+    splits = {k.rsplit(": ", 1)[1]: json.loads(v["stdout"]) for k, v in rows.items() if "in-process" in k}
+    table = Table(title=f"cold commands on a 10-s file, {args.runs} fresh processes each (load average "
+                        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores)")
     for col in ("path", "first s", "median s"):
         table.add_column(col)
     for name, r in rows.items():
         table.add_row(name, f"{r['first_s']:.2f}", f"{r['median_s']:.2f}")
     console = Console()
     console.print(table)
-    console.print(f"ML only, inside the process (last run): import {split['import_s']:.2f} s, model load {split['load_s']:.2f} s, "
-                  f"recognition {split['recognise_s']:.2f} s ({split['segments']} segments)")
+    for command, split in splits.items():
+        console.print(f"{command}, inside the process (last run): " + ", ".join(f"{k.removesuffix('_s')} {v:.2f} s"
+                                                                              for k, v in split.items()))
     RESULTS.mkdir(exist_ok=True)
-    out = {"width": args.width, "layers": args.layers, "runs": args.runs, "baseline_ref": args.baseline_ref,
+    out = {"width": args.width, "layers": args.layers, "runs": args.runs, "refs": args.refs,
            "cpus": os.cpu_count(), "platform": platform.platform(), "load_average_before": load_before,
-           "load_average_after": os.getloadavg(), "ml_only_split": split,
+           "load_average_after": load_after, "load_average_per_round": loads, "in_process_split": splits,
            "paths": {k: {kk: vv for kk, vv in v.items() if kk != "stdout"} for k, v in rows.items()}}
     (RESULTS / "cold_start.json").write_text(json.dumps(out, indent=2))
 

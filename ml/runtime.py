@@ -52,6 +52,17 @@ def reproducible(*, threads: int = DEFAULT_THREADS) -> dict[str, Any]:
     return threads_in_use()
 
 
+def one_answer_threads() -> None:
+    """Threads for a command that answers one input and exits (`heritage recognize`, `classify`):
+    one torch intra-op thread. Its networks are small (a few hundred frames through a few layers),
+    so a second thread gains little on a quiet machine and, on a shared one, its spinning workers
+    cost the most: measured with 2 cores at load average 11, recognising a 10-s file took 0.72–0.86 s
+    with one thread against 1.35–1.61 s with two (benchmarks/cold_start.py times the commands)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def seeded(seed: int) -> torch.Generator:
     """Seed torch's global generator (weight initialisation, dropout) with `seed` and return a generator
     of its own seeded the same, for what a trainer draws in order (batch orders, masks): call it just

@@ -60,8 +60,10 @@ def classify(file: Path = typer.Argument(..., help="A recording (WAV, FLAC, OGG,
              top: int = typer.Option(5, min=1, help="Labels to show per task."),
              as_json: bool = JsonOpt) -> None:
     """The label distribution of FILE for each task (tradition, region, genre, dance type)."""
+    from ml.runtime import one_answer_threads
     from ml.studio import classify as classify_input
 
+    one_answer_threads()
     with errors():
         paths = _default_classifiers() if models is None else sorted(models.glob("*.pt")) if models.is_dir() else [models]
         if not paths or not paths[0].exists():

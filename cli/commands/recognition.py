@@ -117,8 +117,10 @@ def recognize(file: Path = typer.Argument(..., help="A recording: WAV, FLAC, OGG
               top: int = typer.Option(3, min=1, help="Instruments to show per segment."),
               as_json: bool = JsonOpt) -> None:
     """The most likely instruments of each 3-s segment of FILE (DNN-HMM); silent segments answer "silence"."""
+    from ml.runtime import one_answer_threads
     from ml.studio import recognise
 
+    one_answer_threads()
     with errors():
         r = recognise(file, model=model_file(model, "recognition"), top=top)  # the API's recognition job calls the same function
     if as_json:
