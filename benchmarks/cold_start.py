@@ -18,7 +18,8 @@ path once per round so a busy machine slows them alike; median and first run):
   answer), the shipped models.
 
 The load average (`os.getloadavg`, what `uptime` prints) is recorded before, after and at every
-round: the 2 cores are shared. Writes benchmarks/results/cold_start.json.
+round: the 2 cores are shared; so is each path's CPU time (user + system), which other jobs sway
+less than its wall time. Writes benchmarks/results/cold_start.json.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -110,20 +112,29 @@ def timed(commands: dict[str, tuple[list[str], Path]], runs: int, env: dict[str,
     round so a busy machine slows them alike: every run, first and median, and the last output;
     and the load average at the start of each round."""
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     last: dict[str, str] = {}
     loads = []
     for _ in range(runs):
         loads.append(os.getloadavg())
         for name, (command, tree) in commands.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _children_cpu()
             done = subprocess.run(command, cwd=tree, env={**env, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
                                   check=False)
             walls[name].append(time.perf_counter() - t0)
+            cpus[name].append(_children_cpu() - c0)
             if done.returncode != 0:
                 raise SystemExit(f"{' '.join(command)} failed in {tree}:\n{done.stderr[-2000:]}")
             last[name] = done.stdout
-    return ({name: {"walls_s": w, "first_s": w[0], "median_s": statistics.median(w), "stdout": last[name]}
+    return ({name: {"walls_s": w, "first_s": w[0], "median_s": statistics.median(w), "cpu_s": cpus[name],
+                    "median_cpu_s": statistics.median(cpus[name]), "stdout": last[name]}
              for name, w in walls.items()}, loads)
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of every finished child process: less swayed by other jobs than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def paths(trees: dict[str, Path], py: str, model: Path, wav: Path) -> dict[str, tuple[list[str], Path]]:
@@ -165,10 +176,10 @@ def main() -> None:
     splits = {k.rsplit(": ", 1)[1]: json.loads(v["stdout"]) for k, v in rows.items() if "in-process" in k}
     table = Table(title=f"cold commands on a 10-s file, {args.runs} fresh processes each (load average "
                         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores)")
-    for col in ("path", "first s", "median s"):
+    for col in ("path", "first s", "median s", "median CPU s"):
         table.add_column(col)
     for name, r in rows.items():
-        table.add_row(name, f"{r['first_s']:.2f}", f"{r['median_s']:.2f}")
+        table.add_row(name, f"{r['first_s']:.2f}", f"{r['median_s']:.2f}", f"{r['median_cpu_s']:.2f}")
     console = Console()
     console.print(table)
     for command, split in splits.items():
