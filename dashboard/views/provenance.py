@@ -59,10 +59,9 @@ def show_route(route: Route) -> None:
         st.markdown(f"**Training set of model #{t['model']}**: {t['works']} works; of the {eth(t['kept_wei'])} ETH the "
                     f"model keeps, {eth(t['set_wei'])} ETH goes to its training set, paid to each community by its "
                     "count of works")
-        st.dataframe(pd.DataFrame([{"community": f"#{c['community_id']}", "works in the set": c["works"],
-                                    "share of the set": f"{c['works'] / t['works']:.0%}",
-                                    "receives (ETH)": eth(c["received_wei"])} for c in t["communities"]]),
-                     hide_index=True, width="stretch")
+        st.table(pd.DataFrame([{"community": f"#{c['community_id']}", "works in the set": c["works"],
+                                "share of the set": f"{c['works'] / t['works']:.0%}",
+                                "receives (ETH)": eth(c["received_wei"])} for c in t["communities"]]).set_index("community"))
 
 
 def show_audit(result: AuditResult) -> None:

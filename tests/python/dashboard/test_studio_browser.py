@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from dashboard.ui import eth
 from ml.defaults import FILES
 from ml.shipped import manifest
 from tests.python.dashboard.services import BIN, DEV_ACCOUNTS, streamlit_app
@@ -146,8 +148,8 @@ def test_make_a_piece_in_the_studio_and_register_it_with_the_wallet(
     assert credit["model"] == works["model"] and credit["set_wei"] == str(4 * 10**16)
     assert [(c["community_id"], c["works"]) for c in credit["communities"]] == [(works["a"], 2), (works["b"], 1)]
     assert int(credit["communities"][0]["received_wei"]) == 2 * int(credit["communities"][1]["received_wei"]) > 0
-    for c in credit["communities"]:
-        assert f"#{c['community_id']}" in text
+    rows = [rf"#{c['community_id']}\s+{c['works']}\s+\d+%\s+{re.escape(eth(c['received_wei']))}" for c in credit["communities"]]
+    until(browser, lambda d: all(re.search(row, body(d)) for row in rows), "each community's row: works, share, ETH")
     shot = screenshot(browser, tmp_path, "provenance_training_set.png")
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         shutil.copy(shot, SCREENSHOTS / shot.name)
