@@ -100,16 +100,21 @@ def _inputs(songs: list[str]) -> dict[str, tuple[bytes, str]]:
             "song": (songs[0].encode(), "text/vnd.abc")}
 
 
-def _through_api(http: httpx.Client, kind: str, body: dict[str, Any], probes: list[float] | None = None) -> float:
+def _through_api(http: httpx.Client, kind: str, body: dict[str, Any], probes: list[float] | None = None,
+                 failed: list[float] | None = None) -> float:
     """One job end to end; meanwhile (when `probes` is given) another client asks GET /health every
     0.1 s and records how long each answer took: what any other user of the service waits."""
     stop = threading.Event()
+    failed = failed if failed is not None else []
 
     def probe() -> None:
         with httpx.Client(base_url=http.base_url, timeout=120) as other:
             while not stop.is_set():
                 t = time.perf_counter()
-                other.get("/health").raise_for_status()
+                try:
+                    other.get("/health").raise_for_status()
+                except httpx.HTTPError:  # a refused or reset answer counts as an error, timed all the same
+                    failed.append(time.perf_counter() - t)
                 assert probes is not None
                 probes.append(time.perf_counter() - t)
                 stop.wait(0.1)
@@ -224,10 +229,11 @@ def main() -> None:
             for kind, (what, body) in jobs.items():
                 local = _in_process(kind, files, models, tmp / "out", song_cid)
                 first: list[float] = []
-                _through_api(http, kind, body(100), first)  # warm: models loaded and kept on both sides
+                errors: list[float] = []
+                _through_api(http, kind, body(100), first, errors)  # warm: models loaded and kept on both sides
                 local(100)
                 probes: list[float] = []
-                api_s = [_through_api(http, kind, body(i), probes) for i in range(args.repeats)]
+                api_s = [_through_api(http, kind, body(i), probes, errors) for i in range(args.repeats)]
                 local_s = []
                 for i in range(args.repeats):
                     t0 = time.perf_counter()
@@ -239,10 +245,11 @@ def main() -> None:
                              "in_process_s": [round(x, 3) for x in local_s], "health_probes": len(probes),
                              "health_median_s": round(statistics.median(probes), 4) if probes else None,
                              "health_max_s": round(max(probes), 3) if probes else None,
-                             "first_job_s": None, "health_max_first_s": round(max(first), 3) if first else None})
+                             "first_job_s": None, "health_max_first_s": round(max(first), 3) if first else None,
+                             "health_errors": len(errors)})
                 console.print(f"{kind}: API {a:.3f} s, in-process {b:.3f} s, ×{a / b:.2f}; GET /health meanwhile: "
                               f"max {rows[-1]['health_max_s']} s over {len(probes)} asks; during the first (cold) job "
-                              f"max {rows[-1]['health_max_first_s']} s")
+                              f"max {rows[-1]['health_max_first_s']} s; {len(errors)} failed")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -256,11 +263,11 @@ def main() -> None:
     (RESULTS / name).write_text(json.dumps(out, indent=1))
     t = Table(title=f"Studio jobs through the API vs in-process ({which}); medians of {args.repeats}")
     for col in ("job", "input", "API (s)", "in-process (s)", "ratio", "GET /health meanwhile: median / max (s)",
-                "max during the first job (s)"):
+                "max during the first job (s)", "failed"):
         t.add_column(col)
     for r in rows:
         t.add_row(r["job"], r["input"], f"{r['api_median_s']:.3f}", f"{r['in_process_median_s']:.3f}", f"{r['ratio']:.2f}",
-                  f"{r['health_median_s']} / {r['health_max_s']}", f"{r['health_max_first_s']}")
+                  f"{r['health_median_s']} / {r['health_max_s']}", f"{r['health_max_first_s']}", str(r["health_errors"]))
     console.print(t)
 
 

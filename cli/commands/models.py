@@ -111,7 +111,8 @@ def register(kind: list[str] = typer.Option([], help="Register only these kinds 
     """Store each shipped model (or, with --folder cache/models, each one you trained) by CID and
     register it as a machine-made derivative of the registered works it learned from, its whole
     training set anchored as a Merkle root with each community's count. A work whose protocol
-    forbids machine-learning use refuses its model (nothing sent for it); a model none of whose works is registered is skipped; a rerun sends nothing."""
+    forbids machine-learning use refuses its model (nothing sent for it); a model none of whose
+    works is registered is skipped; a rerun sends nothing."""
     from chain.trained import register_trained
     from core.blockstore import open_store
     from ml.shipped import manifest

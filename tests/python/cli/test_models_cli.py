@@ -1,7 +1,8 @@
 """`heritage models register` on a real anvil: a shipped model is stored by CID, registered as a
 machine-made derivative of the works it learned from and its training set anchored by community
 count; a rerun sends nothing; a model whose training set holds a work that forbids ML use is
-refused with nothing sent; a model the user trained registers from its file alone. And `heritage generate` runs on the shipped network with no --model."""
+refused with nothing sent; a model the user trained registers from its file alone. And `heritage
+generate` runs on the shipped network with no --model."""
 
 from __future__ import annotations
 
