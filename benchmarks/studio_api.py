@@ -50,6 +50,7 @@ from chain.signatures import sign
 from core.types import Cid
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parent.parent  # the service runs this tree's code, whichever checkout the venv names
 HERITAGE = str(Path(sys.executable).parent / "heritage")
 HAN = "chinese_pentatonic"
 console = Console()
@@ -198,8 +199,7 @@ def main() -> None:
     log = (tmp / "api.log").open("w")
     proc = subprocess.Popen([HERITAGE, "api", "--port", str(port), "--data-dir", str(tmp / "data")], stdout=log,
                             stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1",
-                                                           **({"PYTHONPATH": str(args.service_tree.resolve())}
-                                                              if args.service_tree else {})})
+                                                           "PYTHONPATH": str((args.service_tree or ROOT).resolve())})
     rows: list[dict[str, Any]] = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
