@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from api.jobs import JobManager
+from api.ml_worker import MlWorker
 from api.shared import RateLimiter, RelayLock
 from chain.catalogue import Catalogue, load
 from chain.client import Chain, connect
@@ -40,6 +41,7 @@ class ApiState:
         self.domain = Domain(self.chain.deployment.chain_id, self.chain.w3.to_checksum_address(self.chain.deployment.registry))
         self.limiter = RateLimiter(settings.api_writes_per_minute, self.index.engine)
         self.jobs = JobManager(settings.data_dir / "jobs", max_queued=settings.api_max_queued_jobs)
+        self.ml = MlWorker()  # the Studio's model runs, in a child process started at the first job
         self._views: dict[str, bytes] = {}
         self._views_block = -1
         from api.batches import RelayQueue
@@ -74,6 +76,7 @@ class ApiState:
     def close(self) -> None:
         self.supervisor.stop()
         self.jobs.stop()
+        self.ml.stop()
         self.chain.close()
         self.index.close()
 

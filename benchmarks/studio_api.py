@@ -9,7 +9,10 @@ every 20 ms until done (end to end: the checks, the queue, the run, storing the 
 manifest by CID, the HTTP); and the same function the job runs, called in this process
 (`ml.studio.recognise`, `classify`, `transcribe`; `make_piece_from_works` + `pitch_on_grid`). One
 unmeasured run of each warms both sides (models loaded once and kept on both). Medians; the ratio
-is the API's overhead.
+is the API's overhead. While each job runs, a second client asks GET /health every 0.1 s: the
+longest answer is how long the service kept everyone else waiting, measured apart for the first
+(cold: models loaded, numba compiled) job of each kind (`--service-tree` runs the
+service from an older tree, e.g. the commit before its model runs moved to a child process).
 
 Models: `--models DIR` (a folder named as ml/defaults.py names them: the shipped models/ or the
 user's cache/models); without it, tiny models trained here in seconds (tests/python/api/studio_models.py),
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +50,7 @@ from chain.signatures import sign
 from core.types import Cid
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parent.parent  # the service runs this tree's code, whichever checkout the venv names
 HERITAGE = str(Path(sys.executable).parent / "heritage")
 HAN = "chinese_pentatonic"
 console = Console()
@@ -96,13 +101,39 @@ def _inputs(songs: list[str]) -> dict[str, tuple[bytes, str]]:
             "song": (songs[0].encode(), "text/vnd.abc")}
 
 
-def _through_api(http: httpx.Client, kind: str, body: dict[str, Any]) -> float:
+def _through_api(http: httpx.Client, kind: str, body: dict[str, Any], probes: list[float] | None = None,
+                 failed: list[float] | None = None) -> float:
+    """One job end to end; meanwhile (when `probes` is given) another client asks GET /health every
+    0.1 s and records how long each answer took: what any other user of the service waits."""
+    stop = threading.Event()
+    failed = failed if failed is not None else []
+
+    def probe() -> None:
+        with httpx.Client(base_url=http.base_url, timeout=120) as other:
+            while not stop.is_set():
+                t = time.perf_counter()
+                try:
+                    other.get("/health").raise_for_status()
+                except httpx.HTTPError:  # a refused or reset answer counts as an error, timed all the same
+                    failed.append(time.perf_counter() - t)
+                assert probes is not None
+                probes.append(time.perf_counter() - t)
+                stop.wait(0.1)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    if probes is not None:
+        prober.start()
     t0 = time.perf_counter()
-    r = http.post(f"/jobs/{kind}", json=body)
-    r.raise_for_status()
-    job_id = r.json()["job_id"]
-    while (job := http.get(f"/jobs/{job_id}").json())["status"] in ("queued", "running"):
-        time.sleep(0.02)
+    try:
+        r = http.post(f"/jobs/{kind}", json=body)
+        r.raise_for_status()
+        job_id = r.json()["job_id"]
+        while (job := http.get(f"/jobs/{job_id}").json())["status"] in ("queued", "running"):
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        if probes is not None:
+            prober.join(130)
     if job["status"] != "done":
         raise RuntimeError(f"{kind} job {job['status']}: {job['error']}")
     return time.perf_counter() - t0
@@ -138,6 +169,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", type=Path, default=None, help="A folder of models (default: tiny ones trained here).")
+    parser.add_argument("--service-tree", type=Path, default=None,
+                        help="Run the service from this source tree (e.g. an older commit extracted with `git archive`), "
+                             "to compare; the in-process side always runs this tree.")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     from ml.runtime import reproducible
@@ -164,7 +198,8 @@ def main() -> None:
     port = _free_port()
     log = (tmp / "api.log").open("w")
     proc = subprocess.Popen([HERITAGE, "api", "--port", str(port), "--data-dir", str(tmp / "data")], stdout=log,
-                            stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1",
+                                                           "PYTHONPATH": str((args.service_tree or ROOT).resolve())})
     rows: list[dict[str, Any]] = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
@@ -193,9 +228,12 @@ def main() -> None:
                                                             "seconds": 30.0})}
             for kind, (what, body) in jobs.items():
                 local = _in_process(kind, files, models, tmp / "out", song_cid)
-                _through_api(http, kind, body(100))  # warm: models loaded and kept on both sides
+                first: list[float] = []
+                errors: list[float] = []
+                _through_api(http, kind, body(100), first, errors)  # warm: models loaded and kept on both sides
                 local(100)
-                api_s = [_through_api(http, kind, body(i)) for i in range(args.repeats)]
+                probes: list[float] = []
+                api_s = [_through_api(http, kind, body(i), probes, errors) for i in range(args.repeats)]
                 local_s = []
                 for i in range(args.repeats):
                     t0 = time.perf_counter()
@@ -204,22 +242,32 @@ def main() -> None:
                 a, b = statistics.median(api_s), statistics.median(local_s)
                 rows.append({"job": kind, "input": what, "api_median_s": round(a, 3), "in_process_median_s": round(b, 3),
                              "ratio": round(a / b, 2), "api_s": [round(x, 3) for x in api_s],
-                             "in_process_s": [round(x, 3) for x in local_s]})
-                console.print(f"{kind}: API {a:.3f} s, in-process {b:.3f} s, ×{a / b:.2f}")
+                             "in_process_s": [round(x, 3) for x in local_s], "health_probes": len(probes),
+                             "health_median_s": round(statistics.median(probes), 4) if probes else None,
+                             "health_max_s": round(max(probes), 3) if probes else None,
+                             "first_job_s": None, "health_max_first_s": round(max(first), 3) if first else None,
+                             "health_errors": len(errors)})
+                console.print(f"{kind}: API {a:.3f} s, in-process {b:.3f} s, ×{a / b:.2f}; GET /health meanwhile: "
+                              f"max {rows[-1]['health_max_s']} s over {len(probes)} asks; during the first (cold) job "
+                              f"max {rows[-1]['health_max_first_s']} s; {len(errors)} failed")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
     model_files = sorted(p for p in models.rglob("*.pt"))
-    out = {"models": which, "model_files": {str(p.relative_to(models)): p.stat().st_size for p in model_files},
+    out = {"service_tree": str(args.service_tree or "this tree"), "load_average": os.getloadavg(),
+           "models": which, "model_files": {str(p.relative_to(models)): p.stat().st_size for p in model_files},
            "repeats": args.repeats, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "rows": rows}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "studio_api.json").write_text(json.dumps(out, indent=1))
+    name = "studio_api.json" if args.service_tree is None else "studio_api_baseline.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=1))
     t = Table(title=f"Studio jobs through the API vs in-process ({which}); medians of {args.repeats}")
-    for col in ("job", "input", "API (s)", "in-process (s)", "ratio"):
+    for col in ("job", "input", "API (s)", "in-process (s)", "ratio", "GET /health meanwhile: median / max (s)",
+                "max during the first job (s)", "failed"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["job"], r["input"], f"{r['api_median_s']:.3f}", f"{r['in_process_median_s']:.3f}", f"{r['ratio']:.2f}")
+        t.add_row(r["job"], r["input"], f"{r['api_median_s']:.3f}", f"{r['in_process_median_s']:.3f}", f"{r['ratio']:.2f}",
+                  f"{r['health_median_s']} / {r['health_max_s']}", f"{r['health_max_first_s']}", str(r["health_errors"]))
     console.print(t)
 
 

@@ -85,6 +85,13 @@ def flow(parents: Mapping[int, Sequence[tuple[int, int]]], work_id: int, amount:
     return [Share(w, received[w], kept[w]) for w in order]
 
 
+def split_own(own: int, split: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """A work's own share among its recipients, as the router splits it: recipients j >= 1 get
+    floor(own × ppm_j / PPM), recipient 0 the remainder (so the parts add up to `own`, to the wei)."""
+    parts = [(account, own * ppm // PPM) for account, ppm in split[1:]]
+    return [(split[0][0], own - sum(p for _, p in parts)), *parts]
+
+
 def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | None = None,
           on_credit: Callable[[int, str, int], None] | None = None) -> Credits:
     """Credit `amount` paid to `work_id`: `walk` the lineage, and split each arrival's kept share
@@ -100,16 +107,10 @@ def route(nodes: dict[int, Node], work_id: int, amount: int, credits: Credits | 
         if node.disputed:
             credits.escrow[work] += own
             return
-        rest = own
-        for account, ppm in node.split[1:]:
-            part = own * ppm // PPM
-            rest -= part
+        for account, part in split_own(own, node.split):
             credits.balances[account] += part
             if on_credit is not None:
                 on_credit(work, account, part)
-        credits.balances[node.split[0][0]] += rest
-        if on_credit is not None:
-            on_credit(work, node.split[0][0], rest)
 
     walk({w: n.parents for w, n in nodes.items()}, work_id, amount, arrive)
     return credits

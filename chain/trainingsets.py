@@ -27,6 +27,7 @@ from chain.calls import Call
 from chain.client import Chain
 from chain.deploy import deploy_training_sets, record
 from chain.merkle import MemberTree
+from chain.routing import split_own
 from chain.types import cid_bytes, cid_text
 from core.blockstore import ContentStore
 from core.errors import ChainError, InputError
@@ -190,6 +191,54 @@ def training_set(chain: Chain, model: int) -> TrainingSetView:
                            Wei(int(distributed)),
                            tuple((CommunityId(int(i)), int(n)) for i, n in zip(ids, counts, strict=True)),
                            tuple(Wei(int(w)) for w in withdrawn))
+
+
+def counts_of(chain: Chain, model: int) -> tuple[tuple[CommunityId, int], ...]:
+    """Each community's count of works in `model`'s anchored set, ascending ids; () when none is
+    anchored, or when this deployment has no TrainingSets yet (a read never deploys it; one call, no
+    event scan: what a payment's route needs)."""
+    address = chain.deployment.training_sets
+    if not address:
+        return ()
+    c = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=chain.artifacts["TrainingSets"].abi)
+    ids, counts, _ = c.functions.entriesOf(model).call()
+    return tuple((CommunityId(int(i)), int(n)) for i, n in zip(ids, counts, strict=True))
+
+
+def community_shares(amount: int, counts: Sequence[tuple[CommunityId, int]]) -> list[tuple[CommunityId, int]]:
+    """What each community is owed of `amount` arriving at a set alone, by the contract's rule: the
+    set pays in whole multiples of its total, `amount // total × count`; the carry (`amount mod
+    total`, under `total` wei) waits for the next arrival."""
+    total = sum(n for _, n in counts)
+    return [(c, amount // total * n) for c, n in counts] if total else []
+
+
+@dataclass(frozen=True)
+class SetCredit:
+    """What a model's training set receives of one payment that reaches the model."""
+
+    model: WorkId
+    kept: int
+    """What the model keeps of the payment (after its parents' upstream share), wei."""
+    pot: int
+    """Of that, what its split names the set's pot for, wei."""
+    total: int
+    """Works in the set."""
+    communities: tuple[tuple[CommunityId, int, int], ...]
+    """(community, its count of works, wei it is owed of `pot`), ascending ids."""
+
+
+def set_credit(chain: Chain, model: int, kept: int) -> SetCredit | None:
+    """How `kept` wei kept by `model` reaches its training set's communities, by the router's split
+    rule and the set's count rule; None when the model has no anchored set."""
+    counts = counts_of(chain, model)
+    if not counts:
+        return None
+    pot = pot_of(chain, model).lower()
+    split = [(r.account.lower(), int(r.ppm)) for r in gw.split_of(chain, model)]
+    to_pot = sum(part for account, part in split_own(kept, split) if account == pot) if split else 0
+    return SetCredit(WorkId(model), kept, to_pot, sum(n for _, n in counts),
+                     tuple((c, n, wei) for (c, n), (_, wei) in zip(counts, community_shares(to_pot, counts), strict=True)))
 
 
 def owed_of(chain: Chain, model: int, community: int) -> Wei:

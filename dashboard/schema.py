@@ -101,12 +101,28 @@ class RouteShare(TypedDict):
     kept_wei: str
 
 
+class CommunityCredit(TypedDict):
+    community_id: int
+    works: int
+    received_wei: str
+
+
+class TrainingSetCredit(TypedDict):
+    model: int
+    kept_wei: str
+    set_wei: str
+    works: int
+    communities: list[CommunityCredit]
+
+
 class Route(TypedDict):
-    """GET /works/{id}/route: a payment credited through the lineage by the router's rule."""
+    """GET /works/{id}/route: a payment credited through the lineage by the router's rule, and each
+    anchored training set's share by community."""
 
     work_id: int
     amount_wei: str
     shares: list[RouteShare]
+    training_sets: list[TrainingSetCredit]
 
 
 class AuditCheck(TypedDict):

@@ -37,6 +37,7 @@ from api.models import (
 )
 from api.problems import Problem
 from chain import gateway as gw
+from chain import trainingsets as ts
 from chain.audit import audit_work
 from chain.routing import flow
 from core.cid import from_text
@@ -141,11 +142,29 @@ class RouteShareOut(BaseModel):
     kept_wei: str = Field(description="What it keeps after routing its parents' shares on (decimal wei).")
 
 
+class CommunityCreditOut(BaseModel):
+    community_id: int
+    works: int = Field(description="The community's count of works in the training set.")
+    received_wei: str = Field(description="What the community is owed of this payment through the set (decimal wei).")
+
+
+class TrainingSetCreditOut(BaseModel):
+    model: int = Field(description="A model in the lineage with an anchored training set.")
+    kept_wei: str = Field(description="What the model keeps of the payment (decimal wei).")
+    set_wei: str = Field(description="Of that, what its split routes to its training set's pot (decimal wei).")
+    works: int = Field(description="Works in the training set.")
+    communities: list[CommunityCreditOut] = Field(description="Each community of the set, paid pro rata to its count of "
+                                                              "works (whole multiples of the set's total; the carry waits).")
+
+
 class RouteOut(BaseModel):
     work_id: int
     amount_wei: str
     shares: list[RouteShareOut] = Field(description="The paid work first, then its ancestors as in its lineage; the kept "
                                                     "amounts add up to the payment, to the wei.")
+    training_sets: list[TrainingSetCreditOut] = Field(
+        default_factory=list, description="For each model in the lineage whose training set is anchored: the share of the "
+                                          "payment its set receives, by community.")
 
 
 @router.get("/works/{work_id}/route", response_model=RouteOut,
@@ -161,9 +180,15 @@ def _route(state: State, work_id: int, amount_wei: int) -> RouteOut:
     ids = [work_id, *cat.ancestors(work_id)]
     parents = {i: tuple(zip(cat.work(i).parents, cat.work(i).parent_ppms, strict=True)) for i in ids}
     shares = {s.work_id: s for s in flow(parents, work_id, amount_wei)}
+    credits = [ts.set_credit(state.chain, i, shares[i].kept) for i in ids
+               if i in shares and shares[i].kept and cat.work(i).model_cid is not None]
     return RouteOut(work_id=work_id, amount_wei=str(amount_wei),
                     shares=[RouteShareOut(work_id=i, received_wei=str(shares[i].received), kept_wei=str(shares[i].kept))
-                            for i in ids if i in shares])
+                            for i in ids if i in shares],
+                    training_sets=[TrainingSetCreditOut(
+                        model=c.model, kept_wei=str(c.kept), set_wei=str(c.pot), works=c.total,
+                        communities=[CommunityCreditOut(community_id=k, works=n, received_wei=str(wei))
+                                     for k, n, wei in c.communities]) for c in credits if c is not None])
 
 
 @router.get("/works/{work_id}/protocol", response_model=list[ProtocolOut],

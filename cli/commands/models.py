@@ -99,7 +99,8 @@ def list_models(folder: Path = typer.Option(SHIPPED_DIR, help="The shipped model
 
 @models_app.command("register")
 def register(kind: list[str] = typer.Option([], help="Register only these kinds (repeat); all shipped models by default."),
-             folder: Path = typer.Option(SHIPPED_DIR, help="The shipped models' folder."),
+             folder: Path = typer.Option(SHIPPED_DIR, help="The models' folder: the shipped models/ (default), or "
+                                                          "cache/models for the ones you trained."),
              upstream_ppm: int = typer.Option(200_000, min=1, max=1_000_000,
                                               help="Share of every payment to a model routed to its parents (one work per "
                                                    "community of its training set), ppm."),
@@ -107,21 +108,24 @@ def register(kind: list[str] = typer.Option([], help="Register only these kinds 
                                          help="Share of what the model keeps routed to its training set's pot (paid to "
                                               "each community by its count of works), ppm."),
              sender: str = FromOpt, data_dir: Path = DataOpt, as_json: bool = JsonOpt) -> None:
-    """Store each shipped model by CID and register it as a machine-made derivative of the registered
-    works it learned from, its whole training set anchored as a Merkle root with each community's
-    count. A work whose protocol forbids machine-learning use refuses its model (nothing sent for
-    it); a model none of whose works is registered is skipped; a rerun sends nothing."""
+    """Store each shipped model (or, with --folder cache/models, each one you trained) by CID and
+    register it as a machine-made derivative of the registered works it learned from, its whole
+    training set anchored as a Merkle root with each community's count. A work whose protocol
+    forbids machine-learning use refuses its model (nothing sent for it); a model none of whose
+    works is registered is skipped; a rerun sends nothing."""
     from chain.trained import register_trained
     from core.blockstore import open_store
     from ml.shipped import manifest
 
     with errors():
-        found = [s for s in manifest.shipped(folder) if not kind or s.kind in kind]
+        listed = [s for s in manifest.registrable(folder) if not kind or s.kind in kind]
+        found = [s for s in listed if isinstance(s, manifest.Shipped)]
         stale = [s.kind for s in found if not s.cid_matches]
         if stale:
             raise typer.BadParameter(f"the weights of {', '.join(stale)} are not the ones their manifests name: "
                                      "`heritage models build` or restore models/ from git")
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [{"kind": e.kind, "cid": "", "training_set": 0, "status": "refused", "reason": str(e)}
+                                  for e in listed if isinstance(e, manifest.Unrecorded)]
     with connected(data_dir) as c, errors():
         store, operator = open_store(c.settings), sender_address(c, sender)
         for s in found:

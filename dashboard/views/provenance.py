@@ -49,11 +49,19 @@ def show_graph(lineage: Lineage, results: dict[int, AuditResult]) -> None:
 
 
 def show_route(route: Route) -> None:
-    """Where 1 ETH paid to the work ends up, by the router's rule (the API computes it)."""
+    """Where 1 ETH paid to the work ends up, by the router's rule, and what each model's training set
+    passes on to its communities (the API computes both)."""
     st.markdown(f"**Royalty route** of 1 ETH paid to #{route['work_id']}")
     st.dataframe(pd.DataFrame([{"work": f"#{s['work_id']}", "receives (ETH)": eth(s["received_wei"]),
                                 "keeps (ETH)": eth(s["kept_wei"])} for s in route["shares"]]),
                  hide_index=True, width="stretch")
+    for t in route.get("training_sets", []):
+        st.markdown(f"**Training set of model #{t['model']}**: {t['works']} works; of the {eth(t['kept_wei'])} ETH the "
+                    f"model keeps, {eth(t['set_wei'])} ETH goes to its training set, paid to each community by its "
+                    "count of works")
+        st.table(pd.DataFrame([{"community": f"#{c['community_id']}", "works in the set": c["works"],
+                                "share of the set": f"{c['works'] / t['works']:.0%}",
+                                "receives (ETH)": eth(c["received_wei"])} for c in t["communities"]]).set_index("community"))
 
 
 def show_audit(result: AuditResult) -> None:

@@ -80,6 +80,8 @@ with flow.session() as api:
     if relayed is not None and relayed.get("work_id"):
         st.write(f"Your result is work **#{relayed['work_id']}**, status **{relayed.get('status')}**; the provenance "
                  "explorer shows what it credits.")
+        st.page_link("views/provenance.py", label="What it credits: lineage, royalty route, training sets",
+                     icon=":material/account_tree:", query_params={"work": str(relayed["work_id"])})
     kind = st.radio("What to do", list(studio.KINDS), format_func=lambda k: studio.KINDS[k], horizontal=True, key="studio-kind")
     ready, model_line = studio.model_words(api.get("/studio/models"), kind)
     st.caption(model_line)

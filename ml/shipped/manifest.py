@@ -18,9 +18,11 @@ from ml.defaults import FILES, SHIPPED_DIR
 from ml.runtime import run_record
 
 FORMAT = "heritage-ledger/shipped-model/1"
-ARCHITECTURES = {"recognition": "recognition/timbre-dnn-hmm", "omr": "omr/seed", "generation": "generation/lattice-transformer",
+ARCHITECTURES = {"recognition": "recognition/timbre-dnn-hmm", "recognition-cnn": "recognition/transfer-cnn-svm",
+                 "omr": "omr/seed", "generation": "generation/lattice-transformer",
                  "generation-unconditioned": "generation/lattice-transformer-unconditioned",
-                 "classification/tradition": "classification/audio-cnn"}
+                 "multimodal": "representation/multimodal", "midigan": "generation/midi-gan",
+                 **{k: "classification/audio-cnn" for k in FILES if k.startswith("classification/")}}
 """The architecture each kind is registered under (the derivative manifest's `maker.architecture`)."""
 
 
@@ -99,3 +101,36 @@ def shipped(folder: Path = SHIPPED_DIR) -> Iterator[Shipped]:
         if manifest_path(folder / name).is_file() and (folder / name).is_file():
             yield read(kind, folder)
 
+
+
+TRAINED_FORMAT = "heritage-ledger/trained-model/1"
+
+
+class Unrecorded(InputError):
+    """A model file that does not record its training set, so it cannot be registered."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def registrable(folder: Path) -> Iterator[Shipped | Unrecorded]:
+    """Every model file in `folder` named as ml/defaults.py names them: a shipped one with its
+    manifest, or one the user trained (`cache/models/`), described from the file itself (its CID
+    and the training set it records); `Unrecorded` for a file that records no training set."""
+    for kind, name in FILES.items():
+        weights = folder / name
+        if not weights.is_file():
+            continue
+        if manifest_path(weights).is_file():
+            yield read(kind, folder)
+            continue
+        try:
+            learned = training_set(weights)
+        except Exception as err:  # not a model file this platform wrote, or one without its training set
+            yield Unrecorded(kind, f"{weights} does not record what it learned from ({err}): retrain it with its "
+                             "command, which records the training set, then register it")
+            continue
+        yield Shipped(kind, weights, {"format": TRAINED_FORMAT, "kind": kind, "file": name, "architecture": ARCHITECTURES[kind],
+                                      "cid": str(file_cid(weights)), "bytes": weights.stat().st_size, "training_set": learned,
+                                      "settings": {}, "seeds": {}, "metrics": {}, "command": f"trained by the user ({name})"})

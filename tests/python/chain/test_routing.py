@@ -39,3 +39,18 @@ def test_route_splits_each_arrival_on_its_own_as_the_router_does() -> None:
     assert credits.balances["creator"] == kept[13] - credits.balances["label"]
     assert credits.balances["singer"] == sum(a // PPM for a in arrivals) != kept[10] // PPM
     assert credits.balances["treasury"] + credits.balances["singer"] == kept[10]
+
+
+def test_a_works_own_share_splits_as_the_router_does_and_a_set_pays_by_counts() -> None:
+    from chain.routing import split_own
+    from chain.trainingsets import community_shares
+    from core.types import CommunityId
+
+    # recipients j >= 1 get floor(own × ppm / PPM), recipient 0 the rest: the parts add up to the wei
+    assert split_own(10, [("op", 500_000), ("pot", 333_333), ("x", 166_667)]) == [("op", 6), ("pot", 3), ("x", 1)]
+    assert sum(p for _, p in split_own(10**18 + 7, [("a", 1), ("b", 999_999)])) == 10**18 + 7
+    # a set pays in whole multiples of its total; the carry waits for the next arrival
+    a, b = CommunityId(1), CommunityId(2)
+    assert community_shares(4 * 10**16, [(a, 2), (b, 1)]) == [(a, 26_666_666_666_666_666), (b, 13_333_333_333_333_333)]
+    assert community_shares(2, [(a, 2), (b, 1)]) == [(a, 0), (b, 0)]
+    assert community_shares(10, []) == []

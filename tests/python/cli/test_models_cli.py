@@ -1,11 +1,13 @@
 """`heritage models register` on a real anvil: a shipped model is stored by CID, registered as a
 machine-made derivative of the works it learned from and its training set anchored by community
 count; a rerun sends nothing; a model whose training set holds a work that forbids ML use is
-refused with nothing sent. And `heritage generate` runs on the shipped network with no --model."""
+refused with nothing sent; a model the user trained registers from its file alone. And `heritage
+generate` runs on the shipped network with no --model."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,17 @@ def test_models_register_anchors_the_training_set_once_and_refuses_a_forbidden_w
 
         nothing = cli("models", "register", "--kind", "recognition", "--from", "9")["models"]
         assert all(r["status"] in {"no registered work", "registered"} for r in nothing)
+
+        # A model the user trained (no manifest: described from the file) registers the same way;
+        # a file that records no training set is refused, saying what to do.
+        trained = tmp_path / "trained"
+        trained.mkdir()
+        shutil.copy(manifest.SHIPPED_DIR / "generation-unconditioned.pt", trained / "generation-unconditioned.pt")
+        (trained / "multimodal.pt").write_bytes(b"not a model")
+        mine = {r["kind"]: r for r in cli("models", "register", "--folder", str(trained), "--from", "9")["models"]}
+        assert mine["generation-unconditioned"]["status"] == "registered" and mine["generation-unconditioned"]["members"] == 5
+        assert mine["generation-unconditioned"]["work"] != model
+        assert mine["multimodal"]["status"] == "refused" and "does not record what it learned from" in mine["multimodal"]["reason"]
 
         piece = cli("generate", "--tradition", "chinese_pentatonic", "--conditioned-on", str(members[0]), "--seconds", "6",
                     "--no-audio-metrics", "--no-register", "--out", str(tmp_path / "out"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,10 +23,10 @@ from tests.python.ml.synthetic import SR, melody, one_thread
 STEWARD, TREASURY, CREATOR = KEYS[1], KEYS[2], KEYS[4]
 
 
-@pytest.fixture(scope="module")
-def studio_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
-    """`heritage api` over a new data dir whose models are the tiny ones; the ABC songs the generator learned from."""
-    root = tmp_path_factory.mktemp("studio-page")
+@contextmanager
+def serve_studio(root: Path) -> Iterator[tuple[str, list[str]]]:
+    """`heritage api` over `root`/data whose models are the tiny ones in `root`/models; its URL and the
+    ABC songs the generator learned from."""
     with one_thread():
         songs = tiny_models(root / "models")
     port, log = free_port(), root / "api.log"
@@ -32,11 +34,18 @@ def studio_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
                  env={"HERITAGE_MODELS_DIR": str(root / "models")})
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, what="heritage api", timeout=90,
+        wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, what="heritage api", timeout=240,
                  proc=proc, log=log)
         yield url, songs
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def studio_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """`heritage api` over a new data dir whose models are the tiny ones; the ABC songs the generator learned from."""
+    with serve_studio(tmp_path_factory.mktemp("studio-page")) as served:
+        yield served
 
 
 def song(http: httpx.Client, community_id: int, abc: str, **protocol: object) -> int:
