@@ -18,6 +18,7 @@ from rich.console import Console
 
 from chain.client import Chain, connect
 from chain.types import Recipient, everything_to
+from cli.progress import bars
 from core.blockstore import ContentStore
 from core.cid import from_text
 from core.config import Settings
@@ -68,17 +69,7 @@ _DECODER: list[Any] = []
 def stages(*, quiet: bool = False) -> Iterator[ProgressFn]:
     """Errors handled as `errors` does, and a rich progress display with one bar per stage (none
     when `quiet`, e.g. under --json); yields the `say(stage, done, total)` callback long runs report to."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console, disable=quiet) as progress:
-        tasks: dict[str, Any] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done, total=max(total, 1))
-
+    with errors(), bars(console, quiet=quiet) as say:
         yield say
 
 
