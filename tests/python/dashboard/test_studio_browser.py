@@ -7,8 +7,6 @@ With UPDATE_SCREENSHOTS=1 the page is also saved to docs/screenshots/studio.png.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +17,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.python.dashboard.services import DEV_ACCOUNTS, streamlit_app
-from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixtures makes them this module's too (one Chromium, one API, closed at the end).
 from tests.python.dashboard.test_browser import browser as browser
+from tests.python.dashboard.test_browser import choose, css, keep, screenshot, until
 from tests.python.dashboard.test_studio_page import studio_api as studio_api
 from tests.python.dashboard.test_studio_page import works as works
 from tests.python.dashboard.test_wallet_browser import (
@@ -77,6 +75,4 @@ def test_make_a_piece_in_the_studio_and_register_it_with_the_wallet(
     child = http.get(f"/works/{new}").json()
     assert child["parents"] == [works["open"]] and child["registrant"] == DEV_ACCOUNTS[CREATOR]
     assert child["manifest"]["maker"]["type"] == "model"
-    shot = screenshot(browser, tmp_path, "studio.png")
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        shutil.copy(shot, SCREENSHOTS / shot.name)
+    keep([screenshot(browser, tmp_path, "studio.png")])
