@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hexbytes import HexBytes
+from web3 import Web3
 
 from api.batches import Job
 from api.limits import check_typed_data, normalised_signature
@@ -42,6 +43,18 @@ def require_steward(state: ApiState, community_id: int, who: str) -> None:
     state.catalogue().community(community_id)
     if not gw.is_steward(state.chain, community_id, who):
         raise _not_steward(community_id, who)
+
+
+def consent_draft(state: ApiState, action: str, work_id: int, community_id: int, steward: str, *, only: str) -> Draft:
+    """A steward's `ApproveDerivative` or `RejectDerivative` draft for a pending derivative: 409
+    (`only` ends "only a pending derivative …") when the work is anything else, 403
+    when the signer is not one of the community's stewards."""
+    steward = Web3.to_checksum_address(steward)
+    w = state.catalogue().work(work_id)
+    if w.kind != "derivative" or w.status != "pending":
+        raise Problem(409, "not-pending", f"work {work_id} is a {w.status} {w.kind}; only a pending derivative {only}")
+    require_steward(state, community_id, steward)
+    return draft(state, action, steward, {"workId": work_id, "communityId": community_id})
 
 
 def _not_steward(community_id: int, who: str) -> Problem:

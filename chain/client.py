@@ -174,16 +174,12 @@ class Chain:
     @property
     def disputes(self) -> Contract:
         """HeritageDisputes: claims with a bond, the arbitrator's ruling, escrow holds, withdrawals."""
-        if self._disputes is None:
-            raise ChainError("this connection has no disputes contract: reconnect (`connect`) to a v2 deployment")
-        return self._disputes
+        return _v2(self._disputes, "disputes")
 
     @property
     def arbitrator(self) -> Contract:
         """CommitteeArbitrator: the committee whose majority rules on claims."""
-        if self._arbitrator is None:
-            raise ChainError("this connection has no arbitrator contract: reconnect (`connect`) to a v2 deployment")
-        return self._arbitrator
+        return _v2(self._arbitrator, "arbitrator")
 
     @property
     def attestations(self) -> Contract:
@@ -250,6 +246,13 @@ class Chain:
         if self.node_lock is not None:
             self.node_lock.release()
             self.node_lock = None
+
+
+def _v2(bound: Contract | None, name: str) -> Contract:
+    """A contract only v2 deployments have, or a ChainError that says to reconnect."""
+    if bound is None:
+        raise ChainError(f"this connection has no {name} contract: reconnect (`connect`) to a v2 deployment")
+    return bound
 
 
 def connect(settings: Settings) -> Chain:

@@ -28,7 +28,7 @@ from chain.calls import Call
 from chain.client import Chain
 from chain.types import Sent
 from core.errors import ChainError
-from core.types import ETH, Address, CommunityId, Ppm, Wei, WorkId
+from core.types import ETH, Address, ChainEnum, CommunityId, Ppm, Wei, WorkId
 
 UPHELD = 1
 DISMISSED = 2
@@ -45,17 +45,13 @@ class ClaimKind(IntEnum):
     """A heritage work registered by another community."""
 
 
-class ClaimStatus(IntEnum):
+class ClaimStatus(ChainEnum):
     NONE = 0
     OPEN = 1
     UPHELD = 2
     DISMISSED = 3
     EXPIRED = 4
     WITHDRAWN = 5
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from cli.progress import bars
 from core.errors import HeritageError, InputError
 from core.types import Ppm
 from core.types import Progress as ProgressFn
@@ -82,17 +83,7 @@ _DECODER: list[Any] = []
 def stages(*, quiet: bool = False) -> Iterator[ProgressFn]:
     """Errors handled as `errors` does, and a rich progress display with one bar per stage (none
     when `quiet`, e.g. under --json); yields the `say(stage, done, total)` callback long runs report to."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console, disable=quiet) as progress:
-        tasks: dict[str, Any] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done, total=max(total, 1))
-
+    with errors(), bars(console, quiet=quiet) as say:
         yield say
 
 

@@ -17,11 +17,9 @@ import {
     MAX_ROOTS,
     MAX_COMMITMENT_AGE,
     MAX_CLAIM_AGE,
-    MAX_RESERVED_KEYS,
     WorkKind,
     WorkStatus,
     Protocol,
-    Recipient,
     HeritageParams,
     DerivativeParams
 } from "./libraries/HeritageTypes.sol";

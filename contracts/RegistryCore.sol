@@ -13,14 +13,10 @@ import {
     PPM,
     MAX_ROOTS,
     MAX_COMMITMENT_AGE,
-    MAX_CLAIM_AGE,
     MAX_RESERVED_KEYS,
     WorkKind,
     WorkStatus,
-    Protocol,
-    Recipient,
-    HeritageParams,
-    DerivativeParams
+    Protocol
 } from "./libraries/HeritageTypes.sol";
 
 /// @title RegistryCore: the state, events and errors shared by HeritageRegistry and HeritageGovernance

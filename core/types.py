@@ -22,20 +22,25 @@ Progress = Callable[[str, int, int], None]
 """(stage, done, total) → None: how long work reports progress (command line, API jobs)."""
 
 
-class WorkKind(IntEnum):
+class ChainEnum(IntEnum):
+    """An enum numbered as a contract's enum is; `label` is the word the catalogue, the audit and
+    the API use for a value."""
+
+    @property
+    def label(self) -> str:
+        """The value's name in lower case: heritage, pending, upheld…"""
+        return self.name.lower()
+
+
+class WorkKind(ChainEnum):
     """A work's kind, as the registry's `WorkKind` enum numbers it."""
 
     NONE = 0
     HERITAGE = 1
     DERIVATIVE = 2
 
-    @property
-    def label(self) -> str:
-        """The word the catalogue, the audit and the API use: none, heritage or derivative."""
-        return self.name.lower()
 
-
-class WorkStatus(IntEnum):
+class WorkStatus(ChainEnum):
     """A work's lifecycle in the router, as the contracts' `WorkStatus` enum numbers it: only
     active works can be paid or be parents."""
 
@@ -47,8 +52,3 @@ class WorkStatus(IntEnum):
     """Secret/sacred: a salted hash commitment only; never paid, never a parent."""
     REJECTED = 4
     """A consenting community refused it."""
-
-    @property
-    def label(self) -> str:
-        """The word the catalogue, the audit and the API use: none, pending, active, restricted, rejected."""
-        return self.name.lower()

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import streamlit as st
 
-from dashboard.client import ApiClient, ApiProblem, ApiUnavailable
+from dashboard.client import ApiClient, ApiProblem, ApiUnavailable, Content
+from dashboard.media import MediaKind, classify
 
 WEI_PER_ETH = 10**18
 PPM = 1_000_000
@@ -69,3 +70,14 @@ def short(text: str | None, keep: int = 10) -> str:
     if not text:
         return "—"
     return text if len(text) <= 2 * keep + 1 else f"{text[:keep]}…{text[-5:]}"
+
+
+def played(api: ApiClient, cid: str, *, shown: str) -> tuple[Content, MediaKind]:
+    """Fetch the content `cid`, caption it (`shown`: how the CID is written, its media type and
+    size) and give a player when it is audio; the content and what it is."""
+    content = api.content(cid)
+    kind = classify(content.data, content.media_type)
+    st.caption(f"`{shown}` · {kind.media_type} · {len(content.data):,} bytes")
+    if kind.presentation == "audio":
+        st.audio(content.data, format=kind.media_type)
+    return content, kind

@@ -23,7 +23,7 @@ from api.models import ApproveDraftIn, Draft, ProtocolIn, Relayed, SignedAction
 from api.problems import Problem
 from api.relay import dry_run, unsigned
 from api.routes.transactions import TxDraft
-from api.stewards import draft, relay_for_community, require_steward, verified
+from api.stewards import consent_draft, draft, relay_for_community, require_steward, verified
 from chain import calls
 from chain import gateway as gw
 from chain.types import Protocol
@@ -132,12 +132,7 @@ def sent_receipt(state: State, body: SentIn) -> Relayed:
 # ---------------------------------------------------------------------- reject a derivative
 @router.post("/derivatives/{work_id}/rejections/drafts", response_model=Draft, summary="Prepare a steward's refusal to sign")
 def reject_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draft:
-    steward = Web3.to_checksum_address(body.steward)
-    w = state.catalogue().work(work_id)
-    if w.kind != "derivative" or w.status != "pending":
-        raise Problem(409, "not-pending", f"work {work_id} is a {w.status} {w.kind}; only a pending derivative can be refused")
-    require_steward(state, body.community_id, steward)
-    return draft(state, "RejectDerivative", steward, {"workId": work_id, "communityId": body.community_id})
+    return consent_draft(state, "RejectDerivative", work_id, body.community_id, body.steward, only="can be refused")
 
 
 @router.post("/derivatives/{work_id}/rejections", status_code=201, response_model=Relayed,

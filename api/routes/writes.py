@@ -27,7 +27,7 @@ from api.limits import WorkIdPath
 from api.models import ApproveDraftIn, Draft, HeritageDraftIn, RawTransactionIn, Relayed, SignedAction, Stored
 from api.problems import Problem
 from api.relay import RELAYABLE as RELAYABLE
-from api.stewards import draft, relay_for_community, require_steward, verified
+from api.stewards import consent_draft, draft, relay_for_community, require_steward, verified
 from chain import gateway as gw
 from chain.signatures import heritage_message
 from chain.types import HeritageParams, Protocol, Recipient, everything_to
@@ -102,12 +102,7 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
 
 @router.post("/derivatives/{work_id}/approvals/drafts", response_model=Draft, summary="Prepare a steward's consent to sign")
 def approve_draft(state: State, work_id: WorkIdPath, body: ApproveDraftIn) -> Draft:
-    steward = Web3.to_checksum_address(body.steward)
-    w = state.catalogue().work(work_id)
-    if w.kind != "derivative" or w.status != "pending":
-        raise Problem(409, "not-pending", f"work {work_id} is a {w.status} {w.kind}; only a pending derivative awaits consent")
-    require_steward(state, body.community_id, steward)
-    return draft(state, "ApproveDerivative", steward, {"workId": work_id, "communityId": body.community_id})
+    return consent_draft(state, "ApproveDerivative", work_id, body.community_id, body.steward, only="awaits consent")
 
 
 @router.post("/derivatives/{work_id}/approvals", status_code=201, response_model=Relayed, summary="Relay a steward's signed consent")

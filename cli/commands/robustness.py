@@ -8,18 +8,15 @@ A typer app of its own (nothing here imports the chain client), mounted by `cli.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from cli.commands.options import DnnEpochsOpt, DnnLayersOpt, DnnWidthOpt
+from cli.progress import bars
 from core.errors import HeritageError
-from core.types import Progress as ProgressFn
 
 robustness_app = typer.Typer(help="Robustness of the audio models: accuracy per condition (level, silence, sample rate, stereo, "
                              "codecs, noise, pitch, tempo) beside the clean figure.", no_args_is_help=True)
@@ -29,20 +26,6 @@ console = Console()
 @robustness_app.callback()
 def _group() -> None:
     """Robustness of the audio models."""
-
-
-@contextmanager
-def _bar() -> Iterator[ProgressFn]:
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def say(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=max(total, 1))
-            bar.update(tasks[stage], completed=done, total=max(total, 1))
-
-        yield say
 
 
 @robustness_app.command("evaluate")
@@ -85,7 +68,7 @@ def evaluate(model: list[Path] = typer.Option([], help="Saved DNN-HMMs (`recogni
         if not runs:
             raise typer.BadParameter("no model to evaluate: give --model or --classifier files that exist")
         started = time.perf_counter()
-        with _bar() as say:
+        with bars(console) as say:
             report = rb.evaluate(runs, say=say, seed=seed)
         report["wall_seconds"] = time.perf_counter() - started
         report["run"] = run_record(settings={"models": [str(p) for p in model], "classifiers": [str(p) for p in classifier],
@@ -122,7 +105,7 @@ def sources(pieces: int = typer.Option(40, min=4, help="Essen Han songs (the rec
     cfg = LosoConfig(pieces=pieces, seconds=seconds, augment_copies=copies, threads=threads,
                      dnn=DnnHmmConfig(hidden=(width,) * layers, epochs=epochs))
     try:
-        with _bar() as say:
+        with bars(console) as say:
             report = run(cfg, cache_dir=cache, say=say, model_path=model)
         write_report(report, out)
     except HeritageError as err:

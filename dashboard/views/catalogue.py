@@ -9,9 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.client import ApiClient
-from dashboard.media import classify
 from dashboard.schema import Community, Work, WorkPage
-from dashboard.ui import api_session, eth, short, when
+from dashboard.ui import api_session, eth, played, short, when
 
 ANY = "any"
 KINDS = (ANY, "heritage", "restricted", "derivative")
@@ -62,12 +61,8 @@ def show_content(api: ApiClient, work: Work) -> None:
     if not cid:
         st.info("Restricted work: its content is not public (only a salted commitment is on the chain).")
         return
-    content = api.content(cid)
-    kind = classify(content.data, content.media_type)
-    st.caption(f"`{cid}` · {kind.media_type} · {len(content.data):,} bytes")
-    if kind.presentation == "audio":
-        st.audio(content.data, format=kind.media_type)
-    elif kind.presentation == "score":
+    content, kind = played(api, cid, shown=cid)
+    if kind.presentation == "score":
         st.code(content.data.decode("utf-8", errors="replace"), language=None, height=260)
     else:
         st.info(f"{kind.media_type} does not play in the browser: download it and open it in a music program.")

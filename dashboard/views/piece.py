@@ -15,11 +15,11 @@ import verovio
 from matplotlib.figure import Figure
 
 from dashboard.client import ApiClient, ApiProblem, Bands, Content, Fractal, Grid, Pitch, Spectrogram, Visual, Waveform
-from dashboard.media import MediaKind, classify
+from dashboard.media import MediaKind
 from dashboard.picker import pick_work
 from dashboard.pitch import deviation_chart, pitch_chart, pitch_frame
 from dashboard.schema import WorkDetail
-from dashboard.ui import api_session, short
+from dashboard.ui import api_session, played, short
 
 # Media types verovio engraves (a manifest's renditions are keyed by media type). No bare string
 # literals in a page script: Streamlit's "magic" would print them on the page.
@@ -242,11 +242,8 @@ def main() -> None:
             st.info("Restricted work: its content is not public (only a salted commitment is on the chain), so there is "
                     "nothing to show.", icon=":material/lock:")
             return
-        content = api.content(cid)
-        kind = classify(content.data, content.media_type)
-        st.caption(f"`{short(cid, 16)}` · {kind.media_type} · {len(content.data):,} bytes")
+        content, kind = played(api, cid, shown=short(cid, 16))
         if kind.presentation == "audio":
-            st.audio(content.data, format=kind.media_type)
             tradition, tonic = pick_grid(api)
             try:
                 show_features(visual(api.base_url, work["work_id"], tradition, tonic))

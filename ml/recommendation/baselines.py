@@ -92,10 +92,9 @@ class Popularity:
 
     def scores(self, users: npt.ArrayLike) -> FloatArray:
         """(len(users), n_items) float64: each row is the items' total play counts."""
-        if self._counts is None:
-            raise ModelError("Popularity has not been fitted; call fit(interactions) first")
+        counts = _fitted(self._counts, self)
         index = _users(users, self._n_users)
-        return np.tile(self._counts, (index.size, 1))
+        return np.tile(counts, (index.size, 1))
 
 
 class ImplicitALS:
@@ -127,16 +126,12 @@ class ImplicitALS:
     @property
     def user_factors(self) -> FloatArray:
         """(n_users, factors) float64."""
-        if self._user is None:
-            raise ModelError("ImplicitALS has not been fitted; call fit(interactions) first")
-        return self._user
+        return _fitted(self._user, self)
 
     @property
     def item_factors(self) -> FloatArray:
         """(n_items, factors) float64."""
-        if self._item is None:
-            raise ModelError("ImplicitALS has not been fitted; call fit(interactions) first")
-        return self._item
+        return _fitted(self._item, self)
 
     def fit(self, interactions: sparse.csr_matrix) -> Self:
         matrix = _interactions(interactions)
@@ -247,12 +242,11 @@ class PopularityBlend:
         return other
 
     def scores(self, users: npt.ArrayLike) -> FloatArray:
-        if self._pop is None:
-            raise ModelError("PopularityBlend has not been fitted; call fit(interactions) first")
+        pop = _fitted(self._pop, self)
         own = self.model.scores(users)
         mean = own.mean(axis=1, keepdims=True)
         std = own.std(axis=1, keepdims=True)
-        return np.asarray((own - mean) / np.where(std > 0, std, 1.0) + self.weight * self._pop[None, :])
+        return np.asarray((own - mean) / np.where(std > 0, std, 1.0) + self.weight * pop[None, :])
 
 
 def _standardise(x: FloatArray) -> FloatArray:
@@ -291,11 +285,17 @@ class ContentScorer:
 
     def scores(self, users: npt.ArrayLike) -> FloatArray:
         """(len(users), n_items) float64 in [−1, 1]."""
-        if self._profile is None:
-            raise ModelError("ContentScorer has not been fitted; call fit(interactions) first")
-        index = _users(users, self._profile.shape[0])
-        out: FloatArray = self._profile[index] @ self._unit.T
+        profile = _fitted(self._profile, self)
+        index = _users(users, profile.shape[0])
+        out: FloatArray = profile[index] @ self._unit.T
         return out
+
+
+def _fitted(value: FloatArray | None, model: object) -> FloatArray:
+    """What `model`'s fit computed, or a ModelError that says to fit it first."""
+    if value is None:
+        raise ModelError(f"{type(model).__name__} has not been fitted; call fit(interactions) first")
+    return value
 
 
 def score_table(scores: npt.ArrayLike, k: int) -> FloatArray:

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Protocol, Self, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,6 +29,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.errors import InputError
 from core.yamlfile import read_mapping
+
+
+class _Named(Protocol):
+    """Anything looked up by its name (a mode, a cycle)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
 
 TRADITIONS_DIR = Path(__file__).parent / "files"
 """The tradition data files shipped with the repository, one `<id>.yaml` each (the folder is not called
@@ -302,17 +312,17 @@ class Tradition:
 
     def mode(self, name: str) -> Mode:
         """The mode called `name`; InputError listing the modes otherwise."""
-        for m in self.modes:
-            if m.name == name:
-                return m
-        raise InputError(f"tradition {self.id!r} has no mode {name!r}: use one of {[m.name for m in self.modes]}")
+        return self._named(self.modes, "mode", name)
 
     def cycle(self, name: str) -> Cycle:
         """The cycle called `name`; InputError listing the cycles otherwise."""
-        for c in self.cycles:
-            if c.name == name:
-                return c
-        raise InputError(f"tradition {self.id!r} has no cycle {name!r}: use one of {[c.name for c in self.cycles]}")
+        return self._named(self.cycles, "cycle", name)
+
+    def _named(self, items: tuple[N, ...], kind: str, name: str) -> N:
+        for item in items:
+            if item.name == name:
+                return item
+        raise InputError(f"tradition {self.id!r} has no {kind} {name!r}: use one of {[i.name for i in items]}")
 
     def ornament_names(self) -> tuple[str, ...]:
         """The ornament inventory's names, in file order."""

@@ -9,13 +9,13 @@ import httpx
 
 
 def answers_health(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None,
-                   poll: float = 0.2) -> bool:
-    """Whether `url`/health answers 200 within `timeout` seconds; False as soon as `proc` (the
+                   poll: float = 0.2, path: str = "/health") -> bool:
+    """Whether `url` + `path` answers 200 within `timeout` seconds; False as soon as `proc` (the
     service's process, when it has one) has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and (proc is None or proc.poll() is None):
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
+        try:  # a server that has accepted the request may be slow to answer (a first index sync): wait for it
+            if httpx.get(url + path, timeout=min(60.0, max(1.0, deadline - time.monotonic()))).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass

@@ -16,13 +16,10 @@ import pytest
 from tests.python.dashboard.services import (
     BIN,
     TINY_SCENARIO,
-    free_port,
+    heritage_api,
     register_audio_heritage,
     register_midi_derivative,
     run_simulation,
-    start,
-    stop,
-    wait_for,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -46,20 +43,14 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     demo = subprocess.run([str(BIN / "heritage"), "demo", "--data-dir", str(data)], capture_output=True, text=True,
                           timeout=300, cwd=REPO)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    port, log = free_port(), root / "api.log"
-    proc = start([str(BIN / "heritage"), "api", "--port", str(port), "--demo", "--data-dir", str(data)], log)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with heritage_api(root, "--demo") as url:
         with httpx.Client(base_url=url, timeout=60) as http:
-            wait_for(lambda: http.get("/health").status_code == 200, what="heritage api", timeout=90, proc=proc, log=log)
             job_id = run_simulation(http, TINY_SCENARIO)
             audio = register_audio_heritage(http)
             derivative = http.get("/works", params={"kind": "derivative", "limit": 1}).json()["items"][0]["work_id"]
             # 250,000 × the arrangement's 200,000: 50,000 ppm to the Shaanxi root, its floor (v2: per root)
             midi = register_midi_derivative(http, [(audio, 150_000), (derivative, 250_000)])
         yield Service(url, data, job_id, audio, midi)
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="session")

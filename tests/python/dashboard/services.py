@@ -17,12 +17,14 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.python.services import answers_health
 
 BIN = Path(sys.executable).parent
 TINY_SCENARIO: dict[str, Any] = {"name": "tiny", "seed": 3, "catalogue": {"communities": 3, "max_works_per_community": 6},
@@ -60,36 +62,43 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
-def wait_for(ready: Callable[[], bool], *, what: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll `ready` until it holds; fail with the process's log when it dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what}: the process ended with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if ready():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{what}: not ready in {timeout} s:\n{log.read_text()[-3000:]}")
+@contextmanager
+def served(args: list[str], *, port: int, log: Path, what: str, health: str = "/health", timeout: float = 90,
+           env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the server `args` (listening on `port`, output to `log`), wait until `health` answers
+    200, and give its URL while the block runs; stop it at the end. Fails with the log's tail when
+    the process dies or is not ready in `timeout` seconds."""
+    proc = start(args, log, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not answers_health(url, timeout=timeout, proc=proc, path=health, poll=0.3):
+            why = f"the process ended with {proc.returncode}" if proc.poll() is not None else f"not ready in {timeout} s"
+            raise RuntimeError(f"{what}: {why}:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def heritage_api(root: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`heritage api` over `root`/data on a free port (its log `root`/api.log, extra `flags` such as
+    `--demo`); its URL while the block runs."""
+    port = free_port()
+    with served([str(BIN / "heritage"), "api", "--port", str(port), *flags, "--data-dir", str(root / "data")],
+                port=port, log=root / "api.log", what="heritage api", env=env) as url:
+        yield url
 
 
 @contextmanager
 def streamlit_app(api_url: str, folder: Path) -> Iterator[str]:
     """`streamlit run dashboard/app.py` on a free port, reading the API at `api_url` (usage statistics
     off; its log in `folder`); its URL while the block runs."""
-    port, log = free_port(), folder / "streamlit.log"
-    proc = start([str(BIN / "streamlit"), "run", str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"),
-                  "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-                  "--browser.gatherUsageStats", "false"], log, env={"HERITAGE_API_URL": api_url})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200, what="streamlit", timeout=60,
-                 proc=proc, log=log)
+    port = free_port()
+    with served([str(BIN / "streamlit"), "run", str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"),
+                 "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+                 "--browser.gatherUsageStats", "false"], port=port, log=folder / "streamlit.log", what="streamlit",
+                health="/_stcore/health", timeout=60, env={"HERITAGE_API_URL": api_url}) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def run_simulation(http: httpx.Client, scenario: dict[str, Any], timeout: float = 120) -> str:

@@ -99,6 +99,14 @@ def choose(driver: WebDriver, label: str, option: str) -> None:
     next(o for o in css(driver, "[role='option']") if o.text.startswith(option)).click()
 
 
+def keep(shots: list[Path]) -> None:
+    """With UPDATE_SCREENSHOTS=1, copy the screenshots to docs/screenshots/ (the README shows them)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for path in shots:
+            shutil.copyfile(path, SCREENSHOTS / path.name)
+
+
 def screenshot(driver: WebDriver, folder: Path, name: str) -> Path:
     """The whole page: the window is made as tall as the content (Streamlit scrolls inside its main block)."""
     until(driver, idle, "the page to finish running")
@@ -155,10 +163,7 @@ def test_every_page_shows_real_content_in_chromium(dashboard: str, browser: WebD
 
     for path in shots:
         assert path.stat().st_size > 20_000, f"{path.name} looks empty"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for path in shots:
-            shutil.copyfile(path, SCREENSHOTS / path.name)
+    keep(shots)
 
 
 def pick(driver: WebDriver, question: str, option: str) -> None:
@@ -204,7 +209,4 @@ def test_a_piece_and_the_listening_room_in_chromium(dashboard: str, browser: Web
 
     for path in shots:
         assert path.stat().st_size > 20_000, f"{path.name} looks empty"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for path in shots:
-            shutil.copyfile(path, SCREENSHOTS / path.name)
+    keep(shots)

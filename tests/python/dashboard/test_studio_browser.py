@@ -11,9 +11,7 @@ With UPDATE_SCREENSHOTS=1 the page is also saved to docs/screenshots/studio.png.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +26,10 @@ from dashboard.ui import eth
 from ml.defaults import FILES
 from ml.shipped import manifest
 from tests.python.dashboard.services import BIN, DEV_ACCOUNTS, streamlit_app
-from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixture makes it this module's too (one Chromium, closed at the end).
 from tests.python.dashboard.test_browser import browser as browser
+from tests.python.dashboard.test_browser import choose, css, keep, screenshot, until
 from tests.python.dashboard.test_studio_page import serve_studio, song
 from tests.python.dashboard.test_wallet_browser import (
     body,
@@ -132,9 +130,7 @@ def test_make_a_piece_in_the_studio_and_register_it_with_the_wallet(
     child = http.get(f"/works/{new}").json()
     assert child["parents"] == [works["open"], works["model"]] and child["registrant"] == DEV_ACCOUNTS[CREATOR]
     assert child["manifest"]["maker"]["type"] == "model"
-    shot = screenshot(browser, tmp_path, "studio.png")
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        shutil.copy(shot, SCREENSHOTS / shot.name)
+    keep([screenshot(browser, tmp_path, "studio.png")])
 
     # What the piece credits: the provenance explorer, reached from the Studio's link.
     press_link(browser, "What it credits")
@@ -150,6 +146,4 @@ def test_make_a_piece_in_the_studio_and_register_it_with_the_wallet(
     assert int(credit["communities"][0]["received_wei"]) == 2 * int(credit["communities"][1]["received_wei"]) > 0
     rows = [rf"#{c['community_id']}\s+{c['works']}\s+\d+%\s+{re.escape(eth(c['received_wei']))}" for c in credit["communities"]]
     until(browser, lambda d: all(re.search(row, body(d)) for row in rows), "each community's row: works, share, ETH")
-    shot = screenshot(browser, tmp_path, "provenance_training_set.png")
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        shutil.copy(shot, SCREENSHOTS / shot.name)
+    keep([screenshot(browser, tmp_path, "provenance_training_set.png")])

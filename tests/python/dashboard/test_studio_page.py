@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf  # type: ignore[import-untyped]
 
 from tests.python.api.studio_models import tiny_models
-from tests.python.dashboard.services import BIN, free_port, start, stop, wait_for
+from tests.python.dashboard.services import heritage_api
 from tests.python.dashboard.test_wallet_pages import page, say, sign_tx, texts
 from tests.python.dashboard.wallet_services import KEYS, community, signed
 from tests.python.ml.synthetic import SR, melody, one_thread
@@ -29,16 +29,8 @@ def serve_studio(root: Path) -> Iterator[tuple[str, list[str]]]:
     ABC songs the generator learned from."""
     with one_thread():
         songs = tiny_models(root / "models")
-    port, log = free_port(), root / "api.log"
-    proc = start([str(BIN / "heritage"), "api", "--port", str(port), "--data-dir", str(root / "data")], log,
-                 env={"HERITAGE_MODELS_DIR": str(root / "models")})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, what="heritage api", timeout=240,
-                 proc=proc, log=log)
+    with heritage_api(root, env={"HERITAGE_MODELS_DIR": str(root / "models")}) as url:
         yield url, songs
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ docs/screenshots/wallet-*.png.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -31,10 +29,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from web3 import Web3
 
 from tests.python.dashboard.services import DEV_ACCOUNTS, streamlit_app
-from tests.python.dashboard.test_browser import SCREENSHOTS, choose, css, screenshot, until
 
 # Importing the fixture makes it this module's too (one Chromium, closed at the end).
 from tests.python.dashboard.test_browser import browser as browser
+from tests.python.dashboard.test_browser import choose, css, keep, screenshot, until
 from tests.python.dashboard.wallet_services import KEYS, community, derivative, heritage
 from tests.python.dashboard.wallet_services import fresh_api as fresh_api
 from tests.python.erc20 import deploy_token
@@ -140,6 +138,13 @@ def choose_many(driver: WebDriver, label: str, option: str) -> None:
     driver.find_element(By.TAG_NAME, "h1").click()  # close the list
 
 
+def attach(driver: WebDriver, file: Path, *, form: str = "the form") -> None:
+    """Choose `file` in the page's file input (once `form` shows it) and wait until the page names it."""
+    until(driver, lambda d: bool(css(d, "input[type='file']")), form)
+    driver.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(file))
+    until(driver, lambda d: file.name in body(d), "the chosen file")
+
+
 def open_at(driver: WebDriver, url: str, heading: str) -> None:
     driver.get(url)
     until(driver, lambda d: any(h.text.startswith(heading) for h in css(d, "h1")), f"the {heading} page")
@@ -190,9 +195,7 @@ def test_the_whole_journey_through_the_wallet(
     song = tmp_path / "song.abc"
     song.write_text("X:1\nT:Walking the west pass\nM:2/4\nK:G\nGA Bd|e2 dB|\n")
     open_at(browser, f"{wallet_dashboard}/act-work", "Register a heritage work")
-    until(browser, lambda d: bool(css(d, "input[type='file']")), "the form (the wallet reconnected by itself)")
-    browser.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(song))
-    until(browser, lambda d: "song.abc" in body(d), "the chosen file")
+    attach(browser, song, form="the form (the wallet reconnected by itself)")
     type_into(browser, "Title", "Walking the west pass")
     type_into(browser, "Region", "Shaanxi")
     tick(browser, "Each derivative needs the stewards' consent")
@@ -214,8 +217,7 @@ def test_the_whole_journey_through_the_wallet(
     until(browser, lambda d: bool(css(d, "input[role='combobox'][aria-label*='Parents']")), "the parents' selector")
     choose_many(browser, "Parents", "#1 ")
     until(browser, lambda d: "Needs consent from work #1's community" in body(d), "whose consent it needs")
-    browser.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(arrangement))
-    until(browser, lambda d: "arrangement.abc" in body(d), "the chosen file")
+    attach(browser, arrangement)
     type_into(browser, "Title", "West pass, for two fiddles")
     press(browser, "Prepare the registration")
     until(browser, lambda d: "What will happen" in body(d) and "20 % of every payment to #1" in body(d), "the words")
@@ -267,9 +269,7 @@ def test_the_whole_journey_through_the_wallet(
     sacred = tmp_path / "sacred.abc"
     sacred.write_text("X:7\nT:(not to be published)\nK:E\nEF GA|\n")
     open_at(browser, f"{wallet_dashboard}/act-restricted", "Register a restricted work")
-    until(browser, lambda d: bool(css(d, "input[type='file']")), "the form")
-    browser.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(sacred))
-    until(browser, lambda d: "sacred.abc" in body(d), "the chosen file")
+    attach(browser, sacred)
     press(browser, "Prepare the registration")
     until(browser, lambda d: "a secret/sacred work as the commitment 0x" in body(d), "the words before signing")
     click_in_wallet(browser, "sign")
@@ -343,7 +343,4 @@ def test_the_whole_journey_through_the_wallet(
     assert {"eth_requestAccounts", "wallet_switchEthereumChain", "eth_signTransaction", "eth_sendTransaction",
             "eth_signTypedData_v4", "personal_sign"} <= set(log)
     http.close()
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for path in shots:
-            shutil.copyfile(path, SCREENSHOTS / path.name)
+    keep(shots)

@@ -12,7 +12,7 @@ import pytest
 
 from chain.sender import dev_account
 from chain.signatures import sign
-from tests.python.dashboard.services import BIN, free_port, start, stop, wait_for
+from tests.python.dashboard.services import heritage_api
 
 KEYS = [dev_account(i) for i in range(6)]
 """anvil's development keys (its public test mnemonic): the test wallet's accounts."""
@@ -21,16 +21,8 @@ KEYS = [dev_account(i) for i in range(6)]
 @pytest.fixture(scope="module")
 def fresh_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`heritage api` over a new data dir: its own anvil, the contracts deployed, nothing registered."""
-    root = tmp_path_factory.mktemp("wallet")
-    port, log = free_port(), root / "api.log"
-    proc = start([str(BIN / "heritage"), "api", "--port", str(port), "--data-dir", str(root / "data")], log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, what="heritage api", timeout=90,
-                 proc=proc, log=log)
+    with heritage_api(tmp_path_factory.mktemp("wallet")) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def send(http: httpx.Client, key: Any, draft: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,7 @@ import {
     Protocol,
     Recipient,
     HeritageParams,
-    DerivativeParams,
-    WorkStatus
+    DerivativeParams
 } from "../../../contracts/libraries/HeritageTypes.sol";
 
 /// @title Governance handler: k > 1 communities, steward changes, signatures, consent and refusal

@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {Fixture} from "../utils/Fixture.sol";
 import {Pairs} from "../utils/Pairs.sol";
 import {StewardTyped} from "../utils/StewardTyped.sol";
-import {HeritageRegistry} from "../../../contracts/HeritageRegistry.sol";
 import {RegistryCore} from "../../../contracts/RegistryCore.sol";
 import {ProtocolRules} from "../../../contracts/ProtocolRules.sol";
 import {HeritageGovernance} from "../../../contracts/HeritageGovernance.sol";

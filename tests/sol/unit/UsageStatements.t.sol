@@ -93,6 +93,17 @@ contract UsageStatementsTest is Fixture {
         statements.hold{value: amount}(id, _ids(identifier), _one(amount));
     }
 
+    /// @dev A new statement `id` holding `amount` in suspense for content that b1 registers only
+    ///      afterwards; the content's CID.
+    function _heldForLateWork(uint256 amount) internal returns (uint256 id, bytes memory cid) {
+        id = _anchor(ROOT, 10 ether);
+        HeritageParams memory p = _unregistered();
+        _hold(id, p.contentCid, amount);
+        vm.prank(b1);
+        registry.registerHeritageWork(p);
+        cid = p.contentCid;
+    }
+
     // ------------------------------------------------------------------ anchor
 
     function test_anchor_RecordsTheStatement() public {
@@ -213,33 +224,23 @@ contract UsageStatementsTest is Fixture {
     }
 
     function test_release_RevertWhen_DoubleRelease() public {
-        uint256 id = _anchor(ROOT, 10 ether);
-        HeritageParams memory p = _unregistered();
-        _hold(id, p.contentCid, 2 ether);
-        vm.prank(b1);
-        registry.registerHeritageWork(p);
-        statements.release(id, p.contentCid);
+        (uint256 id, bytes memory cid) = _heldForLateWork(2 ether);
+        statements.release(id, cid);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                UsageStatements.UsageStatementsNothingInSuspense.selector, id, keccak256(p.contentCid)
-            )
+            abi.encodeWithSelector(UsageStatements.UsageStatementsNothingInSuspense.selector, id, keccak256(cid))
         );
-        statements.release(id, p.contentCid);
+        statements.release(id, cid);
         assertEq(router.balanceOf(address(0), treasuryB), 2 ether);
     }
 
     function test_release_RevertWhen_WindowClosed() public {
-        uint256 id = _anchor(ROOT, 10 ether);
-        HeritageParams memory p = _unregistered();
-        _hold(id, p.contentCid, 2 ether);
-        vm.prank(b1);
-        registry.registerHeritageWork(p);
+        (uint256 id, bytes memory cid) = _heldForLateWork(2 ether);
         uint256 closes = block.timestamp + WINDOW;
         vm.warp(closes + 1);
         vm.expectRevert(
             abi.encodeWithSelector(UsageStatements.UsageStatementsWindowClosed.selector, id, closes)
         );
-        statements.release(id, p.contentCid);
+        statements.release(id, cid);
     }
 
     function test_refund_AfterTheWindowToTheSubmitter() public {

@@ -11,8 +11,7 @@ import {
     Protocol,
     Recipient,
     HeritageParams,
-    DerivativeParams,
-    WorkStatus
+    DerivativeParams
 } from "../../../contracts/libraries/HeritageTypes.sol";
 
 /// @dev The one cheatcode Vm.sol does not declare.
