@@ -69,7 +69,8 @@ def main() -> None:
                 try:
                     settle(proc)
                     console.print(f"{name}: {args.writers} stewards × {each} signed registrations")
-                    out[name] = {"workers": workers, **write_load(url, args.writers, each, prepared=prepared)}
+                    watch = {"service": proc.pid, **({"node": chain.anvil.pid} if chain.anvil and chain.anvil.pid else {})}
+                    out[name] = {"workers": workers, **write_load(url, args.writers, each, prepared=prepared, watch=watch)}
                     console.print(out[name])
                 finally:
                     stop_process(proc)
@@ -79,12 +80,15 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api_writes.json").write_text(json.dumps(out, indent=2))
     t = Table(title=f"Signed registrations through the API, {args.writers} stewards at once")
-    for col in ("timed", "registrations", "works/s", "lost", "duplicated", "failed requests"):
+    for col in ("timed", "registrations", "works/s", "lost", "duplicated", "failed requests", "CPU ms/work service, node",
+                "load"):
         t.add_column(col, justify="right")
     for name, *_ in configs:
         r = out[name]
+        cpu = r["cpu_ms_per_work"]
         t.add_row(name, str(r["registrations"]), f"{r['works_per_s']:.1f}", str(r["lost"]), str(r["duplicated"]),
-                  str(r["failed_requests"]))
+                  str(r["failed_requests"]), f"{cpu.get('service', 0):.1f}, {cpu.get('node', 0):.1f}",
+                  f"{r['load_average_at_end'][0]:.1f}")
     console.print(t)
 
 
