@@ -17,7 +17,11 @@ registration, as before batching; `--baseline-each` per steward, since it is slo
 (the default `api_relay_batch`, with `--workers` workers; `--each` per steward for the relays,
 `--end-to-end-each` for upload to relay).
 
-Works/s (wall clock, first upload to last answer), lost and duplicated works, failed requests.
+The node mines a block per transaction (anvil's automine) unless `HERITAGE_ANVIL_BLOCK_TIME_S` sets
+a block time (a block every so often with every pending transaction, as a real chain).
+
+Works/s (wall clock, first upload to last answer), lost and duplicated works, failed requests, and
+the CPU time per work of the service and of the node over the timed part.
 Writes benchmarks/results/api_writes.json.
 """
 
@@ -62,7 +66,9 @@ def main() -> None:
                (f"upload to relay, {batched}", args.workers, args.end_to_end_each, {}, False)]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        chain = connect(Settings(data_dir=data, deployments_dir=data / "deployments", tx_timeout_s=600))  # owns the node
+        settings = Settings(data_dir=data, deployments_dir=data / "deployments", tx_timeout_s=600)
+        out["anvil_block_time_s"] = settings.anvil_block_time_s  # HERITAGE_ANVIL_BLOCK_TIME_S; None: automine
+        chain = connect(settings)  # owns the node
         try:
             for name, workers, each, env, prepared in configs:
                 proc, url = serve(data, workers, None, **env)

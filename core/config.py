@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "blocks), so a short interval slows every write as the chain grows; what a crash loses since the last dump "
         "the transaction journal replays at the next start.",
     )
+    anvil_block_time_s: float | None = Field(
+        default=None, gt=0, description="The embedded anvil's block time, seconds: a block every so often with every "
+        "pending transaction, as a real chain. Default none: a block for each transaction as it arrives (automine), "
+        "which answers at once but computes the state root, over the whole state, once per transaction.",
+    )
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
     tx_window: int = Field(default=16, ge=1, description="Transactions in flight per account (geth keeps 16 per account).")
     tx_stuck_s: float | None = Field(default=None, gt=0, description="Seconds before an unmined transaction is replaced "

@@ -130,3 +130,18 @@ def test_wait_holds_until_the_receipt_is_confirmations_deep(w3: Web3, anvil: Anv
     t.join()
     # wait() returned only once two blocks lay above the receipt's (without the miner it times out)
     assert int(w3.eth.block_number) >= int(receipt["blockNumber"], 16) + 2
+
+
+@pytest.mark.parametrize("block_time_s", [None, 0.5])
+def test_a_window_lands_in_one_block_with_a_block_time_and_in_one_block_each_without(block_time_s: float | None) -> None:
+    """`HERITAGE_ANVIL_BLOCK_TIME_S` (chain/anvil.py `block_time_s`): a block every so often with
+    every pending transaction, as a real chain; without it, anvil mines each transaction alone."""
+    with Anvil(block_time_s=block_time_s) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        sender = Sender(w3, node.url, dev_account(0))
+        receipts = sender.transact_many(dev_account(1).address, [b""] * 4, gas=30_000)
+    blocks = [r["blockNumber"] for r in receipts]
+    if block_time_s is None:
+        assert len(set(blocks)) == 4, blocks
+    else:  # sent in one flush: together in a block (or two, should a block's end fall between them)
+        assert len(set(blocks)) <= 2 and max(blocks.count(b) for b in blocks) >= 2, blocks
