@@ -81,13 +81,14 @@ def key_of(typed_data: dict[str, Any]) -> str:
     return "0x" + hashlib.sha256(body.encode()).hexdigest()
 
 
-def call_of(state: ApiState, signed: Signed, action: str) -> calls.Call:
+def call_of(state: ApiState, signed: Signed, action: str, *, committed: bool = False) -> calls.Call:
     """The registry call that relays `signed` (for a heritage registration, committed first when
-    the steward must: the relay holds the write lock)."""
+    the steward must: the relay holds the write lock; `committed`: the caller has seen to the
+    commitment already, as a batch does (api/batches.py), so the node is not asked again)."""
     m, steward, deadline, signature = signed.message, signed.signer, signed.deadline, signed.signature
     if action == "RegisterHeritageWork":
         params = heritage_params(m)
-        if gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
+        if not committed and gw.needs_commitment(state.chain, steward, params.content, params.salt, params.community):
             gw.commit_registration(state.chain, steward, params.content, params.salt, sender=state.relayer)
         return calls.register_heritage_by_sig(state.chain, params, steward=steward, deadline=deadline, signature=signature)
     work, community = WorkId(int(m["workId"])), CommunityId(int(m["communityId"]))

@@ -101,10 +101,22 @@ def read_load(url: str, clients: int, seconds: float, work_ids: list[int]) -> di
             "p50_ms": round(1000 * statistics.median(flat), 2), "p99_ms": round(1000 * flat[int(0.99 * (len(flat) - 1))], 2)}
 
 
-def write_load(url: str, writers: int, each: int, *, prepared: bool = False) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and its descendants."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(c)) for c in children)
+
+
+def write_load(url: str, writers: int, each: int, *, prepared: bool = False, watch: dict[str, int] | None = None) -> dict[str, Any]:
     """`writers` stewards, each of its own community, register `each` works at once. With
     `prepared`, each steward uploads, drafts and signs all its works first (the k-th signed with
-    its k-th next nonce) and the clock runs only over the relays."""
+    its k-th next nonce) and the clock runs only over the relays. `watch`: processes (name → pid,
+    with their descendants) whose CPU time per registration over the timed part is reported,
+    with the load average at its end."""
     stewards: list[LocalAccount] = [Account.create() for _ in range(writers)]
     funder = dev_account(0)
     with httpx.Client(base_url=url, timeout=60) as c:
@@ -148,9 +160,10 @@ def write_load(url: str, writers: int, each: int, *, prepared: bool = False) -> 
         task = progress.add_task("registrations", total=writers * each)
         done = pool.map(lambda i: writer(i, progress, task), range(writers))
         start.wait()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), {name: cpu_seconds(pid) for name, pid in (watch or {}).items()}
         list(done)
     wall = time.perf_counter() - started
+    cpu_ms = {name: round(1000 * (cpu_seconds(pid) - cpu[name]) / (writers * each), 1) for name, pid in (watch or {}).items()}
     with httpx.Client(base_url=url, timeout=60) as c:
         after = c.get("/metrics").json()["works"]
         registered: dict[str, int] = {}
@@ -165,7 +178,8 @@ def write_load(url: str, writers: int, each: int, *, prepared: bool = False) -> 
     return {"writers": writers, "each": each, "prepared": prepared, "registrations": writers * each,
             "failed_requests": len(failures),
             "first_failure": failures[0][:300] if failures else None, "new_works": after - before, "lost": lost,
-            "duplicated": duplicated, "seconds": round(wall, 2), "works_per_s": round(writers * each / wall, 1)}
+            "duplicated": duplicated, "seconds": round(wall, 2), "works_per_s": round(writers * each / wall, 1),
+            "cpu_ms_per_work": cpu_ms, "load_average_at_end": os.getloadavg()}
 
 
 def report_reads(name: str, out: dict[str, Any], *, title: str) -> None:

@@ -17,7 +17,11 @@ registration, as before batching; `--baseline-each` per steward, since it is slo
 (the default `api_relay_batch`, with `--workers` workers; `--each` per steward for the relays,
 `--end-to-end-each` for upload to relay).
 
-Works/s (wall clock, first upload to last answer), lost and duplicated works, failed requests.
+The node mines a block per transaction (anvil's automine) unless `HERITAGE_ANVIL_BLOCK_TIME_S` sets
+a block time (a block every so often with every pending transaction, as a real chain).
+
+Works/s (wall clock, first upload to last answer), lost and duplicated works, failed requests, and
+the CPU time per work of the service and of the node over the timed part.
 Writes benchmarks/results/api_writes.json.
 """
 
@@ -62,14 +66,17 @@ def main() -> None:
                (f"upload to relay, {batched}", args.workers, args.end_to_end_each, {}, False)]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        chain = connect(Settings(data_dir=data, deployments_dir=data / "deployments", tx_timeout_s=600))  # owns the node
+        settings = Settings(data_dir=data, deployments_dir=data / "deployments", tx_timeout_s=600)
+        out["anvil_block_time_s"] = settings.anvil_block_time_s  # HERITAGE_ANVIL_BLOCK_TIME_S; None: automine
+        chain = connect(settings)  # owns the node
         try:
             for name, workers, each, env, prepared in configs:
                 proc, url = serve(data, workers, None, **env)
                 try:
                     settle(proc)
                     console.print(f"{name}: {args.writers} stewards × {each} signed registrations")
-                    out[name] = {"workers": workers, **write_load(url, args.writers, each, prepared=prepared)}
+                    watch = {"service": proc.pid, **({"node": chain.anvil.pid} if chain.anvil and chain.anvil.pid else {})}
+                    out[name] = {"workers": workers, **write_load(url, args.writers, each, prepared=prepared, watch=watch)}
                     console.print(out[name])
                 finally:
                     stop_process(proc)
@@ -79,12 +86,15 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api_writes.json").write_text(json.dumps(out, indent=2))
     t = Table(title=f"Signed registrations through the API, {args.writers} stewards at once")
-    for col in ("timed", "registrations", "works/s", "lost", "duplicated", "failed requests"):
+    for col in ("timed", "registrations", "works/s", "lost", "duplicated", "failed requests", "CPU ms/work service, node",
+                "load"):
         t.add_column(col, justify="right")
     for name, *_ in configs:
         r = out[name]
+        cpu = r["cpu_ms_per_work"]
         t.add_row(name, str(r["registrations"]), f"{r['works_per_s']:.1f}", str(r["lost"]), str(r["duplicated"]),
-                  str(r["failed_requests"]))
+                  str(r["failed_requests"]), f"{cpu.get('service', 0):.1f}, {cpu.get('node', 0):.1f}",
+                  f"{r['load_average_at_end'][0]:.1f}")
     console.print(t)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from benchmarks.api_load import read_load, report_reads
+from benchmarks.api_load import cpu_seconds, read_load, report_reads
 from benchmarks.registration import register
 from chain import gateway as gw
 from chain.anvil import free_port, stop_process
@@ -60,23 +60,13 @@ def serve(data: Path, workers: int, index_url: str | None, **extra: str) -> tupl
     raise SystemExit(f"the API did not start; see {data.parent}/api-{workers}.log")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of `pid` and its descendants."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(_cpu_seconds(int(c)) for c in children)
-
-
 def settle(proc: subprocess.Popen[bytes], *, limit_s: float = 180) -> None:
     """Wait until every worker has started (the service's processes are idle for a second):
     the first worker answers while the others still import."""
-    end, last = time.monotonic() + limit_s, _cpu_seconds(proc.pid)
+    end, last = time.monotonic() + limit_s, cpu_seconds(proc.pid)
     while time.monotonic() < end:
         time.sleep(1.0)
-        now = _cpu_seconds(proc.pid)
+        now = cpu_seconds(proc.pid)
         if now - last < 0.15:
             return
         last = now

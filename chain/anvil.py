@@ -70,6 +70,7 @@ class Anvil:
         log_file: Path | None = None,
         gas_limit: int | None = None,
         prune_history: int | None = None,
+        block_time_s: float | None = None,
         keep_fds: tuple[int, ...] = (),
     ) -> None:
         self.state_file = state_file
@@ -79,6 +80,9 @@ class Anvil:
         self.log_file = log_file
         self.gas_limit = gas_limit
         self.prune_history = prune_history
+        self.block_time_s = block_time_s
+        """None: a block for every transaction as it arrives (automine); else a block every so many
+        seconds with whatever is pending (interval mining, as a real chain)."""
         self.keep_fds = keep_fds  # inherited by the node, e.g. the data directory's lock (chain/nodelock.py)
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -103,6 +107,8 @@ class Anvil:
             # Keep only this many states in memory: anvil otherwise keeps every block's state,
             # and 10,000 registrations grew it past 11 GB.
             cmd += ["--prune-history", str(self.prune_history)]
+        if self.block_time_s is not None:
+            cmd += ["--block-time", str(self.block_time_s)]
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]

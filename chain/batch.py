@@ -25,7 +25,7 @@ from chain import calls
 from chain.abi import abi_type
 from chain.client import Chain
 from chain.journal import refusal_of
-from chain.sender import Fees, Sender
+from chain.sender import DEFAULT_TIP, Fees, Sender
 from chain.types import Sent
 from core.errors import ChainError
 
@@ -57,10 +57,10 @@ def send_many(chain: Chain, batch: Sequence[calls.Call], sender: str) -> list[La
     lock: AbstractContextManager[Any] = chain.journal.locked() if chain.journal is not None else nullcontext()
     with lock:  # the nonce read and the sends must not interleave with another sender of this account
         address = signer.account.address
-        signer.nonces.resync(address)
-        outcomes: list[Landed | ChainError | int] = list(_estimates(chain, signer, batch))
+        estimates, pending, fees = _estimates(chain, signer, batch)
+        outcomes: list[Landed | ChainError | int] = list(estimates)
         ready = [(i, gas) for i, gas in enumerate(outcomes) if isinstance(gas, int)]
-        fees = Fees.current(chain.w3)
+        signer.nonces.resync(address, pending)
         first = signer.nonces.take(address, len(ready)) if ready else 0
         raws = [signer.sign(batch[i].to, batch[i].data, gas=gas, value=int(batch[i].value), nonce=first + k, fees=fees)
                 for k, (i, gas) in enumerate(ready)]
@@ -84,19 +84,29 @@ def read_many(chain: Chain, reads: Sequence[calls.Call], sender: str) -> tuple[i
                                          for r, a in zip(reads, answers, strict=True)]
 
 
-def _estimates(chain: Chain, signer: Sender, batch: Sequence[calls.Call]) -> list[int | ChainError]:
-    """Each call's gas limit (against the pending block), or why it would revert, in one batch."""
-    requests = [("eth_estimateGas", [{"from": signer.account.address, "to": c.to, "data": c.data, "value": hex(int(c.value))},
-                                     "pending"]) for c in batch]
+def _estimates(chain: Chain, signer: Sender, batch: Sequence[calls.Call]) -> tuple[list[int | ChainError], int, Fees]:
+    """Each call's gas limit (against the pending block), or why it would revert; the account's
+    pending nonce count and the fees to pay (`Fees.current`'s rule): all in one JSON-RPC batch."""
+    address = signer.account.address
+    requests: list[tuple[str, list[Any]]] = [
+        ("eth_estimateGas", [{"from": address, "to": c.to, "data": c.data, "value": hex(int(c.value))}, "pending"])
+        for c in batch]
+    requests += [("eth_getTransactionCount", [address, "pending"]), ("eth_getBlockByNumber", ["latest", False]),
+                 ("eth_maxPriorityFeePerGas", [])]
+    *answers, count, block, tip = signer.rpc_answers(requests)
+    if count is None or "result" not in count or block is None or "result" not in block:
+        raise ChainError(f"the node gave no nonce or latest block for {address} ({count}, {block}); is it running?")
+    base = int(block["result"].get("baseFeePerGas", "0x0"), 16)
+    fees = Fees.of(base, int(tip["result"], 16) if tip is not None and "result" in tip else DEFAULT_TIP)
     out: list[int | ChainError] = []
-    for call, item in zip(batch, signer.rpc_answers(requests), strict=True):
+    for call, item in zip(batch, answers, strict=True):
         if item is None:
             out.append(ChainError(f"the node gave no gas estimate for {call.name}; is it running?"))
         elif "error" in item:
             out.append(_refusal(chain, item["error"]))
         else:
             out.append(int(item["result"], 16) * GAS_MARGIN_NUM // GAS_MARGIN_DEN + GAS_EXTRA)
-    return out
+    return out, int(count["result"], 16), fees
 
 
 def _refusal(chain: Chain, error: dict[str, Any]) -> ChainError:

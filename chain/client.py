@@ -311,7 +311,9 @@ def _node(settings: Settings) -> tuple[Anvil | None, NodeLock | None, str]:
         return None, None, lock.attach()
     assert lock.fd is not None
     try:
-        anvil = Anvil(state_file=settings.anvil_state, log_file=settings.data_dir / "anvil.log", keep_fds=(lock.fd,)).start()
+        anvil = Anvil(state_file=settings.anvil_state, state_interval=settings.anvil_state_interval_s,
+                      block_time_s=settings.anvil_block_time_s, log_file=settings.data_dir / "anvil.log",
+                      keep_fds=(lock.fd,)).start()
     except BaseException:
         lock.release()
         raise

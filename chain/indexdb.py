@@ -32,6 +32,7 @@ events = Table(
     Column("timestamp", BigInteger, nullable=False), Column("contract", Text, nullable=False),
     Column("name", Text, nullable=False), Column("work_id", BigInteger), Column("args", Text, nullable=False),
     Index("events_by_name", "name", "block"), Index("events_by_work", "work_id", "block"),
+    Index("events_by_block", "block", "log_index"),
 )
 blocks = Table("blocks", metadata, Column("number", BigInteger, primary_key=True, autoincrement=False),
                Column("hash", Text, nullable=False))

@@ -33,6 +33,9 @@ from chain.abi import EventDecoder
 from chain.indexdb import DbLock, blocks, database_url, events, meta, migrate, open_engine
 from core.errors import ChainError
 
+REWIND_PAGE = 64
+"""Indexed blocks read at a time while looking for the newest one the node still has."""
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
@@ -109,11 +112,8 @@ class Index:
         if last < 0:
             return None
         head = int(w3.eth.block_number)
-        with self.engine.connect() as db:
-            known = db.execute(select(blocks.c.number, blocks.c.hash).where(blocks.c.number <= last)
-                               .order_by(blocks.c.number.desc())).all()
         ancestor = start - 1
-        for number, block_hash in known:
+        for number, block_hash in self._known_blocks(last):
             if number <= head and HexBytes(w3.eth.get_block(number)["hash"]).to_0x_hex() == block_hash:
                 ancestor = number
                 break
@@ -126,6 +126,19 @@ class Index:
             _set(db, "last_block", ancestor)
             _set(db, "epoch", epoch + 1)
         return ancestor
+
+    def _known_blocks(self, last: int) -> Iterator[tuple[int, str]]:
+        """The indexed blocks' (number, hash) up to `last`, newest first, read `REWIND_PAGE` at a
+        time: a sync usually needs only the newest, and the index keeps a row per block with
+        events (reading them all made every sync cost as much as the chain is long)."""
+        while True:
+            with self.engine.connect() as db:
+                rows = db.execute(select(blocks.c.number, blocks.c.hash).where(blocks.c.number <= last)
+                                  .order_by(blocks.c.number.desc()).limit(REWIND_PAGE)).all()
+            yield from ((int(n), str(h)) for n, h in rows)
+            if len(rows) < REWIND_PAGE:
+                return
+            last = int(rows[-1][0]) - 1
 
     def block_hashes(self) -> dict[int, str]:
         with self.engine.connect() as db:
@@ -187,8 +200,9 @@ class Index:
                 event, raw_args = decoded
                 block = int(log["blockNumber"], 16)
                 hashes[block] = log["blockHash"]
-                if block not in times:
-                    times[block] = int(w3.eth.get_block(block)["timestamp"])
+                if block not in times:  # anvil and geth ≥ 1.16 put the block's time in the log
+                    stamp = log.get("blockTimestamp")
+                    times[block] = int(stamp, 16) if stamp is not None else int(w3.eth.get_block(block)["timestamp"])
                 args = _jsonable(raw_args)
                 work = args.get("workId", args.get("tokenId"))
                 rows.append({"block": block, "block_hash": log["blockHash"], "tx": log["transactionHash"],

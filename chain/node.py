@@ -47,7 +47,7 @@ def up(settings: Settings) -> str:
     log = open(settings.data_dir / "anvil.log", "ab")
     proc = subprocess.Popen(
         [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--accounts", str(DEV_ACCOUNTS),
-         "--state", str(settings.anvil_state), "--state-interval", "2"],
+         "--state", str(settings.anvil_state), "--state-interval", str(settings.anvil_state_interval_s)],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(lock.fd,),
     )
     probe = Anvil(port=port)

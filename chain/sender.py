@@ -84,10 +84,14 @@ class NonceManager:
             self._next[address] = first + count
             return first
 
-    def resync(self, address: str) -> None:
-        """Forget the account's next nonce: the next `take` asks the node (after a nonce-too-low)."""
+    def resync(self, address: str, pending: int | None = None) -> None:
+        """Forget the account's next nonce: the next `take` asks the node (after a nonce-too-low);
+        or start it at `pending`, the node's pending count the caller has just read."""
         with self._lock:
-            self._next.pop(address, None)
+            if pending is None:
+                self._next.pop(address, None)
+            else:
+                self._next[address] = pending
 
     def failed(self, address: str, nonce: int) -> None:
         """A transaction with `nonce` was refused by the node (never entered its pool)."""
@@ -116,8 +120,17 @@ class Fees:
             try:
                 tip = int(w3.eth.max_priority_fee)
             except Exception:  # a node without eth_maxPriorityFeePerGas
-                tip = 10**9
-        return cls(max_fee_per_gas=fee_cap(base, tip), max_priority_fee_per_gas=tip)
+                tip = DEFAULT_TIP
+        return cls.of(base, tip)
+
+    @classmethod
+    def of(cls, base_fee: int, tip: int) -> Fees:
+        """The fees for a latest block's `base_fee` and a `tip` (`fee_cap`)."""
+        return cls(max_fee_per_gas=fee_cap(base_fee, tip), max_priority_fee_per_gas=tip)
+
+
+DEFAULT_TIP = 10**9
+"""The tip, in wei, on a node that does not suggest one (no eth_maxPriorityFeePerGas)."""
 
 
 DEFAULT_WINDOW = 16

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
         "the API believes for the client's address (rate limits); default none: the peer's own address counts.",
     )
     confirmations: int = Field(default=0, ge=0, description="Blocks a receipt must be buried under.")
+    anvil_state_interval_s: int = Field(
+        default=60, ge=1, description="Seconds between the embedded anvil's dumps of its state to disk. Each dump "
+        "writes the whole chain (every block and transaction so far) and stalls the node meanwhile (0.65 s at 4,500 "
+        "blocks), so a short interval slows every write as the chain grows; what a crash loses since the last dump "
+        "the transaction journal replays at the next start.",
+    )
+    anvil_block_time_s: float | None = Field(
+        default=None, gt=0, description="The embedded anvil's block time, seconds: a block every so often with every "
+        "pending transaction, as a real chain. Default none: a block for each transaction as it arrives (automine), "
+        "which answers at once but computes the state root, over the whole state, once per transaction.",
+    )
     tx_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for a receipt.")
     tx_window: int = Field(default=16, ge=1, description="Transactions in flight per account (geth keeps 16 per account).")
     tx_stuck_s: float | None = Field(default=None, gt=0, description="Seconds before an unmined transaction is replaced "

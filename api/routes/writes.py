@@ -95,8 +95,8 @@ def register_heritage(state: State, body: SignedAction) -> Relayed:
     registration that still awaits stewards answers `work_id` null and status "awaiting-stewards"."""
     signed = verified(state, body, "RegisterHeritageWork")
     reads, decide, keys = registration_commitment(state, signed)
-    out = relay_for_community(state, signed, lambda: call_of(state, signed, "RegisterHeritageWork"), commit=(reads, decide),
-                              keys=keys)
+    out = relay_for_community(state, signed, lambda: call_of(state, signed, "RegisterHeritageWork", committed=True),
+                              commit=(reads, decide), keys=keys)
     return out.model_copy(update={"status": "active" if out.work_id is not None else "awaiting-stewards"})
 
 

@@ -139,7 +139,7 @@ def test_405_says_what_is_allowed(api: Api) -> None:
 def test_kill_9_under_a_burst_of_writes_loses_no_201(tmp_path: Path) -> None:
     from chain.sender import dev_account
 
-    with TestClient(create_app(make_settings(tmp_path))) as client:
+    with TestClient(create_app(make_settings(tmp_path, anvil_state_interval_s=5))) as client:  # a dump before the kill
         api = Api(client, [dev_account(i) for i in range(6)], 0)
         reg = api.state.chain.registry.functions
         assert api.send(api.keys[0], reg.registerCommunity("Singers", [api.keys[1].address], 1, api.keys[2].address)).status_code == 201

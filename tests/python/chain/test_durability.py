@@ -29,7 +29,9 @@ def cid(i: int) -> bytes:
 
 
 def settings_for(tmp: Path) -> Settings:
-    return Settings(data_dir=tmp, deployments_dir=tmp / "deployments", tx_timeout_s=20)
+    # A dump every 5 s (the default is 60): the kill below comes after one, so the restart loads it
+    # and replays the rest from the journal.
+    return Settings(data_dir=tmp, deployments_dir=tmp / "deployments", tx_timeout_s=20, anvil_state_interval_s=5)
 
 
 def singers(c: Chain) -> list[str]:
@@ -85,6 +87,7 @@ def test_kill_9_of_the_node_during_a_burst_loses_no_acknowledged_write(tmp_path:
     c.index()  # the index has seen blocks the node is about to lose
     pid = c.anvil.pid
     assert pid is not None
+    assert "--state-interval\x005\x00" in Path(f"/proc/{pid}/cmdline").read_text(), "the setting reaches the node"
     os.kill(pid, signal.SIGKILL)
     writer.join(timeout=30)
     stop.set()
@@ -193,7 +196,7 @@ def test_a_chain_up_node_killed_is_taken_over_with_the_journal(tmp_path: Path) -
         work = register(attached, 1)
         attached.close()
         pid = int(json_.loads((tmp_path / "node.json").read_text())["pid"])
-        os.kill(pid, signal.SIGKILL)  # within anvil's 2-s dump interval: its state may lack the work
+        os.kill(pid, signal.SIGKILL)  # within anvil's 5-s dump interval: its state may lack the work
         try:
             os.waitpid(pid, 0)  # `up` ran in this process here, so its node is this process's child to reap
         except ChildProcessError:

@@ -4,6 +4,7 @@ receipts, reverts and a node that is gone."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from web3 import Web3
@@ -130,3 +131,16 @@ def test_wait_holds_until_the_receipt_is_confirmations_deep(w3: Web3, anvil: Anv
     t.join()
     # wait() returned only once two blocks lay above the receipt's (without the miner it times out)
     assert int(w3.eth.block_number) >= int(receipt["blockNumber"], 16) + 2
+
+
+@pytest.mark.parametrize("block_time_s", [None, 0.5])
+def test_the_embedded_node_mines_on_a_clock_with_a_block_time(block_time_s: float | None) -> None:
+    """`HERITAGE_ANVIL_BLOCK_TIME_S` (chain/anvil.py `block_time_s`): a block every so often with
+    every pending transaction, as a real chain; without it, a block only when a transaction comes."""
+    with Anvil(block_time_s=block_time_s) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        time.sleep(1.3)
+        idle = int(w3.eth.block_number)
+        receipts = Sender(w3, node.url, dev_account(0)).transact_many(dev_account(1).address, [b""] * 4, gas=30_000)
+    assert idle == (0 if block_time_s is None else pytest.approx(1.3 / block_time_s, abs=1))
+    assert [int(r["status"], 16) for r in receipts] == [1] * 4

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from web3 import Web3
 
+from chain import indexer
 from chain.anvil import Anvil
 from chain.catalogue import load
 from chain.compile import Artifact
@@ -93,10 +94,12 @@ def test_resumable_idempotent_and_waits_for_confirmations(net: Net, index_url: s
     assert net.sync(again, confirmations=1) == 0
     assert [e["work_id"] for e in index.events("HeritageWorkRegistered", 1)] == [1]
     assert index.events(after_block=everything[-1]["block"]) == []
+    assert all(e["timestamp"] == net.w3.eth.get_block(e["block"])["timestamp"] for e in everything)
     assert index.events(upto_block=everything[0]["block"]) == [e for e in everything if e["block"] == everything[0]["block"]]
 
 
-def test_rolls_back_to_the_common_ancestor(net: Net, index_url: str) -> None:
+def test_rolls_back_to_the_common_ancestor(net: Net, index_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(indexer, "REWIND_PAGE", 2)  # the search for the ancestor crosses pages
     net.register()
     snapshot = net.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     for _ in range(3):
@@ -225,3 +228,15 @@ def test_an_index_made_before_alembic_is_upgraded_and_kept(tmp_path: Path) -> No
     index = Index(path)
     assert index.last_block() == 7
     assert index.events("Paid")[0]["args"] == {"amount": 3}
+
+
+def test_what_every_write_reads_is_found_by_block_not_by_a_scan(tmp_path: Path) -> None:
+    """The catalogue's fold after a write (events after its last block) and a sync's replacement
+    of a block range go through an index on the block: a scan of every event made each write
+    cost as much as the catalogue was large."""
+    index = Index(tmp_path / "plan.sqlite")
+    with index.tx() as db:
+        for query in ("SELECT * FROM events WHERE block > 5 AND block <= 9 ORDER BY block, log_index",
+                      "DELETE FROM events WHERE block BETWEEN 5 AND 9"):
+            plan = " ".join(str(row[-1]) for row in db.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+            assert "events_by_block" in plan and "SCAN events" not in plan.replace("SCAN events USING", ""), plan
