@@ -166,7 +166,8 @@ def generate(net: LatticeGpt, vocab: Vocabulary, *, prefix: Sequence[str], tradi
     return Generated(tuple(tokens), piece, prompt_ticks, truncated)
 
 
-def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _State, loose: _State | None, *, keep: int, block: int, n_prefix: int,
+def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _State, loose: _State | None, *, keep: int,
+                 block: int, n_prefix: int,
                  target_ticks: int, constraints: Constraints | None, sample: SampleConfig,
                  gen: torch.Generator) -> tuple[list[int], bool]:
     """Sample until <eos>, the length or max_tokens; the ids and whether max_tokens cut it short."""
