@@ -25,12 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from core import studies
 from core.errors import InputError
 from ml.generation.decode import SampleConfig
 from ml.generation.evaluation import Reference, mean_metrics, piece_metrics, span
@@ -121,31 +121,14 @@ def run_study(st: Stage, trials: int, storage: Path, *, sampler: str = "nsga2", 
               on_trial: Callable[[int, int], None] | None = None) -> Any:
     """Run (or resume) the study until it holds `trials` finished trials; returns the study. The first
     trial is the default decoding with the strongest soft mask in range (the nearest point to it)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage.parent.mkdir(parents=True, exist_ok=True)
-    chosen = (optuna.samplers.NSGAIISampler(seed=seed, population_size=min(20, max(4, trials // 3)))
-              if sampler == "nsga2" else optuna.samplers.TPESampler(seed=seed, multivariate=True))
-    study = optuna.create_study(study_name=study_name(st), storage=f"sqlite:///{storage}", sampler=chosen,
-                                directions=list(DIRECTIONS), load_if_exists=True)
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    if done == 0:
-        study.enqueue_trial({"temperature": 1.0, "top_k": 0, "mask_strength": 32.0, "ornament_bias": 0.0})
-
     def objective(trial: Any) -> tuple[float, ...]:
-        started = time.monotonic()
         figures = evaluate(st, sample_of(suggest(trial)))
         trial.set_user_attr("figures", figures)
-        trial.set_user_attr("seconds", round(time.monotonic() - started, 2))
         return _values(figures)
 
-    while done < trials:
-        study.optimize(objective, n_trials=1)
-        done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-        if on_trial:
-            on_trial(done, trials)
-    return study
+    first = {"temperature": 1.0, "top_k": 0, "mask_strength": 32.0, "ornament_bias": 0.0}
+    return studies.run_study(study_name(st), storage, DIRECTIONS, trials, objective, first=first, sampler=sampler, seed=seed,
+                             on_trial=on_trial)
 
 
 RULE = ("among front points whose modal error is at most the default decoding's + 5 cents, the one with the lowest "
