@@ -110,3 +110,14 @@ def test_replace_section_keeps_the_others(tmp_path: Path) -> None:
 def test_cli_refuses_an_unknown_sampler() -> None:
     bad = CliRunner().invoke(app, ["tune", "generation", "--sampler", "grid"])
     assert bad.exit_code == 2 and "nsga2 or tpe" in bad.output
+
+
+def test_cli_runs_a_tiny_study_on_the_shipped_model_and_writes_its_section(tmp_path: Path) -> None:
+    args = ["tune", "generation", "--trials", "2", "--pieces", "1", "--seconds", "6", "--data-dir", str(tmp_path / "d"),
+            "--out", str(tmp_path / "r"), "--json"]
+    ok = CliRunner().invoke(app, args)
+    assert ok.exit_code == 0, ok.output
+    report = json.loads((tmp_path / "r" / "tuning_generation.json").read_text())
+    assert len(report["trials"]) == 2 and report["default"]["modal_error_cents"] == 0.0
+    assert (tmp_path / "d" / "tuning" / "generation.db").is_file()
+    assert tuning_report.HEADING in (tmp_path / "r" / "tuning.md").read_text()
