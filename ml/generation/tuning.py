@@ -16,8 +16,8 @@ training songs as `Reference`) judge them.
   song, the same in every trial.
 - **The default decoding** (`SampleConfig()`) is measured in the same run, beside the front.
 
-A study is stored in `DATA_DIR/tuning/generation.db` (SQLite) under a name derived from the model's
-CID and the settings, so a rerun with more `--trials` resumes.
+A study is stored in `DATA_DIR/tuning/generation.db` (SQLite) under a name derived from the model
+file's hash and the settings, so a rerun with more `--trials` resumes.
 """
 
 from __future__ import annotations
