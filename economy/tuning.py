@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 
 from chain.client import Chain
 from chain.routing import Node, route
+from core import studies
 from core.blockstore import ContentStore
 from core.types import Progress
 from economy import catalogue as catalogue_mod
@@ -177,36 +177,19 @@ def run_study(st: Stage, trials: int, storage: Path, *, sampler: str = "nsga2", 
               on_trial: Callable[[int, int], None] | None = None) -> Any:
     """Run (or resume) the study until it holds `trials` finished trials; returns the study.
     The scenario's own settings are enqueued first so the front is read beside today's default."""
-    import optuna
+    r = st.scenario.recommender
+    first = {"fair_strength": r.fair_strength, "candidates": r.candidates, "tail_candidates": r.tail_candidates,
+             "popularity_blend": r.popularity_blend if r.popularity_blend is not None else st.als["blend"],
+             "familiarity_tilt": r.familiarity_tilt}
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage.parent.mkdir(parents=True, exist_ok=True)
-    chosen = (optuna.samplers.NSGAIISampler(seed=seed, population_size=min(20, max(4, trials // 3)))
-              if sampler == "nsga2" else optuna.samplers.TPESampler(seed=seed, multivariate=True))
-    study = optuna.create_study(study_name=study_name(st.scenario), storage=f"sqlite:///{storage}", sampler=chosen,
-                                directions=list(DIRECTIONS), load_if_exists=True)
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    if done == 0:
-        r = st.scenario.recommender
-        study.enqueue_trial({"fair_strength": r.fair_strength, "candidates": r.candidates,
-                             "tail_candidates": r.tail_candidates,
-                             "popularity_blend": r.popularity_blend if r.popularity_blend is not None else st.als["blend"],
-                             "familiarity_tilt": r.familiarity_tilt})
-
-    def objective(trial: Any) -> tuple[float, float, float]:
-        started = time.monotonic()
+    def objective(trial: Any) -> tuple[float, ...]:
         figures = evaluate(st, suggest(trial))
         trial.set_user_attr("heldout", figures["heldout"])
         trial.set_user_attr("tuning", figures["tuning"])
-        trial.set_user_attr("seconds", round(time.monotonic() - started, 2))
-        return tuple(figures["tuning"][o] for o in OBJECTIVES)  # type: ignore[return-value]
+        return tuple(figures["tuning"][o] for o in OBJECTIVES)
 
-    while done < trials:
-        study.optimize(objective, n_trials=1)
-        done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-        if on_trial:
-            on_trial(done, trials)
-    return study
+    return studies.run_study(study_name(st.scenario), storage, DIRECTIONS, trials, objective, first=first, sampler=sampler,
+                             seed=seed, on_trial=on_trial)
 
 
 @dataclass(frozen=True)

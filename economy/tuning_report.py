@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.paths import REPO_ROOT
+from core.sections import replace_section
 from economy.tuning import OBJECTIVES, RULE, Front
 
 SHIPPED = REPO_ROOT / "reports" / "tuning_economy.json"
@@ -116,7 +117,7 @@ def write(fr: Front, meta: dict[str, Any], out: Path) -> dict[str, Path]:
     paths = {"json": out / "tuning_economy.json", "png": out / "tuning_economy.png", "md": out / "tuning.md"}
     paths["json"].write_text(json.dumps(as_json(fr, meta), indent=1, default=float))
     plot(fr, paths["png"])
-    paths["md"].write_text(markdown(fr, meta))
+    replace_section(paths["md"], markdown(fr, meta))  # the generator's section (if any) is kept
     return paths
 
 

@@ -23,6 +23,11 @@ With `Constraints`, each step's logits are masked so that only tokens the tradit
   `ornament_rate`'s maximum. Below the minimum nothing is forced: a piece may end with fewer
   ornaments than the tradition's pieces show (the report gives each piece's rate).
 
+With `SampleConfig.mask_strength` finite, the tuning and interval masks become soft: a pitch they
+forbid is not removed but its logit is lowered by `mask_strength` (the grammar, cycle, cadence and
+ornament masks stay hard); infinity (the default) is the hard mask above. `SampleConfig.ornament_bias`
+is added to every ornament token's logit before masking (0: the network's own preference).
+
 The grammar (a pitch, rest or tie, then its ornament, then one or more durations) is part of the
 cycle mask. Without constraints (`constraints=None`: the unconditioned baseline) nothing is masked;
 sampling stops at `<eos>`, once the durations reach the target length, or at `max_tokens`, and
@@ -31,6 +36,7 @@ sampling stops at `<eos>`, once the durations reach the target length, or at `ma
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -99,9 +105,14 @@ class Constraints:
 
 @dataclass(frozen=True)
 class SampleConfig:
+    """Decoding weights: temperature, top-k (None: all tokens), the soft mask's strength in logits
+    (math.inf: the hard tuning and interval masks) and a bias on ornament tokens' logits."""
+
     temperature: float = 1.0
     top_k: int | None = None
     max_tokens: int = 4096
+    mask_strength: float = math.inf
+    ornament_bias: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -125,11 +136,17 @@ def generate(net: LatticeGpt, vocab: Vocabulary, *, prefix: Sequence[str], tradi
         raise InputError("a prefix starts with <bos>")
     if sample.temperature <= 0:
         raise InputError(f"temperature must be > 0, got {sample.temperature}")
+    if not sample.mask_strength >= 0:
+        raise InputError(f"mask_strength must be ≥ 0 (math.inf: the hard mask), got {sample.mask_strength}")
     ids = vocab.ids(prefix)
     keep = 1 + sum(1 for t in prefix[1:5] if t.split(":", 1)[0] in COND_KINDS)  # <bos> and conditioning stay in view
     state = _State(vocab, constraints, tradition)
+    soft = constraints is not None and math.isfinite(sample.mask_strength)
+    loose = _State(vocab, replace(constraints, tuning=False, intervals=False), tradition) if soft and constraints else None
     for token in prefix[keep:]:
         state.feed(token)
+        if loose is not None:
+            loose.feed(token)
     prompt_ticks = state.total
     gen = torch.Generator().manual_seed(seed)
     block = net.cfg.block_size
@@ -137,7 +154,7 @@ def generate(net: LatticeGpt, vocab: Vocabulary, *, prefix: Sequence[str], tradi
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a step is a few tiny products: intra-op threads cost more than they give (module doc)
     try:
-        ids, truncated = _sample_loop(net, vocab, ids, state, keep=keep, block=block, n_prefix=len(prefix),
+        ids, truncated = _sample_loop(net, vocab, ids, state, loose, keep=keep, block=block, n_prefix=len(prefix),
                                       target_ticks=target_ticks, constraints=constraints, sample=sample, gen=gen)
     finally:
         torch.set_num_threads(threads)
@@ -149,11 +166,13 @@ def generate(net: LatticeGpt, vocab: Vocabulary, *, prefix: Sequence[str], tradi
     return Generated(tuple(tokens), piece, prompt_ticks, truncated)
 
 
-def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _State, *, keep: int, block: int, n_prefix: int,
+def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _State, loose: _State | None, *, keep: int,
+                 block: int, n_prefix: int,
                  target_ticks: int, constraints: Constraints | None, sample: SampleConfig,
                  gen: torch.Generator) -> tuple[list[int], bool]:
     """Sample until <eos>, the length or max_tokens; the ids and whether max_tokens cut it short."""
     truncated = False
+    ornaments = vocab.of_kind("orn:")
     with torch.inference_mode():
         while True:
             if len(ids) - n_prefix >= sample.max_tokens:
@@ -163,8 +182,14 @@ def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _Sta
                 break
             window = ids if len(ids) <= block else ids[:keep] + ids[len(ids) - (block - keep):]
             logits = net(torch.tensor([window]))[0, -1] / sample.temperature  # (V,)
+            if sample.ornament_bias:
+                logits[ornaments] += sample.ornament_bias
             if constraints is not None:
                 allowed = state.allowed()  # (V,)
+                if loose is not None:  # soft tuning and interval masks: what only they forbid is lowered
+                    relaxed = loose.allowed()
+                    logits = logits - sample.mask_strength * (relaxed & ~allowed).to(logits.dtype)
+                    allowed = relaxed
                 if not bool(allowed.any()):
                     raise ModelError(f"no token is allowed after {vocab.decode(ids[-6:])}: the constraints contradict each other")
                 logits = logits.masked_fill(~allowed, float("-inf"))
@@ -177,6 +202,8 @@ def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _Sta
             if token == EOS:
                 break
             state.feed(token)
+            if loose is not None:
+                loose.feed(token)
     return ids, truncated
 
 

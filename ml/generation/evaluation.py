@@ -20,13 +20,12 @@ from core.errors import InputError
 from ml.generation.lattice import TICKS_PER_BEAT, LatticePiece, micro_notes, timed_notes
 from ml.generation.microtonal import render_additive
 from ml.metrics.fidelity import (
-    edit_distance,
     inter_onset_intervals,
     modal_error_audio,
     modal_error_symbols,
     ornament_kl,
-    pattern_labels,
     rhythm_dtw_to_corpus,
+    structural_distance,
 )
 from ml.metrics.pianoroll import empty_beat_rate, groove_consistency, used_pitch_classes
 from ml.tradition import Tradition
@@ -142,11 +141,9 @@ CORPUS_METRICS = ("rhythm_dtw", "ornament_kl", "structural_distance", "ppl")
 
 
 def _form_distance(a: Sequence[Any], b: Sequence[Any]) -> float:
-    """Normalised edit distance of the bar-pattern labels of the first min(len) bars of each."""
-    k = min(len(a), len(b))
-    if k == 0:
-        return 1.0
-    return edit_distance(pattern_labels(a[:k]), pattern_labels(b[:k]), normalise=True)
+    """Normalised edit distance of the bar-pattern labels over all bars of each (length-fair:
+    `structural_distance`); 1 when either has no bar."""
+    return structural_distance(a, b, normalise=True) if a and b else 1.0
 
 
 def _roll_metrics(piece: LatticePiece, notes: Sequence[Any]) -> dict[str, float | None]:

@@ -17,7 +17,9 @@ Definitions (the numbers in reports mean exactly this):
 - **Structural edit distance**: Levenshtein distance (unit insert, delete, substitute) between
   section-label sequences, e.g. "AABBCC"; `pattern_labels` turns bar-level patterns into such
   labels (each distinct bar a letter in order of first appearance). `normalise` divides by the
-  longer length, giving 0–1.
+  longer length, giving 0–1. `structural_distance` compares the full unit sequences (length-fair:
+  missing units count as edits); until 2026-12-05 the generation report cut both to the shorter's
+  length, which made a short piece look close (reports/generation.md's Table 1 predates the fix).
 - **Perplexity**: base ** (−mean log-probability) of a sequence's tokens under a reference model.
 """
 
@@ -201,10 +203,20 @@ def pattern_labels(items: Sequence[Hashable]) -> str:
     return "".join(seen[item] for item in items)
 
 
+def pattern_ids(items: Sequence[Hashable]) -> list[int]:
+    """One number per item, by first appearance: ["x", "y", "x"] → [0, 1, 0] (pattern_labels without
+    the alphabet's limit)."""
+    seen: dict[Hashable, int] = {}
+    return [seen.setdefault(item, len(seen)) for item in items]
+
+
 def structural_distance(a: Sequence[Hashable], b: Sequence[Hashable], *, normalise: bool = True) -> float:
     """Edit distance between the pattern labels of two pieces' units (bars or phrases as hashable
-    patterns, e.g. tuples of (pitch, duration)): the form, not the material, is compared."""
-    return edit_distance(pattern_labels(a), pattern_labels(b), normalise=normalise)
+    patterns, e.g. tuples of (pitch, duration)): the form, not the material, is compared. Over the
+    full sequences, so it is length-fair: a piece shorter than the other pays one edit per missing
+    unit (normalised, at least the length difference over the longer length); 1 when exactly one is
+    empty."""
+    return edit_distance(pattern_ids(a), pattern_ids(b), normalise=normalise)
 
 
 def perplexity(log_probs: ArrayLike, *, base: float = math.e) -> float:

@@ -87,7 +87,11 @@ def test_a_real_song_measured_against_itself_from_symbols_and_audio() -> None:
     assert m["modal_error_audio_cents"] == pytest.approx(m["modal_error_cents"], abs=3.0)  # the tracker's floor is ~1 cent
     assert m["cycle_crossings"] == 0.0 and m["ends_on_cycle"] == 1.0
     assert m["ornament_rate"] == 0.0 and m["ppl"] is not None and m["ppl"] > 1.0
-    assert m["structural_distance"] == 0.0  # its own first cycles
+    bars = len(song.bars())
+    # Its own first cycles: the same form as far as they go, then one edit per missing bar (length-fair).
+    assert m["structural_distance"] == pytest.approx((bars - 3) / bars)
+    whole = piece_metrics(song, tradition=t, mode=song.mode, reference=reference)
+    assert whole["structural_distance"] == 0.0
     off = replace(short, events=(Event("note", 8, 0, 3), *short.events[1:]))  # qingjue: off the five-degree mode
     share = piece_metrics(off, tradition=t, mode=song.mode, reference=None)["off_mode_share"]
     assert share is not None and share > 0

@@ -151,6 +151,22 @@ def test_pattern_labels_and_structural_distance() -> None:
     assert structural_distance(bars, [1, 2, 3, 4]) == pytest.approx(3 / 4)  # AABA → ABCD: three substitutions
 
 
+def test_structural_distance_is_length_fair() -> None:
+    """The old rule (the generation report's until 2026-12-05) cut both pieces to the shorter one's
+    bars, so a two-bar piece was "identical" to any song that opens with two different bars."""
+    song = ["a", "b", "a", "b", "c", "c", "a", "b"]  # ABABCCAB
+    stub = ["x", "y"]  # AB: only the opening's form
+
+    def old_rule(a: list[str], b: list[str]) -> float:
+        k = min(len(a), len(b))
+        return edit_distance(pattern_labels(a[:k]), pattern_labels(b[:k]), normalise=True)
+    assert old_rule(stub, song) == 0.0  # the defect: a short piece looks perfect
+    assert structural_distance(stub, song) == pytest.approx(6 / 8)  # six bars missing of eight
+    assert structural_distance(song, stub) == structural_distance(stub, song)
+    assert structural_distance(list(range(70)), list(range(70))) == 0.0  # no alphabet limit on the units
+    assert structural_distance([], song) == 1.0 and structural_distance([], []) == 0.0
+
+
 # --- piano rolls -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,109 @@
+"""The generation study's front written down: its section of `reports/tuning.md`,
+`tuning_generation.json` and `tuning_generation.png` (structural distance against rhythm DTW,
+coloured by PPL; the front, the default decoding and the chosen point marked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.sections import replace_section
+from ml.generation.tuning import OBJECTIVES, PARAMS, Front
+
+HEADING = "# Tuning the generator: decoding weights on a Pareto front"
+
+
+def as_json(fr: Front, meta: dict[str, Any]) -> dict[str, Any]:
+    return {"meta": meta, "objectives": list(OBJECTIVES), "params": list(PARAMS), "rule": fr.rule, "default": fr.default,
+            "chosen": fr.chosen, "beats_default": fr.beats_default, "strictly_better": fr.strictly_better,
+            "trials": fr.rows}
+
+
+def plot(fr: Front, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.6))
+    dots = ax.scatter([r["rhythm_dtw"] for r in fr.rows], [r["structural_distance"] for r in fr.rows],
+                      c=[min(r["ppl"], 1e6) for r in fr.rows], cmap="viridis", s=22, alpha=0.8)
+    fig.colorbar(dots, label="PPL of the continuation (training bigram)")
+    ring = [r for r in fr.rows if r["on_front"]]
+    ax.scatter([r["rhythm_dtw"] for r in ring], [r["structural_distance"] for r in ring], s=70, facecolors="none",
+               edgecolors="black", linewidths=0.8, label="Pareto front (4 objectives)")
+    d = fr.default
+    if d["rhythm_dtw"] is not None and d["structural_distance"] is not None:
+        ax.scatter([d["rhythm_dtw"]], [d["structural_distance"]], marker="*", s=180, c="red", label="default decoding")
+    if fr.chosen is not None:
+        ax.scatter([fr.chosen["rhythm_dtw"]], [fr.chosen["structural_distance"]], marker="D", s=70, c="gold",
+                   edgecolors="black", label=f"chosen (trial {fr.chosen['trial']})")
+    ax.set_xlabel("rhythm DTW (lower is closer to the training songs)")
+    ax.set_ylabel("structural edit distance (length-fair)")
+    ax.set_title("Decoding weights: rhythm against form (colour: PPL)")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def fmt(v: Any) -> str:
+    return "—" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def _row(name: str, r: dict[str, Any]) -> str:
+    return "| " + " | ".join([name, *(fmt(r.get(p)) for p in PARAMS), *(fmt(r.get(o)) for o in OBJECTIVES)]) + " |"
+
+
+HEAD = ("| point | temperature | top-k (0: none) | mask strength | ornament bias | modal error (cents) | rhythm DTW | "
+        "structural distance | PPL |\n|---|---|---|---|---|---|---|---|---|")
+DEFAULT = {"temperature": 1.0, "top_k": 0, "mask_strength": "∞ (hard)", "ornament_bias": 0.0}
+
+
+def markdown(fr: Front, meta: dict[str, Any]) -> str:
+    front = sorted((r for r in fr.rows if r["on_front"]), key=lambda r: r["rhythm_dtw"])
+    lines = [
+        HEADING,
+        "",
+        f"Command: `{meta['command']}` · {meta['trials']} trials ({meta['sampler']}, seed {meta['seed']}) · model "
+        f"`{meta['model']}` · {meta['pieces']} validation songs, {meta['seconds_per_piece']:g} s each at {meta['bpm']:g} bpm, "
+        f"{meta['prompt_bars']} prompt cycles · {meta['seconds']:.0f} s in all ({meta['seconds_per_trial']:.1f} s per trial, "
+        f"median) · {meta['when']} · Optuna {meta['optuna']}.",
+        "",
+        "Each trial decodes the continuation of every validation song (prompted with its opening cycles, one fixed",
+        "seed per song) with the trial's weights and measures it with Table 1's functions against the training",
+        "songs. All four objectives are minimised. The decoder has no structure or repetition term on main, so",
+        "none is tuned; the ornament bias only acts where the model's ornament cap allows ornaments.",
+        "",
+        f"## The front ({len(front)} of {len(fr.rows)} trials) beside the default decoding",
+        "",
+        HEAD,
+        _row("default (same run)", {**fr.default, **DEFAULT}),
+        *(_row(f"trial {r['trial']}", r) for r in front),
+        "",
+        "## The chosen point",
+        "",
+        f"Rule: {fr.rule}.",
+        "",
+    ]
+    lines += [HEAD, _row(f"trial {fr.chosen['trial']}", fr.chosen)] if fr.chosen else ["No front point meets the rule."]
+    lines += ["", "## Better than the default on every objective?", ""]
+    if fr.strictly_better:
+        lines.append(f"Yes: trials {', '.join(map(str, fr.strictly_better))} are lower on all four objectives.")
+    elif fr.beats_default:
+        lines.append(f"Not strictly: no trial is lower on all four, but trials {', '.join(map(str, fr.beats_default[:20]))} "
+                     "are no worse on any and lower on at least one (the modal error of the hard mask, 0, can only be tied).")
+    else:
+        lines.append("No: every trial is worse than the default decoding on at least one objective; the front shows the trade.")
+    lines += ["", "![generation front](tuning_generation.png)", ""]
+    return "\n".join(lines)
+
+
+def write(fr: Front, meta: dict[str, Any], out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "tuning_generation.json", "png": out / "tuning_generation.png", "md": out / "tuning.md"}
+    paths["json"].write_text(json.dumps(as_json(fr, meta), indent=1, default=float))
+    plot(fr, paths["png"])
+    replace_section(paths["md"], markdown(fr, meta))
+    return paths
