@@ -65,6 +65,7 @@ def evaluate(model: list[Path] = typer.Option([], help="Saved DNN-HMMs (`recogni
     from ml import robustness as rb
     from ml.runtime import reproducible, run_record
 
+    started = time.perf_counter()  # the wall time covers rendering the clips, as the command's own run does
     try:
         reproducible(threads=threads)
         runs: list[tuple[rb.Model, list[rb.Clip]]] = []
@@ -84,7 +85,6 @@ def evaluate(model: list[Path] = typer.Option([], help="Saved DNN-HMMs (`recogni
             runs.append((m, _take(rb.task_clips(load(path).task, cache_dir=cache / "classification"), limit)))
         if not runs:
             raise typer.BadParameter("no model to evaluate: give --model or --classifier files that exist")
-        started = time.perf_counter()
         with _bar() as say:
             report = rb.evaluate(runs, say=say, seed=seed)
         report["wall_seconds"] = time.perf_counter() - started
