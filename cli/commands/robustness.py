@@ -110,6 +110,9 @@ def sources(pieces: int = typer.Option(40, min=4, help="Essen Han songs (the rec
             cache: Path = typer.Option(Path("cache/recognition"), help="Rendered clips (shared with `recognition evaluate`)."),
             model: Path = typer.Option(Path("cache/models/timbre-dnn-hmm-all-sources.pt"),
                                        help="Where the all-source model for users is saved."),
+            users_model: bool = typer.Option(True, help="Also train and save the all-source model for users (the longest "
+                                                        "training: every source, augmented); --no-users-model measures the "
+                                                        "folds only."),
             threads: int = typer.Option(2, min=1, help="torch and BLAS threads.")) -> None:
     """Leave-one-source-out timbre recognition: each soundfont family left out in turn, the other
     sources (and the real tabla's training takes) trained with augmentation imitating other
@@ -123,7 +126,7 @@ def sources(pieces: int = typer.Option(40, min=4, help="Essen Han songs (the rec
                      dnn=DnnHmmConfig(hidden=(width,) * layers, epochs=epochs))
     try:
         with _bar() as say:
-            report = run(cfg, cache_dir=cache, say=say, model_path=model)
+            report = run(cfg, cache_dir=cache, say=say, model_path=model if users_model else None)
         write_report(report, out)
     except HeritageError as err:
         console.print(f"[red]error:[/red] {err}")

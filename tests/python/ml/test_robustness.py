@@ -63,3 +63,22 @@ def test_the_command_says_what_it_does_and_refuses_no_models(tmp_path: Path) -> 
     assert "Leave-one-source-out" in runner.invoke(robustness_app, ["sources", "--help"]).output
     none = runner.invoke(robustness_app, ["evaluate", "--model", str(tmp_path / "missing.pt")])
     assert none.exit_code != 0 and "no model to evaluate" in none.output
+
+
+def test_sources_can_skip_the_users_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-users-model measures the folds only: `run` is given no model path, so no all-source model is trained."""
+    from core.errors import HeritageError
+    from ml.recognition import loso
+
+    seen: list[Path | None] = []
+
+    def fake_run(cfg: loso.LosoConfig, *, cache_dir: Path, say: object = None, model_path: Path | None = None) -> dict[str, object]:
+        seen.append(model_path)
+        raise HeritageError("stop here")
+
+    monkeypatch.setattr(loso, "run", fake_run)
+    runner = CliRunner()
+    for flag, expected in (("--no-users-model", None), ("--users-model", tmp_path / "u.pt")):
+        r = runner.invoke(robustness_app, ["sources", flag, "--model", str(tmp_path / "u.pt"), "--out", str(tmp_path)])
+        assert r.exit_code == 1 and "stop here" in r.output
+        assert seen[-1] == expected
