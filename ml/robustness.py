@@ -10,6 +10,10 @@ condition sits beside the clean figure in reports/robustness.md.
 unseen songs in both soundfont families, the held-out tabla takes) and of a classification task
 (its test songs, other soundfont family).
 
+A clip of a song the model learned from is left out of that model's evaluation (`evaluate`), and
+the report counts it: a shipped model and a recognition experiment can split the same corpus
+differently, and a song heard in training is no test of robustness.
+
 Scoring: a model gives one label per clip (`Model.predict`): the recogniser the label most of its
 non-silent segments carry, a task classifier its most likely label. A clip answered "silence" is wrong.
 """
@@ -116,6 +120,8 @@ class Clip:
     audio: np.ndarray
     """(n,) mono float32 at sample_rate."""
     sample_rate: int
+    piece: str | None = None
+    """CID of the song played; None for material that is not a rendered score (the tabla's rhythms)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,8 @@ class Model:
     name: str
     preprocess: PreprocessConfig
     predict: Callable[[Prepared], str]
+    learned_from: frozenset[str] = frozenset()
+    """CIDs of the songs the model trained on: their clips are not evaluated."""
 
 
 def recogniser_model(name: str, path: Path) -> Model:
@@ -138,7 +146,7 @@ def recogniser_model(name: str, path: Path) -> Model:
         voiced = [v for v in votes if v != SILENCE]
         return max(sorted(set(voiced)), key=voiced.count) if voiced else SILENCE
 
-    return Model(name, r.preprocess, predict)
+    return Model(name, r.preprocess, predict, frozenset(r.learned_from))
 
 
 def classifier_model(name: str, path: Path) -> Model:
@@ -146,17 +154,23 @@ def classifier_model(name: str, path: Path) -> Model:
     from ml.classification.saved import classify_prepared, load
 
     m = load(path)
-    return Model(name, m.preprocess, lambda p: next(iter(classify_prepared(m, p))))
+    return Model(name, m.preprocess, lambda p: next(iter(classify_prepared(m, p))), m.learned_from)
 
 
 def evaluate(runs: Sequence[tuple[Model, Sequence[Clip]]], *, conditions: Sequence[Condition] = CONDITIONS,
              say: Progress | None = None, seed: int = 0) -> dict[str, Any]:
     """Accuracy of each model on its held-out clips under every condition: {"models": {name:
-    {condition: {"accuracy", "n", "silence"}}}, "conditions": [...], "clips": {name: n}}. A
-    condition's random parts (noise) are seeded by (seed, clip index)."""
+    {condition: {"accuracy", "n", "silence"}}}, "conditions": [...], "clips": {name: n}, "heard":
+    {name: clips left out because the model learned from their song}}. A condition's random parts
+    (noise) are seeded by (seed, clip index)."""
     tell = say or (lambda stage, done, total: None)
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for model, clips in runs:
+    used: list[tuple[Model, list[Clip]]] = []
+    heard: dict[str, int] = {}
+    for model, given in runs:
+        clips = [c for c in given if c.piece is None or c.piece not in model.learned_from]
+        heard[model.name] = len(given) - len(clips)
+        used.append((model, clips))
         per: dict[str, dict[str, float]] = {}
         for c in conditions:
             right = silent = 0
@@ -169,7 +183,7 @@ def evaluate(runs: Sequence[tuple[Model, Sequence[Clip]]], *, conditions: Sequen
             per[c.name] = {"accuracy": right / max(len(clips), 1), "n": len(clips), "silence": silent / max(len(clips), 1)}
         out[model.name] = per
     return {"models": out, "conditions": [{"name": c.name, "group": c.group} for c in conditions],
-            "clips": {m.name: len(c) for m, c in runs}}
+            "clips": {m.name: len(c) for m, c in used}, "heard": heard}
 
 
 def write_report(report: dict[str, Any], out: Path) -> None:
@@ -184,7 +198,9 @@ def write_report(report: dict[str, Any], out: Path) -> None:
              ""]
     for name, per in report["models"].items():
         clean = per.get("clean", {}).get("accuracy")
-        lines += [f"## {name} ({report['clips'][name]} clips)", "",
+        heard = report.get("heard", {}).get(name, 0)
+        lines += [f"## {name} ({report['clips'][name]} clips"
+                  + (f"; {heard} more left out: the model learned from their songs" if heard else "") + ")", "",
                   "| condition | group | accuracy | change from clean | answered silence |", "|---|---|---|---|---|"]
         for c in report["conditions"]:
             r = per[c["name"]]
@@ -209,8 +225,8 @@ def recognition_clips(*, pieces: int, seconds: float, cache_dir: Path, seed: int
     _, _, test_p, _, _ = choose_pieces(pieces, seed)
     out = []
     for font in both_families("the robustness evaluation").values():
-        out += [Clip(c.instrument, c.audio, SAMPLE_RATE) for c in clips(test_p, instruments or INSTRUMENTS_12, font,
-                                                                         cache_dir=cache_dir, seconds=seconds)]
+        rendered = clips(test_p, instruments or INSTRUMENTS_12, font, cache_dir=cache_dir, seconds=seconds)
+        out += [Clip(c.instrument, c.audio, SAMPLE_RATE, c.piece.cid if c.piece else None) for c in rendered]
     if tabla:
         made = tabla_clips(tabla_files().test, len(test_p), seconds=seconds + TRIM_SLACK_S, salt="test", sample_rate=SAMPLE_RATE)
         out += [Clip(LABEL, y, SAMPLE_RATE) for y in made]
@@ -241,5 +257,5 @@ def task_clips(task: str, *, cache_dir: Path, per_class: int = 60) -> list[Clip]
             if len(y) < least:  # a very short tune: looped to one segment, as the classifier was trained
                 y = np.tile(y, int(np.ceil(least / len(y))))[:least]
             np.save(path, y)
-        out.append(Clip(label, np.asarray(y, dtype=np.float32), SAMPLE_RATE))
+        out.append(Clip(label, np.asarray(y, dtype=np.float32), SAMPLE_RATE, piece.cid))
     return out

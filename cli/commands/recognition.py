@@ -50,6 +50,25 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
                       f"and `heritage recognition register --model {model}` to record it as a derivative of its sources")
 
 
+@recognition_app.command("spread")
+def recognition_spread(runs: list[Path] = typer.Argument(..., help="recognition.json of each rerun (two or more)."),
+                       baseline: Path | None = typer.Option(Path("reports/recognition.json"),
+                                                            help="A report shown beside the runs (the committed one)."),
+                       out: Path = typer.Option(Path("reports"), help="Where recognition_reruns.md/.json go.")) -> None:
+    """How much reruns of `recognition evaluate` move: each row's error rates per run with min,
+    median, max and spread beside the baseline, and whether the saved models' CIDs matched."""
+    from ml.recognition.reruns import spread, write_spread
+
+    try:
+        reports = [json.loads(p.read_text()) for p in runs]
+        base = json.loads(baseline.read_text()) if baseline and baseline.exists() else None
+        s = spread(reports, baseline=base)
+    except (OSError, ValueError, KeyError) as err:
+        raise typer.BadParameter(str(err)) from err
+    write_spread(s, out, sources=[str(p) for p in runs], baseline=str(baseline) if base else None)
+    console.print((out / "recognition_reruns.md").read_text())
+
+
 @recognition_app.command("register")
 def recognition_register(model: Path | None = typer.Option(None, help="A model `recognition evaluate` saved (DNN-HMM or "
                                                                   "transfer CNN); " + loaded_by_default("recognition") + "."),

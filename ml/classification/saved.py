@@ -34,6 +34,8 @@ class TaskModel:
     task: str
     ensemble: Ensemble
     preprocess: PreprocessConfig
+    learned_from: frozenset[str] = frozenset()
+    """CIDs of the songs it trained on (an evaluation leaves them out)."""
 
 
 def load(path: Path) -> TaskModel:
@@ -49,7 +51,8 @@ def load(path: Path) -> TaskModel:
         net.load_state_dict(m["net"])
         net.eval()
         members.append(Trained(m["kind"], net, cfg, list(m["labels"]), float(m["mean"]), float(m["std"])))
-    return TaskModel(str(d["task"]), Ensemble.soft_vote(members), PreprocessConfig.from_json(d.get("preprocess")))
+    return TaskModel(str(d["task"]), Ensemble.soft_vote(members), PreprocessConfig.from_json(d.get("preprocess")),
+                     frozenset(str(c) for c in d.get("learned_from", [])))
 
 
 def prepared_patches(prepared: Prepared) -> np.ndarray:

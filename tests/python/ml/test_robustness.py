@@ -32,7 +32,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     x = [prepared_patches(prepare(melody(lab, seed=i), sample_rate=SR)) for lab in INSTRUMENTS for i in range(3)]
     y = [lab for lab, p in zip([lab for lab in INSTRUMENTS for _ in range(3)], x, strict=True) for _ in range(len(p))]
     cfg = AudioModelConfig(cnn_channels=(4, 4, 4, 4), embed=8, epochs=2, batch=4)
-    save(d / "cls.pt", "instrument", [train_model("cnn", np.concatenate(x), y, cfg)], learned_from=[])
+    save(d / "cls.pt", "instrument", [train_model("cnn", np.concatenate(x), y, cfg)], learned_from=["bafyTrainedOn"])
     return d / "tiny.pt", d / "cls.pt"
 
 
@@ -56,6 +56,20 @@ def test_every_condition_is_scored_beside_clean(models: tuple[Path, Path], tmp_p
     assert json.loads((tmp_path / "robustness.json").read_text())["clips"]["tiny CNN"] == 4
 
 
+def test_clips_of_songs_a_model_learned_from_are_left_out(models: tuple[Path, Path], tmp_path: Path) -> None:
+    """A held-out set chosen by another split can hold a song the model trained on: that clip is no test."""
+    classifier = rb.classifier_model("tiny CNN", models[1])
+    assert classifier.learned_from == frozenset({"bafyTrainedOn"})
+    always = rb.Model("always flute", classifier.preprocess, lambda p: "flute", classifier.learned_from)
+    clips = [rb.Clip("flute", melody("flute", seed=70), SR, "bafyTrainedOn"), rb.Clip("flute", melody("flute", seed=71), SR, "bafyNew"),
+             rb.Clip("flute", melody("flute", seed=72), SR)]
+    report = rb.evaluate([(always, clips)], conditions=rb.CONDITIONS[:1])
+    assert report["clips"] == {"always flute": 2} and report["heard"] == {"always flute": 1}
+    assert report["models"]["always flute"]["clean"]["n"] == 2
+    rb.write_report(report, tmp_path)
+    assert "## always flute (2 clips; 1 more left out: the model learned from their songs)" in (tmp_path / "robustness.md").read_text()
+
+
 def test_the_command_says_what_it_does_and_refuses_no_models(tmp_path: Path) -> None:
     runner = CliRunner()
     helped = runner.invoke(robustness_app, ["evaluate", "--help"])
@@ -63,3 +77,22 @@ def test_the_command_says_what_it_does_and_refuses_no_models(tmp_path: Path) -> 
     assert "Leave-one-source-out" in runner.invoke(robustness_app, ["sources", "--help"]).output
     none = runner.invoke(robustness_app, ["evaluate", "--model", str(tmp_path / "missing.pt")])
     assert none.exit_code != 0 and "no model to evaluate" in none.output
+
+
+def test_sources_can_skip_the_users_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-users-model measures the folds only: `run` is given no model path, so no all-source model is trained."""
+    from core.errors import HeritageError
+    from ml.recognition import loso
+
+    seen: list[Path | None] = []
+
+    def fake_run(cfg: loso.LosoConfig, *, cache_dir: Path, say: object = None, model_path: Path | None = None) -> dict[str, object]:
+        seen.append(model_path)
+        raise HeritageError("stop here")
+
+    monkeypatch.setattr(loso, "run", fake_run)
+    runner = CliRunner()
+    for flag, expected in (("--no-users-model", None), ("--users-model", tmp_path / "u.pt")):
+        r = runner.invoke(robustness_app, ["sources", flag, "--model", str(tmp_path / "u.pt"), "--out", str(tmp_path)])
+        assert r.exit_code == 1 and "stop here" in r.output
+        assert seen[-1] == expected
