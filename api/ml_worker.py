@@ -81,10 +81,6 @@ class MlWorker:
                 proc.kill()
                 proc.join(5)
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
-
     def _started(self) -> tuple[BaseProcess, Connection]:
         if self._proc is None or self._conn is None or not self._proc.is_alive():
             self._forget()

@@ -8,6 +8,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ def _hang(task: float, folder: Path, progress: Progress) -> None:
     time.sleep(task)
 
 
+STALL = 26
+"""Backtracking steps (2^26): about 2 s on this machine when quiet, long beside any gap the bounds allow."""
+
+
 def _hold_the_lock(task: int, folder: Path, progress: Progress) -> bool:
     """Seconds inside one C call that never lets go of the interpreter lock (a backtracking regular
     expression, as numba's compiled Viterbi or a renderer's call does): on a thread of the service,
@@ -45,9 +50,9 @@ def _hold_the_lock(task: int, folder: Path, progress: Progress) -> bool:
 
 
 @pytest.fixture
-def worker() -> MlWorker:
+def worker() -> Iterator[MlWorker]:
     w = MlWorker()
-    yield w  # type: ignore[misc]
+    yield w
     w.stop()
 
 
@@ -89,32 +94,35 @@ def test_a_killed_process_fails_its_job_and_the_next_job_gets_a_new_one(worker: 
     assert worker.call(_where, 0, tmp_path, lambda *a: None)["pid"] not in (first, os.getpid())
 
 
-def test_the_service_thread_keeps_running_while_a_run_holds_the_lock(worker: MlWorker, tmp_path: Path) -> None:
-    worker.call(_where, 0, tmp_path, lambda *a: None)  # started (spawning is not what is measured)
+def _gaps_while(run: Callable[[], object]) -> list[float]:
+    """Run `run` on a thread while this one does what a request handler does (short Python work,
+    often): the gaps between its turns, from before the thread starts until `run` ends."""
     done = threading.Event()
-    t = threading.Thread(target=lambda: (worker.call(_hold_the_lock, 24, tmp_path, lambda *a: None), done.set()))
-    t.start()
+
+    def job() -> None:
+        run()
+        done.set()
+
+    t = threading.Thread(target=job)
     gaps, last = [], time.monotonic()
-    while not done.is_set():  # what a request handler does meanwhile: short Python work, often
+    t.start()
+    while not done.is_set():
         sum(range(1000))
+        time.sleep(0.01)
         now = time.monotonic()
         gaps.append(now - last)
         last = now
-        time.sleep(0.01)
     t.join()
+    return gaps
+
+
+def test_the_service_thread_keeps_running_while_a_run_holds_the_lock(worker: MlWorker, tmp_path: Path) -> None:
+    worker.call(_where, 0, tmp_path, lambda *a: None)  # started (spawning is not what is measured)
+    gaps = _gaps_while(lambda: worker.call(_hold_the_lock, STALL, tmp_path, lambda *a: None))
     assert len(gaps) > 20 and max(gaps) < 0.5, (len(gaps), max(gaps))  # in-process: one gap as long as the whole call
 
 
 def test_the_measure_sees_a_stall_when_the_run_shares_the_process(tmp_path: Path) -> None:
-    """The same measure with the call on a thread of this process: the gap is the call's length."""
-    done = threading.Event()
-    t = threading.Thread(target=lambda: (_hold_the_lock(23, tmp_path, lambda *a: None), done.set()))
-    gaps, last = [], time.monotonic()
-    t.start()
-    while not done.is_set():
-        time.sleep(0.01)
-        now = time.monotonic()
-        gaps.append(now - last)
-        last = now
-    t.join()
+    """The same measure and the same call on a thread of this process: one gap as long as the call."""
+    gaps = _gaps_while(lambda: _hold_the_lock(STALL, tmp_path, lambda *a: None))
     assert max(gaps) >= 0.3, max(gaps)
