@@ -34,7 +34,8 @@ def recognition_evaluate(pieces: int = typer.Option(40, min=4, help="Essen Han s
     train every variant on one family — GMM-HMM and DNN-HMM on MFCC, GMM-HMM on autoencoder
     features (unsupervised, then fine-tuned), a transfer-learned CNN's mid/high/fused features
     into an SVM — test on unseen songs in both families, and write reports/recognition.md/.json
-    with the seed's tables beside ours. About 25 minutes on 2 cores with the defaults."""
+    with the seed's tables beside ours. About 11 minutes on a quiet 2-core machine with the
+    defaults (three runs: 10.4–15.6 min; the report records its own)."""
     from ml.recognition.dnn_hmm import DnnHmmConfig
     from ml.recognition.experiment import ExperimentConfig, run, write_report
 

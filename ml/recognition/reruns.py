@@ -69,7 +69,7 @@ def write_spread(s: dict[str, Any], out: Path, *, sources: Sequence[str], baseli
     lines = ["# Reruns of `heritage recognition evaluate`: how much the figures move", "",
              f"{n} runs of the same command on the same split (`{s['split_id'][:16]}`), read from "
              + ", ".join(f"`{p}`" for p in sources)
-             + (f"; baseline: `{baseline}` (the committed report)" if baseline else "") + ". Error rates in %; "
+             + (f"; baseline: `{baseline}`" if baseline else "") + ". Error rates in %; "
              "spread = max − min in points. Written by `heritage recognition spread`.", "",
              "| model | test set | metric | " + " | ".join(f"run {i + 1}" for i in range(n))
              + " | min | median | max | spread | baseline |",
