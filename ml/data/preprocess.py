@@ -2,8 +2,10 @@
 
 Steps, in this order (each one's reason beside it):
 
-1. Decode (`decode`: WAV, FLAC, OGG, MP3, AIFF via libsndfile) and mix to mono by averaging the
-   channels — a stereo file of two equal channels gives exactly the mono samples.
+1. Decode (`decode`: WAV, FLAC, OGG, MP3, AIFF via libsndfile) and mix to mono (`audio.downmix`):
+   channels aligned by their cross-correlation's lag and polarity, then averaged — a spaced pair's
+   delay would comb-filter a plain average; a stereo file of two equal channels gives exactly the
+   mono samples.
 2. Trim leading and trailing near-silence *at the file's own rate*: everything before the first and
    after the last sample within `trim_db` (60 dB) of the peak, the rule the renderer has always used
    for its tails. Trimming before resampling makes added digital silence vanish exactly.
@@ -39,7 +41,7 @@ from numpy.typing import NDArray
 from core.errors import InputError
 from ml.config import JsonConfig
 from ml.data import loudness
-from ml.data.audio import decode, resample, to_mono
+from ml.data.audio import decode, downmix, resample
 
 SILENCE = "silence"
 """The answer for a silent segment, in place of a label."""
@@ -105,7 +107,7 @@ def prepare(y: NDArray[np.floating], *, sample_rate: int, cfg: PreprocessConfig 
     """
     if sample_rate <= 0:
         raise InputError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
-    mono = to_mono(np.asarray(y))
+    mono = downmix(np.asarray(y))
     if not np.isfinite(mono).all():
         raise InputError("the audio holds NaN or infinite samples: export it again as 16- or 24-bit PCM")
     size = round(cfg.segment_s * cfg.sample_rate)
