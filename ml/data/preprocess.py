@@ -31,6 +31,7 @@ normalisation, no marking): a model file that does not record its preprocessing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -99,15 +100,17 @@ class Prepared:
         return np.asarray(self.segments[~self.silent])
 
 
-def prepare(y: NDArray[np.floating], *, sample_rate: int, cfg: PreprocessConfig = PreprocessConfig()) -> Prepared:
-    """Run the path on samples y of shape (n,) or (n, channels), float, full scale ±1, at sample_rate Hz.
+def prepare(y: NDArray[np.floating], *, sample_rate: int, cfg: PreprocessConfig = PreprocessConfig(),
+            mix: Callable[[NDArray[np.floating]], NDArray[np.float32]] = downmix) -> Prepared:
+    """Run the path on samples y of shape (n,) or (n, channels), float, full scale ±1, at sample_rate Hz;
+    `mix` makes one channel of several (`benchmarks/downmix.py` compares the plain average).
 
     Raises InputError for a bad rate, non-finite samples, or a non-silent recording shorter than one
     segment after trimming (a silent one gives at least one segment, marked silent).
     """
     if sample_rate <= 0:
         raise InputError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
-    mono = downmix(np.asarray(y))
+    mono = mix(np.asarray(y))
     if not np.isfinite(mono).all():
         raise InputError("the audio holds NaN or infinite samples: export it again as 16- or 24-bit PCM")
     size = round(cfg.segment_s * cfg.sample_rate)
