@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import InputError
 from core.types import Progress
 from ml.data.audio import add_noise, resample
 from ml.data.preprocess import SILENCE, Prepared, PreprocessConfig, prepare
@@ -155,6 +156,21 @@ def classifier_model(name: str, path: Path) -> Model:
 
     m = load(path)
     return Model(name, m.preprocess, lambda p: next(iter(classify_prepared(m, p))), m.learned_from)
+
+
+def select_conditions(names: Sequence[str]) -> tuple[Condition, ...]:
+    """The conditions named (by name or group, case-insensitive) with clean first; all for no names.
+    InputError naming the choices for a name that is neither."""
+    if not names:
+        return CONDITIONS
+    wanted = {n.strip().lower() for n in names}
+    known = {c.name.lower() for c in CONDITIONS} | {c.group.lower() for c in CONDITIONS}
+    unknown = sorted(wanted - known)
+    if unknown:
+        groups = sorted({c.group for c in CONDITIONS})
+        raise InputError(f"no condition or group {', '.join(map(repr, unknown))}: choose from the groups {', '.join(groups)} "
+                         "or a condition's full name (`heritage robustness evaluate --help`)")
+    return tuple(c for c in CONDITIONS if c.group == "clean" or c.name.lower() in wanted or c.group.lower() in wanted)
 
 
 def evaluate(runs: Sequence[tuple[Model, Sequence[Clip]]], *, conditions: Sequence[Condition] = CONDITIONS,

@@ -48,6 +48,9 @@ def generation_train(epochs: int = typer.Option(6, min=1, help="Training epochs 
                      width: int = typer.Option(64, min=8, help="Embedding width (a multiple of --heads)."),
                      heads: int = typer.Option(4, min=1, help="Attention heads."),
                      block: int = typer.Option(256, min=16, help="Context length in tokens."),
+                     repeats: bool = typer.Option(True, help="The conditioned network learns repeat tokens: where a song's "
+                                                             "cycle returns to one of the 8 before it (the decoder writes the "
+                                                             "copy)."),
                      models: Path = typer.Option(GENERATION_MODELS, help="Where generation-conditioned.pt and "
                                                                          "generation-unconditioned.pt go."),
                      protocols: bool = ProtocolsOpt,
@@ -57,7 +60,7 @@ def generation_train(epochs: int = typer.Option(6, min=1, help="Training epochs 
     from ml.generation.experiment import prepare, train_models
     from ml.generation.inference import MODEL_FILES
 
-    cfg = _generation_config(epochs=epochs, layers=layers, width=width, heads=heads, block=block)
+    cfg = _generation_config(epochs=epochs, layers=layers, width=width, heads=heads, block=block, repeats=repeats)
     with _progress(as_json) as say:
         source = han_sources(data_dir) if protocols else None
         prep = prepare(cfg, source=source)

@@ -2,8 +2,10 @@
 
 Steps, in this order (each one's reason beside it):
 
-1. Decode (`decode`: WAV, FLAC, OGG, MP3, AIFF via libsndfile) and mix to mono by averaging the
-   channels — a stereo file of two equal channels gives exactly the mono samples.
+1. Decode (`decode`: WAV, FLAC, OGG, MP3, AIFF via libsndfile) and mix to mono (`audio.downmix`):
+   channels aligned by their cross-correlation's lag and polarity, then averaged — a spaced pair's
+   delay would comb-filter a plain average; a stereo file of two equal channels gives exactly the
+   mono samples.
 2. Trim leading and trailing near-silence *at the file's own rate*: everything before the first and
    after the last sample within `trim_db` (60 dB) of the peak, the rule the renderer has always used
    for its tails. Trimming before resampling makes added digital silence vanish exactly.
@@ -29,6 +31,7 @@ normalisation, no marking): a model file that does not record its preprocessing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +42,7 @@ from numpy.typing import NDArray
 from core.errors import InputError
 from ml.config import JsonConfig
 from ml.data import loudness
-from ml.data.audio import decode, resample, to_mono
+from ml.data.audio import decode, downmix, resample
 
 SILENCE = "silence"
 """The answer for a silent segment, in place of a label."""
@@ -97,15 +100,17 @@ class Prepared:
         return np.asarray(self.segments[~self.silent])
 
 
-def prepare(y: NDArray[np.floating], *, sample_rate: int, cfg: PreprocessConfig = PreprocessConfig()) -> Prepared:
-    """Run the path on samples y of shape (n,) or (n, channels), float, full scale ±1, at sample_rate Hz.
+def prepare(y: NDArray[np.floating], *, sample_rate: int, cfg: PreprocessConfig = PreprocessConfig(),
+            mix: Callable[[NDArray[np.floating]], NDArray[np.float32]] = downmix) -> Prepared:
+    """Run the path on samples y of shape (n,) or (n, channels), float, full scale ±1, at sample_rate Hz;
+    `mix` makes one channel of several (`benchmarks/downmix.py` compares the plain average).
 
     Raises InputError for a bad rate, non-finite samples, or a non-silent recording shorter than one
     segment after trimming (a silent one gives at least one segment, marked silent).
     """
     if sample_rate <= 0:
         raise InputError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
-    mono = to_mono(np.asarray(y))
+    mono = mix(np.asarray(y))
     if not np.isfinite(mono).all():
         raise InputError("the audio holds NaN or infinite samples: export it again as 16- or 24-bit PCM")
     size = round(cfg.segment_s * cfg.sample_rate)

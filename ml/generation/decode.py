@@ -28,6 +28,12 @@ forbid is not removed but its logit is lowered by `mask_strength` (the grammar, 
 ornament masks stay hard); infinity (the default) is the hard mask above. `SampleConfig.ornament_bias`
 is added to every ornament token's logit before masking (0: the network's own preference).
 
+- **repeats** (a network whose vocabulary has repeat tokens): `rep:k` may open a cycle when there
+  is a cycle k back and its tokens, fed one by one, pass every mask above here (a copy the masks
+  forbid — a leap from the last note, a cadence the last cycle owes — is not offered). When the
+  network draws it, the decoder writes that cycle's tokens after it; the network chose *that* the
+  song returns, the copy is exact. `SampleConfig.repeats=False` never draws one.
+
 The grammar (a pitch, rest or tie, then its ornament, then one or more durations) is part of the
 cycle mask. Without constraints (`constraints=None`: the unconditioned baseline) nothing is masked;
 sampling stops at `<eos>`, once the durations reach the target length, or at `max_tokens`, and
@@ -36,6 +42,7 @@ sampling stops at `<eos>`, once the durations reach the target length, or at `ma
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -51,6 +58,7 @@ from ml.generation.lattice import (
     EOS,
     MAX_DEGREES,
     OCTAVES,
+    REPEAT,
     REST,
     TICKS_PER_BEAT,
     TIE,
@@ -106,13 +114,15 @@ class Constraints:
 @dataclass(frozen=True)
 class SampleConfig:
     """Decoding weights: temperature, top-k (None: all tokens), the soft mask's strength in logits
-    (math.inf: the hard tuning and interval masks) and a bias on ornament tokens' logits."""
+    (math.inf: the hard tuning and interval masks), a bias on ornament tokens' logits, and whether
+    the network's repeat tokens may be drawn."""
 
     temperature: float = 1.0
     top_k: int | None = None
     max_tokens: int = 4096
     mask_strength: float = math.inf
     ornament_bias: float = 0.0
+    repeats: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,7 @@ def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _Sta
     """Sample until <eos>, the length or max_tokens; the ids and whether max_tokens cut it short."""
     truncated = False
     ornaments = vocab.of_kind("orn:")
+    repeat_ids = list(vocab.repeats)
     with torch.inference_mode():
         while True:
             if len(ids) - n_prefix >= sample.max_tokens:
@@ -184,6 +195,8 @@ def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _Sta
             logits = net(torch.tensor([window]))[0, -1] / sample.temperature  # (V,)
             if sample.ornament_bias:
                 logits[ornaments] += sample.ornament_bias
+            if repeat_ids and not sample.repeats:
+                logits[repeat_ids] = float("-inf")
             if constraints is not None:
                 allowed = state.allowed()  # (V,)
                 if loose is not None:  # soft tuning and interval masks: what only they forbid is lowered
@@ -201,9 +214,12 @@ def _sample_loop(net: LatticeGpt, vocab: Vocabulary, ids: list[int], state: _Sta
             token = vocab.tokens[choice]
             if token == EOS:
                 break
-            state.feed(token)
-            if loose is not None:
-                loose.feed(token)
+            copied = state.copy_of(vocab.repeats[choice]) if choice in vocab.repeats else []
+            ids += vocab.ids(copied)  # after a repeat token the decoder writes the cycle it names
+            for t in (token, *copied):
+                state.feed(t)
+                if loose is not None:
+                    loose.feed(t)
     return ids, truncated
 
 
@@ -217,6 +233,8 @@ class _State:
         self.pos = self.total = self.bars = self.notes = self.ornaments = 0
         self.prev_pitch: int | None = None  # index into self.pitch_ids of the last sounding note
         self.sounding = False
+        self.cycles: list[list[str]] = []  # each cycle's tokens after its <bar> (repeat tokens left out)
+        self.offer_repeats = True  # False while a copy is tried out (`_copy_fits`)
         self.final: torch.Tensor | None = None  # (V,) bool: the pitch tokens on the mode's final, when the cadence holds
         v = len(vocab)
         self.pitch_ids = vocab.of_kind("p:")
@@ -243,6 +261,12 @@ class _State:
         self.empty = torch.zeros(v, dtype=torch.bool)
 
     def feed(self, token: str) -> None:
+        if token.startswith(REPEAT):
+            return
+        if token == BAR:
+            self.cycles.append([])
+        elif self.cycles:
+            self.cycles[-1].append(token)
         if token == BAR:
             self.bars += 1
             self.pos, self.phase = 0, "event"
@@ -263,6 +287,24 @@ class _State:
             self.pos += ticks
             self.total += ticks
             self.phase = "after_dur"
+
+    def copy_of(self, back: int) -> list[str]:
+        """The tokens of the cycle `back` cycles before this one, if this one has just opened (empty
+        otherwise: a repeat token anywhere else copies nothing)."""
+        b = len(self.cycles) - 1
+        if self.phase != "event" or self.pos != 0 or self.cycles[-1:] != [[]] or not 0 <= b - back < b:
+            return []
+        return list(self.cycles[b - back])
+
+    def _copy_fits(self, tokens: Sequence[str]) -> bool:
+        """Whether feeding `tokens` from here passes every mask, token by token."""
+        trial = copy.copy(self)
+        trial.cycles, trial.offer_repeats = [*self.cycles[:-1], list(self.cycles[-1])], False
+        for t in tokens:
+            if not bool(trial.allowed()[self.vocab.index[t]]):
+                return False
+            trial.feed(t)
+        return True
 
     def allowed(self) -> torch.Tensor:
         """(V,) bool: the tokens the constraints allow next."""
@@ -296,6 +338,10 @@ class _State:
             out[self.special[REST]] = rest
             if self.pos == 0 and self.sounding and self.bars > 1:
                 out[self.special[TIE]] = True
+            for i, back in (self.vocab.repeats if self.offer_repeats else {}).items():
+                cycle = self.copy_of(back)
+                if cycle and self._copy_fits(cycle):
+                    out[i] = True
         return out
 
     def _on_final(self) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +67,9 @@ from ml.tradition import Tradition, load_tradition, traditions
 if TYPE_CHECKING:
     from ml.representation.multimodal import SavedMultimodal
 
-ARMS = ("reference", "archive", "unconditioned", "ours")
+NO_REPEATS = "ours, repeats off"
+"""The conditioned network decoded with its repeat tokens forbidden (a row only when it has them)."""
+ARMS = ("reference", "archive", "unconditioned", NO_REPEATS, "ours")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class GenerationExperimentConfig:
     size: ModelSize = field(default_factory=ModelSize)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=6, batch_size=32, lr=3e-3))
     seed: int = 0
+    repeats: bool = True
+    """The conditioned network learns repeat tokens (`lattice.mark_repeats`); the unconditioned never does."""
 
 
 # --- Data, models and generation -------------------------------------------------------------------
@@ -124,9 +128,7 @@ def train_models(prep: Prepared, cfg: GenerationExperimentConfig, *, say: Progre
     """Train the conditioned and the unconditioned network on the training songs (same size and
     schedule); with save_dir, write each there (MODEL_FILES)."""
     tell = say or (lambda stage, done, total: None)
-    vocab = vocabulary()
     t = load_tradition(HAN)
-    gpt = GptConfig(vocab_size=len(vocab), **asdict(cfg.size))
     seen = seen_conditions(prep.train)
     facts = {"tradition": HAN, "corpus": prep.corpus, "ornament_rate": list(observed_ornament_rate(prep.train, t)),
              "seen_conditions": seen, "refused": len(prep.refused), "train_pieces": len(prep.train),
@@ -136,6 +138,8 @@ def train_models(prep: Prepared, cfg: GenerationExperimentConfig, *, say: Progre
         def epoch(done: int, total: int, name: str = name) -> None:
             tell(f"training the {name} network", done, total)
 
+        vocab = vocabulary(repeats=cfg.repeats and name == "conditioned")
+        gpt = GptConfig(vocab_size=len(vocab), **asdict(cfg.size))
         trained = train(prep.train, prep.validation, vocab=vocab, gpt=gpt, cfg=cfg.train, conditioned=name == "conditioned",
                         progress=epoch)
         learned = tuple(sorted(p.cid or "" for p in prep.train))
@@ -191,7 +195,8 @@ def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticeP
                       ) -> tuple[dict[str, list[dict[str, float | None]]], dict[str, list[str]]]:
     """The four rows (module docstring) for each conditioning song in `chosen`, `archive[i]` its retrieved
     neighbour; every row measured on the same cycles against `reference`. Also the first piece's tokens."""
-    rows: dict[str, list[dict[str, float | None]]] = {arm: [] for arm in ARMS}
+    repeats = bool(models["conditioned"].trained.vocab.repeats)
+    rows: dict[str, list[dict[str, float | None]]] = {arm: [] for arm in ARMS if arm != NO_REPEATS or repeats}
     examples: dict[str, list[str]] = {}
     stage = f"generating and measuring ({tradition.id})"
     for i, piece in enumerate(chosen):
@@ -204,6 +209,11 @@ def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticeP
         plain = generate_unconditioned(models["unconditioned"], tradition=tradition, cycle=piece.cycle, bars=bars,
                                        seed=cfg.seed + i, sample=sample)
         outputs = {"reference": piece, "archive": archive[i], "unconditioned": plain.piece, "ours": ours.piece}
+        if repeats:
+            outputs[NO_REPEATS] = generate_ours(models["conditioned"], tradition=tradition, mode=piece.mode, cycle=piece.cycle,
+                                                context=piece.context, bars=bars, prompt=[piece.first_bars(lend)] if lend else [],
+                                                seed=cfg.seed + i, sample=replace(sample, repeats=False),
+                                                ornament_rate=ornament_rate)[0].piece
         for arm, out in outputs.items():
             own = bars_for(cfg.seconds, bpm=cfg.bpm, beats=out.cycle_ticks // TICKS_PER_BEAT)
             measured = span(out, skip_bars=lend, bars=own)
@@ -330,7 +340,7 @@ def _cell(value: float | None, *, available: bool = True, corpus: bool = False) 
 
 def _table(results: Mapping[str, Mapping[str, float | None]], columns: Sequence[str], *, has_corpus: bool) -> list[str]:
     lines = ["| row | " + " | ".join(LABELS[c] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    for arm in ARMS:
+    for arm in (a for a in ARMS if a in results or a != NO_REPEATS):
         available = arm in results
         row = results.get(arm, {})
         cells = [_cell(row.get(c), available=available, corpus=c in CORPUS_METRICS and not has_corpus) for c in columns]
@@ -360,7 +370,9 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
         "never count). Definitions: `ml/metrics` and `ml/generation/experiment.py`; rows: reference = the conditioning song "
         "itself, archive = the nearest other held-out song (" + report.get("archive_by", "symbolic features") + "), "
         "unconditioned = the same network size trained without conditioning tokens, sampled without masks, ours = "
-        "conditioned network + masks.",
+        "conditioned network + masks" + (", with the repeat tokens it learned (a cycle that returns to one up to 8 back "
+        "is copied by the decoder), and ours, repeats off = the same network and masks with the repeat tokens never "
+        "drawn." if NO_REPEATS in han else "."),
         "",
         "| network | parameters | epochs (best) | training time | validation PPL (tokens) |",
         "|---|---|---|---|---|",
@@ -415,7 +427,14 @@ def _changes(results: Mapping[str, Mapping[str, float | None]]) -> list[str]:
             out.append(f"- {LABELS[name]}: unconditioned {a:.3f} → ours {b:.3f} ({(b - a) / a:+.1%})")
         elif a is not None and b is not None:
             out.append(f"- {LABELS[name]}: unconditioned {a:.3f} → ours {b:.3f}")
-    return ["Ours against the unconditioned baseline:", "", *out] if out else []
+    lines = ["Ours against the unconditioned baseline:", "", *out] if out else []
+    if NO_REPEATS in results:
+        lines += ["", "Ours against the same network with its repeat tokens never drawn:", ""]
+        for name in ("rhythm_dtw", "structural_distance", "ppl"):
+            a, b = results[NO_REPEATS].get(name), results["ours"].get(name)
+            if a is not None and b is not None:
+                lines.append(f"- {LABELS[name]}: repeats off {a:.3f} → ours {b:.3f}" + (f" ({(b - a) / a:+.1%})" if a > 0 else ""))
+    return lines
 
 
 NOTES = [
@@ -446,13 +465,15 @@ def _plot(results: Mapping[str, Mapping[str, float | None]], path: Path) -> None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    arms = [a for a in ARMS if a in results]
     names = [n for n in ("modal_error_cents", "rhythm_dtw", "structural_distance", "ppl", "interval_violations", "cycle_crossings")
-             if any(results[a].get(n) is not None for a in ARMS)]
+             if any(results[a].get(n) is not None for a in arms)]
     fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 3.2))
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
-        values = [results[a].get(name) or 0.0 for a in ARMS]
-        ax.bar(range(len(ARMS)), values, color=["#888888", "#6a8caf", "#d08c60", "#4f9a6a"])
-        ax.set_xticks(range(len(ARMS)), ARMS, rotation=45, ha="right", fontsize=8)
+        values = [results[a].get(name) or 0.0 for a in arms]
+        colours = {"reference": "#888888", "archive": "#6a8caf", "unconditioned": "#d08c60", NO_REPEATS: "#a3c9a8", "ours": "#4f9a6a"}
+        ax.bar(range(len(arms)), values, color=[colours[a] for a in arms])
+        ax.set_xticks(range(len(arms)), arms, rotation=45, ha="right", fontsize=8)
         ax.set_title(LABELS[name], fontsize=8)
     fig.suptitle("Han songs: reference, archive, unconditioned, ours (lower is closer, except the reference row)", fontsize=9)
     fig.tight_layout()

@@ -43,7 +43,7 @@ def generate_ours(saved: SavedGenerator, *, tradition: Tradition, mode: str | No
                               ornament_rate=ornament_rate)
     prefix = conditioning_prefix(saved.trained, saved.facts, tradition=tradition.id, mode=mode, cycle=cycle, context=context)
     for p in prompt:
-        prefix += body_tokens(p)
+        prefix += body_tokens(p, repeats=bool(saved.trained.vocab.repeats))  # as the network learned them
     prompt_bars = sum(-(-p.total_ticks // p.cycle_ticks) for p in prompt)
     if prompt_bars >= bars:
         raise InputError(f"the prompt fills {prompt_bars} cycles of the {bars} asked for: ask for more seconds or fewer prompt bars")

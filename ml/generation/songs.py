@@ -33,8 +33,9 @@ def split_pieces(pieces: Sequence[LatticePiece], *, seed: int) -> Split[LatticeP
     return split(list(pieces), label=lambda p: p.mode or "?", group=lambda p: p.cid or "", cid=lambda p: p.cid or "", seed=seed)
 
 
-def vocabulary() -> Vocabulary:
-    return Vocabulary.build(contexts=HAN_GENRES)
+def vocabulary(*, repeats: bool = False) -> Vocabulary:
+    """The Han networks' vocabulary (all traditions, Han genres as contexts); with `repeats`, the repeat tokens."""
+    return Vocabulary.build(contexts=HAN_GENRES, repeats=repeats)
 
 
 def seen_conditions(pieces: Sequence[LatticePiece]) -> list[str]:

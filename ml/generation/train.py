@@ -7,7 +7,10 @@ each piece's body, each conditioning token replaced by its kind's `?` with proba
 `cond_dropout` (so `?` is trained: it is what a tradition without a corpus is conditioned on); an
 unconditioned one sees `<bos>` and the body only. The conditioning tokens themselves are never
 predicted. A piece longer than the block is cut into windows starting at a `<bar>`, each behind the
-same `<bos>` and conditioning tokens (as `decode.generate` slides its context).
+same `<bos>` and conditioning tokens (as `decode.generate` slides its context). With a vocabulary
+that has repeat tokens (`Vocabulary.build(repeats=True)`) the pieces' repeated cycles are marked
+(`lattice.mark_repeats`): the network predicts `rep:k` where a song returns to earlier material, and
+the copied tokens after it are inputs only, never targets (the decoder writes them).
 
 The model file (`save`/`load`, read with `ml.saved.read_saved`) holds tensors and plain values
 only: the weights, the `GptConfig`, the vocabulary, whether it is conditioned, the CIDs of the
@@ -27,7 +30,7 @@ import torch
 from torch.nn import functional as F
 
 from core.errors import InputError
-from ml.generation.lattice import BAR, BOS, COND_KINDS, UNKNOWN, LatticePiece, Vocabulary, to_tokens
+from ml.generation.lattice import BAR, BOS, COND_KINDS, EOS, UNKNOWN, LatticePiece, Vocabulary, to_tokens
 from ml.generation.model import GptConfig, LatticeGpt
 from ml.runtime import seeded
 from ml.saved import read_saved
@@ -72,16 +75,17 @@ class SavedGenerator:
     facts: Mapping[str, Any]
 
 
-def windows(pieces: Sequence[LatticePiece], *, conditioned: bool, block_size: int) -> list[list[str]]:
+def windows(pieces: Sequence[LatticePiece], *, conditioned: bool, block_size: int, repeats: bool = False) -> list[list[str]]:
     """Token sequences of at most block_size + 1 tokens (inputs and their next tokens): each piece
-    whole, or cut into windows starting at a <bar> every half block, each behind the piece's prefix."""
+    whole, or cut into windows starting at a <bar> every half block, each behind the piece's prefix;
+    `repeats` marks repeated cycles."""
     out: list[list[str]] = []
     keep = 1 + (len(COND_KINDS) if conditioned else 0)
     room = block_size + 1 - keep
     if room < 8:
         raise InputError(f"block_size {block_size} leaves {room} tokens after the prefix: use at least {keep + 7}")
     for piece in pieces:
-        tokens = to_tokens(piece, conditioned=conditioned)
+        tokens = to_tokens(piece, conditioned=conditioned, repeats=repeats)
         if len(tokens) <= block_size + 1:
             out.append(tokens)
             continue
@@ -108,8 +112,10 @@ def train(train_pieces: Sequence[LatticePiece], val_pieces: Sequence[LatticePiec
         raise InputError(f"GptConfig.vocab_size {gpt.vocab_size} differs from the vocabulary's {len(vocab)} tokens")
     gen = seeded(cfg.seed)
     net = LatticeGpt(gpt)
-    data = [vocab.ids(w) for w in windows(train_pieces, conditioned=conditioned, block_size=gpt.block_size)]
-    val = [vocab.ids(w) for w in windows(val_pieces, conditioned=conditioned, block_size=gpt.block_size)]
+    repeats = bool(vocab.repeats)
+    data = [vocab.ids(w) for w in windows(train_pieces, conditioned=conditioned, block_size=gpt.block_size, repeats=repeats)]
+    val = [vocab.ids(w) for w in windows(val_pieces, conditioned=conditioned, block_size=gpt.block_size, repeats=repeats)]
+    copies = _Copies.of(vocab)
     unknown = torch.tensor([vocab.index[f"{k}:{UNKNOWN}"] for k in COND_KINDS])  # (4,)
     keep = 1 + (len(COND_KINDS) if conditioned else 0)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -117,7 +123,7 @@ def train(train_pieces: Sequence[LatticePiece], val_pieces: Sequence[LatticePiec
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
 
     def batch_loss(b: torch.Tensor) -> tuple[torch.Tensor, float]:
-        x, y = _batch([data[j] for j in b.tolist()], keep=keep)  # (B, T), (B, T)
+        x, y = _batch([data[j] for j in b.tolist()], keep=keep, copies=copies)  # (B, T), (B, T)
         if conditioned and cfg.cond_dropout > 0:
             drop = torch.rand(x.shape[0], len(COND_KINDS), generator=gen) < cfg.cond_dropout  # (B, 4)
             x[:, 1:keep] = torch.where(drop, unknown.expand_as(drop), x[:, 1:keep])
@@ -125,28 +131,53 @@ def train(train_pieces: Sequence[LatticePiece], val_pieces: Sequence[LatticePiec
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
         return loss, int((y != -100).sum())
 
+    validate = (lambda: mean_loss(net, val, keep=keep, copies=copies)) if val else None
     fitted = fit(net, batch_loss, items=len(data), epochs=cfg.epochs, batch_size=cfg.batch_size, opt=opt, gen=gen,
-                 sched=sched, clip_grad=cfg.clip_grad, validate=(lambda: mean_loss(net, val, keep=keep)) if val else None,
-                 keep_best=True, progress=progress)
+                 sched=sched, clip_grad=cfg.clip_grad, validate=validate, keep_best=True, progress=progress)
     return TrainedGenerator(net, vocab, conditioned, fitted.losses, fitted.val_losses, fitted.best_epoch, fitted.seconds)
 
 
-def mean_loss(net: LatticeGpt, sequences: Sequence[Sequence[int]], *, keep: int, batch_size: int = 32) -> float:
-    """Mean next-token cross-entropy (nats) over the sequences' body tokens."""
+def mean_loss(net: LatticeGpt, sequences: Sequence[Sequence[int]], *, keep: int, batch_size: int = 32,
+              copies: _Copies | None = None) -> float:
+    """Mean next-token cross-entropy (nats) over the sequences' body tokens (copies after a repeat
+    token left out)."""
     net.eval()
     total = count = 0.0
     with torch.inference_mode():
         for i in range(0, len(sequences), batch_size):
-            x, y = _batch(sequences[i: i + batch_size], keep=keep)
+            x, y = _batch(sequences[i: i + batch_size], keep=keep, copies=copies)
             logits = net(x)  # (B, T, V)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100, reduction="sum")
             total, count = total + float(loss), count + int((y != -100).sum())
     return total / max(count, 1)
 
 
-def _batch(sequences: Sequence[Sequence[int]], *, keep: int) -> tuple[torch.Tensor, torch.Tensor]:
+@dataclass(frozen=True)
+class _Copies:
+    """The repeat tokens' ids and the ids that end a copied cycle (<bar>, <eos>)."""
+
+    repeats: frozenset[int]
+    ends: frozenset[int]
+
+    @classmethod
+    def of(cls, vocab: Vocabulary) -> _Copies | None:
+        return cls(frozenset(vocab.repeats), frozenset(vocab.ids([BAR, EOS]))) if vocab.repeats else None
+
+    def positions(self, sequence: Sequence[int]) -> list[int]:
+        """Indices of the tokens copied after a repeat token, up to the next <bar> or <eos>."""
+        out, copying = [], False
+        for j, t in enumerate(sequence):
+            if t in self.ends:
+                copying = False
+            elif copying:
+                out.append(j)
+            copying = copying or t in self.repeats
+        return out
+
+
+def _batch(sequences: Sequence[Sequence[int]], *, keep: int, copies: _Copies | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs (B, T) padded with <pad> (id 0) and targets (B, T) with -100 where nothing is predicted:
-    padding and the conditioning tokens."""
+    padding, the conditioning tokens and the tokens a repeat token copies."""
     t = max(len(s) for s in sequences) - 1
     x = torch.zeros(len(sequences), t, dtype=torch.long)
     y = torch.full((len(sequences), t), -100, dtype=torch.long)
@@ -154,6 +185,9 @@ def _batch(sequences: Sequence[Sequence[int]], *, keep: int) -> tuple[torch.Tens
         x[i, : len(s) - 1] = torch.tensor(s[:-1])
         y[i, : len(s) - 1] = torch.tensor(s[1:])
         y[i, : keep - 1] = -100
+        if copies is not None:
+            for j in copies.positions(s):
+                y[i, j - 1] = -100  # target j − 1 predicts token j
     return x, y
 
 

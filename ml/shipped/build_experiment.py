@@ -104,7 +104,8 @@ def _generation(out: Path, cache: Path, say: Progress) -> list[Built]:
     from ml.generation.train import TrainConfig
 
     cfg = GenerationExperimentConfig(songs=600, size=ModelSize(n_layer=2, n_head=4, n_embd=64, block_size=256),
-                                     train=TrainConfig(epochs=4, batch_size=32, lr=3e-3))
+                                     train=TrainConfig(epochs=4, batch_size=32, lr=3e-3), repeats=False)
+    # repeats=False: the shipped files were built before repeat tokens; this keeps a rebuild identical to them.
     reproducible(threads=THREADS)
     prep = prepare(cfg)
     trained = train_models(prep, cfg, say=say, save_dir=out)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.commands.robustness import robustness_app
+from core.errors import InputError
 from ml import robustness as rb
 from ml.classification.audio import AudioModelConfig, train_model
 from ml.classification.saved import prepared_patches, save
@@ -96,3 +97,11 @@ def test_sources_can_skip_the_users_model(tmp_path: Path, monkeypatch: pytest.Mo
         r = runner.invoke(robustness_app, ["sources", flag, "--model", str(tmp_path / "u.pt"), "--out", str(tmp_path)])
         assert r.exit_code == 1 and "stop here" in r.output
         assert seen[-1] == expected
+
+
+def test_conditions_are_chosen_by_name_or_group_with_clean_kept() -> None:
+    assert rb.select_conditions([]) == rb.CONDITIONS
+    chosen = rb.select_conditions(["Stereo", "white noise, SNR 10 dB"])
+    assert [c.group for c in chosen] == ["clean", "stereo", "noise"]
+    with pytest.raises(InputError, match="choose from the groups"):
+        rb.select_conditions(["reverb"])

@@ -92,6 +92,40 @@ def test_duplicated_stereo_channels_are_the_mono_signal() -> None:
                                   prepare(np.stack([y, y], axis=1), sample_rate=SR).segments)
 
 
+@pytest.mark.parametrize(("delay", "gain_db", "sign"), [(22, -3.0, 1), (7, 0.0, 1), (-40, -6.0, 1), (0, -1.0, -1), (300, 0.0, -1)])
+def test_a_spaced_pair_is_aligned_before_it_is_mixed(delay: int, gain_db: float, sign: int) -> None:
+    """The right channel late (or early) and quieter, or wired the other way round: once aligned, the mix
+    is the mono signal but for the shifted edge, where a plain average would comb-filter it (0.5 ms at
+    44.1 kHz: a notch at 1 kHz) or, inverted, cancel it."""
+    from ml.data.audio import downmix, to_mono
+
+    y = tone(9.5)
+    right = np.roll(y, delay) * np.float32(sign * 10 ** (gain_db / 20))
+    stereo = np.stack([y, right], axis=1)
+    mixed, plain = downmix(stereo), to_mono(stereo)
+    inner = slice(abs(delay), len(y) - abs(delay))
+    ratio = (1 + 10 ** (gain_db / 20)) / 2
+    np.testing.assert_allclose(mixed[inner], y[inner] * ratio, atol=1e-6)
+    if delay or sign < 0:
+        assert float(np.max(np.abs(plain[inner] - y[inner] * ratio))) > 0.05  # what the plain average would have given
+    a = prepare(y, sample_rate=SR).segments
+    b = prepare(stereo, sample_rate=SR).segments
+    assert a.shape == b.shape
+    edge = abs(delay) + 1  # the samples the shift leaves one channel short of
+    a, b = a.reshape(-1)[edge:-edge], b.reshape(-1)[edge:-edge]
+    assert float(np.max(np.abs(a - b))) < 1e-3 * float(np.max(np.abs(a)))  # the mono signal to the loudness gain's rounding
+
+
+def test_unrelated_channels_are_averaged_as_they_are_when_no_lag_stands_out() -> None:
+    from ml.data.audio import downmix, to_mono
+
+    left, right = tone(4.0, freq=440.0, seed=1), tone(4.0, freq=523.25, seed=2)
+    stereo = np.stack([left, right], axis=1)
+    assert downmix(stereo).shape == left.shape
+    equal = np.stack([left, left], axis=1)
+    np.testing.assert_array_equal(downmix(equal), to_mono(equal))  # aligned already: the plain average, exactly
+
+
 def test_sample_rate_changes_are_close() -> None:
     import librosa
 

@@ -19,6 +19,7 @@ from ml.generation.lattice import (
     EOS,
     HAN,
     OCTAVES,
+    REPEAT,
     Vocabulary,
     body_tokens,
     condition_tokens,
@@ -63,7 +64,7 @@ def _sample(t: Tradition, *, mode: str | None, cycle: str, bars: int, seed: int,
 def _check(g: Generated, c: Constraints, *, skip_ticks: int = 0) -> None:
     """Every mask's promise, checked from the output alone."""
     t, piece = c.tradition, g.piece
-    body = list(g.tokens[5:])
+    body = [x for x in g.tokens[5:] if not x.startswith(REPEAT)]  # a repeat token is followed by the cycle it copies
     assert body[-1] == EOS and body.count(BAR) == c.bars and not g.truncated
     for a, b in itertools.pairwise(body[:-1]):  # grammar: an event's durations follow it at once
         if a.startswith("p:"):

@@ -15,6 +15,7 @@ from ml.generation.evaluation import Reference, piece_metrics, span
 from ml.generation.experiment import (
     ARMS,
     LOCAL_CORPORA,
+    NO_REPEATS,
     GenerationExperimentConfig,
     ModelSize,
     run,
@@ -42,7 +43,7 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
     han = report["results"][HAN]
     assert set(han) == set(ARMS)
     for name in ("off_mode_share", "interval_violations", "cycle_crossings"):
-        assert han["ours"][name] == 0.0
+        assert han["ours"][name] == 0.0 and han[NO_REPEATS][name] == 0.0  # the masks hold with and without repeats
     assert han["ours"]["ends_on_cycle"] == 1.0 and han["ours"]["rhythm_dtw"] is not None
     for tid in traditions():
         if tid in LOCAL_CORPORA:  # a local corpus: all four rows, the corpus metrics against its other songs
@@ -63,6 +64,7 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
     assert "## Table 1: chinese_pentatonic" in md and "| archive (no corpus) | unavailable" in md
     assert "not measurable (no corpus)" in md and paths[2].stat().st_size > 0
     assert "## Table 1: irish_traditional (Irish songs of the Essen collection; networks trained on Han songs only)" in md
+    assert f"| {NO_REPEATS} |" in md and "Ours against the same network with its repeat tokens never drawn:" in md
     assert json.loads(paths[0].read_text())["split_id"] == report["split_id"]
 
 
