@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from ml.generation.lattice import TICKS_PER_BEAT, LatticePiece, micro_notes, timed_notes
+from ml.generation.lattice import REPEAT_BACK, TICKS_PER_BEAT, LatticePiece, micro_notes, timed_notes
 from ml.generation.microtonal import render_additive
 from ml.metrics.fidelity import (
     inter_onset_intervals,
@@ -93,12 +93,14 @@ def span(piece: LatticePiece, *, skip_bars: int, bars: int) -> LatticePiece:
 
 
 def piece_metrics(piece: LatticePiece, *, tradition: Tradition, mode: str | None, reference: Reference | None,
-                  audio: bool = False, bpm: float = 80.0) -> dict[str, float | None]:
+                  audio: bool = False, bpm: float = 80.0, song: LatticePiece | None = None) -> dict[str, float | None]:
     """The fidelity metrics of one piece (None where not measurable). Modal error from symbols uses the
     written cents against the degrees of `mode`; from audio (with `audio`) an additive render at the
     tradition's tonic, tracked by `ml.metrics.pitch`. Corpus metrics (rhythm DTW, structural distance,
     ornament KL, PPL) need `reference` of this tradition. Constraint checks: off-mode share, interval
-    violations, events crossing a cycle boundary, ending on a boundary, ornament rate, final degree."""
+    violations, events crossing a cycle boundary, ending on a boundary, ornament rate, final degree.
+    Form: the share of cycles that repeat one of the REPEAT_BACK before them exactly, and with `song`
+    (the conditioning song over the same cycles) the structural distance to that song's own form."""
     notes = timed_notes(piece, tradition)
     out: dict[str, float | None] = dict.fromkeys(METRICS)
     if not notes:
@@ -131,13 +133,27 @@ def piece_metrics(piece: LatticePiece, *, tradition: Tradition, mode: str | None
         labels = [n.ornament if n.ornament in inventory else "none" if n.ornament is None else "foreign" for n in notes]
         out["ornament_kl"] = ornament_kl(reference.ornaments, labels, inventory=inventory)
         out["ppl"] = float(math.exp(-reference.log_probs(piece).mean()))
+    forms = _bar_patterns(piece)
+    out["repeated_cycles"] = repeated_share(forms)
+    if song is not None:
+        out["form_to_song"] = _form_distance(forms, _bar_patterns(song))
     return out
 
 
-METRICS = ("modal_error_cents", "modal_error_audio_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "ppl",
+def repeated_share(forms: Sequence[Any]) -> float | None:
+    """Share of cycles (after the first) equal to one of the REPEAT_BACK cycles before them; None for
+    fewer than two cycles."""
+    if len(forms) < 2:
+        return None
+    repeats = sum(any(forms[b] == forms[b - k] for k in range(1, min(REPEAT_BACK, b) + 1)) for b in range(1, len(forms)))
+    return repeats / (len(forms) - 1)
+
+
+METRICS = ("modal_error_cents", "modal_error_audio_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song",
+           "repeated_cycles", "ppl",
            "upc", "gc", "ebr", "off_mode_share", "interval_violations", "cycle_crossings", "ends_on_cycle", "ornament_rate",
            "final_on_mode_final", "length_s")
-CORPUS_METRICS = ("rhythm_dtw", "ornament_kl", "structural_distance", "ppl")
+CORPUS_METRICS = ("rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song", "ppl")
 
 
 def _form_distance(a: Sequence[Any], b: Sequence[Any]) -> float:

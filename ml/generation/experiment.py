@@ -214,12 +214,13 @@ def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticeP
                                                 context=piece.context, bars=bars, prompt=[piece.first_bars(lend)] if lend else [],
                                                 seed=cfg.seed + i, sample=replace(sample, repeats=False),
                                                 ornament_rate=ornament_rate)[0].piece
+        song = span(piece, skip_bars=lend, bars=bars)  # the conditioning song over the measured cycles
         for arm, out in outputs.items():
             own = bars_for(cfg.seconds, bpm=cfg.bpm, beats=out.cycle_ticks // TICKS_PER_BEAT)
             measured = span(out, skip_bars=lend, bars=own)
             mode = out.mode if arm == "archive" else piece.mode
             rows[arm].append(piece_metrics(measured, tradition=tradition, mode=mode, reference=reference,
-                                           audio=i < cfg.audio_pieces, bpm=cfg.bpm))
+                                           audio=i < cfg.audio_pieces, bpm=cfg.bpm, song=song))
         if i == 0:
             examples = {"ours": list(ours.tokens[:80]), "unconditioned": list(plain.tokens[:80])}
     tell(stage, len(chosen), len(chosen))
@@ -320,11 +321,13 @@ def _model_facts(m: SavedGenerator) -> dict[str, Any]:
 LABELS = {
     "modal_error_cents": "modal error, symbols (cents)", "modal_error_audio_cents": "modal error, audio (cents)",
     "rhythm_dtw": "rhythm DTW", "ornament_kl": "ornament KL (nats)", "structural_distance": "structural edit distance",
+    "form_to_song": "form distance to the song", "repeated_cycles": "repeated cycles",
     "ppl": "PPL (reference bigram)", "upc": "UPC", "gc": "GC", "ebr": "EBR", "off_mode_share": "notes off the mode",
     "interval_violations": "illegal intervals", "cycle_crossings": "events crossing a cycle", "ends_on_cycle": "ends on a cycle",
     "ornament_rate": "ornaments per note", "final_on_mode_final": "ends on the mode's final", "length_s": "measured length (s)",
 }
-TABLE_1 = ("modal_error_cents", "modal_error_audio_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "ppl",
+TABLE_1 = ("modal_error_cents", "modal_error_audio_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song",
+           "repeated_cycles", "ppl",
            "upc", "gc", "ebr")
 CHECKS = ("off_mode_share", "interval_violations", "cycle_crossings", "ends_on_cycle", "final_on_mode_final", "ornament_rate",
           "length_s")
@@ -421,7 +424,7 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
 
 def _changes(results: Mapping[str, Mapping[str, float | None]]) -> list[str]:
     out = []
-    for name in ("modal_error_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "ppl"):
+    for name in ("modal_error_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song", "ppl"):
         a, b = results["unconditioned"].get(name), results["ours"].get(name)
         if a is not None and b is not None and a > 0:
             out.append(f"- {LABELS[name]}: unconditioned {a:.3f} → ours {b:.3f} ({(b - a) / a:+.1%})")
@@ -430,7 +433,7 @@ def _changes(results: Mapping[str, Mapping[str, float | None]]) -> list[str]:
     lines = ["Ours against the unconditioned baseline:", "", *out] if out else []
     if NO_REPEATS in results:
         lines += ["", "Ours against the same network with its repeat tokens never drawn:", ""]
-        for name in ("rhythm_dtw", "structural_distance", "ppl"):
+        for name in ("rhythm_dtw", "structural_distance", "form_to_song", "repeated_cycles", "ppl"):
             a, b = results[NO_REPEATS].get(name), results["ours"].get(name)
             if a is not None and b is not None:
                 lines.append(f"- {LABELS[name]}: repeats off {a:.3f} → ours {b:.3f}" + (f" ({(b - a) / a:+.1%})" if a > 0 else ""))
@@ -451,6 +454,10 @@ NOTES = [
     "early (its measured length is in the checks table), and nothing keeps its notes inside cycles or its <bar> tokens "
     "on boundaries. The reference and archive rows are real songs, some shorter than the target. 'Ends on the mode's "
     "final' is measured at the end of the measured span, so a real song longer than it is cut before its final.",
+    "- Form: 'form distance to the song' is the structural edit distance between a row's measured cycles and the "
+    "conditioning song's own cycles 3… (0 for the reference row by construction); 'repeated cycles' is the share of "
+    "cycles that repeat one of the 8 before them exactly (the reference row gives the songs' own rate; closer to it is "
+    "better, not lower).",
     "- Rhythm DTW and structural edit distance are means over the reference songs (training split, first by CID); PPL is "
     "per event under an add-0.1 bigram of (degree, octave, duration) events fitted on the training songs, a reference "
     "model independent of both networks. UPC counts pitch classes after projecting each pitch to the nearest 12-TET key.",

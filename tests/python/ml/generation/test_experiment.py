@@ -45,6 +45,8 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
     for name in ("off_mode_share", "interval_violations", "cycle_crossings"):
         assert han["ours"][name] == 0.0 and han[NO_REPEATS][name] == 0.0  # the masks hold with and without repeats
     assert han["ours"]["ends_on_cycle"] == 1.0 and han["ours"]["rhythm_dtw"] is not None
+    assert han["reference"]["form_to_song"] == 0.0  # the song against itself
+    assert all(0.0 <= (han[arm]["form_to_song"] or 0.0) <= 1.0 for arm in ARMS)
     for tid in traditions():
         if tid in LOCAL_CORPORA:  # a local corpus: all four rows, the corpus metrics against its other songs
             assert set(report["results"][tid]) == set(ARMS)
@@ -97,3 +99,11 @@ def test_a_real_song_measured_against_itself_from_symbols_and_audio() -> None:
     off = replace(short, events=(Event("note", 8, 0, 3), *short.events[1:]))  # qingjue: off the five-degree mode
     share = piece_metrics(off, tradition=t, mode=song.mode, reference=None)["off_mode_share"]
     assert share is not None and share > 0
+
+
+def test_repeated_cycles_count_exact_returns_up_to_eight_back() -> None:
+    from ml.generation.evaluation import repeated_share
+
+    assert repeated_share(["a", "b", "a", "c"]) == pytest.approx(1 / 3)  # the third cycle returns to the first
+    assert repeated_share(["a", *"bcdefghi", "a"]) == 0.0  # nine back is too far
+    assert repeated_share(["a", "a", "a"]) == 1.0 and repeated_share(["a"]) is None
