@@ -140,6 +140,17 @@ def piece_metrics(piece: LatticePiece, *, tradition: Tradition, mode: str | None
     return out
 
 
+def form_medoid(reference: Reference) -> tuple[tuple[int, ...], float]:
+    """The reference songs' form (pattern ids of its cycles) with the lowest mean structural distance
+    to all of them, and that mean: the form the corpus-mean structural distance rewards most."""
+    from ml.metrics.fidelity import pattern_ids
+
+    forms = [list(f) for f in reference.forms]
+    scored = [(float(np.mean([_form_distance(f, g) for g in forms])), tuple(pattern_ids(f))) for f in forms]
+    best = min(scored)
+    return best[1], best[0]
+
+
 def repeated_share(forms: Sequence[Any]) -> float | None:
     """Share of cycles (after the first) equal to one of the REPEAT_BACK cycles before them; None for
     fewer than two cycles."""

@@ -42,7 +42,7 @@ from core.types import Progress
 from ml.data.corpora import Piece, essen
 from ml.data.training import Refusal, Source
 from ml.generation.decode import SampleConfig
-from ml.generation.evaluation import CORPUS_METRICS, Reference, mean_metrics, piece_metrics, span
+from ml.generation.evaluation import CORPUS_METRICS, Reference, form_medoid, mean_metrics, piece_metrics, span
 
 # The names below are imported `as` themselves because callers outside ml/ (benchmarks/generation_speed.py)
 # still import them from here; ml/ and cli/ import them from ml.generation.inference and .songs.
@@ -305,6 +305,7 @@ def run(cfg: GenerationExperimentConfig, *, say: Progress | None = None, source:
         "archive_by": archive_by, "ornament_rate_observed": list(rate), "results": results, "per_piece": per_piece,
         "other_traditions": others,
         "examples": examples,
+        "form_medoid": dict(zip(("form", "mean_distance"), form_medoid(reference), strict=True)),
     }
 
 
@@ -387,6 +388,13 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
               "Constraint checks on the same pieces (shares of notes, intervals or events; 1 = always):", "",
               *_table(han, CHECKS, has_corpus=True), ""]
     lines += _changes(han)
+    if report.get("form_medoid"):
+        form, mean = report["form_medoid"]["form"], report["form_medoid"]["mean_distance"]
+        repeats = sum(1 for i, x in enumerate(form) if x in form[:i])
+        lines += ["", f"The training song whose form is closest on average to the others' (the structural distance's "
+                      f"medoid) has {len(form)} cycles, {repeats} of them returns (mean distance {mean:.3f}): "
+                      + ("the all-different form, so on this measure no form with returns beats one without on average." if
+                         not repeats else "a form with returns.")]
     for tid, results in report["results"].items():
         if tid == HAN:
             continue

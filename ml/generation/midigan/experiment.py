@@ -3,7 +3,9 @@ sampled and measured against the held-out rolls.
 
 Data: `rolls.prepare` (the Essen Han songs the protocols allow, 80-step sixteenth-note rolls, split
 by piece). All three networks are trained on the training rolls only (the baselines keep their best
-validation epoch; the GAN has no validation criterion and keeps its last step). Each then makes
+validation epoch; the GAN, which has no validation loss, is checked every `validate_every` steps by
+how close its samples come to the validation rolls' PPL, UPC, GC and EBR (`gan_validation`), keeps
+its best check's weights and stops after `patience` checks without a better one). Each then makes
 `samples` rolls (seeded). Rows: **reference** = the held-out test rolls themselves (the real data's
 own values), then GAN, LSTM, Transformer. Per row, means over its rolls:
 
@@ -83,6 +85,10 @@ class MidiganConfig:
     gan_train: gan.GanTrainConfig = field(default_factory=gan.GanTrainConfig)
     lm_train: baselines.LmTrainConfig = field(default_factory=baselines.LmTrainConfig)
     samples: int = 256
+    validate_every: int = 250
+    """Generator steps between the GAN's checks against the validation rolls (`gan.Validation`)."""
+    patience: int | None = 8
+    """Checks without a better score before the GAN stops (None: all of `gan_train.steps`)."""
     ngram_order: int = 3
     ngram_strength: float = 1.0
     examples: int = 4
@@ -214,7 +220,9 @@ def load(path: Path) -> SavedModel:
         c.load_state_dict(d["critic"])
         g.eval()
         c.eval()
-        trained = gan.TrainedGan(g, c, cfg, dict(d["facts"].get("history", {})), float(d["train_seconds"]))
+        f = d["facts"]
+        trained = gan.TrainedGan(g, c, cfg, dict(f.get("history", {})), float(d["train_seconds"]), int(f.get("best_step", 0)),
+                                 bool(f.get("stopped_early", False)))
     else:
         lm = baselines.LmConfig(**d["cfg"])
         net = baselines.build(lm)
@@ -228,7 +236,8 @@ def load(path: Path) -> SavedModel:
 
 def _facts(t: gan.TrainedGan | baselines.TrainedLm) -> dict[str, Any]:
     if isinstance(t, gan.TrainedGan):
-        return {"history": t.history, "generator_parameters": sum(p.numel() for p in t.generator.parameters())}
+        return {"history": t.history, "generator_parameters": sum(p.numel() for p in t.generator.parameters()),
+                "best_step": t.best_step, "stopped_early": t.stopped_early}
     return {"losses": list(t.losses), "val_losses": list(t.val_losses), "best_epoch": t.best_epoch,
             "val_perplexity": float(np.exp(min(t.val_losses))) if t.val_losses else None}
 
@@ -262,7 +271,8 @@ def _train_models(rolls: Rolls, cfg: MidiganConfig, *, tell: Progress, save_dir:
         trained: gan.TrainedGan | baselines.TrainedLm
         if name == "gan":
             trained = gan.train(channels(rolls.train, pitches=rolls.cfg.pitches), cfg.gan_config(),
-                                replace(cfg.gan_train, seed=cfg.seed), progress=_stage(tell, stage))
+                                replace(cfg.gan_train, seed=cfg.seed), progress=_stage(tell, stage),
+                                validation=gan_validation(rolls, cfg))
         else:
             kind: baselines.Kind = "lstm" if name == "lstm" else "transformer"
             trained = baselines.train(rolls.train, rolls.validation, cfg.lm_config(kind), replace(cfg.lm_train, seed=cfg.seed),
@@ -271,6 +281,32 @@ def _train_models(rolls: Rolls, cfg: MidiganConfig, *, tell: Progress, save_dir:
         if save_dir is not None:
             save(save_dir / MODEL_FILES[name], out[name])
     return out
+
+
+JUDGED = ("ppl", "upc", "gc", "ebr")
+"""The row metrics the GAN's validation score compares with the validation rolls' own."""
+
+
+def distance(row: Mapping[str, float], target: Mapping[str, float]) -> float:
+    """A row's distance to real rolls' own values: mean of the relative gaps in PPL, UPC and GC and the
+    absolute gap in EBR (near 0 in these songs). The GAN's validation score; in the report, each row's
+    distance to the held-out test rolls."""
+    parts = [abs(row[k] - target[k]) / max(target[k], 1e-9) for k in ("ppl", "upc", "gc")] + [abs(row["ebr"] - target["ebr"])]
+    return float(np.mean(parts))
+
+
+def gan_validation(rolls: Rolls, cfg: MidiganConfig) -> gan.Validation:
+    """The GAN's check: `cfg.samples` rolls drawn with a fixed noise seed, measured as a report row, and
+    scored by their mean distance to the validation rolls' own values — relative for PPL, UPC and GC,
+    absolute for EBR (near 0 in these songs) — so lower is closer to real held-out music."""
+    reference = StepNgram.fit(rolls.train, vocab_size=cfg.rolls.vocab_size, order=cfg.ngram_order, strength=cfg.ngram_strength)
+    target = row_metrics(rolls.validation, cfg=cfg.rolls, reference=reference, training=set())
+
+    def measure(generator: gan.Generator) -> dict[str, float]:
+        m = row_metrics(gan.sample(generator, cfg.samples, seed=cfg.seed + 2), cfg=cfg.rolls, reference=reference, training=set())
+        return {**{k: m[k] for k in JUDGED}, "score": distance(m, target)}
+
+    return gan.Validation(measure, every=cfg.validate_every, patience=cfg.patience)
 
 
 def _stage(tell: Progress, stage: str) -> Callable[[int, int], None]:
@@ -326,8 +362,11 @@ def run(cfg: MidiganConfig, *, cache_dir: Path | None = None, say: Progress | No
             tell("measuring", i, len(ROWS))
             results[row] = row_metrics(samples[row], cfg=cfg.rolls, reference=reference, training=training)
         tell("measuring", len(ROWS), len(ROWS))
+        for row in ROWS:
+            results[row]["distance"] = distance(results[row], results["reference"])
+        validation = row_metrics(rolls.validation, cfg=cfg.rolls, reference=reference, training=set())
     return {"config": asdict(cfg), "split_id": rolls.split_id, "data": rolls.summary, "protocols_checked": source is not None,
-            "models": facts, "results": results, "paper": PAPER,
+            "models": facts, "results": results, "paper": PAPER, "validation_rolls": {k: validation[k] for k in JUDGED},
             "examples": {row: _examples(samples[row], cfg.examples).tolist() for row in ROWS}}
 
 
@@ -342,9 +381,10 @@ NAMES = {"reference": "reference (held-out real rolls)", "gan": "MIDI-GAN (WGAN-
 
 
 def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
-    """midigan.json, midigan.md and midigan.png (example rolls per row) under `out`."""
+    """midigan.json, midigan.md, midigan.png (example rolls per row) and midigan_curves.png (the GAN's
+    validation checks) under `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "midigan.json", out / "midigan.md", out / "midigan.png"]
+    paths = [out / "midigan.json", out / "midigan.md", out / "midigan.png", out / "midigan_curves.png"]
     paths[0].write_text(json.dumps(report, indent=1, default=float))
     cfg, data, res = report["config"], report["data"], report["results"]
     rc, g = cfg["rolls"], cfg["gan_train"]
@@ -369,21 +409,38 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
     for name in MODELS:
         m = report["models"][name]
         if name == "gan":
-            how = (f"{g['steps']} generator steps × {g['n_critic']} critic steps, batch {g['batch_size']}, λ_GP {g['gp_weight']:g}, "
-                   f"μ_sim {g['sim_weight']:g} (generator {m['generator_parameters']:,} parameters)")
+            ran = int(max(m["history"].get("step", [0]) + m["history"].get("val_step", [0])))
+            kept = (f", kept step {m['best_step']} (its best validation check"
+                    + (f"; stopped after {cfg['patience']} checks without a better one)" if m.get("stopped_early") else ")")
+                    if m.get("best_step") else "")
+            how = (f"{ran} of at most {g['steps']} generator steps × {g['n_critic']} critic steps, batch {g['batch_size']}, "
+                   f"λ_GP {g['gp_weight']:g}, μ_sim {g['sim_weight']:g}{kept} (generator {m['generator_parameters']:,} parameters)")
         else:
             how = (f"{len(m['losses'])} epoch(s), best {m['best_epoch']}, validation PPL {m['val_perplexity']:.3f} per step")
         lines.append(f"| {NAMES[name]} | {m['parameters']:,} | {how} | {m['train_seconds']:.0f} s | "
                      f"{m['sample_seconds']:.2f} s for {cfg['samples']} rolls |")
     lines += ["", f"## Results ({cfg['samples']} samples per model; the reference row is the {int(res['reference']['rolls'])} "
               "test rolls)", "",
-              "| row | PPL (reference trigram) | UPC | GC | EBR | notes per bar | HOLD after silence | copies of a training roll |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| row | PPL (reference trigram) | UPC | GC | EBR | distance to the reference row | notes per bar | HOLD after silence | "
+              "copies of a training roll |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for row in ROWS:
         r = res[row]
         lines.append(f"| {NAMES[row]} | {r['ppl']:.3f} | {r['upc']:.2f} ± {r['upc_sd']:.2f} | {r['gc']:.3f} ± {r['gc_sd']:.3f} | "
-                     f"{r['ebr']:.3f} ± {r['ebr_sd']:.3f} | {r['notes_per_bar']:.2f} | {r['lenient_holds']:.2%} | "
+                     f"{r['ebr']:.3f} ± {r['ebr_sd']:.3f} | {r.get('distance', 0.0):.3f} | {r['notes_per_bar']:.2f} | "
+                     f"{r['lenient_holds']:.2%} | "
                      f"{r['copies']:.1%} |")
+    if "distance" in res["gan"]:
+        verdict = "reaches" if res["gan"]["distance"] <= res["transformer"]["distance"] else "does not reach"
+        lines += ["", f"Distance to the reference row (the GAN's validation score on the test rolls: mean relative gap in PPL, "
+                      f"UPC and GC, absolute gap in EBR): the GAN {res['gan']['distance']:.3f}, the Transformer "
+                      f"{res['transformer']['distance']:.3f}, the LSTM {res['lstm']['distance']:.3f} — the GAN **{verdict}** "
+                      "its Transformer baseline."]
+    if report["models"]["gan"]["history"].get("val_step"):
+        lines += ["", "## The GAN's training curves", "",
+                  f"Every {cfg['validate_every']} generator steps {cfg['samples']} rolls are drawn (fixed noise) and scored "
+                  "against the validation rolls' own values (`gan_validation`); the best check's weights are kept.", "",
+                  "![validation checks](midigan_curves.png)"]
     p = report["paper"]
     lines += ["", f"The seed study reports for its MIDI-GAN on Daur music PPL {p['ppl']}, UPC {p['upc']}, GC {p['gc']}, "
               f"EBR {p['ebr']}: its figures on its data and its reference model, quoted for orientation only — not ours, "
@@ -391,7 +448,40 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
               "", "## Notes", "", *_notes(cfg)]
     paths[1].write_text("\n".join(lines) + "\n")
     _plot(report, paths[2])
+    _plot_curves(report, paths[3])
     return paths
+
+
+def _plot_curves(report: Mapping[str, Any], path: Path) -> None:
+    """The GAN's validation checks: score, PPL, GC and UPC per step, beside the validation rolls' and the
+    Transformer's values; the critic's Wasserstein estimate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h, real = report["models"]["gan"]["history"], report.get("validation_rolls", {})
+    fig, axes = plt.subplots(1, 5, figsize=(16, 3.2))
+    steps = h.get("val_step", [])
+    for ax, key, title in zip(axes[:4], ("score", "ppl", "gc", "upc"),
+                              ("validation score (lower is closer)", "PPL", "GC", "UPC"), strict=True):
+        ax.plot(steps, h.get(f"val_{key}", []), color="#4f9a6a", label="GAN")
+        if key in real:
+            ax.axhline(real[key], color="#888888", linestyle="--", label="validation rolls")
+        if key in report["results"].get("transformer", {}):
+            ax.axhline(report["results"]["transformer"][key], color="#d08c60", linestyle=":", label="Transformer (test)")
+        best = report["models"]["gan"].get("best_step")
+        if best:
+            ax.axvline(best, color="#6a8caf", linewidth=0.8)
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("generator step", fontsize=7)
+    axes[1].legend(fontsize=6)
+    axes[4].plot(h.get("step", []), h.get("wasserstein", []), color="#6a8caf")
+    axes[4].set_title("critic's Wasserstein estimate", fontsize=8)
+    axes[4].set_xlabel("generator step", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _notes(cfg: Mapping[str, Any]) -> list[str]:

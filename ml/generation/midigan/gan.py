@@ -44,8 +44,9 @@ onset is where the onset probability is > 0.5, after silence, or where the row c
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,14 +219,34 @@ def similarity_loss(fake: torch.Tensor, real: torch.Tensor, *, temperature: floa
     return kl.mean()
 
 
+@dataclass(frozen=True)
+class Validation:
+    """How a GAN is judged while it trains (it has no loss to validate): every `every` generator steps
+    `measure(generator)` answers metrics with a "score" (lower is better: the experiment's distance of
+    generated rolls to the validation rolls); the best-scoring weights are kept, and after `patience`
+    checks without a better score training stops (None: it runs all its steps)."""
+
+    measure: Callable[[Generator], Mapping[str, float]]
+    every: int = 250
+    patience: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or (self.patience is not None and self.patience < 1):
+            raise InputError(f"validate every ≥ 1 steps with patience ≥ 1 (or none), got {self.every} and {self.patience}")
+
+
 @dataclass
 class TrainedGan:
     generator: Generator
     critic: Critic
     cfg: GanConfig
     history: dict[str, list[float]] = field(default_factory=dict)
-    """Per logged generator step: "step", "wasserstein" (D(real) − D(fake)), "gp", "sim"."""
+    """Per logged generator step: "step", "wasserstein" (D(real) − D(fake)), "gp", "sim"; with a
+    `Validation`, per check "val_step" and "val_<metric>" for each metric it answers."""
     train_seconds: float = 0.0
+    best_step: int = 0
+    """The step whose weights were kept (the last step without a `Validation`)."""
+    stopped_early: bool = False
 
     def n_params(self) -> int:
         """Generator and critic together (the generator alone makes the samples)."""
@@ -233,8 +254,11 @@ class TrainedGan:
 
 
 def train(rolls: NDArray[np.float32], cfg: GanConfig, tcfg: GanTrainConfig = GanTrainConfig(),
-          progress: Callable[[int, int], None] | None = None, log_every: int = 25) -> TrainedGan:
-    """Train on `rolls` (N, T, C) as `rolls.channels` makes them (module docstring); progress(step, steps)."""
+          progress: Callable[[int, int], None] | None = None, log_every: int = 25,
+          validation: Validation | None = None) -> TrainedGan:
+    """Train on `rolls` (N, T, C) as `rolls.channels` makes them (module docstring); progress(step, steps).
+    With `validation`, keep the best-scoring weights and stop when they stop improving (`Validation`);
+    its checks draw their own noise, so they leave the training's random stream as it was."""
     if rolls.ndim != 3 or rolls.shape[1:] != (cfg.steps, cfg.channels) or len(rolls) < 2:
         raise InputError(f"training rolls of shape {rolls.shape}: expected (N ≥ 2, {cfg.steps}, {cfg.channels})")
     torch.manual_seed(tcfg.seed)
@@ -246,6 +270,8 @@ def train(rolls: NDArray[np.float32], cfg: GanConfig, tcfg: GanTrainConfig = Gan
     batch = min(tcfg.batch_size, len(data))
     history: dict[str, list[float]] = {"step": [], "wasserstein": [], "gp": [], "sim": []}
     t0 = time.perf_counter()
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    stale, stopped = 0, False
     for step in range(1, tcfg.steps + 1):
         with torch.no_grad():  # the generator is fixed during the critic's updates: its fakes are made at once
             fakes = g(torch.randn(tcfg.n_critic * batch, cfg.z_dim, generator=gen)).split(batch)  # each (B, T, C)
@@ -268,9 +294,27 @@ def train(rolls: NDArray[np.float32], cfg: GanConfig, tcfg: GanTrainConfig = Gan
                 history[k].append(float(v))
         if progress is not None:
             progress(step, tcfg.steps)
+        if validation is not None and (step % validation.every == 0 or step == tcfg.steps):
+            g.eval()
+            measured = dict(validation.measure(g))
+            g.train()
+            history.setdefault("val_step", []).append(float(step))
+            for k, v in measured.items():
+                history.setdefault(f"val_{k}", []).append(float(v))
+            if best is None or measured["score"] < best[0]:
+                best, stale = (measured["score"], step, copy.deepcopy(g.state_dict())), 0
+            else:
+                stale += 1
+            if validation.patience is not None and stale >= validation.patience and step < tcfg.steps:
+                stopped = True
+                if progress is not None:
+                    progress(tcfg.steps, tcfg.steps)
+                break
+    if best is not None:
+        g.load_state_dict(best[2])
     g.eval()
     d.eval()
-    return TrainedGan(g, d, cfg, history, time.perf_counter() - t0)
+    return TrainedGan(g, d, cfg, history, time.perf_counter() - t0, best[1] if best else tcfg.steps, stopped)
 
 
 def sample(generator: Generator, n: int, *, seed: int, batch_size: int = 256) -> Tokens:

@@ -46,6 +46,7 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
         assert han["ours"][name] == 0.0 and han[NO_REPEATS][name] == 0.0  # the masks hold with and without repeats
     assert han["ours"]["ends_on_cycle"] == 1.0 and han["ours"]["rhythm_dtw"] is not None
     assert han["reference"]["form_to_song"] == 0.0  # the song against itself
+    assert 0.0 <= report["form_medoid"]["mean_distance"] <= 1.0 and report["form_medoid"]["form"][0] == 0
     assert all(0.0 <= (han[arm]["form_to_song"] or 0.0) <= 1.0 for arm in ARMS)
     for tid in traditions():
         if tid in LOCAL_CORPORA:  # a local corpus: all four rows, the corpus metrics against its other songs
@@ -66,6 +67,7 @@ def test_tiny_experiment_fills_table_1_for_every_tradition(tmp_path: Path) -> No
     assert "## Table 1: chinese_pentatonic" in md and "| archive (no corpus) | unavailable" in md
     assert "not measurable (no corpus)" in md and paths[2].stat().st_size > 0
     assert "## Table 1: irish_traditional (Irish songs of the Essen collection; networks trained on Han songs only)" in md
+    assert "(the structural distance's medoid)" in md
     assert f"| {NO_REPEATS} |" in md and "Ours against the same network with its repeat tokens never drawn:" in md
     assert json.loads(paths[0].read_text())["split_id"] == report["split_id"]
 

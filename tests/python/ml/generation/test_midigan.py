@@ -159,7 +159,8 @@ def test_the_command_trains_measures_and_writes_the_report(tmp_path: Path) -> No
 
     from cli.main import app
 
-    args = ["generation", "midigan", "--songs", "60", "--gan-steps", "2", "--epochs", "1", "--samples", "8", "--width", "8",
+    args = ["generation", "midigan", "--songs", "60", "--gan-steps", "4", "--validate-every", "2", "--epochs", "1", "--samples", "8",
+            "--width", "8",
             "--out", str(tmp_path / "reports"), "--models", str(tmp_path / "models"), "--cache", str(tmp_path / "cache"),
             "--no-protocols"]
     result = CliRunner().invoke(app, args)
@@ -170,7 +171,50 @@ def test_the_command_trains_measures_and_writes_the_report(tmp_path: Path) -> No
     md = (tmp_path / "reports" / "midigan.md").read_text()
     assert "| MIDI-GAN (WGAN-GP) |" in md and "PPL 1.7, UPC 8.43" in md
     assert (tmp_path / "reports" / "midigan.png").stat().st_size > 0
+    assert report["models"]["gan"]["history"]["val_step"] == [2.0, 4.0] and report["models"]["gan"]["best_step"] in (2, 4)
+    assert "## The GAN's training curves" in md and (tmp_path / "reports" / "midigan_curves.png").stat().st_size > 0
+    assert report["results"]["reference"]["distance"] == 0.0 and "its Transformer baseline" in md
     assert all((tmp_path / "models" / f).exists() for f in MODEL_FILES.values())
     again = CliRunner().invoke(app, [*args, "--reuse"])
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "reports" / "midigan.json").read_text())["results"] == report["results"]
+
+
+def _tiny_gan_data(rolls: Rolls) -> tuple[np.ndarray, gan.GanConfig]:
+    return channels(rolls.train[:64], pitches=rolls.cfg.pitches), gan.GanConfig(pitches=rolls.cfg.pitches, width=8, z_dim=8)
+
+
+def test_validation_keeps_the_best_checks_weights_and_stops_when_they_stop_improving(rolls: Rolls) -> None:
+    """Scores fall for three checks, then rise: training stops `patience` checks after the best, and the
+    generator comes back with exactly the weights it had at the best check."""
+    data, cfg = _tiny_gan_data(rolls)
+    scores = iter([5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1])
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def measure(g: gan.Generator) -> dict[str, float]:
+        assert not g.training  # checked in eval mode
+        seen.append({k: v.clone() for k, v in g.state_dict().items()})
+        return {"score": next(scores), "ppl": 1.0}
+
+    t = gan.train(data, cfg, gan.GanTrainConfig(steps=20, batch_size=16, n_critic=1),
+                  validation=gan.Validation(measure, every=2, patience=2))
+    assert t.history["val_step"] == [2.0, 4.0, 6.0, 8.0, 10.0] and t.best_step == 6 and t.stopped_early
+    assert t.history["val_score"] == [5.0, 4.0, 3.0, 3.5, 3.6] and t.history["val_ppl"] == [1.0] * 5
+    assert all(torch.equal(v, seen[2][k]) for k, v in t.generator.state_dict().items())
+    assert not all(torch.equal(v, seen[-1][k]) for k, v in t.generator.state_dict().items())
+
+
+def test_validation_leaves_the_training_stream_alone(rolls: Rolls) -> None:
+    """The same seed with and without checks (and no stopping) gives the same last weights."""
+    data, cfg = _tiny_gan_data(rolls)
+    tcfg = gan.GanTrainConfig(steps=4, batch_size=16, n_critic=1)
+    plain = gan.train(data, cfg, tcfg)
+    checked = gan.train(data, cfg, tcfg, validation=gan.Validation(lambda g: {"score": -float(len(plain.history))}, every=1))
+    assert checked.best_step == 1  # a constant score keeps the first check: the weights differ from the last step's
+    last = gan.train(data, cfg, tcfg, validation=gan.Validation(lambda g: {"score": 0.0}, every=4))
+    assert all(torch.equal(v, plain.generator.state_dict()[k]) for k, v in last.generator.state_dict().items())
+
+
+def test_a_bad_validation_setting_is_refused() -> None:
+    with pytest.raises(InputError, match="patience"):
+        gan.Validation(lambda g: {"score": 0.0}, every=0)
