@@ -17,42 +17,21 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ml import robustness as rb
-from ml.data import audio, preprocess
+from ml.data import audio
 from ml.runtime import reproducible, run_record
 
 RESULTS = Path(__file__).parent / "results" / "downmix.json"
-
-
-def _pair(delay_ms: float) -> Callable[[np.ndarray, int], np.ndarray]:
-    def make(y: np.ndarray, sr: int) -> np.ndarray:
-        d = round(delay_ms / 1000 * sr)
-        right = np.concatenate([np.zeros(d, np.float32), y[: len(y) - d]]) * np.float32(10 ** (-3 / 20))
-        return np.stack([y, right], axis=1)
-
-    return make
-
-
-def _accuracy(model: rb.Model, clips: list[rb.Clip], make: Callable[[np.ndarray, int], np.ndarray] | None,
-              mix: Callable[[np.ndarray], np.ndarray] = audio.downmix) -> float:
-    right = 0
-    for clip in clips:
-        y = clip.audio if make is None else make(clip.audio, clip.sample_rate)
-        right += model.predict(preprocess.prepare(y, sample_rate=clip.sample_rate, cfg=model.preprocess, mix=mix)) == clip.label
-    return right / max(len(clips), 1)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("cache/robustness"), help="rendered clips (the robustness report's)")
     parser.add_argument("--delays-ms", type=float, nargs="+", default=[0.1, 0.5, 1.0, 3.0], help="right channel's delays")
-    parser.add_argument("--limit", type=int, default=0, help="at most this many clips per model (0: all)")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many clips per model (0: all), taken evenly")
     args = parser.parse_args(argv)
     from ml.classification.saved import load as load_classifier
     from ml.defaults import default_model
@@ -61,19 +40,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     recogniser, classifier = default_model("recognition"), default_model("classification/tradition")
     runs = [(rb.recogniser_model(f"DNN-HMM {recogniser.name}", recogniser),
-             rb.recognition_clips(pieces=40, seconds=9.0, cache_dir=args.cache / "recognition", seed=0)),
+             rb.take(rb.recognition_clips(pieces=40, seconds=9.0, cache_dir=args.cache / "recognition", seed=0), args.limit)),
             (rb.classifier_model(f"classifier {classifier.name}", classifier),
-             rb.task_clips(load_classifier(classifier).task, cache_dir=args.cache / "classification"))]
+             rb.take(rb.task_clips(load_classifier(classifier).task, cache_dir=args.cache / "classification"), args.limit))]
+    pairs = [rb.Condition(f"{delay:g} ms", "stereo", rb.spaced_pair(delay)) for delay in args.delays_ms]
+    clean = rb.evaluate(runs, conditions=rb.select_conditions(["clean"]))
+    plain, aligned = (rb.evaluate(runs, conditions=pairs, mix=mix) for mix in (audio.to_mono, audio.downmix))
     rows: list[dict[str, Any]] = []
-    for model, given in runs:
-        clips = [c for c in given if c.piece is None or c.piece not in model.learned_from]
-        clips = clips[:: max(1, len(clips) // args.limit)] if args.limit else clips
-        row: dict[str, Any] = {"model": model.name, "clips": len(clips), "clean": _accuracy(model, clips, None)}
-        for delay in args.delays_ms:
-            for name, mix in (("plain", audio.to_mono), ("aligned", audio.downmix)):
-                row[f"{delay:g} ms {name}"] = _accuracy(model, clips, _pair(delay), mix)
-            print(f"{model.name}: {delay:g} ms  plain {row[f'{delay:g} ms plain']:.1%}  aligned {row[f'{delay:g} ms aligned']:.1%}"
-                  f"  (clean {row['clean']:.1%}, {len(clips)} clips)", flush=True)
+    for model, _ in runs:
+        row: dict[str, Any] = {"model": model.name, "clips": clean["clips"][model.name],
+                               "clean": clean["models"][model.name]["clean"]["accuracy"]}
+        for c in pairs:
+            row[f"{c.name} plain"] = plain["models"][model.name][c.name]["accuracy"]
+            row[f"{c.name} aligned"] = aligned["models"][model.name][c.name]["accuracy"]
+            print(f"{model.name}: {c.name}  plain {row[f'{c.name} plain']:.1%}  aligned {row[f'{c.name} aligned']:.1%}"
+                  f"  (clean {row['clean']:.1%}, {row['clips']} clips)", flush=True)
         rows.append(row)
     result = {"rows": rows, "delays_ms": args.delays_ms, "wall_seconds": time.perf_counter() - started,
               "run": run_record(settings={"cache": str(args.cache), "limit": args.limit}, seeds={"split": 0})}

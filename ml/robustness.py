@@ -25,13 +25,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from core.errors import InputError
 from core.types import Progress
-from ml.data.audio import add_noise, resample
+from ml.data.audio import add_noise, downmix, resample
 from ml.data.preprocess import SILENCE, Prepared, PreprocessConfig, prepare
 
 Signal = tuple[np.ndarray, int]
@@ -59,11 +59,14 @@ def _rate(target: int) -> Callable[[np.ndarray, int, int], Signal]:
     return lambda y, sr, seed: (resample(y, orig_rate=sr, target_rate=target), target)
 
 
-def _stereo(y: np.ndarray, sr: int, seed: int) -> Signal:
-    """Right channel 3 dB down and 0.5 ms late: a spaced pair, not a duplicated mono."""
-    d = round(0.0005 * sr)
-    right = np.concatenate([np.zeros(d, np.float32), y[: len(y) - d]]) * np.float32(10 ** (-3 / 20))
-    return np.stack([y, right], axis=1), sr
+def spaced_pair(delay_ms: float) -> Callable[[np.ndarray, int, int], Signal]:
+    """Right channel 3 dB down and `delay_ms` late: a spaced pair, not a duplicated mono."""
+    def run(y: np.ndarray, sr: int, seed: int) -> Signal:
+        d = round(delay_ms / 1000 * sr)
+        right = np.concatenate([np.zeros(d, np.float32), y[: len(y) - d]]) * np.float32(10 ** (-3 / 20))
+        return np.stack([y, right], axis=1), sr
+
+    return run
 
 
 def _codec(fmt: str) -> Callable[[np.ndarray, int, int], Signal]:
@@ -106,7 +109,7 @@ CONDITIONS: tuple[Condition, ...] = (
     *(Condition(f"peak {db:g} dBFS", "level", _level(db)) for db in (0.0, -20.0, -40.0)),
     Condition("1 s leading + 3 s trailing silence", "silence", _pad(1.0, 3.0)),
     *(Condition(f"{r / 1000:g} kHz", "sample rate", _rate(r)) for r in (8_000, 16_000, 44_100, 48_000)),
-    Condition("stereo (R −3 dB, 0.5 ms late)", "stereo", _stereo),
+    Condition("stereo (R −3 dB, 0.5 ms late)", "stereo", spaced_pair(0.5)),
     Condition("MP3", "codec", _codec("MP3")),
     Condition("OGG Vorbis", "codec", _codec("OGG")),
     *(Condition(f"white noise, SNR {s:g} dB", "noise", _noise(s)) for s in (30.0, 20.0, 10.0)),
@@ -173,12 +176,24 @@ def select_conditions(names: Sequence[str]) -> tuple[Condition, ...]:
     return tuple(c for c in CONDITIONS if c.group == "clean" or c.name.lower() in wanted or c.group.lower() in wanted)
 
 
+T = TypeVar("T")
+
+
+def take(clips: list[T], limit: int) -> list[T]:
+    """At most `limit` of `clips` (0: all), taken evenly so every class keeps its share."""
+    if not limit or len(clips) <= limit:
+        return clips
+    step = len(clips) / limit
+    return [clips[int(i * step)] for i in range(limit)]
+
+
 def evaluate(runs: Sequence[tuple[Model, Sequence[Clip]]], *, conditions: Sequence[Condition] = CONDITIONS,
-             say: Progress | None = None, seed: int = 0) -> dict[str, Any]:
+             say: Progress | None = None, seed: int = 0, mix: Callable[[np.ndarray], np.ndarray] = downmix) -> dict[str, Any]:
     """Accuracy of each model on its held-out clips under every condition: {"models": {name:
     {condition: {"accuracy", "n", "silence"}}}, "conditions": [...], "clips": {name: n}, "heard":
     {name: clips left out because the model learned from their song}}. A condition's random parts
-    (noise) are seeded by (seed, clip index)."""
+    (noise) are seeded by (seed, clip index); `mix` is the path's channel mix (`benchmarks/downmix.py`
+    compares the plain average)."""
     tell = say or (lambda stage, done, total: None)
     out: dict[str, dict[str, dict[str, float]]] = {}
     used: list[tuple[Model, list[Clip]]] = []
@@ -192,7 +207,7 @@ def evaluate(runs: Sequence[tuple[Model, Sequence[Clip]]], *, conditions: Sequen
             right = silent = 0
             for i, clip in enumerate(clips):
                 y, sr = c.apply(clip.audio, clip.sample_rate, seed * 100_003 + i)
-                answer = model.predict(prepare(y, sample_rate=sr, cfg=model.preprocess))
+                answer = model.predict(prepare(y, sample_rate=sr, cfg=model.preprocess, mix=mix))
                 right += answer == clip.label
                 silent += answer == SILENCE
                 tell(f"{model.name}: {c.name}", i + 1, len(clips))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -65,12 +64,12 @@ def evaluate(model: list[Path] = typer.Option([], help="Saved DNN-HMMs (`recogni
                 continue
             if recognition is None:
                 recognition = rb.recognition_clips(pieces=pieces, seconds=seconds, cache_dir=cache / "recognition", seed=seed)
-            runs.append((rb.recogniser_model(f"DNN-HMM {path.name}", path), _take(recognition, limit)))
+            runs.append((rb.recogniser_model(f"DNN-HMM {path.name}", path), rb.take(recognition, limit)))
         for path in classifier:
             m = rb.classifier_model(f"classifier {path.name}", path)
             from ml.classification.saved import load
 
-            runs.append((m, _take(rb.task_clips(load(path).task, cache_dir=cache / "classification"), limit)))
+            runs.append((m, rb.take(rb.task_clips(load(path).task, cache_dir=cache / "classification"), limit)))
         if not runs:
             raise typer.BadParameter("no model to evaluate: give --model or --classifier files that exist")
         with bars(console) as say:
@@ -129,17 +128,6 @@ def _default_recogniser() -> Path:
         return default_model("recognition")
     except NoModel as err:
         raise typer.BadParameter(str(err)) from err
-
-
-T = TypeVar("T")
-
-
-def _take(clips: list[T], limit: int) -> list[T]:
-    """At most `limit` of `clips` (0: all), taken evenly so every class keeps its share."""
-    if not limit or len(clips) <= limit:
-        return clips
-    step = len(clips) / limit
-    return [clips[int(i * step)] for i in range(limit)]
 
 
 if __name__ == "__main__":
