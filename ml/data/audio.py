@@ -133,7 +133,7 @@ def _alignment(ref: NDArray[np.float64], other: NDArray[np.float64]) -> tuple[in
     best = int(np.argmax(np.abs(values)))
     if values[best] == 0:
         return 0, 1
-    zero = int(np.flatnonzero(lags == 0)[0])
+    zero = len(lags) // 2  # lags run symmetrically around 0
     if abs(values[zero]) >= abs(values[best]) * (1 - 1e-9):  # ties and near-ties stay where they are
         best = zero
     return int(lags[best]), 1 if values[best] > 0 else -1

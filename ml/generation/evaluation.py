@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from ml.generation.lattice import REPEAT_BACK, TICKS_PER_BEAT, LatticePiece, micro_notes, timed_notes
+from ml.generation.lattice import TICKS_PER_BEAT, LatticePiece, micro_notes, repeat_back, timed_notes
 from ml.generation.microtonal import render_additive
 from ml.metrics.fidelity import (
     inter_onset_intervals,
     modal_error_audio,
     modal_error_symbols,
     ornament_kl,
+    pattern_ids,
     rhythm_dtw_to_corpus,
     structural_distance,
 )
@@ -143,8 +144,6 @@ def piece_metrics(piece: LatticePiece, *, tradition: Tradition, mode: str | None
 def form_medoid(reference: Reference) -> tuple[tuple[int, ...], float]:
     """The reference songs' form (pattern ids of its cycles) with the lowest mean structural distance
     to all of them, and that mean: the form the corpus-mean structural distance rewards most."""
-    from ml.metrics.fidelity import pattern_ids
-
     forms = [list(f) for f in reference.forms]
     scored = [(float(np.mean([_form_distance(f, g) for g in forms])), tuple(pattern_ids(f))) for f in forms]
     best = min(scored)
@@ -156,8 +155,7 @@ def repeated_share(forms: Sequence[Any]) -> float | None:
     fewer than two cycles."""
     if len(forms) < 2:
         return None
-    repeats = sum(any(forms[b] == forms[b - k] for k in range(1, min(REPEAT_BACK, b) + 1)) for b in range(1, len(forms)))
-    return repeats / (len(forms) - 1)
+    return sum(repeat_back(forms, b) is not None for b in range(1, len(forms))) / (len(forms) - 1)
 
 
 METRICS = ("modal_error_cents", "modal_error_audio_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song",

@@ -196,6 +196,7 @@ def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticeP
     """The four rows (module docstring) for each conditioning song in `chosen`, `archive[i]` its retrieved
     neighbour; every row measured on the same cycles against `reference`. Also the first piece's tokens."""
     repeats = bool(models["conditioned"].trained.vocab.repeats)
+    variants = {"ours": sample, **({NO_REPEATS: replace(sample, repeats=False)} if repeats else {})}
     rows: dict[str, list[dict[str, float | None]]] = {arm: [] for arm in ARMS if arm != NO_REPEATS or repeats}
     examples: dict[str, list[str]] = {}
     stage = f"generating and measuring ({tradition.id})"
@@ -203,17 +204,15 @@ def _conditioned_rows(chosen: Sequence[LatticePiece], archive: Sequence[LatticeP
         tell(stage, i, len(chosen))
         bars = bars_for(cfg.seconds, bpm=cfg.bpm, beats=tradition.cycle(piece.cycle).beats)
         lend = min(cfg.prompt_bars, bars - 1)  # the prompt leaves at least one cycle to generate
-        ours, _ = generate_ours(models["conditioned"], tradition=tradition, mode=piece.mode, cycle=piece.cycle,
-                                context=piece.context, bars=bars, prompt=[piece.first_bars(lend)] if lend else [],
-                                seed=cfg.seed + i, sample=sample, ornament_rate=ornament_rate)
+        made = {arm: generate_ours(models["conditioned"], tradition=tradition, mode=piece.mode, cycle=piece.cycle,
+                                   context=piece.context, bars=bars, prompt=[piece.first_bars(lend)] if lend else [],
+                                   seed=cfg.seed + i, sample=how, ornament_rate=ornament_rate)[0] for arm, how in variants.items()}
+        ours = made["ours"]
         plain = generate_unconditioned(models["unconditioned"], tradition=tradition, cycle=piece.cycle, bars=bars,
                                        seed=cfg.seed + i, sample=sample)
         outputs = {"reference": piece, "archive": archive[i], "unconditioned": plain.piece, "ours": ours.piece}
         if repeats:
-            outputs[NO_REPEATS] = generate_ours(models["conditioned"], tradition=tradition, mode=piece.mode, cycle=piece.cycle,
-                                                context=piece.context, bars=bars, prompt=[piece.first_bars(lend)] if lend else [],
-                                                seed=cfg.seed + i, sample=replace(sample, repeats=False),
-                                                ornament_rate=ornament_rate)[0].piece
+            outputs[NO_REPEATS] = made[NO_REPEATS].piece
         song = span(piece, skip_bars=lend, bars=bars)  # the conditioning song over the measured cycles
         for arm, out in outputs.items():
             own = bars_for(cfg.seconds, bpm=cfg.bpm, beats=out.cycle_ticks // TICKS_PER_BEAT)
@@ -431,21 +430,24 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
 
 
 def _changes(results: Mapping[str, Mapping[str, float | None]]) -> list[str]:
-    out = []
-    for name in ("modal_error_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song", "ppl"):
-        a, b = results["unconditioned"].get(name), results["ours"].get(name)
-        if a is not None and b is not None and a > 0:
-            out.append(f"- {LABELS[name]}: unconditioned {a:.3f} → ours {b:.3f} ({(b - a) / a:+.1%})")
-        elif a is not None and b is not None:
-            out.append(f"- {LABELS[name]}: unconditioned {a:.3f} → ours {b:.3f}")
-    lines = ["Ours against the unconditioned baseline:", "", *out] if out else []
+    lines = _compare(results, "unconditioned", "unconditioned", "Ours against the unconditioned baseline:",
+                     ("modal_error_cents", "rhythm_dtw", "ornament_kl", "structural_distance", "form_to_song", "ppl"))
     if NO_REPEATS in results:
-        lines += ["", "Ours against the same network with its repeat tokens never drawn:", ""]
-        for name in ("rhythm_dtw", "structural_distance", "form_to_song", "repeated_cycles", "ppl"):
-            a, b = results[NO_REPEATS].get(name), results["ours"].get(name)
-            if a is not None and b is not None:
-                lines.append(f"- {LABELS[name]}: repeats off {a:.3f} → ours {b:.3f}" + (f" ({(b - a) / a:+.1%})" if a > 0 else ""))
+        lines += ["", *_compare(results, NO_REPEATS, "repeats off", "Ours against the same network with its repeat tokens never drawn:",
+                                ("rhythm_dtw", "structural_distance", "form_to_song", "repeated_cycles", "ppl"))]
     return lines
+
+
+def _compare(results: Mapping[str, Mapping[str, float | None]], base: str, label: str, title: str,
+             names: Sequence[str]) -> list[str]:
+    """One line per metric both rows have: row `base`'s value (called `label`) → ours, and the relative
+    change when base > 0."""
+    out = []
+    for name in names:
+        a, b = results[base].get(name), results["ours"].get(name)
+        if a is not None and b is not None:
+            out.append(f"- {LABELS[name]}: {label} {a:.3f} → ours {b:.3f}" + (f" ({(b - a) / a:+.1%})" if a > 0 else ""))
+    return [title, "", *out] if out else []
 
 
 NOTES = [

@@ -275,6 +275,11 @@ def cycles_of(tokens: Sequence[str]) -> list[list[str]]:
     return out
 
 
+def repeat_back(cycles: Sequence[Any], b: int) -> int | None:
+    """How many cycles back the nearest cycle equal to cycles[b] is (≤ REPEAT_BACK), or None."""
+    return next((k for k in range(1, min(REPEAT_BACK, b) + 1) if cycles[b - k] == cycles[b]), None)
+
+
 def mark_repeats(tokens: Sequence[str]) -> list[str]:
     """Body tokens with `rep:k` after the <bar> of every cycle whose tokens equal those of the cycle k
     back (the nearest, k ≤ REPEAT_BACK); tokens already marked are marked afresh."""
@@ -283,7 +288,7 @@ def mark_repeats(tokens: Sequence[str]) -> list[str]:
     marked, cycles = out[:lead], cycles_of(out)
     for b, cycle in enumerate(cycles):
         marked.append(BAR)
-        back = next((k for k in range(1, min(REPEAT_BACK, b) + 1) if cycle and cycles[b - k] == cycle), None)
+        back = repeat_back(cycles, b) if cycle else None
         if back is not None:
             marked.append(repeat_token(back))
         marked += cycle

@@ -295,11 +295,16 @@ def distance(row: Mapping[str, float], target: Mapping[str, float]) -> float:
     return float(np.mean(parts))
 
 
+def reference_model(rolls: Rolls, cfg: MidiganConfig) -> StepNgram:
+    """The PPL reference model: the step n-gram of the training rolls (module docstring)."""
+    return StepNgram.fit(rolls.train, vocab_size=cfg.rolls.vocab_size, order=cfg.ngram_order, strength=cfg.ngram_strength)
+
+
 def gan_validation(rolls: Rolls, cfg: MidiganConfig) -> gan.Validation:
     """The GAN's check: `cfg.samples` rolls drawn with a fixed noise seed, measured as a report row, and
     scored by their mean distance to the validation rolls' own values — relative for PPL, UPC and GC,
     absolute for EBR (near 0 in these songs) — so lower is closer to real held-out music."""
-    reference = StepNgram.fit(rolls.train, vocab_size=cfg.rolls.vocab_size, order=cfg.ngram_order, strength=cfg.ngram_strength)
+    reference = reference_model(rolls, cfg)
     target = row_metrics(rolls.validation, cfg=cfg.rolls, reference=reference, training=set())
 
     def measure(generator: gan.Generator) -> dict[str, float]:
@@ -345,7 +350,7 @@ def run(cfg: MidiganConfig, *, cache_dir: Path | None = None, say: Progress | No
             if models[name].split_id != rolls.split_id:
                 raise InputError(f"the {name} model was trained on another split ({models[name].split_id[:12]}…, here "
                                  f"{rolls.split_id[:12]}…): train again with `{COMMAND}` on the same songs, protocols and seed")
-        reference = StepNgram.fit(rolls.train, vocab_size=cfg.rolls.vocab_size, order=cfg.ngram_order, strength=cfg.ngram_strength)
+        reference = reference_model(rolls, cfg)
         training = {r.tobytes() for r in rolls.train}
         samples: dict[str, Tokens] = {"reference": rolls.test}
         facts: dict[str, dict[str, Any]] = {}
