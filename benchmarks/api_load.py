@@ -197,10 +197,10 @@ def report_reads(name: str, out: dict[str, Any], *, title: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--writers", type=int, default=20)
-    parser.add_argument("--each", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=50, help="concurrent read clients (default 50)")
+    parser.add_argument("--seconds", type=float, default=20, help="how long each read configuration runs, in seconds (default 20)")
+    parser.add_argument("--writers", type=int, default=20, help="stewards registering at once (default 20)")
+    parser.add_argument("--each", type=int, default=50, help="heritage works each steward registers (default 50)")
     args = parser.parse_args()
     out: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "clients": args.clients}
     with tempfile.TemporaryDirectory() as tmp:

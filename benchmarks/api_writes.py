@@ -51,11 +51,13 @@ console = Console()
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--writers", type=int, default=20)
-    parser.add_argument("--each", type=int, default=500)
-    parser.add_argument("--baseline-each", type=int, default=25)
-    parser.add_argument("--end-to-end-each", type=int, default=25)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--writers", type=int, default=20, help="stewards registering at once, each of its own community (default 20)")
+    parser.add_argument("--each", type=int, default=500, help="works per steward in the batched relays run (default 500)")
+    parser.add_argument("--baseline-each", type=int, default=25,
+                        help="works per steward one relay at a time (slow; default 25)")
+    parser.add_argument("--end-to-end-each", type=int, default=25,
+                        help="works per steward timed from upload to relay (default 25)")
+    parser.add_argument("--workers", type=int, default=1, help="API worker processes of the batched service (default 1)")
     args = parser.parse_args()
     out: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
                            "writers": args.writers, "load_average_before": os.getloadavg()}

@@ -136,8 +136,9 @@ def _check(url: str, data: Path, acked: dict[int, str], paid: int) -> dict[str, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--writers", type=int, default=4)
-    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--writers", type=int, default=4, help="stewards registering at once through the API (default 4)")
+    ap.add_argument("--seconds", type=float, default=8.0,
+                    help="seconds into the burst before anvil is killed; past its 5-s state dump (default 8)")
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp(prefix="durability-")) / "data"
     data.mkdir()

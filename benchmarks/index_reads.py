@@ -74,9 +74,9 @@ def settle(proc: subprocess.Popen[bytes], *, limit_s: float = 180) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--works", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--works", type=int, default=10_000, help="heritage works in the catalogue (default 10,000)")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent read clients (default 50)")
+    parser.add_argument("--seconds", type=float, default=20, help="how long each configuration is read, in seconds (default 20)")
     args = parser.parse_args()
     out: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "clients": args.clients,
                            "seconds": args.seconds, "date": time.strftime("%Y-%m-%d")}

@@ -108,8 +108,9 @@ def main() -> None:
     import multiprocessing
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--segments", type=int, default=60)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[1024] * 5)
+    parser.add_argument("--segments", type=int, default=60, help="3-s segments each model scores; medians over them (default 60)")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[1024] * 5,
+                        help="hidden layer widths of the DNN-HMM (default five of 1,024)")
     args = parser.parse_args()
     rows: dict[str, dict[str, float]] = {}
     for model in MODELS:  # one at a time, each in a fresh process: the peak memory is the model's own

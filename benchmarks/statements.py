@@ -160,11 +160,12 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--works", type=int, default=200)
-    parser.add_argument("--unmatched", type=int, default=50)
-    parser.add_argument("--baseline", type=int, default=200)
-    parser.add_argument("--proofs", type=int, default=1000)
+    parser.add_argument("--lines", type=int, default=1_000_000, help="lines of the generated usage statement (default 1,000,000)")
+    parser.add_argument("--works", type=int, default=200, help="heritage works registered for the lines to name (default 200)")
+    parser.add_argument("--unmatched", type=int, default=50,
+                        help="unregistered content CIDs that about 1 %% of the lines name (default 50)")
+    parser.add_argument("--baseline", type=int, default=200, help="lines paid one router `pay` each, the baseline (default 200)")
+    parser.add_argument("--proofs", type=int, default=1000, help="random lines whose proofs are made and checked (default 1,000)")
     args = parser.parse_args()
     console = Console()
     result = run(args, console)

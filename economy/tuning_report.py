@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.paths import REPO_ROOT
-from core.sections import replace_section
+from core.studies import Mark, plot_front, write_report
 from economy.tuning import OBJECTIVES, RULE, Front
 
 SHIPPED = REPO_ROOT / "reports" / "tuning_economy.json"
@@ -23,36 +23,19 @@ def as_json(fr: Front, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot(fr: Front, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.6))
-    xs = [r["heldout ndcg@20"] for r in fr.rows]
-    ys = [r["heldout jain"] for r in fr.rows]
-    hr = [r["heldout abandonment_hr"] for r in fr.rows]
-    dots = ax.scatter(xs, ys, c=hr, cmap="coolwarm", vmin=0.5, vmax=1.5, s=22, alpha=0.8)
-    fig.colorbar(dots, label="abandonment hazard ratio (held-out)")
-    ring = [r for r in fr.rows if r["on_front"]]
-    ax.scatter([r["heldout ndcg@20"] for r in ring], [r["heldout jain"] for r in ring], s=70, facecolors="none",
-               edgecolors="black", linewidths=0.8, label="Pareto front (tuning half)")
     base = fr.baseline["heldout"]
-    ax.scatter([base["ndcg@20"]], [base["jain"]], marker="*", s=180, c="black", label="unconditioned (no re-ranking)")
+    marks = [Mark(base["ndcg@20"], base["jain"], "unconditioned (no re-ranking)", "*", 180, "black")]
     first = next((r for r in fr.rows if r["trial"] == 0), None)
     if first is not None:
-        ax.scatter([first["heldout ndcg@20"]], [first["heldout jain"]], marker="s", s=60, facecolors="none",
-                   edgecolors="tab:green", linewidths=1.5, label="scenario's default")
+        marks.append(Mark(first["heldout ndcg@20"], first["heldout jain"], "scenario's default", "s", 60, None, "tab:green"))
     if fr.chosen is not None:
-        ax.scatter([fr.chosen["heldout ndcg@20"]], [fr.chosen["heldout jain"]], marker="D", s=70, c="gold",
-                   edgecolors="black", label=f"chosen (trial {fr.chosen['trial']})")
-    ax.set_xlabel("NDCG@20 (held-out listeners)")
-    ax.set_ylabel("Jain's index of community payouts (held-out)")
-    ax.set_title("Re-ranking settings: fairness against listeners")
-    ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        marks.append(Mark(fr.chosen["heldout ndcg@20"], fr.chosen["heldout jain"], f"chosen (trial {fr.chosen['trial']})",
+                          "D", 70, "gold", "black"))
+    plot_front(path, fr.rows, x="heldout ndcg@20", y="heldout jain", colour=[r["heldout abandonment_hr"] for r in fr.rows],
+               colour_label="abandonment hazard ratio (held-out)", cmap="coolwarm", limits=(0.5, 1.5),
+               front_label="Pareto front (tuning half)", marks=marks, xlabel="NDCG@20 (held-out listeners)",
+               ylabel="Jain's index of community payouts (held-out)",
+               title="Re-ranking settings: fairness against listeners", legend="lower left")
 
 
 def _row(r: dict[str, Any], half: str) -> str:
@@ -113,12 +96,7 @@ def markdown(fr: Front, meta: dict[str, Any]) -> str:
 
 
 def write(fr: Front, meta: dict[str, Any], out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "tuning_economy.json", "png": out / "tuning_economy.png", "md": out / "tuning.md"}
-    paths["json"].write_text(json.dumps(as_json(fr, meta), indent=1, default=float))
-    plot(fr, paths["png"])
-    replace_section(paths["md"], markdown(fr, meta))  # the generator's section (if any) is kept
-    return paths
+    return write_report(out, "tuning_economy", as_json(fr, meta), lambda path: plot(fr, path), markdown(fr, meta))
 
 
 def remember(fr: Front, meta: dict[str, Any], data_dir: Path) -> None:

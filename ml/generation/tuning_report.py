@@ -4,11 +4,10 @@ coloured by PPL; the front, the default decoding and the chosen point marked).""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from core.sections import replace_section
+from core.studies import Mark, plot_front, write_report
 from ml.generation.tuning import OBJECTIVES, PARAMS, Front
 
 HEADING = "# Tuning the generator: decoding weights on a Pareto front"
@@ -21,31 +20,18 @@ def as_json(fr: Front, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot(fr: Front, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.6))
-    dots = ax.scatter([r["rhythm_dtw"] for r in fr.rows], [r["structural_distance"] for r in fr.rows],
-                      c=[min(r["ppl"], 1e6) for r in fr.rows], cmap="viridis", s=22, alpha=0.8)
-    fig.colorbar(dots, label="PPL of the continuation (training bigram)")
-    ring = [r for r in fr.rows if r["on_front"]]
-    ax.scatter([r["rhythm_dtw"] for r in ring], [r["structural_distance"] for r in ring], s=70, facecolors="none",
-               edgecolors="black", linewidths=0.8, label="Pareto front (4 objectives)")
-    d = fr.default
+    d, marks = fr.default, []
     if d["rhythm_dtw"] is not None and d["structural_distance"] is not None:
-        ax.scatter([d["rhythm_dtw"]], [d["structural_distance"]], marker="*", s=180, c="red", label="default decoding")
+        marks.append(Mark(d["rhythm_dtw"], d["structural_distance"], "default decoding", "*", 180, "red"))
     if fr.chosen is not None:
-        ax.scatter([fr.chosen["rhythm_dtw"]], [fr.chosen["structural_distance"]], marker="D", s=70, c="gold",
-                   edgecolors="black", label=f"chosen (trial {fr.chosen['trial']})")
-    ax.set_xlabel("rhythm DTW (lower is closer to the training songs)")
-    ax.set_ylabel("structural edit distance (length-fair)")
-    ax.set_title("Decoding weights: rhythm against form (colour: PPL)")
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        marks.append(Mark(fr.chosen["rhythm_dtw"], fr.chosen["structural_distance"],
+                          f"chosen (trial {fr.chosen['trial']})", "D", 70, "gold", "black"))
+    plot_front(path, fr.rows, x="rhythm_dtw", y="structural_distance", colour=[min(r["ppl"], 1e6) for r in fr.rows],
+               colour_label="PPL of the continuation (training bigram)", cmap="viridis",
+               front_label="Pareto front (4 objectives)", marks=marks,
+               xlabel="rhythm DTW (lower is closer to the training songs)",
+               ylabel="structural edit distance (length-fair)",
+               title="Decoding weights: rhythm against form (colour: PPL)")
 
 
 def fmt(v: Any) -> str:
@@ -101,9 +87,4 @@ def markdown(fr: Front, meta: dict[str, Any]) -> str:
 
 
 def write(fr: Front, meta: dict[str, Any], out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "tuning_generation.json", "png": out / "tuning_generation.png", "md": out / "tuning.md"}
-    paths["json"].write_text(json.dumps(as_json(fr, meta), indent=1, default=float))
-    plot(fr, paths["png"])
-    replace_section(paths["md"], markdown(fr, meta))
-    return paths
+    return write_report(out, "tuning_generation", as_json(fr, meta), lambda path: plot(fr, path), markdown(fr, meta))

@@ -27,23 +27,12 @@ library StewardTyped {
         return keccak256(abi.encodePacked(hex"1901", domain_, structHash));
     }
 
-    /// @notice hashStruct of a protocol.
+    /// @notice hashStruct of a protocol. Every member of `Protocol` is an atomic static type, so
+    ///         EIP-712's encodeData (each member as one 32-byte word, in declaration order) is exactly
+    ///         the ABI encoding of the struct: a second derivation beside the contract's member-by-member
+    ///         encoding, which would catch a member it dropped or reordered.
     function protocolHash(Protocol memory p) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                PROTOCOL_TYPEHASH,
-                p.derivativesAllowed,
-                p.consentRequired,
-                p.commercialAllowed,
-                p.mlAllowed,
-                p.attributionRequired,
-                p.restricted,
-                p.floorPpm,
-                p.labels,
-                p.labelsVersion,
-                p.season
-            )
-        );
+        return keccak256(abi.encode(PROTOCOL_TYPEHASH, p));
     }
 
     /// @notice The digest of `setProtocolBySig(workId, p, ...)` for a steward of `communityId`.
