@@ -164,12 +164,8 @@ contract UsageStatements is ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 batch)
     {
-        Statement storage s = _submitted(id);
         uint256 n = workIds.length;
-        if (n == 0 || amounts.length != n) revert UsageStatementsLengthMismatch();
-        if (n > MAX_BATCH) revert UsageStatementsBatchTooLarge(n, MAX_BATCH);
-        uint256 sum = _account(s, id, amounts);
-        if (sum != msg.value) revert UsageStatementsValueMismatch(msg.value, sum);
+        (Statement storage s, uint256 sum) = _batch(id, n, amounts);
         bytes32[] memory refs = new bytes32[](n);
         uint64[] memory times = new uint64[](n);
         (bytes32 root, uint64 end) = (s.root, s.periodEnd);
@@ -185,12 +181,8 @@ contract UsageStatements is ReentrancyGuardTransient {
     /// @notice Hold the amounts of unmatched identifiers in statement `id`'s suspense. An
     ///         identifier that names an active work now is refused (settle it). Only the submitter.
     function hold(uint256 id, bytes[] calldata identifiers, uint256[] calldata amounts) external payable nonReentrant {
-        Statement storage s = _submitted(id);
         uint256 n = identifiers.length;
-        if (n == 0 || amounts.length != n) revert UsageStatementsLengthMismatch();
-        if (n > MAX_BATCH) revert UsageStatementsBatchTooLarge(n, MAX_BATCH);
-        uint256 sum = _account(s, id, amounts);
-        if (sum != msg.value) revert UsageStatementsValueMismatch(msg.value, sum);
+        (Statement storage s, uint256 sum) = _batch(id, n, amounts);
         for (uint256 i; i < n; ++i) {
             if (amounts[i] == 0) revert UsageStatementsZeroAmount();
             uint256 workId = _workOf(identifiers[i]);
@@ -295,6 +287,20 @@ contract UsageStatements is ReentrancyGuardTransient {
     function _submitted(uint256 id) private view returns (Statement storage s) {
         s = _statement(id);
         if (msg.sender != s.submitter) revert UsageStatementsNotSubmitter(id, msg.sender);
+    }
+
+    /// @dev What every batch of statement `id` (`settle`, `hold`) must be: sent by the submitter, `n`
+    ///      entries with as many amounts, at most MAX_BATCH, within what is left of the anchored total
+    ///      (then accounted for), and paid in full by `msg.value`. Returns the statement and the sum.
+    function _batch(uint256 id, uint256 n, uint256[] calldata amounts)
+        private
+        returns (Statement storage s, uint256 sum)
+    {
+        s = _submitted(id);
+        if (n == 0 || amounts.length != n) revert UsageStatementsLengthMismatch();
+        if (n > MAX_BATCH) revert UsageStatementsBatchTooLarge(n, MAX_BATCH);
+        sum = _account(s, id, amounts);
+        if (sum != msg.value) revert UsageStatementsValueMismatch(msg.value, sum);
     }
 
     /// @dev Adds `amounts` to what the statement has accounted for; their sum, at most what is left.
