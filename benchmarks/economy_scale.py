@@ -37,7 +37,7 @@ from benchmarks.plots import labelled_curve
 from chain.client import Chain, connect
 from core.blockstore import open_store
 from core.config import Settings
-from economy.catalogue import Catalogue, build
+from economy.catalogue import SimulatedCatalogue, build
 from economy.listeners import DAY, make_world
 from economy.scenario import CatalogueSpec, ListenerSpec, OnchainSpec, Scenario
 from economy.settlement import settle_onchain
@@ -46,7 +46,7 @@ from economy.simulate import listen, tune_als, warm_up
 RESULTS = Path(__file__).parent / "results"
 
 
-def _settle(chain: Chain, cat: Catalogue, streams: pd.DataFrame, t0: float, spec: OnchainSpec, price: int,
+def _settle(chain: Chain, cat: SimulatedCatalogue, streams: pd.DataFrame, t0: float, spec: OnchainSpec, price: int,
             bar: Progress, label: str) -> dict[str, float]:
     """Settle `streams` (times relative to `t0`) from the node's current time on; timed."""
     now = float(chain.w3.eth.get_block("latest")["timestamp"]) + 3600

@@ -129,7 +129,7 @@ class Demo(DemoBase):
         metrics in the manifest). Returns the work, a re-voiced MIDI for the remix, and the model CID and
         parameters hash it was registered with (for the refused-registration check)."""
         from chain.derive import register_output
-        from ml.generation.lattice import NotEncodable, encode_content
+        from ml.generation.encoding import NotEncodable, encode_content
         from ml.generation.piece import PieceSettings, fit_on_works, make_piece
         from ml.tradition import load_tradition
 

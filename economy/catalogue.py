@@ -37,15 +37,15 @@ def account(label: str) -> str:
 @dataclass(frozen=True)
 class Item:
     work_id: int
-    community: int  # index into Catalogue.communities of the (first) heritage root
+    community: int  # index into SimulatedCatalogue.communities of the (first) heritage root
     kind: str  # heritage | derivative
     parents: tuple[int, ...]
     title: str
-    creator: int = -1  # index into Catalogue.creators of a derivative's maker; -1 for heritage works
+    creator: int = -1  # index into SimulatedCatalogue.creators of a derivative's maker; -1 for heritage works
 
 
 @dataclass
-class Catalogue:
+class SimulatedCatalogue:
     communities: list[str]  # names, index = community index
     community_ids: list[int]  # on-chain ids
     treasuries: list[str]
@@ -87,7 +87,7 @@ def regions(spec: CatalogueSpec) -> dict[str, list[Tune]]:
     return dict(mixed[: spec.communities])
 
 
-def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> Catalogue:
+def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> SimulatedCatalogue:
     """Register the communities, heritage works and derivatives of `spec` (reusing what a
     previous run registered: content already on chain is found by its CID)."""
     rng = np.random.default_rng(seed)
@@ -160,4 +160,4 @@ def build(chain: Chain, store: ContentStore, spec: CatalogueSpec, seed: int) -> 
                 by_content[to_text(bytes(args["contentCid"]))] = int(args["workId"])
     for d, (cid_text, first_parent, parent_ids, maker) in enumerate(planned):
         items.append(Item(by_content[cid_text], first_parent.community, "derivative", parent_ids, f"derivative {d}", maker))
-    return Catalogue(names, community_ids, treasuries, creators, items)
+    return SimulatedCatalogue(names, community_ids, treasuries, creators, items)

@@ -34,7 +34,7 @@ from chain.client import Chain
 from chain.sender import Sender, dev_account
 from core.errors import ChainError
 from core.types import ETH, WorkId
-from economy.catalogue import Catalogue
+from economy.catalogue import SimulatedCatalogue
 from economy.listeners import DAY
 from economy.scenario import ManualSpec, OnchainSpec
 from economy.statements.dsr import COLUMNS
@@ -64,7 +64,7 @@ def _epoch(times: np.ndarray, t0: float, epoch_days: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- manual
-def settle_manual(streams: pd.DataFrame, cat: Catalogue, spec: ManualSpec, price: int, *, t0: float,
+def settle_manual(streams: pd.DataFrame, cat: SimulatedCatalogue, spec: ManualSpec, price: int, *, t0: float,
                   epoch_days: float, seed: int) -> Settled:
     rng = np.random.default_rng([seed, 2])
     items = streams["item"].to_numpy()
@@ -172,7 +172,7 @@ def usage_file(works: np.ndarray, times: np.ndarray, *, price: int, service: str
     return f"{head}\n{body}".encode()
 
 
-def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: OnchainSpec, price: int, *,
+def settle_onchain(streams: pd.DataFrame, cat: SimulatedCatalogue, chain: Chain, spec: OnchainSpec, price: int, *,
                    t0: float, epoch_days: float, progress: Callable[[int], None] | None = None,
                    backoff_s: float = 0.2) -> Settled:
     """Settle `streams` as one usage statement per batch, through the statement path the real usage
@@ -259,7 +259,7 @@ def settle_onchain(streams: pd.DataFrame, cat: Catalogue, chain: Chain, spec: On
                           "paid_wei": int(settled.sum()) * price})
 
 
-def _payouts_from_chain(chain: Chain, sender: Sender, cat: Catalogue, start_block: int,
+def _payouts_from_chain(chain: Chain, sender: Sender, cat: SimulatedCatalogue, start_block: int,
                         epoch_end_blocks: dict[int, int]) -> pd.DataFrame:
     """Credits per holder per epoch: the router's balance at each epoch's last settlement block
     minus the balance at the previous one (historical eth_calls, one JSON-RPC batch per block)."""
@@ -277,7 +277,7 @@ def _payouts_from_chain(chain: Chain, sender: Sender, cat: Catalogue, start_bloc
     return pd.DataFrame(rows, columns=["epoch", "holder", "kind", "index", "wei"])
 
 
-def _traceable_items(chain: Chain, cat: Catalogue) -> np.ndarray:
+def _traceable_items(chain: Chain, cat: SimulatedCatalogue) -> np.ndarray:
     """Per item: does its recorded lineage resolve to heritage roots (roots non-empty, each a
     heritage work)? Read from the event index, which the audit checks against the chain."""
     from chain.catalogue import load

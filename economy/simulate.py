@@ -297,7 +297,7 @@ def _retention_brier(arms: dict[str, ArmRun], days: int, seed: int) -> dict[str,
     return out
 
 
-def _report(scenario: Scenario, cat: catalogue_mod.Catalogue, world: World, arms: dict[str, ArmRun],
+def _report(scenario: Scenario, cat: catalogue_mod.SimulatedCatalogue, world: World, arms: dict[str, ArmRun],
             long_tail: np.ndarray, out: Path) -> dict[str, Any]:
     group = cat.item_group
     n_comm = len(cat.communities)
@@ -357,7 +357,7 @@ def _report(scenario: Scenario, cat: catalogue_mod.Catalogue, world: World, arms
 
 
 def _plots(out: Path, latency: dict[str, np.ndarray], fair: pd.DataFrame, arms: dict[str, ArmRun],
-           cat: catalogue_mod.Catalogue) -> None:
+           cat: catalogue_mod.SimulatedCatalogue) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

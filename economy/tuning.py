@@ -81,7 +81,7 @@ class Stage:
     baseline: ArmRun
 
 
-def community_shares(chain: Chain, cat: catalogue_mod.Catalogue) -> np.ndarray:
+def community_shares(chain: Chain, cat: catalogue_mod.SimulatedCatalogue) -> np.ndarray:
     """Per item, the share of a payment to it that ends with each community's treasury (the
     router's rule over the recorded lineage; the rest goes to creators)."""
     index = {t.lower(): i for i, t in enumerate(cat.treasuries)}

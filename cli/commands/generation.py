@@ -35,7 +35,8 @@ def _progress(quiet: bool) -> Iterator[ProgressFn | None]:
 
 
 def _generation_config(*, epochs: int, layers: int, width: int, heads: int, block: int, **kw: Any) -> Any:
-    from ml.generation.experiment import GenerationExperimentConfig, ModelSize
+    from ml.generation.experiment import GenerationExperimentConfig
+    from ml.generation.model import ModelSize
     from ml.generation.train import TrainConfig
 
     return GenerationExperimentConfig(size=ModelSize(n_layer=layers, n_head=heads, n_embd=width, block_size=block),

@@ -2,7 +2,7 @@
 
 Data: the Essen Han songs that the protocols allow (`source`, as in the recognition experiment:
 songs whose registered work forbids ML use are left out before anything is read), encoded on the
-lattice under `chinese_pentatonic` (`lattice.han_corpus`), split 70/15/15 by piece (stratified by
+lattice under `chinese_pentatonic` (`encoding.han_corpus`), split 70/15/15 by piece (stratified by
 mode). Two networks of the same size are trained on the training songs: **conditioned** (tradition,
 mode, cycle and genre tokens) and **unconditioned** (no conditioning tokens).
 
@@ -42,6 +42,7 @@ from core.types import Progress
 from ml.data.corpora import Piece, essen
 from ml.data.training import Refusal, Source
 from ml.generation.decode import SampleConfig
+from ml.generation.encoding import NotEncodable, encode_abc, han_corpus
 from ml.generation.evaluation import CORPUS_METRICS, Reference, form_medoid, mean_metrics, piece_metrics, span
 
 # The names below are imported `as` themselves because callers outside ml/ (benchmarks/generation_speed.py)
@@ -50,15 +51,8 @@ from ml.generation.inference import MODEL_FILES as MODEL_FILES
 from ml.generation.inference import bars_for as bars_for
 from ml.generation.inference import generate_ours as generate_ours
 from ml.generation.inference import generate_unconditioned as generate_unconditioned
-from ml.generation.lattice import (
-    HAN,
-    TICKS_PER_BEAT,
-    LatticePiece,
-    NotEncodable,
-    encode_abc,
-    han_corpus,
-)
-from ml.generation.model import GptConfig
+from ml.generation.lattice import HAN, TICKS_PER_BEAT, LatticePiece
+from ml.generation.model import ModelSize
 from ml.generation.songs import han_songs, observed_ornament_rate, seen_conditions, split_pieces
 from ml.generation.songs import vocabulary as vocabulary
 from ml.generation.train import SavedGenerator, TrainConfig, save, train
@@ -70,15 +64,6 @@ if TYPE_CHECKING:
 NO_REPEATS = "ours, repeats off"
 """The conditioned network decoded with its repeat tokens forbidden (a row only when it has them)."""
 ARMS = ("reference", "archive", "unconditioned", NO_REPEATS, "ours")
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    n_layer: int = 3
-    n_head: int = 4
-    n_embd: int = 64
-    block_size: int = 256
-    dropout: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -139,7 +124,7 @@ def train_models(prep: Prepared, cfg: GenerationExperimentConfig, *, say: Progre
             tell(f"training the {name} network", done, total)
 
         vocab = vocabulary(repeats=cfg.repeats and name == "conditioned")
-        gpt = GptConfig(vocab_size=len(vocab), **asdict(cfg.size))
+        gpt = cfg.size.gpt(len(vocab))
         trained = train(prep.train, prep.validation, vocab=vocab, gpt=gpt, cfg=cfg.train, conditioned=name == "conditioned",
                         progress=epoch)
         learned = tuple(sorted(p.cid or "" for p in prep.train))

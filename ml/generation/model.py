@@ -2,13 +2,14 @@
 
 Token and learned position embeddings, `n_layer` pre-norm blocks of causal multi-head
 self-attention and a GELU MLP, a final LayerNorm and an output head tied to the token embedding.
-`GptConfig`'s defaults are tiny (tests); the experiment sets its own sizes.
+`GptConfig`'s defaults are tiny (tests); `ModelSize` is a size without the vocabulary, which the
+data fixes: the experiment's (its defaults) and `heritage generate`'s small one are each a `ModelSize`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -31,6 +32,20 @@ class GptConfig:
             raise InputError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
         if min(self.vocab_size, self.block_size, self.n_layer, self.n_head) < 1 or not 0 <= self.dropout < 1:
             raise InputError("vocab_size, block_size, n_layer and n_head must be ≥ 1 and dropout in [0, 1)")
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """A network's size, everything of `GptConfig` but the vocabulary (the data fixes it)."""
+
+    n_layer: int = 3
+    n_head: int = 4
+    n_embd: int = 64
+    block_size: int = 256
+    dropout: float = 0.1
+
+    def gpt(self, vocab_size: int) -> GptConfig:
+        return GptConfig(vocab_size=vocab_size, **asdict(self))
 
 
 class CausalSelfAttention(nn.Module):

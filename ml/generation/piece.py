@@ -24,11 +24,12 @@ from core.cid import file_cid
 from core.errors import HeritageError, InputError
 from core.types import Cid
 from ml.generation.decode import SampleConfig
+from ml.generation.encoding import encode_content
 from ml.generation.evaluation import Reference, piece_metrics, span
 from ml.generation.inference import bars_for, generate_ours
-from ml.generation.lattice import LatticePiece, Vocabulary, encode_content, micro_notes
+from ml.generation.lattice import LatticePiece, Vocabulary, micro_notes
 from ml.generation.microtonal import render_additive, render_fluidsynth, write_microtonal_midi
-from ml.generation.model import GptConfig
+from ml.generation.model import ModelSize
 from ml.generation.songs import observed_ornament_rate, seen_conditions
 from ml.generation.train import SavedGenerator, TrainConfig, save, train
 from ml.tradition import Tradition
@@ -192,18 +193,16 @@ def make_piece(saved: SavedGenerator, tradition: Tradition, data: Mapping[int, b
                          "metrics": {k: float(v) for k, v in metrics.items() if v is not None}}}
 
 
+SMALL_NETWORK = ModelSize(n_layer=2, n_head=2, n_embd=32, block_size=128, dropout=0.0)
+SMALL_SCHEDULE = TrainConfig(epochs=100, batch_size=16, lr=3e-3)
+
+
 @dataclass(frozen=True)
 class SmallModel:
     """The size and schedule of `fit_on_works`: seconds of CPU for a handful of tunes."""
 
-    n_layer: int = 2
-    n_head: int = 2
-    n_embd: int = 32
-    block_size: int = 128
-    epochs: int = 100
-    batch_size: int = 16
-    lr: float = 3e-3
-    seed: int = 0
+    network: ModelSize = SMALL_NETWORK
+    schedule: TrainConfig = SMALL_SCHEDULE
 
 
 def fit_on_works(pieces: Sequence[LatticePiece], *, tradition: Tradition, size: SmallModel = SmallModel(),
@@ -214,15 +213,12 @@ def fit_on_works(pieces: Sequence[LatticePiece], *, tradition: Tradition, size: 
     if not own:
         raise InputError(f"none of the {len(pieces)} works is encoded in {tradition.id}: condition on works of that tradition")
     vocab = Vocabulary.build([tradition], contexts=sorted({p.context for p in own if p.context}))
-    gpt = GptConfig(vocab_size=len(vocab), block_size=size.block_size, n_layer=size.n_layer, n_head=size.n_head,
-                    n_embd=size.n_embd)
-    cfg = TrainConfig(epochs=size.epochs, batch_size=size.batch_size, lr=size.lr, seed=size.seed)
-    trained = train(own, own, vocab=vocab, gpt=gpt, cfg=cfg, conditioned=True)
+    trained = train(own, own, vocab=vocab, gpt=size.network.gpt(len(vocab)), cfg=size.schedule, conditioned=True)
     facts = {"tradition": tradition.id, "ornament_rate": list(observed_ornament_rate(own, tradition)),
              "seen_conditions": seen_conditions(own),
              "train_pieces": len(own), "validation_pieces": 0,
              "validation": "none: trained on the works it derives from only; the losses are training losses",
-             "train_loss": min(trained.losses), "epochs": size.epochs}
+             "train_loss": min(trained.losses), "epochs": size.schedule.epochs}
     learned = tuple(sorted(p.cid or "" for p in own))
     if path is not None:
         save(path, trained, learned_from=learned, split_id="works", facts=facts)
@@ -236,7 +232,7 @@ def reference_pieces_for(saved: SavedGenerator, tradition: Tradition) -> Sequenc
     if not saved.facts.get("tradition") == tradition.id == "chinese_pentatonic":
         return None
     from ml.data.corpora import essen
-    from ml.generation.lattice import han_corpus
+    from ml.generation.encoding import han_corpus
 
     learned = set(saved.learned_from)
     return han_corpus([p for p in essen(("Chinese Han",)) if p.cid in learned], tradition=tradition).pieces

@@ -1,6 +1,6 @@
 """The three views of a song for the multimodal representation: audio, symbols and context.
 
-For each Essen Han song on the lattice (`lattice.han_corpus`):
+For each Essen Han song on the lattice (`encoding.han_corpus`):
 
 - **audio**: the song played by FluidSynth at its written pitch (the lattice notes with their
   deviations, the K: tonic at MIDI 60 + its pitch class, as the ABC has it), with one General MIDI

@@ -94,7 +94,7 @@ def infer_conditioning(model: SavedMultimodal, *, audio: Path | np.ndarray | Non
         raise InputError("infer_conditioning needs a recording (audio=…) or a score (score=…)")
     if score is not None and score.tradition != model.tradition:
         raise InputError(f"the score is on the {score.tradition} lattice but the multimodal model knows {model.tradition}: "
-                         f"encode it under {model.tradition} (lattice.encode_content(…, tradition=load_tradition(…)))")
+                         f"encode it under {model.tradition} (encoding.encode_content(…, tradition=load_tradition(…)))")
     given = dict(known or {})
     if score is not None and "cycle" not in given and score.cycle in model.labels.values["cycle"]:
         given["cycle"] = score.cycle

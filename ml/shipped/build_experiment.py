@@ -100,7 +100,8 @@ def _omr(out: Path, cache: Path, say: Progress) -> list[Built]:
 
 def _generation(out: Path, cache: Path, say: Progress) -> list[Built]:
     """The conditioned lattice transformer and its unconditioned baseline, on the Essen Han songs."""
-    from ml.generation.experiment import GenerationExperimentConfig, ModelSize, prepare, train_models
+    from ml.generation.experiment import GenerationExperimentConfig, prepare, train_models
+    from ml.generation.model import ModelSize
     from ml.generation.train import TrainConfig
 
     cfg = GenerationExperimentConfig(songs=600, size=ModelSize(n_layer=2, n_head=4, n_embd=64, block_size=256),

@@ -5,7 +5,8 @@ import no capability package above them (generation, recognition, classification
 omr), and no production module of ml imports an experiment module (experiments are leaves: they
 run, they write reports, nothing builds on them); chain imports no ml, economy or listening; the dashboard never imports
 web3 or chain; core imports none of the others; the API's route files never build, decode, dry-run
-or relay a transaction themselves (api/relay.py does, over chain/).
+or relay a transaction themselves (api/relay.py does, over chain/); and no Python file is longer than
+600 lines unless its opening docstring says why (a line starting `Longer than 600 lines because`).
 
 A small AST walk over the packages (function-level imports included), no dependency."""
 
@@ -32,6 +33,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "dashboard": ("api", "cli", "benchmarks", "chain", "ml", "economy", "listening", *WEB3),
 }
 """Package → the top-level modules it must never import."""
+MAX_LINES = 600
+LONG_REASON = "Longer than 600 lines because"
+"""How a module over MAX_LINES states its reason: a line of its opening docstring starting with this."""
+SOURCE_FOLDERS = (*PACKAGES, "tests", "scripts")
 RAW_CONTRACT_ATTRIBUTES = ("functions", "caller")
 """web3 contract attributes that make a raw call; only chain/ may touch them."""
 
@@ -245,3 +250,31 @@ def test_the_checker_catches_each_kind_of_breach(package: str, source: str, expe
 ])
 def test_the_checker_lets_the_allowed_through(package: str, source: str) -> None:
     assert violations(package, source) == []
+
+
+def too_long(source: str, where: str = "<source>") -> list[str]:
+    """`source` as a breach of the size rule: over MAX_LINES lines without LONG_REASON in its docstring."""
+    count = len(source.splitlines())
+    if count <= MAX_LINES:
+        return []
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    if any(line.strip().startswith(LONG_REASON) for line in doc.splitlines()):
+        return []
+    return [f"{where}: {count} lines, over {MAX_LINES}: split it by responsibility, or say at its top why not "
+            f"(a docstring line starting '{LONG_REASON}')"]
+
+
+def test_no_python_file_is_longer_than_600_lines_without_a_reason() -> None:
+    files = [path for folder in SOURCE_FOLDERS for path in sorted((REPO_ROOT / folder).rglob("*.py"))]
+    assert len(files) > 300
+    problems = [v for path in files for v in too_long(path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT)))]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_size_rule_catches_a_long_file_and_lets_a_reasoned_one_through() -> None:
+    body = "x = 1\n" * MAX_LINES
+    assert too_long('"""A module."""\n' + body)
+    assert too_long('"""A module that says it is long for no stated reason."""\n' + body)
+    assert too_long("x = 0\n" + body + f"# {LONG_REASON} nothing: a comment is not the docstring\n")
+    assert too_long('"""A module."""\n' + body[: -len("x = 1\n")]) == []  # exactly 600 lines
+    assert too_long(f'"""A module.\n\n{LONG_REASON} one table must stay whole."""\n' + body) == []

@@ -2,7 +2,7 @@
 
 **Notes.** The songs the protocols allow (`source`, as in `ml.generation.experiment`: a song whose
 registered work forbids ML use is left out before anything is read) are encoded with
-`lattice.han_corpus` (songs it cannot encode are left out and counted) and split 70/15/15 by piece,
+`encoding.han_corpus` (songs it cannot encode are left out and counted) and split 70/15/15 by piece,
 stratified by mode, exactly as the lattice experiment splits them (`ml.data.splits`; the same
 `split_id` for the same songs and seed). `lattice.timed_notes` gives each note's onset, duration and
 written pitch in cents above the song's K: tonic; the **MIDI pitch** is `60 + cents / 100` — 12-TET,
@@ -46,7 +46,8 @@ from numpy.typing import NDArray
 from core.errors import InputError
 from ml.data.corpora import Piece
 from ml.data.training import Source
-from ml.generation.lattice import BEAT_UNITS, HAN, TICKS_PER_BEAT, LatticePiece, han_corpus, timed_notes
+from ml.generation.encoding import han_corpus
+from ml.generation.lattice import BEAT_UNITS, HAN, TICKS_PER_BEAT, LatticePiece, timed_notes
 from ml.generation.songs import han_songs, split_pieces
 from ml.tradition import Tradition, load_tradition
 

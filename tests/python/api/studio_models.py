@@ -22,8 +22,10 @@ def tiny_models(folder: Path) -> list[str]:
     from ml.classification.saved import prepared_patches, save
     from ml.data.corpora import essen
     from ml.data.preprocess import prepare
-    from ml.generation.lattice import encode_content
+    from ml.generation.encoding import encode_content
+    from ml.generation.model import ModelSize
     from ml.generation.piece import SmallModel, fit_on_works
+    from ml.generation.train import TrainConfig
     from ml.omr.model import OmrConfig, SeedOmr, TrainedOmr
     from ml.omr.saved import save as save_omr
     from ml.omr.tokens import VOCABULARY
@@ -44,6 +46,7 @@ def tiny_models(folder: Path) -> list[str]:
     save_omr(folder / defaults.FILES["omr"], TrainedOmr("seed", net, cfg), learned_from=[], metrics={"clean_symbol_error_rate": 0.5})
     songs = sorted(essen(("Chinese Han",)), key=lambda p: p.cid)[:3]
     t = load_tradition(HAN)
+    small = SmallModel(ModelSize(n_layer=1, n_head=2, n_embd=16, block_size=64, dropout=0.0), TrainConfig(epochs=2))
     fit_on_works([encode_content(s.abc.encode(), tradition=t, cid=s.cid) for s in songs], tradition=t,
-                 size=SmallModel(n_layer=1, n_embd=16, block_size=64, epochs=2), path=folder / defaults.FILES["generation"])
+                 size=small, path=folder / defaults.FILES["generation"])
     return [s.abc for s in songs]

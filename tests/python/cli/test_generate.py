@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chain.anvil import Anvil
-from ml.generation.experiment import GenerationExperimentConfig, ModelSize, prepare, train_models
+from ml.generation.experiment import GenerationExperimentConfig, prepare, train_models
 from ml.generation.lattice import HAN
+from ml.generation.model import ModelSize
 from ml.generation.train import TrainConfig
 
 

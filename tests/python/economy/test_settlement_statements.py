@@ -18,7 +18,7 @@ from chain import statements as cs
 from chain.client import Chain, connect
 from core.blockstore import open_store
 from core.config import Settings
-from economy.catalogue import Catalogue, build
+from economy.catalogue import SimulatedCatalogue, build
 from economy.listeners import DAY
 from economy.scenario import CatalogueSpec, OnchainSpec
 from economy.settlement import Settled, settle_onchain
@@ -29,10 +29,12 @@ from economy.statements.trace import trace_line
 
 PRICE = 10**12
 T = TypeVar("T")
+Run = tuple[Chain, SimulatedCatalogue, pd.DataFrame, Settled]
+"""The module's chain, its simulated catalogue, the streams and what settling them did."""
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Chain, Catalogue, pd.DataFrame, Settled]]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp: Path = tmp_path_factory.mktemp("simarm")
     settings = Settings(data_dir=tmp / "data", deployments_dir=tmp / "data" / "deployments")
     chain = connect(settings)
@@ -50,7 +52,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Chain, Catal
         chain.close()
 
 
-def test_every_line_of_every_statement_verifies_against_its_anchored_root(run: tuple[Chain, Catalogue, pd.DataFrame, Settled]) -> None:
+def test_every_line_of_every_statement_verifies_against_its_anchored_root(run: Run) -> None:
     chain, _, streams, settled = run
     assert settled.unsettled == 0 and len(settled.statements) >= 4  # one statement per daily batch
     lines = 0
@@ -71,7 +73,7 @@ def test_every_line_of_every_statement_verifies_against_its_anchored_root(run: t
     assert lines == len(streams)
 
 
-def test_statement_credits_are_the_simulated_payouts(run: tuple[Chain, Catalogue, pd.DataFrame, Settled]) -> None:
+def test_statement_credits_are_the_simulated_payouts(run: Run) -> None:
     chain, cat, streams, settled = run
     # Per work: the router credited exactly what the statement's lines say, once.
     expected: dict[int, int] = defaultdict(int)
@@ -96,7 +98,7 @@ def test_statement_credits_are_the_simulated_payouts(run: tuple[Chain, Catalogue
     assert len(net) == 2 and {h: w for h, w in simulated.items() if w} == dict(net)
 
 
-def test_a_simulated_statement_cannot_be_settled_again(run: tuple[Chain, Catalogue, pd.DataFrame, Settled]) -> None:
+def test_a_simulated_statement_cannot_be_settled_again(run: Run) -> None:
     chain, _, _, settled = run
     root = settled.statements[0]
     before = chain.w3.eth.get_balance(chain.router.address)
@@ -105,7 +107,7 @@ def test_a_simulated_statement_cannot_be_settled_again(run: tuple[Chain, Catalog
     assert chain.w3.eth.get_balance(chain.router.address) == before
 
 
-def test_a_write_whose_answer_was_lost_is_not_sent_again(run: tuple[Chain, Catalogue, pd.DataFrame, Settled]) -> None:
+def test_a_write_whose_answer_was_lost_is_not_sent_again(run: Run) -> None:
     """`submit` under a retrier that runs every write a second time (as after a lost answer): the
     second run finds the first on chain and sends nothing; each work is paid and each unknown
     identifier held exactly once."""

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from core.errors import InputError
 from ml.data.corpora import essen
 from ml.generation.decode import Constraints, Generated, generate
+from ml.generation.encoding import han_corpus
 from ml.generation.lattice import (
     BAR,
     BOS,
@@ -23,7 +24,6 @@ from ml.generation.lattice import (
     Vocabulary,
     body_tokens,
     condition_tokens,
-    han_corpus,
     lattice_cents,
     timed_notes,
 )

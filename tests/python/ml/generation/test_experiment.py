@@ -11,17 +11,18 @@ import pytest
 from core.errors import InputError
 from ml.data.corpora import Piece, essen
 from ml.data.training import Source
+from ml.generation.encoding import han_corpus
 from ml.generation.evaluation import Reference, piece_metrics, span
 from ml.generation.experiment import (
     ARMS,
     LOCAL_CORPORA,
     NO_REPEATS,
     GenerationExperimentConfig,
-    ModelSize,
     run,
     write_report,
 )
-from ml.generation.lattice import HAN, Event, han_corpus
+from ml.generation.lattice import HAN, Event
+from ml.generation.model import ModelSize
 from ml.generation.train import TrainConfig
 from ml.tradition import load_tradition, traditions
 

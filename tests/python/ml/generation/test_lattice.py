@@ -11,22 +11,18 @@ from hypothesis import strategies as st
 
 from core.errors import InputError
 from ml.data.corpora import essen
+from ml.generation.encoding import Corpus, NotEncodable, encode_abc, encode_content, han_corpus
 from ml.generation.lattice import (
     BAR,
     DURATIONS,
     HAN,
     TICKS_PER_BEAT,
-    Corpus,
     Event,
     LatticePiece,
-    NotEncodable,
     Vocabulary,
     body_tokens,
     duration_tokens,
-    encode_abc,
-    encode_content,
     from_tokens,
-    han_corpus,
     lattice_cents,
     micro_notes,
     timed_notes,

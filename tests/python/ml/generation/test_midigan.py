@@ -14,7 +14,8 @@ import torch
 
 from core.errors import InputError
 from ml.data.corpora import essen
-from ml.generation.lattice import HAN, han_corpus
+from ml.generation.encoding import han_corpus
+from ml.generation.lattice import HAN
 from ml.generation.midigan import baselines, gan
 from ml.generation.midigan.experiment import (
     MODEL_FILES,

@@ -10,7 +10,8 @@ import torch
 
 from core.errors import InputError
 from ml.data.corpora import essen
-from ml.generation.lattice import BAR, BOS, LatticePiece, Vocabulary, han_corpus, to_tokens
+from ml.generation.encoding import han_corpus
+from ml.generation.lattice import BAR, BOS, LatticePiece, Vocabulary, to_tokens
 from ml.generation.model import GptConfig, LatticeGpt
 from ml.generation.train import TrainConfig, load, save, train, windows
 

@@ -12,12 +12,15 @@ import pytest
 from core.cid import bytes_cid, file_cid
 from core.errors import InputError
 from ml.data.abc import music21_corpus_dir, read_collection
-from ml.generation.lattice import LatticePiece, NotEncodable, cycle_for_metre, encode_content
+from ml.generation.encoding import NotEncodable, cycle_for_metre, encode_content
+from ml.generation.lattice import LatticePiece
+from ml.generation.model import ModelSize
 from ml.generation.piece import PieceSettings, SmallModel, fit_on_works, make_piece
+from ml.generation.train import TrainConfig
 from ml.tradition import load_tradition
 
 IRISH = load_tradition("irish_traditional")
-TINY = SmallModel(n_layer=1, n_head=2, n_embd=16, block_size=64, epochs=3)
+TINY = SmallModel(ModelSize(n_layer=1, n_head=2, n_embd=16, block_size=64, dropout=0.0), TrainConfig(epochs=3))
 
 
 @pytest.fixture(scope="module")

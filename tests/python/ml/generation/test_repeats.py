@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ml.data.corpora import essen
 from ml.generation.decode import Constraints, Generated, SampleConfig, generate
+from ml.generation.encoding import han_corpus
 from ml.generation.lattice import (
     BAR,
     BOS,
@@ -20,7 +21,6 @@ from ml.generation.lattice import (
     condition_tokens,
     cycles_of,
     from_tokens,
-    han_corpus,
     mark_repeats,
     to_tokens,
 )

@@ -17,8 +17,11 @@ from core.sections import replace_section
 from ml.data.corpora import essen
 from ml.generation import tuning, tuning_report
 from ml.generation.decode import SampleConfig
-from ml.generation.lattice import HAN, encode_content
+from ml.generation.encoding import encode_content
+from ml.generation.lattice import HAN
+from ml.generation.model import ModelSize
 from ml.generation.piece import SmallModel, fit_on_works
+from ml.generation.train import TrainConfig
 from ml.tradition import load_tradition
 
 
@@ -27,7 +30,8 @@ def st() -> tuning.Stage:
     t = load_tradition(HAN)
     songs = [encode_content(s.abc.encode(), tradition=t, cid=s.cid)
              for s in sorted(essen(("Chinese Han",)), key=lambda p: p.cid)[:6]]
-    saved = fit_on_works(songs[:4], tradition=t, size=SmallModel(n_layer=1, n_embd=16, block_size=64, epochs=1))
+    small = SmallModel(ModelSize(n_layer=1, n_head=2, n_embd=16, block_size=64, dropout=0.0), TrainConfig(epochs=1))
+    saved = fit_on_works(songs[:4], tradition=t, size=small)
     return tuning.stage(saved, "tiny", tradition=t, train=songs[:4], validation=songs[4:], split_id="works",
                         settings=tuning.Settings(pieces=2, seconds=9.0))
 

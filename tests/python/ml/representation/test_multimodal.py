@@ -235,8 +235,8 @@ def test_saved_model_embeds_as_trained_and_training_is_deterministic(tiny: Tiny)
 
 
 def test_the_archive_row_retrieves_by_the_multimodal_embedding_on_the_same_split(tiny: Tiny) -> None:
-    from ml.generation.experiment import ModelSize
     from ml.generation.experiment import run as run_generation
+    from ml.generation.model import ModelSize
     from ml.generation.train import TrainConfig
 
     cfg = GenerationExperimentConfig(songs=TINY.songs, seed=TINY.seed, pieces=2, seconds=6.0, audio_pieces=0, other_pieces=0,
@@ -252,12 +252,14 @@ def test_the_archive_row_retrieves_by_the_multimodal_embedding_on_the_same_split
 
 def test_a_recording_conditions_a_piece_through_the_multimodal_model(tiny: Tiny, tmp_path: Path) -> None:
     from core.cid import bytes_cid
+    from ml.generation.model import ModelSize
     from ml.generation.piece import PieceSettings, SmallModel, fit_on_works, make_piece
+    from ml.generation.train import TrainConfig
 
     prep = prepare(GenerationExperimentConfig(songs=TINY.songs, seed=TINY.seed))
     han = load_tradition(HAN)
-    saved = fit_on_works(list(prep.train)[:6], tradition=han, size=SmallModel(n_layer=1, n_head=2, n_embd=16, block_size=64,
-                                                                                epochs=1))
+    small = SmallModel(ModelSize(n_layer=1, n_head=2, n_embd=16, block_size=64, dropout=0.0), TrainConfig(epochs=1))
+    saved = fit_on_works(list(prep.train)[:6], tradition=han, size=small)
     wav = _wav(tmp_path).read_bytes()
     song = prep.songs[prep.test[0].cid or ""].abc.encode()
     settings = PieceSettings(seconds=6.0, bpm=120.0, seed=1, prompt_bars=1, audio_metrics=False)
