@@ -278,3 +278,10 @@ def test_the_size_rule_catches_a_long_file_and_lets_a_reasoned_one_through() -> 
     assert too_long("x = 0\n" + body + f"# {LONG_REASON} nothing: a comment is not the docstring\n")
     assert too_long('"""A module."""\n' + body[: -len("x = 1\n")]) == []  # exactly 600 lines
     assert too_long(f'"""A module.\n\n{LONG_REASON} one table must stay whole."""\n' + body) == []
+
+
+def test_every_package_says_what_is_in_it() -> None:
+    inits = [path for package in PACKAGES for path in sorted((REPO_ROOT / package).rglob("__init__.py"))]
+    assert len(inits) > 15
+    silent = [str(p.relative_to(REPO_ROOT)) for p in inits if not ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")))]
+    assert not silent, f"packages without an opening docstring (say what each module is for): {silent}"
