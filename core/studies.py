@@ -1,6 +1,7 @@
 """Optuna multi-objective studies as both tuning commands run them (`heritage tune economy` and
 `heritage tune generation`): stored in SQLite, resumed by name, a first point enqueued, one trial at
-a time so the progress bar moves; and the picture of a finished study's front (`plot_front`)."""
+a time so the progress bar moves; and a finished study written down: the picture of its front
+(`plot_front`) and its files (`write_report`)."""
 
 from __future__ import annotations
 

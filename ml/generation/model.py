@@ -2,8 +2,8 @@
 
 Token and learned position embeddings, `n_layer` pre-norm blocks of causal multi-head
 self-attention and a GELU MLP, a final LayerNorm and an output head tied to the token embedding.
-`GptConfig`'s defaults are tiny (tests); `ModelSize` is a size without the vocabulary, which the
-data fixes: the experiment's (its defaults) and `heritage generate`'s small one are each a `ModelSize`.
+`GptConfig`'s defaults are tiny (tests). `ModelSize` is a network's size without the vocabulary,
+which the data fixes: its defaults are the experiment's; `heritage generate`'s small network is another.
 """
 
 from __future__ import annotations
