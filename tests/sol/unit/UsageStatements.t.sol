@@ -191,6 +191,63 @@ contract UsageStatementsTest is Fixture {
         _settleOne(service, id, 999, 1 ether, 1 ether);
     }
 
+    /// @dev `by` sends one batch of `n` entries with `amounts` and `value` attached: to `settle` (each
+    ///      entry the work) or, with `toHold`, to `hold` (each entry an unregistered work id).
+    function _batchCall(bool toHold, address by, uint256 id, uint256 n, uint256[] memory amounts, uint256 value)
+        internal
+    {
+        if (toHold) {
+            bytes[] memory identifiers = new bytes[](n);
+            for (uint256 i; i < n; ++i) {
+                identifiers[i] = abi.encode(uint256(1_000 + i));
+            }
+            vm.prank(by);
+            statements.hold{value: value}(id, identifiers, amounts);
+        } else {
+            uint256[] memory works = new uint256[](n);
+            for (uint256 i; i < n; ++i) {
+                works[i] = work;
+            }
+            vm.prank(by);
+            statements.settle{value: value}(id, works, amounts);
+        }
+    }
+
+    function _each(uint256 n, uint256 amount) internal pure returns (uint256[] memory v) {
+        v = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            v[i] = amount;
+        }
+    }
+
+    /// @notice The batch checks `settle` and `hold` share, tried against each entry point: another
+    ///         key, an empty batch, fewer amounts than entries, one entry over MAX_BATCH, and ETH short
+    ///         of the amounts. Each is refused with its named error and nothing is accounted.
+    function test_settleAndHold_RevertWhen_BatchIsMalformed() public {
+        uint256 max = statements.MAX_BATCH();
+        for (uint256 h; h < 2; ++h) {
+            bool toHold = h == 1;
+            uint256 id = _anchor(keccak256(abi.encode("malformed batch", h)), 1_000 ether);
+            vm.expectRevert(
+                abi.encodeWithSelector(UsageStatements.UsageStatementsNotSubmitter.selector, id, attacker)
+            );
+            _batchCall(toHold, attacker, id, 1, _each(1, 1 ether), 1 ether);
+            vm.expectRevert(UsageStatements.UsageStatementsLengthMismatch.selector);
+            _batchCall(toHold, service, id, 0, _each(0, 0), 0);
+            vm.expectRevert(UsageStatements.UsageStatementsLengthMismatch.selector);
+            _batchCall(toHold, service, id, 2, _each(1, 1 ether), 1 ether);
+            vm.expectRevert(
+                abi.encodeWithSelector(UsageStatements.UsageStatementsBatchTooLarge.selector, max + 1, max)
+            );
+            _batchCall(toHold, service, id, max + 1, _each(max + 1, 1), max + 1);
+            vm.expectRevert(
+                abi.encodeWithSelector(UsageStatements.UsageStatementsValueMismatch.selector, 0.5 ether, 1 ether)
+            );
+            _batchCall(toHold, service, id, 1, _each(1, 1 ether), 0.5 ether);
+            assertEq(uint256(statements.statementOf(id).accounted), 0);
+        }
+    }
+
     // ------------------------------------------------------------------ suspense
 
     function test_hold_RevertWhen_IdentifierMatchesAWork() public {
